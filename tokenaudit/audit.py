@@ -1,0 +1,328 @@
+"""The one orchestrator: inputs → canonical frames → identities → panel → checks → decision.
+
+`run_audit` is the library entry point; it does no printing and reads no environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from tokenaudit.checks.base import CheckData, Group
+from tokenaudit.checks.registry import CHECKS
+from tokenaudit.config import AuditConfig
+from tokenaudit.decide import decide
+from tokenaudit.errors import DataError
+from tokenaudit.identities import IdentityMap, normalise_identity
+from tokenaudit.loaders import InputFile, LoadedInput, load_input
+from tokenaudit.panel import (
+    auto_window,
+    dedupe_requests,
+    follow_up,
+    mark_followed,
+    merged_work,
+    output_days,
+    usage_days,
+    within_period,
+)
+from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, USAGE_SCHEMA, Kind
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    name: str
+    kind: str
+    fmt: str
+    rows: int
+    rejected: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything a renderer or `explain` needs; all frames are collected and sorted."""
+
+    accounts: pl.DataFrame
+    checks: pl.DataFrame
+    days: pl.DataFrame
+    outputs: pl.DataFrame
+    inputs: list[InputSummary]
+    rejects: pl.DataFrame
+    skipped: list[str]
+    window_days: int
+    window_auto: bool
+    first_day: date | None
+    last_day: date | None
+    merges_known_until: date | None
+    duplicate_requests: int
+    unmatched_usage: list[str] = field(default_factory=list)
+    unmatched_authors: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_all(files: list[InputFile], workdir: Path) -> tuple[list[LoadedInput], list[str]]:
+    loaded: list[LoadedInput] = []
+    skipped: list[str] = []
+    for file in files:
+        item = load_input(file, workdir)
+        if item is None:
+            skipped.append(file.name)
+        else:
+            loaded.append(item)
+    return loaded, skipped
+
+
+def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    if not frames:
+        empty = {**schema, "_file": pl.String(), "_line": pl.Int64(), "_reject": pl.String()}
+        return pl.LazyFrame(schema=empty)
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
+    """Run the whole audit over `files`. Raises `DataError` when the inputs cannot support one."""
+    loaded, skipped = load_all(files, workdir)
+    by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
+    if not by_kind[Kind.USAGE]:
+        raise DataError(_names(files), "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a token column)")
+    if not by_kind[Kind.COMMITS]:
+        raise DataError(_names(files), "no commit log among the inputs (give merged changes with --commits)")
+
+    frames = {
+        Kind.USAGE: _concat([x.frame for x in by_kind[Kind.USAGE]], USAGE_SCHEMA),
+        Kind.COMMITS: _concat([x.frame for x in by_kind[Kind.COMMITS]], COMMITS_SCHEMA),
+        Kind.IDENTITIES: _concat([x.frame for x in by_kind[Kind.IDENTITIES]], IDENTITY_SCHEMA),
+    }
+    rejects_lf = pl.concat(
+        [f.filter(pl.col("_reject").is_not_null()).select("_file", "_line", "_reject") for f in frames.values()]
+    )
+    counts_lf = pl.concat(
+        [f.group_by("_file").agg(pl.len().alias("rows"), pl.col("_reject").count().alias("rejected")) for f in frames.values()]
+    )
+    good = {k: f.filter(pl.col("_reject").is_null()).drop("_reject") for k, f in frames.items()}
+    identities_df, commits_df, rejects, counts = pl.collect_all(
+        [good[Kind.IDENTITIES], good[Kind.COMMITS], rejects_lf, counts_lf]
+    )
+    unreadable = [
+        (x.file.name, line, reason) for x in loaded for line, reason in x.unreadable
+    ]
+    rejects = pl.concat(
+        [
+            rejects.rename({"_file": "file", "_line": "line", "_reject": "reason"}),
+            pl.DataFrame(unreadable, schema={"file": pl.String, "line": pl.Int64, "reason": pl.String}, orient="row"),
+        ]
+    ).sort("file", "line", "reason")
+    inputs = _summaries(loaded, counts, rejects)
+    _enforce_bad_row_limits(inputs, rejects, cfg)
+
+    idmap = IdentityMap.from_frame(identities_df)
+    usage = good[Kind.USAGE].with_columns(
+        idmap.resolve(pl.col("account")).alias("account"), normalise_identity(pl.col("account")).alias("_alias")
+    )
+    usage = dedupe_requests(usage)
+    raw_rows = sum(s.rows - s.rejected for s in inputs if s.kind == Kind.USAGE)
+    days_df = usage_days(usage, cfg).collect().sort("account", "day")
+    if days_df.is_empty():
+        raise DataError(_names(files), "no usable usage rows in the selected period")
+    kept_rows = int(days_df["rows"].sum())
+    commits_df = commits_df.with_columns(
+        normalise_identity(pl.col("author")).alias("_alias"), idmap.resolve(pl.col("author")).alias("author")
+    )
+    work = merged_work(commits_df, cfg)
+    credits = work.credits.filter(within_period(pl.col("day"), cfg))
+    outputs = output_days(credits)
+
+    first_day = cfg.since or days_df["day"].min()
+    last_day = cfg.until or max(d for d in (days_df["day"].max(), outputs["day"].max()) if d is not None)
+    commit_end = work.credits["day"].max() if work.credits.height else None
+    merges_known_until = min(d for d in (commit_end, cfg.until) if d is not None) if commit_end else cfg.until
+
+    days_df = follow_up(days_df, outputs, merges_known_until)
+    excluded = _exclusions(days_df["account"].unique().sort().to_list(), idmap, cfg)
+    humans = days_df.filter(~pl.col("account").is_in(list(excluded)))
+    window_auto = cfg.window_days is None
+    window = cfg.window_days if cfg.window_days is not None else auto_window(humans, cfg)
+    days_df = mark_followed(days_df, window, merges_known_until)
+
+    totals = account_totals(days_df, outputs, idmap, excluded)
+    totals = apply_gates(totals, cfg)
+    eligible = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))
+    data = CheckData(
+        accounts=eligible,
+        days=days_df.filter(pl.col("account").is_in(eligible["account"].implode())),
+        window_days=window,
+    )
+    results = pl.concat([check.run(data, cfg) for check in CHECKS]).sort("account", "check")
+    groups = {check.id: check.group for check in CHECKS}
+    excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
+        "account", pl.col("effect").alias("excess_tokens_x")
+    )
+    accounts = decide(totals.join(excess, on="account", how="left"), results, groups, cfg)
+
+    unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
+    return AuditReport(
+        accounts=accounts,
+        checks=results,
+        days=days_df,
+        outputs=outputs,
+        inputs=inputs,
+        rejects=rejects,
+        skipped=skipped,
+        window_days=window,
+        window_auto=window_auto,
+        first_day=first_day,
+        last_day=last_day,
+        merges_known_until=merges_known_until,
+        duplicate_requests=max(raw_rows - kept_rows, 0) if cfg.since is None and cfg.until is None else 0,
+        unmatched_usage=unmatched_usage,
+        unmatched_authors=unmatched_authors,
+    )
+
+
+def _names(files: list[InputFile]) -> str:
+    if len(files) == 1:
+        return files[0].name
+    return f"{len(files)} inputs" if files else "inputs"
+
+
+def _summaries(loaded: list[LoadedInput], counts: pl.DataFrame, rejects: pl.DataFrame) -> list[InputSummary]:
+    rows = {f: (r, j) for f, r, j in counts.iter_rows()}
+    unread = rejects.group_by("file").agg(pl.len().alias("n"))
+    unread_n = dict(unread.iter_rows())
+    out = []
+    for x in loaded:
+        read, _ = rows.get(x.file.name, (0, 0))
+        rejected = int(unread_n.get(x.file.name, 0))
+        extra = len(x.unreadable)
+        out.append(
+            InputSummary(x.file.name, x.kind.value, x.fmt, int(read) + extra, rejected, _sha256(x.file.path))
+        )
+    return sorted(out, key=lambda s: s.name)
+
+
+def _enforce_bad_row_limits(inputs: list[InputSummary], rejects: pl.DataFrame, cfg: AuditConfig) -> None:
+    for s in inputs:
+        if s.rows and s.rejected == s.rows:
+            first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
+            raise DataError(s.name, f"no usable rows; first problem: {first['reason']}", line=first["line"])
+        if s.rows and s.rejected / s.rows > cfg.max_bad_ratio:
+            first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
+            raise DataError(
+                s.name,
+                f"{s.rejected} of {s.rows} rows unusable (over {cfg.max_bad_ratio:.0%}); first: {first['reason']}",
+                line=first["line"],
+            )
+
+
+def _exclusions(accounts: list[str], idmap: IdentityMap, cfg: AuditConfig) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for account in accounts:
+        role = (idmap.roles.get(account) or "").lower()
+        low = account.lower()
+        if role in {"bot", "service", "service-account", "ci"}:
+            out[account] = f"role '{role}' in identities"
+        elif any(marker in low for marker in cfg.bot_markers):
+            out[account] = "bot account"
+    return out
+
+
+def account_totals(
+    days: pl.DataFrame, outputs: pl.DataFrame, idmap: IdentityMap, excluded: dict[str, str]
+) -> pl.DataFrame:
+    """One row per usage account: usage, merged output, and follow-up totals."""
+    usage = days.group_by("account").agg(
+        pl.col("tokens").sum(),
+        pl.col("requests").sum(),
+        pl.len().cast(pl.Int64).alias("active_days"),
+        pl.when(pl.col("has_cost").any()).then(pl.col("cost_usd").sum()).alias("cost_usd"),
+        (~pl.col("censored")).sum().cast(pl.Int64).alias("followable_days"),
+        (~pl.col("censored") & ~pl.col("followed")).sum().cast(pl.Int64).alias("barren_days"),
+        pl.col("tokens").filter(~pl.col("censored")).sum().alias("followable_tokens"),
+        pl.col("tokens").filter(~pl.col("censored") & ~pl.col("followed")).sum().alias("barren_tokens"),
+        pl.col("day").min().alias("first_day"),
+        pl.col("day").max().alias("last_day"),
+    )
+    work = outputs.group_by("account").agg(
+        pl.col("changes").sum().alias("merged_changes"),
+        pl.col("lines").sum().alias("merged_lines"),
+        pl.col("non_output_changes").sum().alias("non_output_changes"),
+    )
+    df = (
+        usage.join(work, on="account", how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in ("merged_changes", "merged_lines", "non_output_changes"))
+        .with_columns(
+            pl.col("merged_changes").alias("changes"),
+            pl.when(pl.col("merged_lines") > 0).then(pl.col("tokens") / pl.col("merged_lines")).alias("tokens_per_line"),
+            pl.when(pl.col("followable_tokens") > 0)
+            .then(pl.col("barren_tokens") / pl.col("followable_tokens"))
+            .alias("barren_token_share"),
+            pl.col("account").replace_strict(idmap.teams, default=None, return_dtype=pl.String).alias("team"),
+            pl.col("account").replace_strict(idmap.roles, default=None, return_dtype=pl.String).alias("role"),
+            pl.col("account").is_in(list(excluded)).alias("excluded"),
+            pl.col("account").replace_strict(excluded, default=None, return_dtype=pl.String).alias("exclude_reason"),
+        )
+    )
+    return df.sort("account")
+
+
+def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """`gate`: why an account cannot be tested (null when it can). The expected number of merged
+    changes uses the cohort's median rate per active day, so "no merges" is only evidence where
+    merges would have been expected."""
+    humans = totals.filter(~pl.col("excluded") & (pl.col("active_days") > 0))
+    rates = (humans["merged_changes"] / humans["active_days"]).to_numpy() if humans.height else None
+    import numpy as np
+
+    cohort_rate = float(np.median(rates)) if rates is not None and rates.size else 0.0
+    expected = pl.col("followable_days") * cohort_rate
+    gate = (
+        pl.when(pl.col("active_days") < cfg.min_active_days)
+        .then(pl.format("only {} active days (needs {})", pl.col("active_days"), pl.lit(cfg.min_active_days)))
+        .when(pl.col("tokens") < cfg.min_tokens)
+        .then(pl.format("light usage: {} tokens (needs {})", pl.col("tokens"), pl.lit(cfg.min_tokens)))
+        .when(pl.col("followable_days") < cfg.min_followable_days)
+        .then(
+            pl.format(
+                "only {} active days have a follow-up window inside the data (needs {})",
+                pl.col("followable_days"),
+                pl.lit(cfg.min_followable_days),
+            )
+        )
+        .when(expected < cfg.min_expected_changes)
+        .then(
+            pl.format(
+                "too few merges expected: {} at the cohort's rate (needs {})",
+                expected.round(1),
+                pl.lit(cfg.min_expected_changes),
+            )
+        )
+    )
+    return totals.with_columns(gate.alias("gate"), expected.alias("expected_changes"))
+
+
+def _unmatched(
+    days: pl.DataFrame, outputs: pl.DataFrame, credits: pl.DataFrame, idmap: IdentityMap, excluded: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """Usage accounts with no merged change at all and commit authors with no usage: the two sides
+    of the join that found no partner (a sign of a missing identities entry)."""
+    usage_accounts = set(days["account"].unique().to_list())
+    authors = set(credits["author"].unique().to_list()) if credits.height else set()
+    no_commits = sorted(a for a in usage_accounts - authors if a not in excluded)
+    no_usage = sorted(a for a in authors - usage_accounts if a not in excluded and not _is_bot_name(a))
+    return no_commits, no_usage
+
+
+def _is_bot_name(name: str) -> bool:
+    return "[bot]" in name or name.endswith("-bot")

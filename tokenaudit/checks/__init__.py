@@ -1,0 +1,1 @@
+"""Statistical checks: one module each, all behind `tokenaudit.checks.base.Check`."""

@@ -1,0 +1,81 @@
+"""`barren-days`: how often is an account's heavy usage not followed by merged work?
+
+Statistic: x_i of n_i token-heavy, followable days (tokens at or above the account's own 25th
+percentile; censored days excluded) with no counted merged change within the follow-up window.
+H0: the account's barren rate is drawn from the cohort's distribution of honest rates,
+p_i ~ Beta(a, b), so x_i ~ BetaBinomial(n_i, a, b), with (a, b) fitted by maximum likelihood on
+the cohort (empirical Bayes; research/methods.md §2.B).
+p-value: P(X ≥ x_i), the upper tail including x_i (conservative: the distribution is discrete).
+Effect: the raw barren share x_i / n_i, reported next to the cohort mean a / (a + b).
+
+Honest reviewers, researchers and late mergers have high barren rates too, so this is outcome
+evidence (tier 1) only, never proof of inflation.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, format_p
+from tokenaudit.config import AuditConfig
+
+MIN_COHORT = 10
+HEAVY_DAY_QUANTILE = 0.25
+CLEAR_P = 0.05
+
+
+def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
+    """Per account: `n` heavy followable days and `x` of them barren."""
+    if days.is_empty():
+        return pl.DataFrame(schema={"account": pl.String, "n": pl.Int64, "x": pl.Int64})
+    heavy = pl.col("tokens") >= pl.col("tokens").quantile(HEAVY_DAY_QUANTILE, "lower").over("account")
+    return (
+        days.filter(heavy & ~pl.col("censored"))
+        .group_by("account")
+        .agg(pl.len().cast(pl.Int64).alias("n"), (~pl.col("followed")).sum().cast(pl.Int64).alias("x"))
+    )
+
+
+class BarrenDays:
+    id: ClassVar[str] = "barren-days"
+    group: ClassVar[Group] = Group.OUTCOME
+    description: ClassVar[str] = "heavy-usage days not followed by merged work within the window"
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        names = data.accounts.sort("account")["account"].to_list()
+        counts = (
+            pl.DataFrame({"account": names}, schema={"account": pl.String})
+            .join(heavy_day_counts(data.days), on="account", how="left")
+            .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
+            .sort("account")
+        )
+        testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
+        if testable.height < MIN_COHORT:
+            return not_applicable(self.id, names, f"only {testable.height} accounts have enough followable days")
+        x = testable["x"].to_numpy().astype(np.int64)
+        n = testable["n"].to_numpy().astype(np.int64)
+        a, b = fit_beta_binomial(x, n)
+        p = beta_binomial_sf(x, n, a, b)
+        cohort_mean = a / (a + b)
+        tested = {
+            name: (float(p[i]), int(x[i]), int(n[i])) for i, name in enumerate(testable["account"].to_list())
+        }
+        rows: list[ResultRow] = []
+        for name, n_all in zip(counts["account"].to_list(), counts["n"].to_list(), strict=True):
+            if name not in tested:
+                rows.append((name, False, None, None, None, f"only {n_all} followable heavy days", ""))
+                continue
+            pv, xi, ni = tested[name]
+            summary = (
+                f"{xi} of {ni} heavy days not followed by merged work within {data.window_days} d "
+                f"({xi / ni:.0%} vs cohort {cohort_mean:.0%}; p={format_p(pv)})"
+            )
+            ks = np.arange(ni + 1)
+            ok = ks[beta_binomial_sf(ks, np.full(ni + 1, ni), a, b) > CLEAR_P]
+            clear = f"at most {int(ok.max())} of {ni} heavy days without merged work within {data.window_days} d"
+            rows.append((name, True, float(xi), pv, xi / ni, summary, clear))
+        return result_frame(self.id, rows)

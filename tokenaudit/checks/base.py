@@ -1,0 +1,86 @@
+"""The one interface every check implements, and the frame every check returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar, Final, Protocol
+
+import polars as pl
+
+from tokenaudit.config import AuditConfig
+
+
+class Group(StrEnum):
+    #: Evidence that usage is not followed by merged work (tier 1).
+    OUTCOME = "outcome"
+    #: Evidence of how usage was inflated (needed for tier 2).
+    MECHANISM = "mechanism"
+
+
+#: The exact result schema of `Check.run`: one row per account given in `CheckData.accounts`.
+RESULT_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "account": pl.String(),
+    "check": pl.String(),
+    "applicable": pl.Boolean(),
+    #: The test statistic (check-specific; documented on the check).
+    "statistic": pl.Float64(),
+    #: One-sided p-value under the honest-cohort null; null when not applicable.
+    "p_value": pl.Float64(),
+    #: Effect size on a scale a reviewer can read (a multiple or a share).
+    "effect": pl.Float64(),
+    #: The effect in words and numbers, or why the check did not apply.
+    "summary": pl.String(),
+    #: What would clear the account on this check, in the check's own units.
+    "clear": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """What every check may read.
+
+    `accounts`: one row per account to test, with its totals (see `audit.account_totals`).
+    `days`: the account-day panel of those accounts (usage, timing fingerprints, follow-up flags).
+    """
+
+    accounts: pl.DataFrame
+    days: pl.DataFrame
+    window_days: int
+
+
+class Check(Protocol):
+    """A statistical check. Implementations are stateless; `run` must be pure and deterministic,
+    accept empty and one-account input, and never return NaN (degenerate cases are not applicable).
+    """
+
+    id: ClassVar[str]
+    group: ClassVar[Group]
+    description: ClassVar[str]
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame: ...
+
+
+ResultRow = tuple[str, bool, float | None, float | None, float | None, str, str]
+
+
+def result_frame(check_id: str, rows: list[ResultRow]) -> pl.DataFrame:
+    """Build a result frame with the exact schema, whatever the number of rows."""
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
+    return pl.DataFrame(
+        {
+            "account": list(cols[0]),
+            "check": [check_id] * len(rows),
+            "applicable": list(cols[1]),
+            "statistic": list(cols[2]),
+            "p_value": list(cols[3]),
+            "effect": list(cols[4]),
+            "summary": list(cols[5]),
+            "clear": list(cols[6]),
+        },
+        schema=RESULT_SCHEMA,
+    ).sort("account")
+
+
+def not_applicable(check_id: str, accounts: list[str], why: str) -> pl.DataFrame:
+    return result_frame(check_id, [(a, False, None, None, None, why, "") for a in accounts])

@@ -1,0 +1,79 @@
+"""`excess-tokens`: are these tokens excessive for the merged output delivered?
+
+Statistic: the robust z of an account's residual in a Siegel repeated-medians regression of
+log(tokens per active day) on log((changes + 0.5) / active day) across the cohort,
+    z_i = (e_i − median(e)) / MADn(e).
+H0: the account's tokens lie in the honest cohort's conditional distribution given its output.
+p-value: one-sided upper tail of a Student t whose degrees of freedom are fitted to the cohort's
+residuals (an empirical null, Efron 2004): heavier-tailed cohorts give larger p-values.
+Effect: exp(e_i − median(e)), "× tokens of peers with the same output".
+
+The test sits on the token axis because honest output responds only weakly to extra tokens: an
+inflator differs from an honest heavy user by the full inflation factor in tokens, but only by a
+fraction of it in output (research/methods.md §0).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.stats import format_p, robust_scale, student_t_df
+from tokenaudit.config import AuditConfig
+
+MIN_COHORT = 10
+#: "What would clear it" names the level at which the one-sided p-value would exceed this.
+CLEAR_P = 0.05
+
+
+class ExcessTokens:
+    id: ClassVar[str] = "excess-tokens"
+    group: ClassVar[Group] = Group.OUTCOME
+    description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        from scipy import stats
+
+        acc = data.accounts.sort("account")
+        names = acc["account"].to_list()
+        if len(names) < MIN_COHORT:
+            return not_applicable(self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})")
+        days = acc["active_days"].to_numpy().astype(np.float64)
+        t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
+        x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
+        if np.ptp(x) > 0:
+            fit = stats.siegelslopes(t, x)
+            slope, intercept = float(fit.slope), float(fit.intercept)
+        else:
+            slope, intercept = 0.0, float(np.median(t))
+        resid = t - (intercept + slope * x)
+        centre = float(np.median(resid))
+        scale = robust_scale(resid, floor=0.05)
+        z = (resid - centre) / scale
+        nu = student_t_df(z)
+        p = np.clip(stats.t.sf(z, nu), 0.0, 1.0)
+        effect = np.exp(resid - centre)
+        peer_rate = np.exp(intercept + slope * x + centre)
+        z_clear = float(stats.t.isf(CLEAR_P, nu))
+        rows: list[ResultRow] = []
+        for i, name in enumerate(names):
+            summary = (
+                f"×{effect[i]:.1f} the tokens of peers with the same output "
+                f"({_mtok(np.exp(t[i]))} vs {_mtok(peer_rate[i])} per active day; z={z[i]:.1f}, p={format_p(float(p[i]))})"
+            )
+            clear_rate = peer_rate[i] * np.exp(z_clear * scale)
+            clear = f"at most {_mtok(clear_rate)} tokens per active day for its merged output"
+            if slope > 0.05:
+                need = np.exp((t[i] - intercept - centre - z_clear * scale) / slope) * days[i] - 0.5
+                if need > acc["changes"][i]:
+                    clear += f", or about {math.ceil(need)} non-trivial merged changes for its usage"
+            rows.append((name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear))
+        return result_frame(self.id, rows)
+
+
+def _mtok(tokens: float) -> str:
+    return f"{tokens / 1e6:.1f}M" if tokens >= 1e5 else f"{tokens / 1e3:.0f}k"

@@ -1,0 +1,19 @@
+"""All checks, in the order their results are listed."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tokenaudit.checks.automation import Automation
+from tokenaudit.checks.barren_days import BarrenDays
+from tokenaudit.checks.base import Check
+from tokenaudit.checks.excess_tokens import ExcessTokens
+
+CHECKS: Final[tuple[Check, ...]] = (ExcessTokens(), BarrenDays(), Automation())
+
+
+def check_by_id(check_id: str) -> Check:
+    for check in CHECKS:
+        if check.id == check_id:
+            return check
+    raise KeyError(check_id)

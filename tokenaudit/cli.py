@@ -1,0 +1,506 @@
+"""The command line: options → AuditConfig, errors → exit codes, and the choice of renderer.
+
+The only module that prints to the user, reads the environment, or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from tokenaudit import __version__
+from tokenaudit.errors import ConfigError, ExitCode, OutputError, TokenauditError, WriteError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from rich.console import Console
+
+    from tokenaudit.audit import AuditReport
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.loaders import InputFile
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Find AI token usage that is not followed by merged code.\n\n"
+    "Exit codes: 0 nothing at or above --fail-on; 1 accounts at or above --fail-on; 2 usage error; "
+    "65 bad input data; 66 input missing or unreadable; 70 internal error; 73 cannot create the "
+    "output file; 74 I/O error while writing; 130 interrupted; 141 broken pipe.",
+)
+
+
+class OutputFormat(StrEnum):
+    AUTO = "auto"
+    TABLE = "table"
+    CSV = "csv"
+    TSV = "tsv"
+    JSON = "json"
+    NDJSON = "ndjson"
+    MARKDOWN = "markdown"
+
+
+class FailOnChoice(StrEnum):
+    SUSPICIOUS = "suspicious"
+    REVIEW = "review"
+    NEVER = "never"
+
+
+_EXTENSION_FORMATS = {
+    ".json": OutputFormat.JSON,
+    ".ndjson": OutputFormat.NDJSON,
+    ".jsonl": OutputFormat.NDJSON,
+    ".tsv": OutputFormat.TSV,
+    ".md": OutputFormat.MARKDOWN,
+    ".txt": OutputFormat.TABLE,
+}
+_DEFAULT_TABLE_ROWS = 25
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tokenaudit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Find AI token usage that is not followed by merged code."""
+
+
+# ----------------------------------------------------------------------------- shared options
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Files or directories (every file inside) to read; '-' reads stdin. Kinds are detected from content."),
+]
+UsageOpt = Annotated[list[str] | None, typer.Option("--usage", help="Read this path as token usage, whatever it looks like.")]
+CommitsOpt = Annotated[list[str] | None, typer.Option("--commits", help="Read this path as merged changes.")]
+IdentitiesOpt = Annotated[
+    list[str] | None, typer.Option("--identities", help="alias,account[,team][,role] file mapping spellings to people.")
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to audit (YYYY-MM-DD).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to audit (YYYY-MM-DD).")]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone that cuts timestamps into days.")]
+WindowOpt = Annotated[
+    str, typer.Option("--window", help="Follow-up window in days, or 'auto' (cohort p90 usage-to-merge lag, 3-21).")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Summaries on stderr even when it is not a terminal.")]
+
+
+def _parse_date(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=name) from None
+
+
+def _build_config(since: str | None, until: str | None, tz: str, window: str, strict: bool) -> AuditConfig:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from tokenaudit.config import AuditConfig
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    window_days: int | None
+    if window == "auto":
+        window_days = None
+    else:
+        try:
+            window_days = int(window)
+        except ValueError:
+            raise typer.BadParameter(f"expected a number of days or 'auto', got {window!r}", param_hint="--window") from None
+        if not 1 <= window_days <= 120:
+            raise typer.BadParameter("must be between 1 and 120 days", param_hint="--window")
+    start, end = _parse_date("--since", since), _parse_date("--until", until)
+    if start and end and start > end:
+        raise ConfigError(f"--since {start} is after --until {end}")
+    return AuditConfig(since=start, until=end, tz=tz, window_days=window_days, strict=strict)
+
+
+def _input_files(
+    paths: list[str] | None,
+    usage: list[str] | None,
+    commits: list[str] | None,
+    identities: list[str] | None,
+    workdir: Path,
+) -> list[InputFile]:
+    from tokenaudit.loaders import InputFile, expand_paths
+    from tokenaudit.loaders.readers import read_text_stream
+    from tokenaudit.schema import Kind
+
+    files: list[InputFile] = []
+    stdin_used = False
+    for group, kind in ((paths, None), (usage, Kind.USAGE), (commits, Kind.COMMITS), (identities, Kind.IDENTITIES)):
+        for item in group or []:
+            if item == "-":
+                if stdin_used:
+                    raise ConfigError("'-' (stdin) can be given only once")
+                stdin_used = True
+                spooled = read_text_stream(sys.stdin.buffer, workdir)  # type: ignore[arg-type]
+                files.append(InputFile(spooled, "<stdin>", kind))
+            else:
+                files.extend(expand_paths([item], kind))
+    if not files:
+        raise typer.BadParameter("give at least one PATH, --usage or --commits")
+    return files
+
+
+# ----------------------------------------------------------------------------- running safely
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    from tokenaudit.report.sanitize import visible
+
+    sys.stderr.write(f"tokenaudit: {visible(message)}\n")
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def _guarded(debug: bool) -> Iterator[None]:
+    """Map every failure to its documented exit code with one line on stderr."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except typer.BadParameter:
+        raise
+    except ConfigError as exc:
+        _fail(f"error: {exc}", ExitCode.USAGE)
+    except TokenauditError as exc:
+        _fail(f"error: {exc}", exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("tokenaudit: interrupted\n")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
+    except MemoryError:
+        _fail("error: out of memory; narrow the period with --since/--until", ExitCode.INTERNAL)
+    except Exception as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _fail(
+            f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(rerun with --debug for a traceback)",
+            ExitCode.INTERNAL,
+        )
+
+
+def _silence_stdout() -> None:
+    # Python docs, "Note on SIGPIPE": point stdout at devnull so the interpreter's final flush
+    # does not raise again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="tokenaudit-") as name:
+        yield Path(name)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Temp file in the same directory, fsync, rename over the target, fsync the directory.
+    A failure at any step leaves the previous file untouched and no temp file behind."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot create {path}: directory {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tokenaudit-", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, IsADirectoryError):
+            raise OutputError(f"cannot create {path}: it is a directory") from exc
+        if isinstance(exc, OSError):
+            raise WriteError(f"writing {path} failed: {exc.strerror or exc}") from exc
+        raise
+    try:
+        dir_fd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename itself is done
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is not None:
+        write_atomically(output, text)
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
+
+
+def _notes(report: AuditReport, verbose: bool) -> None:
+    """One-line warnings always; the run summary only for a terminal or --verbose."""
+    from tokenaudit.report.sanitize import visible
+
+    err = sys.stderr
+    rejected = sum(s.rejected for s in report.inputs)
+    if rejected:
+        first = report.rejects.row(0, named=True)
+        err.write(
+            f"tokenaudit: warning: {rejected} input rows rejected; first at {visible(first['file'])}:{first['line']}: "
+            f"{visible(first['reason'])}\n"
+        )
+    if report.skipped:
+        names = ", ".join(visible(s) for s in report.skipped[:3]) + (" …" if len(report.skipped) > 3 else "")
+        err.write(f"tokenaudit: note: skipped {len(report.skipped)} file(s) that are not usage, commits or identities: {names}\n")
+    if report.unmatched_usage or report.unmatched_authors:
+        err.write(
+            f"tokenaudit: warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
+            f"{len(report.unmatched_authors)} commit authors have no usage; check --identities\n"
+        )
+    if verbose or err.isatty():
+        counts = report.accounts.group_by("status").len()
+        by = dict(counts.iter_rows())
+        parts = [f"{by.get(s, 0)} {s}" for s in ("suspicious", "review", "ok", "insufficient_data", "excluded")]
+        err.write(
+            f"tokenaudit: {report.accounts.height} accounts, {report.first_day} to {report.last_day}, "
+            f"window {report.window_days} d: {', '.join(parts)}\n"
+        )
+
+
+def _exit_code(report: AuditReport, fail_on: FailOnChoice, exit_zero: bool) -> int:
+    if fail_on is FailOnChoice.NEVER or exit_zero:
+        return int(ExitCode.OK)
+    levels = {"suspicious"} if fail_on is FailOnChoice.SUSPICIOUS else {"suspicious", "review"}
+    hit = report.accounts["status"].is_in(list(levels)).any()
+    return int(ExitCode.FINDINGS if hit else ExitCode.OK)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@app.command()
+def scan(
+    paths: PathsArg = None,
+    usage: UsageOpt = None,
+    commits: CommitsOpt = None,
+    identities: IdentitiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = "UTC",
+    window: WindowOpt = "auto",
+    fmt: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="auto = a table on a terminal, else CSV (or by the --output extension)."),
+    ] = OutputFormat.AUTO,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here, atomically.")] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Only the N highest-ranked accounts.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Every account (the table shows 25 by default).")] = False,
+    fail_on: Annotated[
+        FailOnChoice, typer.Option("--fail-on", help="Exit 1 when an account reaches this status.")
+    ] = FailOnChoice.SUSPICIOUS,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when accounts are flagged.")] = False,
+    csv_raw: Annotated[bool, typer.Option("--csv-raw", help="Do not neutralise spreadsheet formulas in CSV/TSV.")] = False,
+    strict: StrictOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Rank accounts by evidence of token usage not followed by merged work."""
+    code = 0
+    with _guarded(debug), _workdir() as workdir:
+        from tokenaudit.audit import run_audit
+
+        cfg = _build_config(since, until, tz, window, strict)
+        files = _input_files(paths, usage, commits, identities, workdir)
+        report = run_audit(files, cfg, workdir)
+        chosen = _choose_format(fmt, output)
+        accounts = report.accounts.sort("rank")
+        limit = None if show_all else top if top is not None else _DEFAULT_TABLE_ROWS if chosen is OutputFormat.TABLE else None
+        shown = accounts.head(limit) if limit is not None else accounts
+        _notes(report, verbose)
+        _emit_report(report, cfg, shown, accounts.height - shown.height, chosen, output, csv_raw)
+        code = _exit_code(report, fail_on, exit_zero)
+    raise typer.Exit(code)
+
+
+def _choose_format(fmt: OutputFormat, output: Path | None) -> OutputFormat:
+    if fmt is not OutputFormat.AUTO:
+        return fmt
+    if output is not None:
+        return _EXTENSION_FORMATS.get(output.suffix.lower(), OutputFormat.CSV)
+    return OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.CSV
+
+
+def _emit_report(
+    report: AuditReport,
+    cfg: AuditConfig,
+    shown: object,
+    hidden: int,
+    fmt: OutputFormat,
+    output: Path | None,
+    csv_raw: bool,
+) -> None:
+    import polars as pl
+
+    assert isinstance(shown, pl.DataFrame)
+    if fmt is OutputFormat.TABLE:
+        from rich.console import Console
+
+        from tokenaudit.report.table import render_table
+
+        if output is None:
+            console = Console(highlight=False, markup=False, emoji=False)
+            render_table(shown, console, hidden=hidden)
+            return
+        import io
+
+        buf = io.StringIO()
+        render_table(shown, Console(file=buf, width=160, color_system=None, highlight=False, markup=False, emoji=False), hidden=hidden)
+        _emit(buf.getvalue(), output)
+        return
+    if fmt in (OutputFormat.CSV, OutputFormat.TSV):
+        from tokenaudit.report.delimited import render_delimited
+
+        text = render_delimited(shown, separator="," if fmt is OutputFormat.CSV else "\t", raw=csv_raw)
+    elif fmt is OutputFormat.JSON:
+        from tokenaudit.report.jsonout import render_json
+
+        text = render_json(report, cfg, shown)
+    elif fmt is OutputFormat.NDJSON:
+        from tokenaudit.report.jsonout import render_ndjson
+
+        text = render_ndjson(report, shown)
+    else:
+        from tokenaudit.report.markdown import render_markdown
+
+        text = render_markdown(shown)
+    _emit(text, output)
+
+
+@app.command()
+def explain(
+    account: Annotated[str, typer.Argument(help="The account to explain (any alias of it).")],
+    paths: PathsArg = None,
+    usage: UsageOpt = None,
+    commits: CommitsOpt = None,
+    identities: IdentitiesOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = "UTC",
+    window: WindowOpt = "auto",
+    strict: StrictOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Show every check's evidence for one account, its daily timeline, and what would clear it."""
+    with _guarded(debug), _workdir() as workdir:
+        import polars as pl
+        from rich.console import Console
+
+        from tokenaudit.audit import run_audit
+        from tokenaudit.identities import IdentityMap
+        from tokenaudit.report.explain import render_explain
+
+        cfg = _build_config(since, until, tz, window, strict)
+        files = _input_files(paths, usage, commits, identities, workdir)
+        report = run_audit(files, cfg, workdir)
+        wanted = _find_account(report, account, IdentityMap)
+        if wanted is None:
+            known = report.accounts["account"].to_list()
+            close = [a for a in known if account.lower().split("@")[0] in a.lower()][:3]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"no account {account!r} in the inputs{hint}")
+        render_explain(report, wanted, Console(highlight=False, markup=False, emoji=False))
+        _ = pl
+
+
+def _find_account(report: AuditReport, account: str, idmap_cls: type) -> str | None:
+    import polars as pl
+
+    from tokenaudit.identities import normalise_identity
+
+    norm = pl.select(normalise_identity(pl.lit(account))).item()
+    names = report.accounts["account"].to_list()
+    for name in names:
+        if name == account or name.lower() == norm:
+            return str(name)
+    return None
+
+
+@app.command()
+def generate(
+    outdir: Annotated[Path, typer.Argument(help="Directory to write usage, commits, identities and truth files into.")],
+    accounts: Annotated[int, typer.Option("--accounts", min=5, max=20000, help="People in the organisation.")] = 200,
+    days: Annotated[int, typer.Option("--days", min=7, max=730, help="Days of history.")] = 63,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same files.")] = 0,
+    maxxer_share: Annotated[
+        float, typer.Option("--maxxer-share", min=0.0, max=0.9, help="Share of tokenmaxxers.")
+    ] = 0.08,
+    file_format: Annotated[str, typer.Option("--file-format", help="csv or parquet.")] = "csv",
+    gzip: Annotated[bool, typer.Option("--gzip", help="Gzip the CSV usage and commit files.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a synthetic organisation with known honest people and tokenmaxxers."""
+    if file_format not in ("csv", "parquet"):
+        raise typer.BadParameter("must be csv or parquet", param_hint="--file-format")
+    with _guarded(debug):
+        from tokenaudit.simulate import generate_org, write_org
+
+        if outdir.exists() and not outdir.is_dir():
+            raise OutputError(f"cannot create {outdir}: not a directory")
+        try:
+            org = generate_org(accounts, days, seed, maxxer_share)
+            written = write_org(org, outdir, fmt=file_format, compress=gzip)
+        except OSError as exc:
+            raise OutputError(f"cannot write into {outdir}: {exc.strerror}") from exc
+        maxxers = int(org.truth["is_maxxer"].sum())
+        sys.stderr.write(
+            f"tokenaudit: wrote {len(written)} files to {outdir}: {org.usage.height:,} usage rows, "
+            f"{org.commits.height:,} merged changes, {accounts} people ({maxxers} tokenmaxxers)\n"
+        )
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(int(ExitCode.BROKEN_PIPE))
+    except KeyboardInterrupt:
+        sys.stderr.write("tokenaudit: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

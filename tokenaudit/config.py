@@ -1,0 +1,53 @@
+"""Every tunable default of an audit, in one frozen place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class FailOn(StrEnum):
+    SUSPICIOUS = "suspicious"
+    REVIEW = "review"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Parameters of one audit run. Defaults are the documented ones."""
+
+    since: date | None = None
+    until: date | None = None
+    #: IANA zone used to cut timestamps into days; UTC unless the org lives elsewhere.
+    tz: str = "UTC"
+    #: Follow-up window in days; None means "auto" (cohort p90 usage-to-merge lag, clamped).
+    window_days: int | None = None
+    window_min: int = 3
+    window_max: int = 21
+    #: False discovery rate for both tiers (Benjamini–Hochberg).
+    fdr_q: float = 0.10
+    #: Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
+    strict: bool = False
+    #: A merged change touching this many lines or fewer is trivial: it is not counted as output.
+    trivial_max_lines: int = 3
+    #: A revert cancels the change it reverts when both are merged within this many days.
+    revert_cancel_days: int = 14
+    #: A file with a larger share of unusable rows is refused (exit 65), not half-read.
+    max_bad_ratio: float = 0.5
+    #: Evidence gates: below these an account is `insufficient_data`, never tested.
+    min_active_days: int = 5
+    min_followable_days: int = 4
+    min_expected_changes: float = 2.0
+    min_tokens: int = 100_000
+    #: Automation fingerprints: a day needs this many requests before its timing is read.
+    min_requests_for_timing: int = 12
+    #: A "sleep gap": the longest pause a human day has (hours).
+    sleep_gap_hours: float = 5.0
+    #: Effect-size gates of a mechanism feature: at least this many flagged days, and this share.
+    mechanism_min_days: int = 3
+    mechanism_min_share: float = 0.2
+    #: Account names matching these (case-insensitive substrings) are bots, excluded from tests.
+    bot_markers: tuple[str, ...] = field(
+        default=("[bot]", "dependabot", "github-actions", "renovate", "-bot@", "ci-bot", "noreply@github.com")
+    )

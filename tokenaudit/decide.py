@@ -1,0 +1,153 @@
+"""From check results to statuses, q-values, scores, reasons and ranks (DESIGN.md §4).
+
+- Within each group (outcome, mechanism) the checks' p-values are combined by Bonferroni on the
+  minimum: the checks share data, so Fisher/Stouffer would overstate the evidence, and a Cauchy
+  combination is vetoed by any p near 1.
+- Tier 1 (`review`): Benjamini–Hochberg on p_outcome across the tested accounts at q ≤ fdr_q.
+- Tier 2 (`suspicious`): Benjamini–Hochberg on max(p_outcome, p_mechanism): an
+  intersection–union test, so a mechanism can only be called together with usage not followed
+  by merged work. Honest automation that ships code has a large p_outcome and stays clear.
+- `--strict` uses Benjamini–Yekutieli in both tiers.
+- Accounts failing an evidence gate are `insufficient_data` and get no p-value; bots are
+  `excluded`. Neither is ever flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from tokenaudit.checks.base import Group
+from tokenaudit.checks.stats import bonferroni_min, fdr_adjust, format_p
+from tokenaudit.config import AuditConfig
+from tokenaudit.schema import Status
+
+#: -log10 p is capped here so that one astronomically small p cannot dominate the score.
+EVIDENCE_CAP: Final = 10.0
+#: Score bands: flagged tiers always rank above unflagged accounts.
+_BANDS: Final = {Status.SUSPICIOUS: 70.0, Status.REVIEW: 40.0, Status.OK: 0.0}
+_BAND_WIDTH: Final = {Status.SUSPICIOUS: 30.0, Status.REVIEW: 30.0, Status.OK: 40.0}
+#: Reasons list checks at or below this p-value.
+REASON_P: Final = 0.05
+
+
+def _evidence(p: float) -> float:
+    if p is None or math.isnan(p):
+        return 0.0
+    return min(-math.log10(max(p, 1e-300)), EVIDENCE_CAP)
+
+
+def combine_groups(results: pl.DataFrame, groups: dict[str, Group]) -> pl.DataFrame:
+    """Per account: p_outcome and p_mechanism (Bonferroni minimum within each group, over the
+    applicable checks; null when none applied)."""
+    out: dict[str, dict[str, float]] = {}
+    for account, check, p in results.filter(pl.col("applicable")).select("account", "check", "p_value").iter_rows():
+        out.setdefault(account, {}).setdefault(check, p)
+    rows = []
+    for account in sorted(results["account"].unique().to_list()):
+        per = out.get(account, {})
+        outcome = [p for c, p in per.items() if groups[c] is Group.OUTCOME]
+        mechanism = [p for c, p in per.items() if groups[c] is Group.MECHANISM]
+        rows.append(
+            (
+                account,
+                bonferroni_min(outcome) if outcome else None,
+                bonferroni_min(mechanism) if mechanism else None,
+            )
+        )
+    return pl.DataFrame(
+        rows, schema={"account": pl.String, "p_outcome": pl.Float64, "p_mechanism": pl.Float64}, orient="row"
+    )
+
+
+def decide(totals: pl.DataFrame, results: pl.DataFrame, groups: dict[str, Group], cfg: AuditConfig) -> pl.DataFrame:
+    """Statuses, q-values, score and rank for every account in `totals`.
+
+    `totals` must carry `account`, `gate` (null when the account is tested, else the reason it is
+    not) and `excluded` (bool). Returns `totals` plus `status`, `flagged`, `score`, `q_value`,
+    `p_outcome`, `p_mechanism`, `reasons`, `rank`, sorted by rank.
+    """
+    combined = combine_groups(results, groups) if results.height else pl.DataFrame(
+        schema={"account": pl.String, "p_outcome": pl.Float64, "p_mechanism": pl.Float64}
+    )
+    df = totals.join(combined, on="account", how="left").sort("account")
+    tested = (~pl.col("excluded")) & pl.col("gate").is_null() & pl.col("p_outcome").is_not_null()
+    df = df.with_columns(tested.alias("_tested"))
+    t = df.filter(pl.col("_tested"))
+    p_out = t["p_outcome"].to_numpy().astype(np.float64)
+    p_mech = t["p_mechanism"].fill_null(1.0).to_numpy().astype(np.float64)
+    q1 = fdr_adjust(p_out, dependent=cfg.strict)
+    q2 = fdr_adjust(np.maximum(p_out, p_mech), dependent=cfg.strict)
+    qmap = {a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)}
+
+    reasons_by_account = _reasons(results)
+    statuses: list[str] = []
+    qvalues: list[float | None] = []
+    scores: list[float] = []
+    reasons: list[str] = []
+    for row in df.iter_rows(named=True):
+        name = row["account"]
+        if row["excluded"]:
+            statuses.append(Status.EXCLUDED)
+            qvalues.append(None)
+            scores.append(0.0)
+            reasons.append(f"excluded: {row['exclude_reason']}")
+            continue
+        if not row["_tested"]:
+            statuses.append(Status.INSUFFICIENT)
+            qvalues.append(None)
+            scores.append(0.0)
+            reasons.append(f"insufficient data: {row['gate'] or 'no check could run'}")
+            continue
+        tier1, tier2 = qmap[name]
+        if tier2 <= cfg.fdr_q:
+            status, q = Status.SUSPICIOUS, tier2
+        elif tier1 <= cfg.fdr_q:
+            status, q = Status.REVIEW, tier1
+        else:
+            status, q = Status.OK, tier1
+        e_out = _evidence(row["p_outcome"])
+        e_mech = _evidence(row["p_mechanism"] if row["p_mechanism"] is not None else math.nan)
+        # Within a band, evidence of both kinds counts: usage unexplained by output, and how it
+        # was produced (research/methods.md addendum, point 6).
+        strength = (e_out + e_mech) / (2 * EVIDENCE_CAP)
+        scores.append(round(_BANDS[status] + _BAND_WIDTH[status] * strength, 2))
+        statuses.append(status)
+        qvalues.append(q)
+        reasons.append(reasons_by_account.get(name, ""))
+    df = df.with_columns(
+        pl.Series("status", [str(s) for s in statuses], dtype=pl.String),
+        pl.Series("q_value", qvalues, dtype=pl.Float64),
+        pl.Series("score", scores, dtype=pl.Float64),
+        pl.Series("reasons", reasons, dtype=pl.String),
+    ).with_columns(pl.col("status").is_in([Status.SUSPICIOUS, Status.REVIEW]).alias("flagged"))
+    order = pl.col("status").replace_strict(
+        {Status.EXCLUDED: 1, Status.INSUFFICIENT: 1}, default=0, return_dtype=pl.Int8
+    )
+    df = df.sort(order, "score", "account", descending=[False, True, False])
+    return df.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64)).drop("_tested")
+
+
+def _reasons(results: pl.DataFrame) -> dict[str, str]:
+    """`check effect (p=…)` for every applicable check with p ≤ REASON_P, strongest first."""
+    out: dict[str, list[tuple[float, str, str]]] = {}
+    for account, check, p, summary in (
+        results.filter(pl.col("applicable") & (pl.col("p_value") <= REASON_P))
+        .select("account", "check", "p_value", "summary")
+        .iter_rows()
+    ):
+        out.setdefault(account, []).append((p, check, f"{check}: {_short(summary)}"))
+    return {a: "; ".join(text for _, _, text in sorted(items)) for a, items in out.items()}
+
+
+def _short(summary: str) -> str:
+    """The first clause of a check summary plus its p-value: reasons stay one line."""
+    head = summary.split(" (")[0]
+    p_part = summary[summary.rfind("p=") :].rstrip(")") if "p=" in summary else ""
+    return f"{head} ({p_part})" if p_part else head
+
+
+__all__ = ["combine_groups", "decide", "format_p"]

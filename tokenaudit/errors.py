@@ -1,0 +1,88 @@
+"""The one error hierarchy of tokenaudit, and the exit codes it maps to.
+
+Only `cli.py` turns these into exit codes; every error builds its own one-line message.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit-code contract (DESIGN.md §3)."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    DATA_ERROR = 65
+    NO_INPUT = 66
+    INTERNAL = 70
+    CANT_CREATE = 73
+    IO_ERROR = 74
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+class TokenauditError(Exception):
+    """Base of every expected failure; `exit_code` says how the CLI ends."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputMissingError(TokenauditError):
+    """An input path does not exist or cannot be opened."""
+
+    exit_code = ExitCode.NO_INPUT
+
+    def __init__(self, path: str, why: str = "no such file or directory") -> None:
+        super().__init__(f"{path}: {why}")
+        self.path = path
+
+
+class DataError(TokenauditError):
+    """The input exists but its content cannot be used."""
+
+    exit_code = ExitCode.DATA_ERROR
+
+    def __init__(
+        self,
+        path: str,
+        why: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        where = path
+        if line is not None:
+            where += f":{line}"
+        if column is not None:
+            where += f": column '{column}'"
+        super().__init__(f"{where}: {why}")
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class OutputError(TokenauditError):
+    """The report file cannot be created."""
+
+    exit_code = ExitCode.CANT_CREATE
+
+
+class WriteError(TokenauditError):
+    """Writing the report failed part-way (disk full, I/O error)."""
+
+    exit_code = ExitCode.IO_ERROR
+
+
+class ConfigError(TokenauditError):
+    """An option value that parses but makes no sense (for example --since after --until)."""
+
+    exit_code = ExitCode.USAGE

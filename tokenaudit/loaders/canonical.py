@@ -1,0 +1,242 @@
+"""Validation at the boundary: raw tables become canonical usage, commits or identities.
+
+Every row leaves with either all canonical columns typed, or a `_reject` reason naming the column
+and the offending value. Nothing downstream re-checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import polars as pl
+
+from tokenaudit.errors import DataError
+from tokenaudit.loaders.readers import RawTable, read_raw
+from tokenaudit.loaders.sources import InputFile
+from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, TOKEN_COLUMNS, USAGE_SCHEMA, Kind
+
+#: Accepted spellings of canonical columns (first match wins).
+SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
+    "timestamp": ("timestamp", "time", "ts", "datetime", "created_at", "date"),
+    "account": ("account", "user", "email", "user_email", "actor"),
+    "input_tokens": ("input_tokens", "prompt_tokens", "tokens", "total_tokens"),
+    "output_tokens": ("output_tokens", "completion_tokens"),
+    "cache_read_tokens": ("cache_read_tokens", "cache_read_input_tokens"),
+    "cache_write_tokens": ("cache_write_tokens", "cache_creation_tokens", "cache_creation_input_tokens"),
+    "requests": ("requests", "num_requests", "request_count"),
+    "cost_usd": ("cost_usd", "cost", "spend"),
+    "merged_at": ("merged_at", "mergedat", "merge_date", "committed_at", "date"),
+    "author": ("author", "author_email", "login", "user"),
+    "lines_added": ("lines_added", "additions", "added"),
+    "lines_deleted": ("lines_deleted", "deletions", "deleted"),
+    "pr_id": ("pr_id", "pr", "number", "pr_number"),
+    "sha": ("sha", "commit", "oid", "hash"),
+}
+
+REQUIRED: Final[dict[Kind, tuple[str, ...]]] = {
+    Kind.USAGE: ("timestamp", "account"),
+    Kind.COMMITS: ("merged_at", "author", "lines_added"),
+    Kind.IDENTITIES: ("alias", "account"),
+}
+
+_TS_FORMATS_WITH_ZONE: Final = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
+_TS_FORMATS_NAIVE: Final = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M")
+_MAX_INT: Final = 2**62
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    """One input file after validation."""
+
+    file: InputFile
+    kind: Kind
+    fmt: str
+    unit: str
+    #: Canonical columns + `_file`, `_line`, `_reject` (null when the row is good).
+    frame: pl.LazyFrame
+    #: Rows that could not be parsed into fields at all: (line, reason).
+    unreadable: tuple[tuple[int, str], ...]
+
+
+def _resolve_columns(columns: tuple[str, ...], schema: dict[str, pl.DataType]) -> dict[str, str]:
+    """Map canonical name → source column, using `SYNONYMS`."""
+    present = set(columns)
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for canonical in schema:
+        for candidate in SYNONYMS.get(canonical, (canonical,)):
+            if candidate in present and candidate not in used:
+                mapping[canonical] = candidate
+                used.add(candidate)
+                break
+    return mapping
+
+
+def detect_kind(columns: tuple[str, ...]) -> Kind | None:
+    """Which canonical kind a header describes, or None when it is none of them."""
+    cols = set(columns)
+    if {"alias", "account"} <= cols:
+        return Kind.IDENTITIES
+    usage = _resolve_columns(columns, USAGE_SCHEMA)
+    commits = _resolve_columns(columns, COMMITS_SCHEMA)
+    has_tokens = any(t in usage for t in TOKEN_COLUMNS)
+    if "merged_at" in commits and "lines_added" in commits and not has_tokens:
+        return Kind.COMMITS
+    if has_tokens and ("timestamp" in usage or "account" in usage):
+        return Kind.USAGE
+    if "lines_added" in commits or "merged_at" in cols:
+        return Kind.COMMITS
+    return None
+
+
+def _describe_missing(file: InputFile, kind: Kind, columns: tuple[str, ...], missing: str) -> DataError:
+    options = SYNONYMS.get(missing, (missing,))
+    spelled = " or ".join(f"'{o}'" for o in options[:3])
+    return DataError(
+        file.name,
+        f"missing required column '{missing}' for {kind.value} (accepted: {spelled}); "
+        f"found: {', '.join(columns) if columns else 'no columns'}",
+        line=1,
+    )
+
+
+def load_input(file: InputFile, workdir: Path) -> LoadedInput | None:
+    """Read and validate one file. Returns None for a file found in a directory that is not a log
+    at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
+    raw = read_raw(file, workdir)
+    kind = file.forced_kind or detect_kind(raw.columns)
+    if kind is None:
+        if file.in_directory:
+            return None
+        raise DataError(
+            file.name,
+            "cannot tell whether this is usage, commits or identities; usage needs "
+            "'timestamp', 'account' and a token column, commits need 'merged_at', 'author' and "
+            f"'lines_added' (found: {', '.join(raw.columns) or 'no columns'})",
+            line=1,
+        )
+    schema = {Kind.USAGE: USAGE_SCHEMA, Kind.COMMITS: COMMITS_SCHEMA, Kind.IDENTITIES: IDENTITY_SCHEMA}[kind]
+    mapping = _resolve_columns(raw.columns, schema)
+    for required in REQUIRED[kind]:
+        if required not in mapping:
+            raise _describe_missing(file, kind, raw.columns, required)
+    if kind is Kind.USAGE and not any(t in mapping for t in TOKEN_COLUMNS):
+        raise _describe_missing(file, kind, raw.columns, "input_tokens")
+    frame = _canonicalise(raw, schema, mapping, kind, file.name)
+    return LoadedInput(file, kind, raw.fmt, raw.unit, frame, raw.unreadable)
+
+
+def _text(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.String).str.strip_chars()
+
+
+def timestamp_parsers(expr: pl.Expr) -> list[pl.Expr]:
+    """Every accepted timestamp spelling, most common first: ISO 8601 with `Z` or an offset,
+    naive ISO (taken as UTC), a bare date (that whole day), epoch seconds or milliseconds."""
+    with_zone = [expr.str.to_datetime(f, time_zone="UTC", time_unit="us", strict=False) for f in _TS_FORMATS_WITH_ZONE]
+    naive = [
+        expr.str.to_datetime(f, time_unit="us", strict=False).dt.replace_time_zone("UTC") for f in _TS_FORMATS_NAIVE
+    ]
+    bare_date = expr.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    digits = expr.str.contains(r"^\d{9,13}(\.\d+)?$")
+    epoch = pl.when(digits).then(expr.cast(pl.Float64, strict=False))
+    epoch_us = (
+        pl.when(epoch >= 1e12).then(epoch * 1_000).otherwise(epoch * 1_000_000).cast(pl.Int64, strict=False)
+    )
+    from_epoch = pl.when(digits).then(epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+    return [*with_zone, *naive, bare_date, from_epoch]
+
+
+def parse_timestamp(expr: pl.Expr, first: int = 0) -> pl.Expr:
+    """Parse text into UTC microseconds; unparseable text becomes null (and is then rejected).
+
+    `first` names the parser that a sample of the column matched: when it matches a value the
+    others are not consulted, which keeps the common case to one parse per row.
+    """
+    parsers = timestamp_parsers(expr)
+    best = parsers[first]
+    rest = [p for i, p in enumerate(parsers) if i != first]
+    return pl.when(best.is_not_null()).then(best).otherwise(pl.coalesce(*rest))
+
+
+def _best_parser(raw: pl.LazyFrame, source: str) -> int:
+    sample = raw.select(pl.col(source).cast(pl.String).str.strip_chars()).head(200).collect().to_series()
+    sample = sample.drop_nulls()
+    if sample.is_empty():
+        return 0
+    frame = sample.to_frame("v")
+    hits = [frame.select(p.is_not_null().sum()).item() for p in timestamp_parsers(pl.col("v"))]
+    return int(max(range(len(hits)), key=lambda i: (hits[i], -i)))
+
+
+def _typed(raw: pl.LazyFrame, canonical: str, source: str, dtype: pl.DataType) -> pl.Expr:
+    src_dtype = raw.collect_schema()[source]
+    col = pl.col(source)
+    if isinstance(dtype, pl.Datetime):
+        if isinstance(src_dtype, pl.Datetime):
+            if src_dtype.time_zone is None:
+                return col.dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+            return col.dt.cast_time_unit("us").dt.convert_time_zone("UTC")
+        if isinstance(src_dtype, pl.Date):
+            return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        if src_dtype.is_numeric():
+            return parse_timestamp(col.cast(pl.Int64, strict=False).cast(pl.String))
+        return parse_timestamp(_text(source), _best_parser(raw, source))
+    if dtype == pl.Int64():
+        as_float = col.cast(pl.Float64, strict=False) if src_dtype.is_numeric() else _text(source).cast(
+            pl.Float64, strict=False
+        )
+        integral = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
+        return pl.when(integral).then(as_float.cast(pl.Int64, strict=False))
+    if dtype == pl.Float64():
+        as_float = col.cast(pl.Float64, strict=False) if src_dtype.is_numeric() else _text(source).cast(
+            pl.Float64, strict=False
+        )
+        return pl.when(as_float.is_finite()).then(as_float)
+    return pl.when(_text(source) != "").then(_text(source))
+
+
+def _canonicalise(
+    raw: RawTable, schema: dict[str, pl.DataType], mapping: dict[str, str], kind: Kind, name: str
+) -> pl.LazyFrame:
+    lf = raw.frame
+    typed: list[pl.Expr] = []
+    problems: list[pl.Expr] = []
+    for canonical, dtype in schema.items():
+        source = mapping.get(canonical)
+        if source is None:
+            typed.append(pl.lit(None, dtype=dtype).alias(canonical))
+            continue
+        value = _typed(lf, canonical, source, dtype).alias(canonical)
+        typed.append(value)
+        raw_text = pl.col(source).cast(pl.String)
+        present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
+        label = f"column '{source}': "
+        what = {pl.Int64(): "not a whole number", pl.Float64(): "not a number"}.get(dtype, "not a timestamp")
+        if isinstance(dtype, pl.Datetime | pl.Int64 | pl.Float64):
+            problems.append(
+                pl.when(present & value.is_null()).then(
+                    pl.lit(label + what + " ") + pl.lit("'") + raw_text.str.slice(0, 40) + pl.lit("'")
+                )
+            )
+        if dtype == pl.Int64():
+            problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
+        if canonical in REQUIRED[kind]:
+            problems.append(pl.when(~present).then(pl.lit(label + "missing required value")))
+    if kind is Kind.USAGE:
+        token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
+        all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
+        problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
+    out = lf.with_columns(
+        pl.coalesce(*problems).alias("_reject") if problems else pl.lit(None, dtype=pl.String).alias("_reject")
+    )
+    out = out.select(*typed, pl.lit(name).alias("_file"), pl.col("_line"), pl.col("_reject"))
+    if kind is Kind.USAGE:
+        out = out.with_columns(
+            [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]
+        )
+    if kind is Kind.COMMITS:
+        out = out.with_columns(pl.col("lines_deleted").fill_null(0))
+    return out

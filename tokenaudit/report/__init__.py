@@ -1,0 +1,1 @@
+"""Renderers: one per output format. They only render; they never exit or decide."""

@@ -1,0 +1,29 @@
+"""CSV and TSV: RFC 4180 quoting, untrusted cells neutralised for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import polars as pl
+
+from tokenaudit.report.sanitize import spreadsheet_safe, visible
+from tokenaudit.report.values import cell_text, report_rows
+from tokenaudit.schema import REPORT_COLUMNS, UNTRUSTED_COLUMNS
+
+
+def render_delimited(accounts: pl.DataFrame, *, separator: str, raw: bool = False) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(REPORT_COLUMNS)
+    for row in report_rows(accounts):
+        cells = []
+        for col in REPORT_COLUMNS:
+            text = cell_text(col, row[col])
+            if col in UNTRUSTED_COLUMNS:
+                text = visible(text)
+                if not raw:
+                    text = spreadsheet_safe(text)
+            cells.append(text)
+        writer.writerow(cells)
+    return buf.getvalue()

@@ -1,0 +1,115 @@
+"""JSON and NDJSON: the lossless channel. Strict JSON (no NaN), fixed key order,
+`schema_version`, run metadata kept apart from the rows, no wall-clock values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from tokenaudit import __version__
+from tokenaudit.audit import AuditReport
+from tokenaudit.config import AuditConfig
+from tokenaudit.report.sanitize import visible
+from tokenaudit.report.values import json_number, report_rows
+
+SCHEMA_VERSION = 1
+_FLOATS = {"score", "q_value", "cost_usd", "tokens_per_line", "barren_token_share", "excess_tokens_x"}
+
+
+def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in report.checks.sort("account", "check").iter_rows(named=True):
+        out.setdefault(r["account"], []).append(
+            {
+                "id": r["check"],
+                "applicable": r["applicable"],
+                "statistic": json_number(r["statistic"]),
+                "p_value": json_number(r["p_value"]),
+                "effect": json_number(r["effect"]),
+                "summary": visible(r["summary"] or ""),
+                "clear": visible(r["clear"] or ""),
+            }
+        )
+    return out
+
+
+def account_records(report: AuditReport) -> list[dict[str, Any]]:
+    checks = _checks_by_account(report)
+    extra = {
+        r["account"]: r
+        for r in report.accounts.select("account", "p_outcome", "p_mechanism", "team", "role").iter_rows(named=True)
+    }
+    records = []
+    for row in report_rows(report.accounts):
+        rec: dict[str, Any] = {}
+        for key, value in row.items():
+            if key in _FLOATS:
+                rec[key] = json_number(value)
+            elif isinstance(value, str):
+                rec[key] = visible(value)
+            else:
+                rec[key] = value
+        more = extra[row["account"]]
+        rec["p_outcome"] = json_number(more["p_outcome"])
+        rec["p_mechanism"] = json_number(more["p_mechanism"])
+        rec["team"] = visible(more["team"]) if more["team"] else None
+        rec["role"] = visible(more["role"]) if more["role"] else None
+        rec["checks"] = checks.get(row["account"], [])
+        records.append(rec)
+    return records
+
+
+def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
+    return {
+        "tool": "tokenaudit",
+        "version": __version__,
+        "as_of": report.last_day.isoformat() if report.last_day else None,
+        "period": {
+            "first_day": report.first_day.isoformat() if report.first_day else None,
+            "last_day": report.last_day.isoformat() if report.last_day else None,
+            "merges_known_until": report.merges_known_until.isoformat() if report.merges_known_until else None,
+        },
+        "parameters": {
+            "window_days": report.window_days,
+            "window": "auto" if report.window_auto else "fixed",
+            "since": cfg.since.isoformat() if cfg.since else None,
+            "until": cfg.until.isoformat() if cfg.until else None,
+            "tz": cfg.tz,
+            "fdr_q": cfg.fdr_q,
+            "fdr_method": "BY" if cfg.strict else "BH",
+        },
+        "inputs": [
+            {
+                "name": visible(s.name),
+                "kind": s.kind,
+                "format": s.fmt,
+                "rows": s.rows,
+                "rejected": s.rejected,
+                "sha256": s.sha256,
+            }
+            for s in report.inputs
+        ],
+        "duplicate_requests": report.duplicate_requests,
+        "unmatched": {
+            "usage_accounts_without_commits": [visible(a) for a in report.unmatched_usage],
+            "commit_authors_without_usage": [visible(a) for a in report.unmatched_authors],
+        },
+        "note": "Signals for human review, not a verdict: flags mean usage not followed by merged "
+        "work in the scanned repositories.",
+    }
+
+
+def render_json(report: AuditReport, cfg: AuditConfig, accounts: pl.DataFrame) -> str:
+    trimmed = AuditReport(**{**report.__dict__, "accounts": accounts})
+    doc = {"schema_version": SCHEMA_VERSION, "run": run_metadata(report, cfg), "accounts": account_records(trimmed)}
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+
+
+def render_ndjson(report: AuditReport, accounts: pl.DataFrame) -> str:
+    trimmed = AuditReport(**{**report.__dict__, "accounts": accounts})
+    return "".join(
+        json.dumps(rec, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+        for rec in account_records(trimmed)
+    )

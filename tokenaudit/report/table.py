@@ -1,0 +1,125 @@
+"""The human table (Rich). Untrusted text only ever reaches Rich as sanitised `Text`.
+
+The table fits the console by dropping the least important columns; account names are folded,
+never cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tokenaudit.report.sanitize import visible
+from tokenaudit.report.values import q_text, report_rows
+
+STATUS_STYLE: Final = {
+    "suspicious": "bold red",
+    "review": "yellow",
+    "ok": "green",
+    "insufficient_data": "dim",
+    "excluded": "dim",
+}
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    header: str
+    #: Lower = more important; the highest numbers are dropped first on narrow terminals.
+    priority: int
+    justify: str = "right"
+
+
+_COLUMNS: Final = (
+    _Column("rank", "#", 0),
+    _Column("account", "account", 0, "left"),
+    _Column("status", "status", 0, "left"),
+    _Column("score", "score", 1),
+    _Column("reasons", "why", 2, "left"),
+    _Column("tokens", "tokens", 3),
+    _Column("excess_tokens_x", "×peers", 4),
+    _Column("merged_changes", "merged", 5),
+    _Column("barren_token_share", "barren", 6),
+    _Column("q_value", "q", 7),
+    _Column("active_days", "days", 8),
+    _Column("tokens_per_line", "tok/line", 9),
+    _Column("merged_lines", "lines", 10),
+    _Column("cost_usd", "cost $", 11),
+    _Column("requests", "requests", 12),
+)
+_MIN_REASONS_WIDTH: Final = 24
+
+
+def human_count(n: float | None) -> str:
+    if n is None:
+        return ""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key in ("tokens", "requests", "tokens_per_line"):
+        return human_count(float(value))
+    if key == "score":
+        return f"{value:.0f}"
+    if key == "q_value":
+        return q_text(float(value))
+    if key == "barren_token_share":
+        return f"{value:.0%}"
+    if key == "excess_tokens_x":
+        return f"×{value:.1f}"
+    if key == "cost_usd":
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
+    widths = {
+        c.key: max([len(c.header)] + [len(_cell(c.key, r[c.key])) for r in rows]) for c in _COLUMNS if c.key != "reasons"
+    }
+    widths["reasons"] = _MIN_REASONS_WIDTH
+    # The account column may fold, but it needs room for a reasonable name.
+    widths["account"] = min(widths["account"], 32)
+    chosen = list(_COLUMNS)
+    def total(cols: list[_Column]) -> int:
+        return sum(widths[c.key] + 3 for c in cols) + 1
+    while total(chosen) > width and len(chosen) > 3:
+        chosen.remove(max(chosen, key=lambda c: (c.priority, c.key)))
+    return chosen
+
+
+def render_table(accounts: pl.DataFrame, console: Console, *, hidden: int = 0, title: str | None = None) -> None:
+    rows = report_rows(accounts)
+    columns = _fit_columns(rows, console.width)
+    table = Table(title=title, show_lines=False, header_style="bold", expand=False, pad_edge=False)
+    for c in columns:
+        table.add_column(
+            c.header,
+            justify=c.justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=c.key not in ("account", "reasons"),
+            min_width=_MIN_REASONS_WIDTH if c.key == "reasons" else None,
+            ratio=1 if c.key == "reasons" else None,
+        )
+    for r in rows:
+        cells: list[Text] = []
+        for c in columns:
+            if c.key in ("account", "reasons"):
+                cells.append(Text(visible(str(r[c.key] or ""))))
+            elif c.key == "status":
+                cells.append(Text(r["status"], style=STATUS_STYLE.get(r["status"], "")))
+            else:
+                cells.append(Text(_cell(c.key, r[c.key])))
+        table.add_row(*cells)
+    console.print(table)
+    if hidden:
+        console.print(Text(f"… {hidden} more accounts (use --all or --top N)", style="dim"))

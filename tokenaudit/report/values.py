@@ -1,0 +1,50 @@
+"""Turning report rows into display values: one rounding policy for every format."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import polars as pl
+
+from tokenaudit.schema import REPORT_COLUMNS
+
+#: Decimal places of each float column when rendered as text.
+DECIMALS: Final = {
+    "score": 2,
+    "cost_usd": 2,
+    "tokens_per_line": 1,
+    "barren_token_share": 3,
+    "excess_tokens_x": 2,
+}
+
+
+def q_text(q: float) -> str:
+    return f"{q:.3g}" if q >= 1e-4 else f"{q:.2e}"
+
+
+def cell_text(column: str, value: Any) -> str:
+    """The text of one report cell (empty for null), as CSV, TSV and Markdown show it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if column == "q_value":
+        return q_text(float(value))
+    if column in DECIMALS:
+        return f"{float(value):.{DECIMALS[column]}f}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def json_number(value: float | None, digits: int = 6) -> float | None:
+    """Round to `digits` significant digits; NaN and infinities become null (strict JSON)."""
+    if value is None or not math.isfinite(value):
+        return None
+    if value == 0:
+        return 0.0
+    return float(f"{value:.{digits}g}")
+
+
+def report_rows(accounts: pl.DataFrame) -> list[dict[str, Any]]:
+    """The report columns of every account, in rank order."""
+    return accounts.select(REPORT_COLUMNS).sort("rank").to_dicts()
