@@ -16,7 +16,7 @@ from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
 from tokenaudit.errors import DataError
-from tokenaudit.identities import IdentityMap, normalise_identity
+from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
     auto_window,
@@ -112,8 +112,8 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
         [f.group_by("_file").agg(pl.len().alias("rows"), pl.col("_reject").count().alias("rejected")) for f in frames.values()]
     )
     good = {k: f.filter(pl.col("_reject").is_null()).drop("_reject") for k, f in frames.items()}
-    identities_df, commits_df, rejects, counts = pl.collect_all(
-        [good[Kind.IDENTITIES], good[Kind.COMMITS], rejects_lf, counts_lf]
+    usage_df, identities_df, commits_df, rejects, counts = pl.collect_all(
+        [good[Kind.USAGE], good[Kind.IDENTITIES], good[Kind.COMMITS], rejects_lf, counts_lf]
     )
     unreadable = [
         (x.file.name, line, reason) for x in loaded for line, reason in x.unreadable
@@ -128,18 +128,13 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     _enforce_bad_row_limits(inputs, rejects, cfg)
 
     idmap = IdentityMap.from_frame(identities_df)
-    usage = good[Kind.USAGE].with_columns(
-        idmap.resolve(pl.col("account")).alias("account"), normalise_identity(pl.col("account")).alias("_alias")
-    )
-    usage = dedupe_requests(usage)
-    raw_rows = sum(s.rows - s.rejected for s in inputs if s.kind == Kind.USAGE)
-    days_df = usage_days(usage, cfg).collect().sort("account", "day")
+    usage_df = idmap.resolve_column(usage_df, "account")
+    raw_rows = usage_df.height
+    days_df = usage_days(dedupe_requests(usage_df.lazy()), cfg).collect().sort("account", "day")
     if days_df.is_empty():
         raise DataError(_names(files), "no usable usage rows in the selected period")
     kept_rows = int(days_df["rows"].sum())
-    commits_df = commits_df.with_columns(
-        normalise_identity(pl.col("author")).alias("_alias"), idmap.resolve(pl.col("author")).alias("author")
-    )
+    commits_df = idmap.resolve_column(commits_df, "author")
     work = merged_work(commits_df, cfg)
     credits = work.credits.filter(within_period(pl.col("day"), cfg))
     outputs = output_days(credits)

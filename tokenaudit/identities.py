@@ -67,5 +67,13 @@ class IdentityMap:
             return norm
         return norm.replace_strict(self.aliases, default=norm, return_dtype=pl.String)
 
+    def resolve_column(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
+        """`resolve` applied to the distinct spellings only, then mapped back: logs repeat a few
+        hundred spellings millions of times, so this avoids normalising every row."""
+        spellings = frame.select(pl.col(column).unique()).drop_nulls()
+        mapping = spellings.with_columns(self.resolve(pl.col(column)).alias("_resolved"))
+        table = dict(zip(mapping[column].to_list(), mapping["_resolved"].to_list(), strict=True))
+        return frame.with_columns(pl.col(column).replace_strict(table, default=None, return_dtype=pl.String))
+
     def known(self, normalised: str) -> bool:
         return normalised in self.aliases

@@ -20,16 +20,21 @@ _WITHIN_SESSION_GAP_S = 30 * 60
 
 def dedupe_requests(usage: pl.LazyFrame) -> pl.LazyFrame:
     """Count a repeated `request_id` once, keeping its fullest row (streamed exports repeat a
-    request with growing output counts). Rows without an id are all kept."""
+    request with growing output counts). Rows without an id are all kept.
+
+    Only the rows whose id repeats are sorted, so the common case costs one hash pass.
+    """
     total = pl.sum_horizontal(*TOKEN_COLUMNS)
-    with_id = (
-        usage.filter(pl.col("request_id").is_not_null())
+    repeated = pl.col("request_id").is_not_null() & pl.col("request_id").is_duplicated()
+    marked = usage.with_columns(repeated.alias("_repeated"))
+    fullest = (
+        marked.filter(pl.col("_repeated"))
         .with_columns(total.alias("_total"))
         .sort("request_id", "_total", "_file", "_line", descending=[False, True, False, False])
-        .unique("request_id", keep="first")
+        .unique("request_id", keep="first", maintain_order=True)
         .drop("_total")
     )
-    return pl.concat([usage.filter(pl.col("request_id").is_null()), with_id])
+    return pl.concat([marked.filter(~pl.col("_repeated")), fullest]).drop("_repeated")
 
 
 def local_day(cfg: AuditConfig) -> pl.Expr:
@@ -74,6 +79,7 @@ def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
         )
     )
     rows = rows.filter(within_period(pl.col("day"), cfg))
+    parallel = session_concurrency(rows)
     session_gap = pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S).then(pl.col("_gap_prev"))
     return rows.group_by("account", "day").agg(
         pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
@@ -88,7 +94,28 @@ def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
         session_gap.mean().alias("gap_mean"),
         session_gap.std().alias("gap_std"),
         pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
+    ).join(parallel, on=["account", "day"], how="left")
+
+
+def session_concurrency(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per account-day: the most sessions running at once (`max_parallel`), from each session's
+    first and last request. Null where the input has no session ids."""
+    sessions = (
+        rows.filter(pl.col("session_id").is_not_null())
+        .group_by("account", "session_id")
+        .agg(pl.col("timestamp").min().alias("start"), pl.col("timestamp").max().alias("end"), pl.col("day").min())
     )
+    events = pl.concat(
+        [
+            sessions.select("account", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")),
+            sessions.select("account", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")),
+        ]
+    )
+    # Ends sort before starts at the same instant, so back-to-back sessions do not count as parallel.
+    running = events.sort("account", "at", "delta").with_columns(
+        pl.col("delta").cum_sum().over("account").alias("running")
+    )
+    return running.group_by("account", "day").agg(pl.col("running").max().cast(pl.Int64).alias("max_parallel"))
 
 
 @dataclass(frozen=True)

@@ -320,8 +320,10 @@ def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, ac
         if p.archetype == "swarm-idler":
             n_agents = int(rng.integers(4, 10))
             swarm_tokens = p.base_tokens * p.extra["swarm_mult"] * math.exp(rng.normal(0, 0.4))
+            launch = day_start - p.tz * 3600 + (p.work_start + rng.uniform(0, p.work_hours - 2)) * 3600
             for _ in range(n_agents):
-                local = day_start - p.tz * 3600 + (p.work_start + rng.uniform(0, p.work_hours - 1)) * 3600
+                # A swarm is launched by hand, all at once, on toy tasks.
+                local = launch + rng.uniform(0, 900)
                 k = int(rng.integers(20, 60))
                 a_ts = local + np.cumsum(rng.lognormal(math.log(40), 1.0, size=k))
                 w = rng.lognormal(0, 0.6, size=k)

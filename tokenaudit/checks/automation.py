@@ -4,12 +4,15 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `no-sleep`: no pause of `sleep_gap_hours` or more touches the day (24/7 activity);
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
-- `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %.
+- `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %;
+- `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
+  session ids).
 For each fingerprint, x_i flagged days of n_i timed days is tested against the cohort with a
-beta-binomial (as in `barren-days`), p = P(X ≥ x_i). A fingerprint counts only with at least
+beta-binomial whose null is fitted robustly (a contamination component absorbs the few extreme
+accounts, `fit_beta_binomial(robust=True)`), p = P(X ≥ x_i). A fingerprint counts only with at least
 `mechanism_min_days` days and a share of `mechanism_min_share` (an effect-size gate: with many
 days, trivially small differences are significant). The check's p-value is the Bonferroni
-minimum over the three fingerprints (valid under any dependence between them).
+minimum over the fingerprints (valid under any dependence between them).
 
 Honest overnight agents can show some of this; that is why a mechanism alone never flags.
 """
@@ -30,12 +33,14 @@ MIN_COHORT = 10
 REGULAR_BURSTINESS: Final = -0.5
 SAME_SIZE_SHARE: Final = 0.3
 MIN_SESSION_GAPS: Final = 10
+PARALLEL_SESSIONS: Final = 4
 
-FINGERPRINTS: Final = ("no-sleep", "regular", "same-size")
+FINGERPRINTS: Final = ("no-sleep", "regular", "same-size", "parallel")
 _WORDS: Final = {
     "no-sleep": "days without a {h:g} h pause (24/7 activity)",
     "regular": "days of machine-regular request intervals",
     "same-size": "days of identical consecutive request sizes",
+    "parallel": "days with 4+ sessions running at once",
 }
 
 
@@ -49,6 +54,7 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             (pl.col("max_gap_h") < cfg.sleep_gap_hours).fill_null(False).alias("no-sleep"),
             ((pl.col("session_gaps") >= MIN_SESSION_GAPS) & (burst < REGULAR_BURSTINESS)).fill_null(False).alias("regular"),
             (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)).alias("same-size"),
+            (pl.col("max_parallel") >= PARALLEL_SESSIONS).fill_null(False).alias("parallel"),
         )
         .group_by("account")
         .agg(pl.len().cast(pl.Int64).alias("timed"), *[pl.col(f).sum().cast(pl.Int64) for f in FINGERPRINTS])
@@ -77,7 +83,7 @@ class Automation:
         pvals: dict[str, np.ndarray] = {}
         for f in FINGERPRINTS:
             x = cohort[f].to_numpy().astype(np.int64)
-            a, b = fit_beta_binomial(x, n)
+            a, b = fit_beta_binomial(x, n, robust=True)
             p = beta_binomial_sf(x, n, a, b)
             gate = (x >= cfg.mechanism_min_days) & (x >= cfg.mechanism_min_share * n)
             pvals[f] = np.where(gate, p, 1.0)

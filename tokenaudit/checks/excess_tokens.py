@@ -22,7 +22,14 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import format_p, robust_scale, student_t_df
+from tokenaudit.checks.stats import (
+    format_p,
+    robust_scale,
+    siegel_slope,
+    student_t_df,
+    student_t_isf,
+    student_t_sf,
+)
 from tokenaudit.config import AuditConfig
 
 MIN_COHORT = 10
@@ -36,8 +43,6 @@ class ExcessTokens:
     description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
-        from scipy import stats
-
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
         if len(names) < MIN_COHORT:
@@ -45,20 +50,16 @@ class ExcessTokens:
         days = acc["active_days"].to_numpy().astype(np.float64)
         t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
         x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
-        if np.ptp(x) > 0:
-            fit = stats.siegelslopes(t, x)
-            slope, intercept = float(fit.slope), float(fit.intercept)
-        else:
-            slope, intercept = 0.0, float(np.median(t))
+        slope, intercept = siegel_slope(x, t)
         resid = t - (intercept + slope * x)
         centre = float(np.median(resid))
         scale = robust_scale(resid, floor=0.05)
         z = (resid - centre) / scale
         nu = student_t_df(z)
-        p = np.clip(stats.t.sf(z, nu), 0.0, 1.0)
+        p = student_t_sf(z, nu)
         effect = np.exp(resid - centre)
         peer_rate = np.exp(intercept + slope * x + centre)
-        z_clear = float(stats.t.isf(CLEAR_P, nu))
+        z_clear = student_t_isf(CLEAR_P, nu)
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             summary = (

@@ -8,8 +8,9 @@ from tokenaudit.checks.automation import Automation
 from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import Check
 from tokenaudit.checks.excess_tokens import ExcessTokens
+from tokenaudit.checks.trivial_merges import TrivialMerges
 
-CHECKS: Final[tuple[Check, ...]] = (ExcessTokens(), BarrenDays(), Automation())
+CHECKS: Final[tuple[Check, ...]] = (ExcessTokens(), BarrenDays(), Automation(), TrivialMerges())
 
 
 def check_by_id(check_id: str) -> Check:

@@ -1,4 +1,9 @@
-"""Small statistical building blocks shared by the checks (SciPy is imported lazily)."""
+"""Statistical building blocks shared by the checks.
+
+Written on `scipy.special` and `scipy.optimize` only: `scipy.stats` costs about a second to
+import, more than a whole audit of a small organisation. Each function names the `scipy.stats`
+routine it matches; tests/test_stats.py holds them to it.
+"""
 
 from __future__ import annotations
 
@@ -8,73 +13,147 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def siegel_slope(x: FloatArray, y: FloatArray) -> tuple[float, float]:
+    """Siegel's repeated-medians line (50 % breakdown point), as `scipy.stats.siegelslopes` with
+    `method="separate"`: slope = median_i median_{j: x_j ≠ x_i} (y_j − y_i)/(x_j − x_i);
+    intercept = median(y − slope·x)."""
+    dx = x[None, :] - x[:, None]
+    dy = y[None, :] - y[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slopes = np.where(dx != 0, dy / dx, np.nan)
+    usable = ~np.all(np.isnan(slopes), axis=1)
+    if not usable.any():
+        return 0.0, float(np.median(y))
+    slope = float(np.median(np.nanmedian(slopes[usable], axis=1)))
+    return slope, float(np.median(y - slope * x))
 
 
 def robust_scale(values: FloatArray, floor: float) -> float:
     """Normal-consistent MAD, falling back to IQR/1.349, never below `floor` (a zero scale would
     make every non-median value infinitely significant)."""
-    from scipy import stats
-
-    mad = float(stats.median_abs_deviation(values, scale="normal"))
+    mad = 1.482602218505602 * float(np.median(np.abs(values - np.median(values))))
     if mad <= floor:
-        mad = float(stats.iqr(values, scale="normal"))
+        q75, q25 = np.percentile(values, [75, 25])
+        mad = float(q75 - q25) / 1.3489795003921634
     return max(mad, floor)
+
+
+def student_t_logpdf(z: FloatArray, nu: float) -> FloatArray:
+    from scipy import special
+
+    return np.asarray(
+        special.gammaln((nu + 1) / 2)
+        - special.gammaln(nu / 2)
+        - 0.5 * math.log(nu * math.pi)
+        - (nu + 1) / 2 * np.log1p(z * z / nu),
+        dtype=np.float64,
+    )
+
+
+def student_t_sf(z: FloatArray, nu: float) -> FloatArray:
+    """P(T > z) for Student's t with `nu` degrees of freedom (`scipy.stats.t.sf`)."""
+    from scipy import special
+
+    return np.clip(np.asarray(special.stdtr(nu, -z), dtype=np.float64), 0.0, 1.0)
+
+
+def student_t_isf(p: float, nu: float) -> float:
+    """The z with P(T > z) = p (`scipy.stats.t.isf`)."""
+    from scipy import special
+
+    return float(special.stdtrit(nu, 1.0 - p))
 
 
 def student_t_df(z: FloatArray) -> float:
     """Degrees of freedom of a Student t fitted to standardised residuals by maximum likelihood,
     location and scale held fixed (the empirical null's tail shape). Heavier tails → larger
     p-values: the conservative direction. Clamped to [2, 60]."""
-    from scipy import optimize, stats
+    from scipy import optimize
 
     if z.size < 5:
         return 4.0
 
     def nll(log_nu: float) -> float:
-        return -float(np.sum(stats.t.logpdf(z, math.exp(log_nu))))
+        return -float(np.sum(student_t_logpdf(z, math.exp(log_nu))))
 
     res = optimize.minimize_scalar(nll, bounds=(math.log(2.0), math.log(60.0)), method="bounded")
     return float(math.exp(res.x))
 
 
-def fit_beta_binomial(x: NDArray[np.int64], n: NDArray[np.int64]) -> tuple[float, float]:
+def _betabinom_logpmf(k: FloatArray, n: FloatArray, a: float, b: float) -> FloatArray:
+    from scipy import special
+
+    return np.asarray(
+        special.gammaln(n + 1)
+        - special.gammaln(k + 1)
+        - special.gammaln(n - k + 1)
+        + special.betaln(k + a, n - k + b)
+        - special.betaln(a, b),
+        dtype=np.float64,
+    )
+
+
+def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tuple[float, float]:
     """Maximum-likelihood Beta(a, b) of per-account rates from counts x out of n (n varies).
 
     Parametrised by mean m and intra-class correlation ρ, both kept away from 0 and 1: a cohort in
     which nobody shows the feature must not make a single occurrence infinitely significant, so the
     mean is floored at half an event over all trials.
+
+    `robust=True` fits the null inside a two-component mixture, (1 − ε)·BetaBinomial + ε·Uniform{0..n}
+    with ε ≤ 0.3: a few extreme accounts (the very behaviour under test) are absorbed by the uniform
+    component instead of stretching the null until it explains them (Efron's empirical null, applied
+    to counts). Use it for mechanism fingerprints, whose honest distribution is a bulk near zero.
     """
-    from scipy import optimize, special, stats
+    from scipy import optimize, special
 
     keep = n > 0
-    x, n = x[keep], n[keep]
-    if x.size == 0:
+    xf, nf = x[keep].astype(np.float64), n[keep].astype(np.float64)
+    if xf.size == 0:
         return 1.0, 1.0
-    m_floor = min(0.5 / max(float(n.sum()), 1.0), 0.01)
-    m_floor = max(m_floor, 1e-4)
+    m_floor = max(min(0.5 / max(float(nf.sum()), 1.0), 0.01), 1e-4)
+    log_choose = special.gammaln(nf + 1) - special.gammaln(xf + 1) - special.gammaln(nf - xf + 1)
 
-    def unpack(theta: NDArray[np.float64]) -> tuple[float, float]:
+    def unpack(theta: FloatArray) -> tuple[float, float, float]:
         m = m_floor + (1 - 2 * m_floor) * float(special.expit(theta[0]))
         rho = 0.005 + 0.94 * float(special.expit(theta[1]))
+        eps = 0.3 * float(special.expit(theta[2])) if robust else 0.0
         k = (1 - rho) / rho
-        return m * k, (1 - m) * k
+        return m * k, (1 - m) * k, eps
 
-    def nll(theta: NDArray[np.float64]) -> float:
-        a, b = unpack(theta)
-        return -float(np.sum(stats.betabinom.logpmf(x, n, a, b)))
+    def nll(theta: FloatArray) -> float:
+        a, b, eps = unpack(theta)
+        log_pmf = log_choose + special.betaln(xf + a, nf - xf + b) - special.betaln(a, b)
+        if robust:
+            like = (1 - eps) * np.exp(log_pmf) + eps / (nf + 1)
+            return -float(np.sum(np.log(np.maximum(like, 1e-300))))
+        return -float(np.sum(log_pmf))
 
-    mean0 = float(np.clip(x.sum() / n.sum(), m_floor * 2, 1 - m_floor * 2))
-    start = np.array([float(special.logit((mean0 - m_floor) / (1 - 2 * m_floor))), 0.0])
-    res = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 2000})
-    return unpack(res.x)
+    mean0 = float(np.median(xf / nf)) if robust else float(xf.sum() / nf.sum())
+    mean0 = float(np.clip(mean0, m_floor * 2, 1 - m_floor * 2))
+    start = np.array([float(special.logit((mean0 - m_floor) / (1 - 2 * m_floor))), 0.0, -2.0])
+    res = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000})
+    a, b, _ = unpack(res.x)
+    return a, b
 
 
-def beta_binomial_sf(x: NDArray[np.int64], n: NDArray[np.int64], a: float, b: float) -> FloatArray:
-    """P(X ≥ x) under BetaBinomial(n, a, b): the upper tail including x."""
-    from scipy import stats
-
-    p = stats.betabinom.sf(x - 1, n, a, b)
-    return np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+def beta_binomial_sf(x: IntArray, n: IntArray, a: float, b: float) -> FloatArray:
+    """P(X ≥ x) under BetaBinomial(n, a, b), the upper tail including x
+    (`scipy.stats.betabinom.sf(x - 1, n, a, b)`)."""
+    out = np.empty(x.size, dtype=np.float64)
+    for i, (xi, ni) in enumerate(zip(x.tolist(), n.tolist(), strict=True)):
+        if xi <= 0:
+            out[i] = 1.0
+            continue
+        if xi > ni:
+            out[i] = 0.0
+            continue
+        k = np.arange(xi, ni + 1, dtype=np.float64)
+        out[i] = float(np.exp(_betabinom_logpmf(k, np.full(k.size, float(ni)), a, b)).sum())
+    return np.clip(out, 0.0, 1.0)
 
 
 def bonferroni_min(pvalues: list[float]) -> float:
@@ -86,12 +165,19 @@ def bonferroni_min(pvalues: list[float]) -> float:
 
 
 def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
-    """Benjamini–Hochberg q-values (Benjamini–Yekutieli when `dependent`)."""
-    from scipy import stats
-
-    if pvalues.size == 0:
-        return pvalues
-    return np.asarray(stats.false_discovery_control(pvalues, method="by" if dependent else "bh"), dtype=np.float64)
+    """Benjamini–Hochberg q-values, or Benjamini–Yekutieli when `dependent`
+    (`scipy.stats.false_discovery_control`)."""
+    m = pvalues.size
+    if m == 0:
+        return pvalues.astype(np.float64)
+    order = np.argsort(pvalues, kind="stable")
+    ranked = pvalues[order] * m / np.arange(1, m + 1)
+    if dependent:
+        ranked = ranked * float(np.sum(1.0 / np.arange(1, m + 1)))
+    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
+    q = np.empty(m, dtype=np.float64)
+    q[order] = np.clip(q_sorted, 0.0, 1.0)
+    return q
 
 
 def format_p(p: float) -> str:

@@ -202,23 +202,25 @@ def _canonicalise(
     raw: RawTable, schema: dict[str, pl.DataType], mapping: dict[str, str], kind: Kind, name: str
 ) -> pl.LazyFrame:
     lf = raw.frame
-    typed: list[pl.Expr] = []
+    # Typed values are computed once into temporary columns; the reject reasons then only compare
+    # them with the raw text (an expression used twice would be evaluated twice).
+    typed = {
+        canonical: _typed(lf, canonical, source, schema[canonical]).alias(f"__{canonical}")
+        for canonical, source in mapping.items()
+    }
+    lf = lf.with_columns(typed.values())
     problems: list[pl.Expr] = []
-    for canonical, dtype in schema.items():
-        source = mapping.get(canonical)
-        if source is None:
-            typed.append(pl.lit(None, dtype=dtype).alias(canonical))
-            continue
-        value = _typed(lf, canonical, source, dtype).alias(canonical)
-        typed.append(value)
+    for canonical, source in mapping.items():
+        dtype = schema[canonical]
+        value = pl.col(f"__{canonical}")
         raw_text = pl.col(source).cast(pl.String)
         present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
         label = f"column '{source}': "
-        what = {pl.Int64(): "not a whole number", pl.Float64(): "not a number"}.get(dtype, "not a timestamp")
         if isinstance(dtype, pl.Datetime | pl.Int64 | pl.Float64):
+            what = {pl.Int64(): "not a whole number", pl.Float64(): "not a number"}.get(dtype, "not a timestamp")
             problems.append(
                 pl.when(present & value.is_null()).then(
-                    pl.lit(label + what + " ") + pl.lit("'") + raw_text.str.slice(0, 40) + pl.lit("'")
+                    pl.lit(label + what + " '") + raw_text.str.slice(0, 40) + pl.lit("'")
                 )
             )
         if dtype == pl.Int64():
@@ -229,10 +231,11 @@ def _canonicalise(
         token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
         all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
         problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
-    out = lf.with_columns(
-        pl.coalesce(*problems).alias("_reject") if problems else pl.lit(None, dtype=pl.String).alias("_reject")
-    )
-    out = out.select(*typed, pl.lit(name).alias("_file"), pl.col("_line"), pl.col("_reject"))
+    reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
+    columns = [
+        pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c) for c, dtype in schema.items()
+    ]
+    out = lf.select(*columns, pl.lit(name).alias("_file"), pl.col("_line"), reject.alias("_reject"))
     if kind is Kind.USAGE:
         out = out.with_columns(
             [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]
