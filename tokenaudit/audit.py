@@ -164,7 +164,7 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
-    accounts = decide(totals.join(excess, on="account", how="left"), results, groups, cfg)
+    accounts = decide(totals.join(excess, on="account", how="left"), results, groups, cfg, primary="excess-tokens")
 
     unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
     return AuditReport(

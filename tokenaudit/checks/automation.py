@@ -34,6 +34,9 @@ REGULAR_BURSTINESS: Final = -0.5
 SAME_SIZE_SHARE: Final = 0.3
 MIN_SESSION_GAPS: Final = 10
 PARALLEL_SESSIONS: Final = 4
+#: Share of timed days a fingerprint must reach to count. 24/7 activity needs most days: honest
+#: overnight agent runs happen on some nights, a loop runs on all of them.
+MIN_SHARE: Final = {"no-sleep": 0.6}
 
 FINGERPRINTS: Final = ("no-sleep", "regular", "same-size", "parallel")
 _WORDS: Final = {
@@ -85,7 +88,8 @@ class Automation:
             x = cohort[f].to_numpy().astype(np.int64)
             a, b = fit_beta_binomial(x, n, robust=True)
             p = beta_binomial_sf(x, n, a, b)
-            gate = (x >= cfg.mechanism_min_days) & (x >= cfg.mechanism_min_share * n)
+            share = MIN_SHARE.get(f, cfg.mechanism_min_share)
+            gate = (x >= cfg.mechanism_min_days) & (x >= share * n)
             pvals[f] = np.where(gate, p, 1.0)
         index = {name: i for i, name in enumerate(cohort["account"].to_list())}
         rows: list[ResultRow] = []
