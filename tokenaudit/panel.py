@@ -204,18 +204,7 @@ def output_days(credits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@dataclass(frozen=True)
-class Horizon:
-    """What the data can tell: the follow-up window and the last day merges are known for."""
-
-    window_days: int
-    window_auto: bool
-    merges_known_until: date | None
-    first_day: date | None
-    last_day: date | None
-
-
-def follow_up(days: pl.DataFrame, outputs: pl.DataFrame, horizon_end: date | None) -> pl.DataFrame:
+def follow_up(days: pl.DataFrame, outputs: pl.DataFrame, merges_known_until: date | None) -> pl.DataFrame:
     """Add `next_merge_day` and `delay_days` (to the next day with counted output, at or after
     the usage day) to account-day usage."""
     merges = (
@@ -226,9 +215,9 @@ def follow_up(days: pl.DataFrame, outputs: pl.DataFrame, horizon_end: date | Non
     joined = days.sort("account", "day").join_asof(
         merges, left_on="day", right_on="next_merge_day", by="account", strategy="forward", check_sortedness=False
     )
-    if horizon_end is not None:
+    if merges_known_until is not None:
         joined = joined.with_columns(
-            pl.when(pl.col("next_merge_day") <= horizon_end).then(pl.col("next_merge_day")).alias("next_merge_day")
+            pl.when(pl.col("next_merge_day") <= merges_known_until).then(pl.col("next_merge_day")).alias("next_merge_day")
         )
     return joined.with_columns((pl.col("next_merge_day") - pl.col("day")).dt.total_days().alias("delay_days"))
 

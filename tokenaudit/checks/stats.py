@@ -18,7 +18,7 @@ IntArray = NDArray[np.int64]
 
 def siegel_slope(x: FloatArray, y: FloatArray) -> tuple[float, float]:
     """Siegel's repeated-medians line (50 % breakdown point), as `scipy.stats.siegelslopes` with
-    `method="separate"`: slope = median_i median_{j: x_j ≠ x_i} (y_j − y_i)/(x_j − x_i);
+    `method="hierarchical"`: slope = median_i median_{j: x_j ≠ x_i} (y_j − y_i)/(x_j − x_i);
     intercept = median(y − slope·x)."""
     dx = x[None, :] - x[:, None]
     dy = y[None, :] - y[:, None]
@@ -106,7 +106,9 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
     `robust=True` fits the null inside a two-component mixture, (1 − ε)·BetaBinomial + ε·Uniform{0..n}
     with ε ≤ 0.3: a few extreme accounts (the very behaviour under test) are absorbed by the uniform
     component instead of stretching the null until it explains them (Efron's empirical null, applied
-    to counts). Use it for mechanism fingerprints, whose honest distribution is a bulk near zero.
+    to counts). Use it for mechanism fingerprints, whose honest distribution is a bulk near zero:
+    the null's density is then also kept non-increasing towards a rate of 1 (b ≥ 1), otherwise a
+    U-shaped Beta would happily "explain" every account that shows the fingerprint all the time.
     """
     from scipy import optimize, special
 
@@ -122,7 +124,10 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
         rho = 0.005 + 0.94 * float(special.expit(theta[1]))
         eps = 0.3 * float(special.expit(theta[2])) if robust else 0.0
         k = (1 - rho) / rho
-        return m * k, (1 - m) * k, eps
+        a, b = m * k, (1 - m) * k
+        if robust and b < 1.0:
+            a, b = a / b, 1.0
+        return a, b, eps
 
     def nll(theta: FloatArray) -> float:
         a, b, eps = unpack(theta)
@@ -132,11 +137,23 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
             return -float(np.sum(np.log(np.maximum(like, 1e-300))))
         return -float(np.sum(log_pmf))
 
-    mean0 = float(np.median(xf / nf)) if robust else float(xf.sum() / nf.sum())
-    mean0 = float(np.clip(mean0, m_floor * 2, 1 - m_floor * 2))
-    start = np.array([float(special.logit((mean0 - m_floor) / (1 - 2 * m_floor))), 0.0, -2.0])
-    res = optimize.minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000})
-    a, b, _ = unpack(res.x)
+    def start(mean: float, rho_logit: float, eps_logit: float) -> FloatArray:
+        mean = float(np.clip(mean, m_floor * 2, 1 - m_floor * 2))
+        return np.array([float(special.logit((mean - m_floor) / (1 - 2 * m_floor))), rho_logit, eps_logit])
+
+    starts = [start(float(xf.sum() / nf.sum()), 0.0, -2.0)]
+    if robust:
+        # The mixture likelihood has a local optimum where an overdispersed null explains the
+        # outliers; also start from a tight null around the bulk with the outliers set apart.
+        rates = xf / nf
+        bulk = rates <= np.quantile(rates, 0.8)
+        outlying = float(np.clip(np.mean(rates > 0.5), 0.005, 0.29))
+        starts.append(start(float(xf[bulk].sum() / max(nf[bulk].sum(), 1.0)), -4.0, float(special.logit(outlying / 0.3))))
+    best = min(
+        (optimize.minimize(nll, s0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000}) for s0 in starts),
+        key=lambda r: float(r.fun),
+    )
+    a, b, _ = unpack(best.x)
     return a, b
 
 

@@ -39,7 +39,9 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
     checks = _checks_by_account(report)
     extra = {
         r["account"]: r
-        for r in report.accounts.select("account", "p_outcome", "p_mechanism", "team", "role").iter_rows(named=True)
+        for r in report.accounts.select("account", "p_outcome", "p_mechanism", "p_primary", "team", "role").iter_rows(
+            named=True
+        )
     }
     records = []
     for row in report_rows(report.accounts):
@@ -54,6 +56,7 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
         more = extra[row["account"]]
         rec["p_outcome"] = json_number(more["p_outcome"])
         rec["p_mechanism"] = json_number(more["p_mechanism"])
+        rec["p_excess_tokens"] = json_number(more["p_primary"])
         rec["team"] = visible(more["team"]) if more["team"] else None
         rec["role"] = visible(more["role"]) if more["role"] else None
         rec["checks"] = checks.get(row["account"], [])

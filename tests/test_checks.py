@@ -1,0 +1,140 @@
+"""Every check: one contract (empty, one account, constant values, shuffled rows, exact schema,
+no NaN), and known answers on hand-made cohorts."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import pytest
+
+from tokenaudit.checks.base import RESULT_SCHEMA, Check
+from tokenaudit.checks.registry import CHECKS, check_by_id
+from tokenaudit.config import AuditConfig
+
+from .panels import check_data, synthetic_cohort, with_account
+
+CFG = AuditConfig()
+
+
+def assert_valid(result: pl.DataFrame, accounts: list[str]) -> None:
+    assert dict(result.schema) == RESULT_SCHEMA
+    assert sorted(result["account"].to_list()) == sorted(accounts)
+    for col in ("statistic", "p_value", "effect"):
+        values = result[col].drop_nulls().to_list()
+        assert all(math.isfinite(v) for v in values), f"{col} has NaN or infinity"
+    assert result.filter(pl.col("applicable"))["p_value"].is_between(0, 1).all()
+    assert result.filter(~pl.col("applicable"))["p_value"].null_count() == result.filter(~pl.col("applicable")).height
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
+class TestEveryCheck:
+    def test_empty_input_gives_an_empty_valid_result(self, check: Check) -> None:
+        accounts, days = synthetic_cohort()
+        result = check.run(check_data(accounts.head(0), days.head(0)), CFG)
+        assert_valid(result, [])
+
+    def test_one_account_is_not_applicable_not_an_error(self, check: Check) -> None:
+        accounts, days = synthetic_cohort()
+        one = accounts.head(1)
+        result = check.run(check_data(one, days.filter(pl.col("account") == one["account"][0])), CFG)
+        assert_valid(result, one["account"].to_list())
+        assert not result["applicable"].any()
+
+    def test_constant_values_leak_no_nan(self, check: Check) -> None:
+        accounts, days = synthetic_cohort()
+        flat_days = days.with_columns(pl.lit(1_000_000).alias("tokens"), pl.lit(True).alias("followed"))
+        flat = accounts.with_columns(pl.lit(20_000_000).alias("tokens"), pl.lit(20).alias("active_days"), pl.lit(5).alias("changes"))
+        result = check.run(check_data(flat, flat_days), CFG)
+        assert_valid(result, flat["account"].to_list())
+
+    def test_shuffled_rows_give_the_same_answer(self, check: Check) -> None:
+        accounts, days = synthetic_cohort(seed=3)
+        first = check.run(check_data(accounts, days), CFG)
+        again = check.run(check_data(accounts.sample(fraction=1.0, shuffle=True, seed=1), days.sample(fraction=1.0, shuffle=True, seed=2)), CFG)
+        assert first.equals(again)
+
+    def test_describes_itself(self, check: Check) -> None:
+        assert check.id and check.description and check.group
+
+
+def test_registry_ids_are_unique_and_findable() -> None:
+    ids = [c.id for c in CHECKS]
+    assert len(ids) == len(set(ids))
+    assert all(check_by_id(i).id == i for i in ids)
+
+
+def p_of(result: pl.DataFrame, account: str) -> float:
+    return float(result.filter(pl.col("account") == account)["p_value"][0])
+
+
+def test_excess_tokens_singles_out_tokens_far_above_peers_with_the_same_output() -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(accounts, days, "zz-inflated@acme.example", token_factor=200.0)
+    result = check_by_id("excess-tokens").run(check_data(accounts, days), CFG)
+    inflated = result.filter(pl.col("account") == "zz-inflated@acme.example").row(0, named=True)
+    assert inflated["p_value"] < 1e-3
+    assert inflated["effect"] > 20
+    assert inflated["p_value"] == result["p_value"].min()
+    assert "×" in inflated["summary"] and "tokens per active day" in inflated["clear"]
+
+
+def test_excess_tokens_does_not_penalise_heavy_use_that_ships_proportionately() -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(accounts, days, "zz-shipper@acme.example", token_factor=1.0, changes=40)
+    result = check_by_id("excess-tokens").run(check_data(accounts, days), CFG)
+    assert p_of(result, "zz-shipper@acme.example") > 0.5
+
+
+def test_barren_days_flags_usage_never_followed_by_merged_work() -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(accounts, days, "zz-barren@acme.example", day_overrides={"followed": False})
+    result = check_by_id("barren-days").run(check_data(accounts, days), CFG)
+    assert p_of(result, "zz-barren@acme.example") < 0.01
+    assert p_of(result, "zz-barren@acme.example") == result["p_value"].min()
+
+
+def test_barren_days_ignores_censored_days() -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(
+        accounts, days, "zz-late@acme.example", day_overrides={"followed": False, "censored": True}
+    )
+    result = check_by_id("barren-days").run(check_data(accounts, days), CFG)
+    late = result.filter(pl.col("account") == "zz-late@acme.example").row(0, named=True)
+    assert not late["applicable"]
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "overrides"),
+    [
+        ("24/7", {"max_gap_h": 0.1}),
+        ("machine-regular", {"gap_mean": 60.0, "gap_std": 0.5}),
+        ("identical", {"same_size_pairs": 1000}),
+        ("sessions running at once", {"max_parallel": 8}),
+    ],
+)
+def test_automation_recognises_each_fingerprint(fingerprint: str, overrides: dict[str, object]) -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(accounts, days, "zz-bot-like@acme.example", day_overrides=overrides)
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    row = result.filter(pl.col("account") == "zz-bot-like@acme.example").row(0, named=True)
+    assert row["p_value"] < 1e-3
+    assert fingerprint in row["summary"]
+    humans = result.filter(pl.col("account") != "zz-bot-like@acme.example")
+    assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
+
+
+def test_automation_is_not_applicable_without_request_timing() -> None:
+    accounts, days = synthetic_cohort()
+    aggregated = days.with_columns(pl.lit(True).alias("aggregated"))
+    result = check_by_id("automation").run(check_data(accounts, aggregated), CFG)
+    assert not result["applicable"].any()
+    assert "pre-aggregated" in result["summary"][0] or "timing" in result["summary"][0]
+
+
+def test_trivial_merges_flags_a_high_rate_of_changes_that_add_nothing() -> None:
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(accounts, days, "zz-camouflage@acme.example", non_output=15)
+    result = check_by_id("trivial-merges").run(check_data(accounts, days), CFG)
+    assert p_of(result, "zz-camouflage@acme.example") < 1e-3
+    assert result.filter(pl.col("account") != "zz-camouflage@acme.example")["p_value"].min() == 1.0

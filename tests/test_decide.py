@@ -1,0 +1,109 @@
+"""The decision: gates, exclusions, the two tiers, q-values, score and a total rank order."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from tokenaudit.checks.base import Group, result_frame
+from tokenaudit.config import AuditConfig
+from tokenaudit.decide import decide, tier_qvalues
+
+GROUPS = {"excess-tokens": Group.OUTCOME, "barren-days": Group.OUTCOME, "automation": Group.MECHANISM}
+
+
+def totals(names: list[str], *, gate: dict[str, str] | None = None, excluded: set[str] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
+    gate = gate or {}
+    return pl.DataFrame(
+        {
+            "account": names,
+            "gate": [gate.get(n) for n in names],
+            "excluded": [n in excluded for n in names],
+            "exclude_reason": ["bot account" if n in excluded else None for n in names],
+        },
+        schema={"account": pl.String, "gate": pl.String, "excluded": pl.Boolean, "exclude_reason": pl.String},
+    )
+
+
+def results(p: dict[str, dict[str, float]]) -> pl.DataFrame:
+    frames = []
+    for check in GROUPS:
+        rows = [(a, True, 0.0, ps[check], 1.0, f"{check} effect (p={ps[check]})", "") for a, ps in p.items() if check in ps]
+        frames.append(result_frame(check, rows))
+    return pl.concat(frames)
+
+
+def background(n: int) -> dict[str, dict[str, float]]:
+    grid = np.linspace(0.05, 1.0, n)
+    return {f"honest{i:03d}": {"excess-tokens": float(v), "barren-days": float(v), "automation": 1.0} for i, v in enumerate(grid)}
+
+
+def test_tier_two_needs_a_mechanism_and_unexplained_usage() -> None:
+    p = background(100)
+    p["loop"] = {"excess-tokens": 0.004, "barren-days": 1.0, "automation": 1e-6}
+    p["shipping-bot-user"] = {"excess-tokens": 0.6, "barren-days": 1.0, "automation": 1e-6}
+    p["reviewer"] = {"excess-tokens": 0.2, "barren-days": 1e-6, "automation": 1.0}
+    out = decide(totals(sorted(p)), results(p), GROUPS, AuditConfig(), primary="excess-tokens")
+    status = dict(zip(out["account"].to_list(), out["status"].to_list(), strict=True))
+    assert status["loop"] == "suspicious"
+    assert status["shipping-bot-user"] == "ok"  # a mechanism alone never flags
+    assert status["reviewer"] == "review"  # usage not followed by merged work, no mechanism
+    assert out.filter(pl.col("status") == "suspicious")["flagged"].all()
+    assert out.row(0, named=True)["account"] == "loop"
+
+
+def test_gated_and_excluded_accounts_are_never_flagged_and_rank_last() -> None:
+    p = background(30)
+    p["thin"] = {"excess-tokens": 1e-9, "barren-days": 1e-9, "automation": 1e-9}
+    p["bot"] = {"excess-tokens": 1e-9, "barren-days": 1e-9, "automation": 1e-9}
+    out = decide(
+        totals(sorted(p), gate={"thin": "only 2 active days (needs 5)"}, excluded={"bot"}),
+        results(p),
+        GROUPS,
+        AuditConfig(),
+        primary="excess-tokens",
+    )
+    thin = out.filter(pl.col("account") == "thin").row(0, named=True)
+    bot = out.filter(pl.col("account") == "bot").row(0, named=True)
+    assert thin["status"] == "insufficient_data" and thin["q_value"] is None and not thin["flagged"]
+    assert thin["reasons"] == "insufficient data: only 2 active days (needs 5)"
+    assert bot["status"] == "excluded" and not bot["flagged"]
+    assert {thin["rank"], bot["rank"]} == {out.height - 1, out.height}
+
+
+def test_rank_is_a_total_order_broken_by_account() -> None:
+    p = {f"a{i}": {"excess-tokens": 0.5, "barren-days": 0.5, "automation": 1.0} for i in range(20)}
+    out = decide(totals(sorted(p)), results(p), GROUPS, AuditConfig(), primary="excess-tokens")
+    assert out["rank"].to_list() == list(range(1, 21))
+    assert out["account"].to_list() == sorted(p)
+
+
+def test_score_is_monotone_in_the_evidence() -> None:
+    p = {f"a{i:02d}": {"excess-tokens": 10 ** (-i / 4), "barren-days": 1.0, "automation": 1.0} for i in range(12)}
+    out = decide(totals(sorted(p)), results(p), GROUPS, AuditConfig(), primary="excess-tokens").sort("account")
+    scores = out["score"].to_list()
+    assert scores == sorted(scores)
+    assert all(0 <= s <= 100 for s in scores)
+
+
+def test_under_the_global_null_each_tier_flags_anyone_at_most_q_of_the_time() -> None:
+    rng = np.random.default_rng(5)
+    runs, any_review, any_suspicious = 200, 0, 0
+    for _ in range(runs):
+        p_out, p_mech = rng.uniform(size=100), rng.uniform(size=100)
+        q1, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+        any_review += bool((q1 <= 0.10).any())
+        any_suspicious += bool((q2 <= 0.10).any())
+    tolerance = 3 * (0.1 * 0.9 / runs) ** 0.5
+    assert any_review / runs <= 0.10 + tolerance
+    assert any_suspicious / runs <= 0.10 + tolerance
+
+
+def test_strict_mode_is_more_conservative() -> None:
+    p_out = np.array([0.0005, 0.002, 0.01, 0.2, 0.5, 0.9] * 5)
+    p_mech = np.array([1e-6, 1e-6, 1.0, 1.0, 1.0, 1.0] * 5)
+    q1, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+    q1s, q2s = tier_qvalues(p_out, p_mech, p_out, AuditConfig(strict=True))
+    assert (q1s >= q1).all()
+    assert (q2s[np.isfinite(q2s)] >= q2[np.isfinite(q2)]).all()
+    assert np.isinf(q2[2])  # not screened by a mechanism → no tier-2 q-value

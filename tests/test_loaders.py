@@ -1,0 +1,138 @@
+"""Loaders: every format and compression reads to the same canonical rows; bad rows are
+rejected with their line, never dropped silently."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.loaders import InputFile, expand_paths, load_input
+from tokenaudit.loaders.canonical import detect_kind
+from tokenaudit.schema import Kind
+
+from .conftest import DATA
+
+
+def load(path: Path, tmp_path: Path, kind: Kind | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows, rejected rows) of one file."""
+    loaded = load_input(InputFile(path, path.name, kind), tmp_path)
+    assert loaded is not None
+    frame = loaded.frame.collect()
+    return frame.filter(pl.col("_reject").is_null()), frame.filter(pl.col("_reject").is_not_null())
+
+
+def usage_rows(n: int = 3) -> list[dict[str, object]]:
+    return [
+        {"timestamp": f"2026-03-02T09:0{i}:00Z", "account": "dana@acme.example", "input_tokens": 10 + i, "output_tokens": 5}
+        for i in range(n)
+    ]
+
+
+def test_timestamps_with_z_offsets_naive_and_dates_become_utc(tmp_path: Path) -> None:
+    good, bad = load(DATA / "usage_basic.csv", tmp_path)
+    assert bad.is_empty()
+    assert good["timestamp"].to_list() == [
+        datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 7, 5, tzinfo=UTC),  # +02:00 offset
+        datetime(2026, 3, 2, 10, 0, tzinfo=UTC),  # naive = UTC
+        datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        datetime(2026, 3, 3, 0, 0, tzinfo=UTC),  # a date alone = that day
+    ]
+    assert good["cache_read_tokens"].to_list() == [1000, 2000, 0, 0, 0]
+    assert good["requests"].to_list() == [1] * 5
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "ndjson", "parquet", "csv.gz", "json.gz"])
+def test_every_format_reads_the_same_rows(tmp_path: Path, fmt: str) -> None:
+    frame = pl.DataFrame(usage_rows())
+    path = tmp_path / f"usage.{fmt}"
+    if fmt == "csv":
+        frame.write_csv(path)
+    elif fmt == "tsv":
+        frame.write_csv(path, separator="\t")
+    elif fmt == "json":
+        path.write_text(json.dumps(frame.to_dicts()))
+    elif fmt == "ndjson":
+        frame.write_ndjson(path)
+    elif fmt == "parquet":
+        frame.write_parquet(path)
+    elif fmt == "csv.gz":
+        path.write_bytes(gzip.compress(frame.write_csv().encode()))
+    else:
+        path.write_bytes(gzip.compress(json.dumps({"data": frame.to_dicts()}).encode()))
+    good, bad = load(path, tmp_path)
+    assert bad.is_empty()
+    assert good["input_tokens"].to_list() == [10, 11, 12]
+    assert good["timestamp"].dt.minute().to_list() == [0, 1, 2]
+
+
+def test_kind_is_detected_from_columns_not_file_names(tmp_path: Path) -> None:
+    renamed = tmp_path / "export.txt"
+    shutil.copy(DATA / "commits_basic.csv", renamed)
+    loaded = load_input(InputFile(renamed, renamed.name), tmp_path)
+    assert loaded is not None and loaded.kind is Kind.COMMITS
+    assert detect_kind(("alias", "account", "team")) is Kind.IDENTITIES
+    assert detect_kind(("timestamp", "account", "output_tokens")) is Kind.USAGE
+    assert detect_kind(("archetype", "is_maxxer")) is None
+
+
+def test_bad_values_are_rejected_with_line_and_column(tmp_path: Path) -> None:
+    good, bad = load(DATA / "usage_bad_rows.csv", tmp_path)
+    assert good.height + bad.height == 10  # every data row is accounted for
+    reasons = dict(zip(bad["_line"].to_list(), bad["_reject"].to_list(), strict=True))
+    assert reasons[3] == "column 'timestamp': not a timestamp 'not-a-time'"
+    assert reasons[4] == "column 'input_tokens': not a whole number '12abc'"
+    assert reasons[5] == "column 'account': missing required value"
+    assert reasons[6] == "column 'input_tokens': negative count"
+
+
+def test_ndjson_line_that_is_not_json_is_reported_by_line(tmp_path: Path) -> None:
+    loaded = load_input(InputFile(DATA / "usage_lines.ndjson", "usage_lines.ndjson"), tmp_path)
+    assert loaded is not None
+    assert loaded.unreadable == ((3, "not valid JSON (Expecting value)"),)
+    assert loaded.frame.collect()["_line"].to_list() == [1, 2, 4]
+
+
+def test_missing_required_column_names_the_column(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="missing required column 'account'"):
+        load(DATA / "usage_no_account.csv", tmp_path)
+
+
+def test_empty_file_is_a_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="file is empty"):
+        load(DATA / "empty.csv", tmp_path)
+
+
+def test_file_of_unknown_kind_in_a_directory_is_skipped_but_named_file_is_an_error(tmp_path: Path) -> None:
+    other = tmp_path / "notes.csv"
+    other.write_text("a,b\n1,2\n")
+    assert load_input(InputFile(other, "notes.csv", in_directory=True), tmp_path) is None
+    with pytest.raises(DataError, match="cannot tell"):
+        load_input(InputFile(other, "notes.csv"), tmp_path)
+
+
+def test_directories_expand_sorted_and_skip_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_text("x")
+    (tmp_path / "a.csv").write_text("x")
+    (tmp_path / ".hidden.csv").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.csv").write_text("x")
+    names = [f.path.name for f in expand_paths([tmp_path])]
+    assert names == ["a.csv", "b.csv", "c.csv"]
+
+
+def test_missing_path_is_an_input_error() -> None:
+    with pytest.raises(InputMissingError, match="no such file"):
+        expand_paths(["/nonexistent/usage.csv"])
+
+
+def test_forced_kind_overrides_detection(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="missing required column 'merged_at'"):
+        load(DATA / "usage_basic.csv", tmp_path, Kind.COMMITS)

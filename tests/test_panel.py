@@ -1,0 +1,130 @@
+"""The account-day panel: follow-up window, censoring at the end of the data, what counts as
+merged output."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from tokenaudit.config import AuditConfig
+from tokenaudit.panel import auto_window, dedupe_requests, follow_up, mark_followed, merged_work, output_days
+
+D0 = date(2026, 3, 2)
+
+
+def days_frame(account: str, offsets: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"account": [account] * len(offsets), "day": [D0 + timedelta(days=o) for o in offsets], "tokens": [1000] * len(offsets)}
+    )
+
+
+def outputs_frame(account: str, offsets: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "account": [account] * len(offsets),
+            "day": [D0 + timedelta(days=o) for o in offsets],
+            "changes": [1] * len(offsets),
+            "lines": [50] * len(offsets),
+            "non_output_changes": [0] * len(offsets),
+        },
+        schema={"account": pl.String, "day": pl.Date, "changes": pl.Int64, "lines": pl.Int64, "non_output_changes": pl.Int64},
+    )
+
+
+def commits_frame(rows: list[tuple[str, int, int, str | None, str | None]]) -> pl.DataFrame:
+    """(author, day offset, lines, sha, message) rows in canonical commit form."""
+    return pl.DataFrame(
+        {
+            "merged_at": [datetime(2026, 3, 2, 12, tzinfo=UTC) + timedelta(days=d) for _, d, _, _, _ in rows],
+            "author": [a for a, _, _, _, _ in rows],
+            "lines_added": [n for _, _, n, _, _ in rows],
+            "lines_deleted": [0] * len(rows),
+            "sha": [s for _, _, _, s, _ in rows],
+            "pr_id": [None] * len(rows),
+            "message": [m for _, _, _, _, m in rows],
+            "_file": ["c.csv"] * len(rows),
+            "_line": list(range(2, len(rows) + 2)),
+        },
+        schema_overrides={"pr_id": pl.String, "sha": pl.String, "message": pl.String},
+    )
+
+
+def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:
+    days = follow_up(days_frame("a", [0, 1, 10]), outputs_frame("a", [3]), merges_known_until=D0 + timedelta(days=30))
+    marked = mark_followed(days, window=3, merges_known_until=D0 + timedelta(days=30))
+    assert marked["delay_days"].to_list() == [3, 2, None]
+    assert marked["followed"].to_list() == [True, True, False]
+    assert marked["censored"].to_list() == [False, False, False]
+
+
+def test_days_whose_window_runs_past_the_data_are_censored_not_barren() -> None:
+    end = D0 + timedelta(days=12)
+    days = follow_up(days_frame("a", [0, 9, 11]), outputs_frame("a", [11]), merges_known_until=end)
+    marked = mark_followed(days, window=5, merges_known_until=end)
+    # Day 0: no merge within 5 days, window inside the data → barren.
+    # Day 9: merge on day 11 → followed, even though its window runs past the end.
+    # Day 11: merge the same day → followed.
+    assert marked["followed"].to_list() == [False, True, True]
+    assert marked["censored"].to_list() == [False, False, False]
+    late = mark_followed(follow_up(days_frame("b", [10]), outputs_frame("b", []), end), window=5, merges_known_until=end)
+    assert late["censored"].to_list() == [True]
+
+
+def test_merges_after_the_known_horizon_do_not_count() -> None:
+    days = follow_up(days_frame("a", [0]), outputs_frame("a", [20]), merges_known_until=D0 + timedelta(days=10))
+    assert days["next_merge_day"].to_list() == [None]
+
+
+def test_auto_window_is_the_median_accounts_p90_lag_clamped() -> None:
+    frames = []
+    for i, lag in enumerate([1, 2, 2, 4, 6]):
+        offsets = list(range(0, 60, 6))
+        d = days_frame(f"u{i}", offsets)
+        o = outputs_frame(f"u{i}", [x + lag for x in offsets])
+        frames.append(follow_up(d, o, D0 + timedelta(days=90)))
+    assert auto_window(pl.concat(frames), AuditConfig()) == 3  # median p90 is 2, clamped to 3
+    assert auto_window(pl.concat(frames[:0] or [frames[0].head(0)]), AuditConfig()) == 21
+
+
+def test_trivial_changes_and_reverts_do_not_count_as_output() -> None:
+    commits = commits_frame(
+        [
+            ("a", 0, 40, "aaaaaaa111", "feat: retries (#1)"),
+            ("a", 1, 2, "bbbbbbb222", "chore: typo"),
+            ("a", 2, 40, "ccccccc333", 'Revert "feat: retries (#1)"'),
+            ("a", 3, 60, "ddddddd444", "feat: export (#2)"),
+            ("a", 4, 60, "eeeeeee555", "Revert it\n\nThis reverts commit ddddddd444."),
+            ("b", 5, 30, None, "docs"),
+            ("b", 5, 30, None, "docs"),
+        ]
+    )
+    work = merged_work(commits, AuditConfig())
+    why = work.credits.sort("_line")["why_not"].to_list()
+    assert why == ["reverted", "trivial", "revert", "reverted", "revert", None, None]
+    out = output_days(work.credits)
+    assert out.filter(pl.col("account") == "a")["changes"].sum() == 0
+    # Rows without a sha or PR id cannot be told apart from distinct changes: both are kept.
+    assert out.filter(pl.col("account") == "b")["changes"].sum() == 2
+
+
+def test_the_same_change_listed_twice_is_one_credit() -> None:
+    commits = commits_frame([("a", 0, 40, "aaaaaaa111", "feat"), ("a", 0, 40, "aaaaaaa111", "feat")])
+    assert merged_work(commits, AuditConfig()).credits.height == 1
+
+
+def test_a_repeated_request_id_counts_once_keeping_the_fullest_row() -> None:
+    usage = pl.DataFrame(
+        {
+            "request_id": ["r1", "r1", "r2", None, None],
+            "input_tokens": [10, 10, 5, 1, 1],
+            "output_tokens": [3, 263, 5, 1, 1],
+            "cache_read_tokens": [0] * 5,
+            "cache_write_tokens": [0] * 5,
+            "_file": ["u.csv"] * 5,
+            "_line": [2, 3, 4, 5, 6],
+        }
+    )
+    out = dedupe_requests(usage.lazy()).collect().sort("_line")
+    assert out["_line"].to_list() == [3, 4, 5, 6]
+    assert out["output_tokens"].to_list() == [263, 5, 1, 1]

@@ -1,0 +1,79 @@
+"""Our scipy.special-based statistics agree with the scipy.stats routines they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tokenaudit.checks.stats import (
+    beta_binomial_sf,
+    bonferroni_min,
+    fdr_adjust,
+    fit_beta_binomial,
+    robust_scale,
+    siegel_slope,
+    student_t_isf,
+    student_t_sf,
+)
+
+
+def test_siegel_slope_matches_scipy_hierarchical_method() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    y = 2.0 + 0.7 * x + rng.standard_t(3, size=60)
+    ours = siegel_slope(x, y)
+    ref = stats.siegelslopes(y, x, method="hierarchical")
+    assert ours == pytest.approx((ref.slope, ref.intercept), rel=1e-9)
+
+
+def test_siegel_slope_survives_constant_x() -> None:
+    assert siegel_slope(np.zeros(5), np.arange(5.0)) == (0.0, 2.0)
+
+
+def test_student_t_tail_matches_scipy() -> None:
+    z = np.array([-2.0, 0.0, 1.5, 4.0])
+    assert student_t_sf(z, 3.7) == pytest.approx(stats.t.sf(z, 3.7), rel=1e-9)
+    assert student_t_isf(0.05, 3.7) == pytest.approx(stats.t.isf(0.05, 3.7), rel=1e-9)
+
+
+def test_beta_binomial_tail_matches_scipy() -> None:
+    x = np.array([0, 1, 5, 20, 21])
+    n = np.array([20, 20, 20, 20, 20])
+    expected = np.where(x > n, 0.0, stats.betabinom.sf(x - 1, n, 0.7, 3.2))
+    assert beta_binomial_sf(x, n, 0.7, 3.2) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+
+
+def test_fdr_adjust_matches_scipy_for_bh_and_by() -> None:
+    p = np.array([0.001, 0.04, 0.03, 0.5, 0.01, 0.2, 0.9])
+    assert fdr_adjust(p, dependent=False) == pytest.approx(stats.false_discovery_control(p, method="bh"))
+    assert fdr_adjust(p, dependent=True) == pytest.approx(stats.false_discovery_control(p, method="by"))
+    assert fdr_adjust(np.array([]), dependent=False).size == 0
+
+
+def test_beta_binomial_fit_recovers_known_parameters() -> None:
+    rng = np.random.default_rng(7)
+    n = rng.integers(20, 60, size=400)
+    rates = rng.beta(2.0, 6.0, size=400)
+    x = rng.binomial(n, rates)
+    a, b = fit_beta_binomial(x, n)
+    assert a / (a + b) == pytest.approx(0.25, abs=0.02)
+
+
+def test_robust_fit_is_not_stretched_by_a_few_accounts_that_always_show_the_feature() -> None:
+    n = np.full(100, 40)
+    x = np.zeros(100, dtype=np.int64)
+    x[:90] = np.random.default_rng(3).binomial(40, 0.02, size=90)
+    x[90:] = 40  # ten accounts show the fingerprint every day
+    a, b = fit_beta_binomial(x, n, robust=True)
+    assert beta_binomial_sf(np.array([40]), np.array([40]), a, b)[0] < 1e-4
+    plain = fit_beta_binomial(x, n)
+    assert beta_binomial_sf(np.array([40]), np.array([40]), *plain)[0] > 1e-3
+
+
+def test_robust_scale_never_returns_zero_for_zero_inflated_values() -> None:
+    assert robust_scale(np.zeros(50), floor=0.05) == 0.05
+
+
+def test_bonferroni_min_is_not_vetoed_by_a_p_value_near_one() -> None:
+    assert bonferroni_min([1.0, 0.001]) == pytest.approx(0.002)
