@@ -48,19 +48,56 @@ def precision_at(labels: list[bool], k: int) -> float:
 def scan_org(workdir: Path, seed: int, args: argparse.Namespace, share: float) -> pl.DataFrame:
     org = workdir / f"org-{share}-{seed}"
     tool = [sys.executable, "-m", "tokenaudit"]
-    run([*tool, "generate", str(org), "--accounts", str(args.accounts), "--days", str(args.days),
-         "--seed", str(seed), "--maxxer-share", str(share), "--file-format", "parquet"])
+    run(
+        [
+            *tool,
+            "generate",
+            str(org),
+            "--accounts",
+            str(args.accounts),
+            "--days",
+            str(args.days),
+            "--seed",
+            str(seed),
+            "--maxxer-share",
+            str(share),
+            "--file-format",
+            "parquet",
+        ]
+    )
     report = org / "report.csv"
-    run([*tool, "scan", str(org / "usage.parquet"), str(org / "commits.parquet"), "--identities",
-         str(org / "identities.csv"), "--format", "csv", "--all", "--exit-zero", "--output", str(report)])
+    run(
+        [
+            *tool,
+            "scan",
+            str(org / "usage.parquet"),
+            str(org / "commits.parquet"),
+            "--identities",
+            str(org / "identities.csv"),
+            "--format",
+            "csv",
+            "--all",
+            "--exit-zero",
+            "--output",
+            str(report),
+        ]
+    )
     truth = pl.read_csv(org / "truth.csv")
-    return pl.read_csv(report).join(truth, on="account", how="left").with_columns(
-        pl.col("is_maxxer").fill_null(False), pl.col("archetype").fill_null("bot"), pl.lit(seed).alias("seed")
+    return (
+        pl.read_csv(report)
+        .join(truth, on="account", how="left")
+        .with_columns(
+            pl.col("is_maxxer").fill_null(False),
+            pl.col("archetype").fill_null("bot"),
+            pl.lit(seed).alias("seed"),
+        )
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--null-seeds", type=int, default=10)
     parser.add_argument("--accounts", type=int, default=200)
@@ -96,8 +133,12 @@ def main() -> None:
                     "p_at_k": precision_at(labels, k),
                     "naive_ap": average_precision(naive["is_maxxer"].to_list()),
                     "naive_p_at_k": precision_at(naive["is_maxxer"].to_list(), k),
-                    "suspicious_true": df.filter(pl.col("is_maxxer") & (pl.col("status") == "suspicious")).height,
-                    "suspicious_false": df.filter(~pl.col("is_maxxer") & (pl.col("status") == "suspicious")).height,
+                    "suspicious_true": df.filter(
+                        pl.col("is_maxxer") & (pl.col("status") == "suspicious")
+                    ).height,
+                    "suspicious_false": df.filter(
+                        ~pl.col("is_maxxer") & (pl.col("status") == "suspicious")
+                    ).height,
                 }
             )
             for r in df.iter_rows(named=True):
@@ -119,18 +160,24 @@ def main() -> None:
             null_review += df.filter(pl.col("status") == "review").height
 
     res = pl.DataFrame(rows)
-    print(f"# tokenaudit detection benchmark: {args.accounts} accounts, {args.days} days, "
-          f"{args.share:.0%} tokenmaxxers, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}")
+    print(
+        f"# tokenaudit detection benchmark: {args.accounts} accounts, {args.days} days, "
+        f"{args.share:.0%} tokenmaxxers, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}"
+    )
     print()
     print("| seed | maxxers | AP | P@k | naive AP | naive P@k | suspicious: true / false |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['seed']} | {r['maxxers']} | {r['ap']:.3f} | {r['p_at_k']:.3f} | {r['naive_ap']:.3f} | "
-              f"{r['naive_p_at_k']:.3f} | {r['suspicious_true']} / {r['suspicious_false']} |")
+        print(
+            f"| {r['seed']} | {r['maxxers']} | {r['ap']:.3f} | {r['p_at_k']:.3f} | {r['naive_ap']:.3f} | "
+            f"{r['naive_p_at_k']:.3f} | {r['suspicious_true']} / {r['suspicious_false']} |"
+        )
     mean = res.mean()
     se = res.std() / math.sqrt(max(res.height, 1))
-    print(f"| **mean ± se** | | **{mean['ap'][0]:.3f} ± {se['ap'][0]:.3f}** | {mean['p_at_k'][0]:.3f} ± {se['p_at_k'][0]:.3f} | "
-          f"{mean['naive_ap'][0]:.3f} ± {se['naive_ap'][0]:.3f} | {mean['naive_p_at_k'][0]:.3f} | |")
+    print(
+        f"| **mean ± se** | | **{mean['ap'][0]:.3f} ± {se['ap'][0]:.3f}** | {mean['p_at_k'][0]:.3f} ± {se['p_at_k'][0]:.3f} | "
+        f"{mean['naive_ap'][0]:.3f} ± {se['naive_ap'][0]:.3f} | {mean['naive_p_at_k'][0]:.3f} | |"
+    )
     print()
     ratio = mean["ap"][0] / mean["naive_ap"][0] if mean["naive_ap"][0] else math.inf
     print(f"AP ratio to the naive ranking: {ratio:.2f}×")
@@ -140,18 +187,24 @@ def main() -> None:
     print("| tactic | n | suspicious | review | ok | insufficient |")
     print("|---|---|---|---|---|---|")
     for arch in sorted(maxxer_counts):
-        print(f"| {arch} | {maxxer_counts[arch]} | {caught[(arch, 'suspicious')]} | {caught[(arch, 'review')]} | "
-              f"{caught[(arch, 'ok')]} | {caught[(arch, 'insufficient_data')]} |")
+        print(
+            f"| {arch} | {maxxer_counts[arch]} | {caught[(arch, 'suspicious')]} | {caught[(arch, 'review')]} | "
+            f"{caught[(arch, 'ok')]} | {caught[(arch, 'insufficient_data')]} |"
+        )
     print()
     print("Honest accounts flagged, by archetype (all seeds):")
     print()
     print("| archetype | n | suspicious | review |")
     print("|---|---|---|---|")
     for arch in sorted(honest_counts):
-        print(f"| {arch} | {honest_counts[arch]} | {honest_flags[(arch, 'suspicious')]} | {honest_flags[(arch, 'review')]} |")
+        print(
+            f"| {arch} | {honest_counts[arch]} | {honest_flags[(arch, 'suspicious')]} | {honest_flags[(arch, 'review')]} |"
+        )
     print()
-    print(f"All-honest populations: {null_any} of {args.null_seeds} seeds with at least one `suspicious` "
-          f"({null_flags} suspicious, {null_review} review accounts in total)")
+    print(
+        f"All-honest populations: {null_any} of {args.null_seeds} seeds with at least one `suspicious` "
+        f"({null_flags} suspicious, {null_review} review accounts in total)"
+    )
     print(f"\n(ran in {time.perf_counter() - started:.0f} s)")
 
 

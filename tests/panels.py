@@ -12,7 +12,9 @@ from tokenaudit.checks.base import CheckData
 D0 = date(2026, 3, 2)
 
 
-def synthetic_cohort(n_accounts: int = 40, n_days: int = 30, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+def synthetic_cohort(
+    n_accounts: int = 40, n_days: int = 30, seed: int = 0
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(accounts, days) of an ordinary honest cohort: lognormal usage, a weak link to output,
     human timing."""
     rng = np.random.default_rng(seed)
@@ -21,7 +23,9 @@ def synthetic_cohort(n_accounts: int = 40, n_days: int = 30, seed: int = 0) -> t
     for i in range(n_accounts):
         name = f"user{i:03d}@acme.example"
         base = 7e6 * np.exp(rng.normal(0, 1.0))
-        active = sorted(rng.choice(n_days, size=int(rng.integers(15, n_days)), replace=False).tolist())
+        active = sorted(
+            rng.choice(n_days, size=int(rng.integers(15, n_days)), replace=False).tolist()
+        )
         changes = int(rng.poisson(0.4 * len(active) * (base / 7e6) ** 0.3))
         for d in active:
             rows = int(rng.integers(15, 60))
@@ -62,13 +66,20 @@ def check_data(accounts: pl.DataFrame, days: pl.DataFrame, window: int = 5) -> C
 
 
 def with_account(
-    accounts: pl.DataFrame, days: pl.DataFrame, name: str, *, token_factor: float = 1.0, changes: int | None = None,
-    day_overrides: dict[str, object] | None = None, non_output: int | None = None,
+    accounts: pl.DataFrame,
+    days: pl.DataFrame,
+    name: str,
+    *,
+    token_factor: float = 1.0,
+    changes: int | None = None,
+    day_overrides: dict[str, object] | None = None,
+    non_output: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add `name`: a copy of the first account with its tokens scaled, and day columns replaced."""
     first = accounts.row(0, named=True)["account"]
     new_days = days.filter(pl.col("account") == first).with_columns(
-        pl.lit(name).alias("account"), (pl.col("tokens") * token_factor).cast(pl.Int64).alias("tokens")
+        pl.lit(name).alias("account"),
+        (pl.col("tokens") * token_factor).cast(pl.Int64).alias("tokens"),
     )
     for col, value in (day_overrides or {}).items():
         new_days = new_days.with_columns(pl.lit(value, dtype=days.schema[col]).alias(col))
@@ -76,9 +87,13 @@ def with_account(
         pl.lit(name).alias("account"), pl.lit(int(new_days["tokens"].sum())).alias("tokens")
     )
     if changes is not None:
-        row = row.with_columns(pl.lit(changes).alias("changes"), pl.lit(changes).alias("merged_changes"))
+        row = row.with_columns(
+            pl.lit(changes).alias("changes"), pl.lit(changes).alias("merged_changes")
+        )
     if non_output is not None:
         row = row.with_columns(pl.lit(non_output).alias("non_output_changes"))
     row = row.select(accounts.columns).cast(dict(accounts.schema))
     new_days = new_days.select(days.columns).cast(dict(days.schema))
-    return pl.concat([accounts, row]).sort("account"), pl.concat([days, new_days]).sort("account", "day")
+    return pl.concat([accounts, row]).sort("account"), pl.concat([days, new_days]).sort(
+        "account", "day"
+    )

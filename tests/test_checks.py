@@ -24,7 +24,10 @@ def assert_valid(result: pl.DataFrame, accounts: list[str]) -> None:
         values = result[col].drop_nulls().to_list()
         assert all(math.isfinite(v) for v in values), f"{col} has NaN or infinity"
     assert result.filter(pl.col("applicable"))["p_value"].is_between(0, 1).all()
-    assert result.filter(~pl.col("applicable"))["p_value"].null_count() == result.filter(~pl.col("applicable")).height
+    assert (
+        result.filter(~pl.col("applicable"))["p_value"].null_count()
+        == result.filter(~pl.col("applicable")).height
+    )
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
@@ -37,21 +40,35 @@ class TestEveryCheck:
     def test_one_account_is_not_applicable_not_an_error(self, check: Check) -> None:
         accounts, days = synthetic_cohort()
         one = accounts.head(1)
-        result = check.run(check_data(one, days.filter(pl.col("account") == one["account"][0])), CFG)
+        result = check.run(
+            check_data(one, days.filter(pl.col("account") == one["account"][0])), CFG
+        )
         assert_valid(result, one["account"].to_list())
         assert not result["applicable"].any()
 
     def test_constant_values_leak_no_nan(self, check: Check) -> None:
         accounts, days = synthetic_cohort()
-        flat_days = days.with_columns(pl.lit(1_000_000).alias("tokens"), pl.lit(True).alias("followed"))
-        flat = accounts.with_columns(pl.lit(20_000_000).alias("tokens"), pl.lit(20).alias("active_days"), pl.lit(5).alias("changes"))
+        flat_days = days.with_columns(
+            pl.lit(1_000_000).alias("tokens"), pl.lit(True).alias("followed")
+        )
+        flat = accounts.with_columns(
+            pl.lit(20_000_000).alias("tokens"),
+            pl.lit(20).alias("active_days"),
+            pl.lit(5).alias("changes"),
+        )
         result = check.run(check_data(flat, flat_days), CFG)
         assert_valid(result, flat["account"].to_list())
 
     def test_shuffled_rows_give_the_same_answer(self, check: Check) -> None:
         accounts, days = synthetic_cohort(seed=3)
         first = check.run(check_data(accounts, days), CFG)
-        again = check.run(check_data(accounts.sample(fraction=1.0, shuffle=True, seed=1), days.sample(fraction=1.0, shuffle=True, seed=2)), CFG)
+        again = check.run(
+            check_data(
+                accounts.sample(fraction=1.0, shuffle=True, seed=1),
+                days.sample(fraction=1.0, shuffle=True, seed=2),
+            ),
+            CFG,
+        )
         assert first.equals(again)
 
     def test_describes_itself(self, check: Check) -> None:
@@ -81,14 +98,18 @@ def test_excess_tokens_singles_out_tokens_far_above_peers_with_the_same_output()
 
 def test_excess_tokens_does_not_penalise_heavy_use_that_ships_proportionately() -> None:
     accounts, days = synthetic_cohort(n_accounts=60)
-    accounts, days = with_account(accounts, days, "zz-shipper@acme.example", token_factor=1.0, changes=40)
+    accounts, days = with_account(
+        accounts, days, "zz-shipper@acme.example", token_factor=1.0, changes=40
+    )
     result = check_by_id("excess-tokens").run(check_data(accounts, days), CFG)
     assert p_of(result, "zz-shipper@acme.example") > 0.5
 
 
 def test_barren_days_flags_usage_never_followed_by_merged_work() -> None:
     accounts, days = synthetic_cohort(n_accounts=60)
-    accounts, days = with_account(accounts, days, "zz-barren@acme.example", day_overrides={"followed": False})
+    accounts, days = with_account(
+        accounts, days, "zz-barren@acme.example", day_overrides={"followed": False}
+    )
     result = check_by_id("barren-days").run(check_data(accounts, days), CFG)
     assert p_of(result, "zz-barren@acme.example") < 0.01
     assert p_of(result, "zz-barren@acme.example") == result["p_value"].min()
@@ -113,9 +134,13 @@ def test_barren_days_ignores_censored_days() -> None:
         ("sessions running at once", {"max_parallel": 8}),
     ],
 )
-def test_automation_recognises_each_fingerprint(fingerprint: str, overrides: dict[str, object]) -> None:
+def test_automation_recognises_each_fingerprint(
+    fingerprint: str, overrides: dict[str, object]
+) -> None:
     accounts, days = synthetic_cohort(n_accounts=60)
-    accounts, days = with_account(accounts, days, "zz-bot-like@acme.example", day_overrides=overrides)
+    accounts, days = with_account(
+        accounts, days, "zz-bot-like@acme.example", day_overrides=overrides
+    )
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
     row = result.filter(pl.col("account") == "zz-bot-like@acme.example").row(0, named=True)
     assert row["p_value"] < 1e-3

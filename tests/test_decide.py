@@ -9,10 +9,16 @@ from tokenaudit.checks.base import Group, result_frame
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide, tier_qvalues
 
-GROUPS = {"excess-tokens": Group.OUTCOME, "barren-days": Group.OUTCOME, "automation": Group.MECHANISM}
+GROUPS = {
+    "excess-tokens": Group.OUTCOME,
+    "barren-days": Group.OUTCOME,
+    "automation": Group.MECHANISM,
+}
 
 
-def totals(names: list[str], *, gate: dict[str, str] | None = None, excluded: set[str] = frozenset()) -> pl.DataFrame:  # type: ignore[assignment]
+def totals(
+    names: list[str], *, gate: dict[str, str] | None = None, excluded: set[str] = frozenset()
+) -> pl.DataFrame:  # type: ignore[assignment]
     gate = gate or {}
     return pl.DataFrame(
         {
@@ -21,21 +27,33 @@ def totals(names: list[str], *, gate: dict[str, str] | None = None, excluded: se
             "excluded": [n in excluded for n in names],
             "exclude_reason": ["bot account" if n in excluded else None for n in names],
         },
-        schema={"account": pl.String, "gate": pl.String, "excluded": pl.Boolean, "exclude_reason": pl.String},
+        schema={
+            "account": pl.String,
+            "gate": pl.String,
+            "excluded": pl.Boolean,
+            "exclude_reason": pl.String,
+        },
     )
 
 
 def results(p: dict[str, dict[str, float]]) -> pl.DataFrame:
     frames = []
     for check in GROUPS:
-        rows = [(a, True, 0.0, ps[check], 1.0, f"{check} effect (p={ps[check]})", "") for a, ps in p.items() if check in ps]
+        rows = [
+            (a, True, 0.0, ps[check], 1.0, f"{check} effect", "", "effect")
+            for a, ps in p.items()
+            if check in ps
+        ]
         frames.append(result_frame(check, rows))
     return pl.concat(frames)
 
 
 def background(n: int) -> dict[str, dict[str, float]]:
     grid = np.linspace(0.05, 1.0, n)
-    return {f"honest{i:03d}": {"excess-tokens": float(v), "barren-days": float(v), "automation": 1.0} for i, v in enumerate(grid)}
+    return {
+        f"honest{i:03d}": {"excess-tokens": float(v), "barren-days": float(v), "automation": 1.0}
+        for i, v in enumerate(grid)
+    }
 
 
 def test_tier_two_needs_a_mechanism_and_unexplained_usage() -> None:
@@ -79,8 +97,13 @@ def test_rank_is_a_total_order_broken_by_account() -> None:
 
 
 def test_score_is_monotone_in_the_evidence() -> None:
-    p = {f"a{i:02d}": {"excess-tokens": 10 ** (-i / 4), "barren-days": 1.0, "automation": 1.0} for i in range(12)}
-    out = decide(totals(sorted(p)), results(p), GROUPS, AuditConfig(), primary="excess-tokens").sort("account")
+    p = {
+        f"a{i:02d}": {"excess-tokens": 10 ** (-i / 4), "barren-days": 1.0, "automation": 1.0}
+        for i in range(12)
+    }
+    out = decide(
+        totals(sorted(p)), results(p), GROUPS, AuditConfig(), primary="excess-tokens"
+    ).sort("account")
     scores = out["score"].to_list()
     assert scores == sorted(scores)
     assert all(0 <= s <= 100 for s in scores)

@@ -30,7 +30,12 @@ def load(path: Path, tmp_path: Path, kind: Kind | None = None) -> tuple[pl.DataF
 
 def usage_rows(n: int = 3) -> list[dict[str, object]]:
     return [
-        {"timestamp": f"2026-03-02T09:0{i}:00Z", "account": "dana@acme.example", "input_tokens": 10 + i, "output_tokens": 5}
+        {
+            "timestamp": f"2026-03-02T09:0{i}:00Z",
+            "account": "dana@acme.example",
+            "input_tokens": 10 + i,
+            "output_tokens": 5,
+        }
         for i in range(n)
     ]
 
@@ -110,7 +115,9 @@ def test_empty_file_is_a_data_error(tmp_path: Path) -> None:
         load(DATA / "empty.csv", tmp_path)
 
 
-def test_file_of_unknown_kind_in_a_directory_is_skipped_but_named_file_is_an_error(tmp_path: Path) -> None:
+def test_file_of_unknown_kind_in_a_directory_is_skipped_but_named_file_is_an_error(
+    tmp_path: Path,
+) -> None:
     other = tmp_path / "notes.csv"
     other.write_text("a,b\n1,2\n")
     assert load_input(InputFile(other, "notes.csv", in_directory=True), tmp_path) is None

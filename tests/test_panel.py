@@ -8,14 +8,25 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from tokenaudit.config import AuditConfig
-from tokenaudit.panel import auto_window, dedupe_requests, follow_up, mark_followed, merged_work, output_days
+from tokenaudit.panel import (
+    auto_window,
+    dedupe_requests,
+    follow_up,
+    mark_followed,
+    merged_work,
+    output_days,
+)
 
 D0 = date(2026, 3, 2)
 
 
 def days_frame(account: str, offsets: list[int]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"account": [account] * len(offsets), "day": [D0 + timedelta(days=o) for o in offsets], "tokens": [1000] * len(offsets)}
+        {
+            "account": [account] * len(offsets),
+            "day": [D0 + timedelta(days=o) for o in offsets],
+            "tokens": [1000] * len(offsets),
+        }
     )
 
 
@@ -28,7 +39,13 @@ def outputs_frame(account: str, offsets: list[int]) -> pl.DataFrame:
             "lines": [50] * len(offsets),
             "non_output_changes": [0] * len(offsets),
         },
-        schema={"account": pl.String, "day": pl.Date, "changes": pl.Int64, "lines": pl.Int64, "non_output_changes": pl.Int64},
+        schema={
+            "account": pl.String,
+            "day": pl.Date,
+            "changes": pl.Int64,
+            "lines": pl.Int64,
+            "non_output_changes": pl.Int64,
+        },
     )
 
 
@@ -36,7 +53,9 @@ def commits_frame(rows: list[tuple[str, int, int, str | None, str | None]]) -> p
     """(author, day offset, lines, sha, message) rows in canonical commit form."""
     return pl.DataFrame(
         {
-            "merged_at": [datetime(2026, 3, 2, 12, tzinfo=UTC) + timedelta(days=d) for _, d, _, _, _ in rows],
+            "merged_at": [
+                datetime(2026, 3, 2, 12, tzinfo=UTC) + timedelta(days=d) for _, d, _, _, _ in rows
+            ],
             "author": [a for a, _, _, _, _ in rows],
             "lines_added": [n for _, _, n, _, _ in rows],
             "lines_deleted": [0] * len(rows),
@@ -51,7 +70,11 @@ def commits_frame(rows: list[tuple[str, int, int, str | None, str | None]]) -> p
 
 
 def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:
-    days = follow_up(days_frame("a", [0, 1, 10]), outputs_frame("a", [3]), merges_known_until=D0 + timedelta(days=30))
+    days = follow_up(
+        days_frame("a", [0, 1, 10]),
+        outputs_frame("a", [3]),
+        merges_known_until=D0 + timedelta(days=30),
+    )
     marked = mark_followed(days, window=3, merges_known_until=D0 + timedelta(days=30))
     assert marked["delay_days"].to_list() == [3, 2, None]
     assert marked["followed"].to_list() == [True, True, False]
@@ -67,12 +90,18 @@ def test_days_whose_window_runs_past_the_data_are_censored_not_barren() -> None:
     # Day 11: merge the same day → followed.
     assert marked["followed"].to_list() == [False, True, True]
     assert marked["censored"].to_list() == [False, False, False]
-    late = mark_followed(follow_up(days_frame("b", [10]), outputs_frame("b", []), end), window=5, merges_known_until=end)
+    late = mark_followed(
+        follow_up(days_frame("b", [10]), outputs_frame("b", []), end),
+        window=5,
+        merges_known_until=end,
+    )
     assert late["censored"].to_list() == [True]
 
 
 def test_merges_after_the_known_horizon_do_not_count() -> None:
-    days = follow_up(days_frame("a", [0]), outputs_frame("a", [20]), merges_known_until=D0 + timedelta(days=10))
+    days = follow_up(
+        days_frame("a", [0]), outputs_frame("a", [20]), merges_known_until=D0 + timedelta(days=10)
+    )
     assert days["next_merge_day"].to_list() == [None]
 
 
@@ -109,7 +138,9 @@ def test_trivial_changes_and_reverts_do_not_count_as_output() -> None:
 
 
 def test_the_same_change_listed_twice_is_one_credit() -> None:
-    commits = commits_frame([("a", 0, 40, "aaaaaaa111", "feat"), ("a", 0, 40, "aaaaaaa111", "feat")])
+    commits = commits_frame(
+        [("a", 0, 40, "aaaaaaa111", "feat"), ("a", 0, 40, "aaaaaaa111", "feat")]
+    )
     assert merged_work(commits, AuditConfig()).credits.height == 1
 
 

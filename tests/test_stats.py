@@ -46,8 +46,12 @@ def test_beta_binomial_tail_matches_scipy() -> None:
 
 def test_fdr_adjust_matches_scipy_for_bh_and_by() -> None:
     p = np.array([0.001, 0.04, 0.03, 0.5, 0.01, 0.2, 0.9])
-    assert fdr_adjust(p, dependent=False) == pytest.approx(stats.false_discovery_control(p, method="bh"))
-    assert fdr_adjust(p, dependent=True) == pytest.approx(stats.false_discovery_control(p, method="by"))
+    assert fdr_adjust(p, dependent=False) == pytest.approx(
+        stats.false_discovery_control(p, method="bh")
+    )
+    assert fdr_adjust(p, dependent=True) == pytest.approx(
+        stats.false_discovery_control(p, method="by")
+    )
     assert fdr_adjust(np.array([]), dependent=False).size == 0
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group
+from tokenaudit.checks.base import CheckData
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
@@ -91,37 +92,79 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def _warm_statistics_imports() -> None:
+    # NOTE: SciPy takes longer to import than a small audit takes to run. Polars releases the GIL
+    # while it reads and validates, so importing SciPy on a side thread meanwhile hides most of it.
+    import importlib
+
+    for name in ("scipy.special", "scipy.optimize"):
+        importlib.import_module(name)
+
+
 def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
     """Run the whole audit over `files`. Raises `DataError` when the inputs cannot support one."""
+    import threading
+
+    warm = threading.Thread(
+        target=_warm_statistics_imports, name="tokenaudit-warm-imports", daemon=True
+    )
+    warm.start()
+    try:
+        return _run_audit(files, cfg, workdir)
+    finally:
+        warm.join()
+
+
+def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
     loaded, skipped = load_all(files, workdir)
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
     if not by_kind[Kind.USAGE]:
-        raise DataError(_names(files), "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a token column)")
+        raise DataError(
+            _names(files),
+            "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a token column)",
+        )
     if not by_kind[Kind.COMMITS]:
-        raise DataError(_names(files), "no commit log among the inputs (give merged changes with --commits)")
+        raise DataError(
+            _names(files), "no commit log among the inputs (give merged changes with --commits)"
+        )
 
     frames = {
         Kind.USAGE: _concat([x.frame for x in by_kind[Kind.USAGE]], USAGE_SCHEMA),
         Kind.COMMITS: _concat([x.frame for x in by_kind[Kind.COMMITS]], COMMITS_SCHEMA),
         Kind.IDENTITIES: _concat([x.frame for x in by_kind[Kind.IDENTITIES]], IDENTITY_SCHEMA),
     }
-    rejects_lf = pl.concat(
-        [f.filter(pl.col("_reject").is_not_null()).select("_file", "_line", "_reject") for f in frames.values()]
+    # One collection per kind: the validated rows are then split into good and rejected in memory
+    # (three lazy queries over one frame would validate it three times).
+    collected = dict(
+        zip(frames, pl.collect_all(list(frames.values()), engine=_engine(files)), strict=True)
     )
-    counts_lf = pl.concat(
-        [f.group_by("_file").agg(pl.len().alias("rows"), pl.col("_reject").count().alias("rejected")) for f in frames.values()]
+    flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
+    good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
+    usage_df, identities_df, commits_df = (
+        good[Kind.USAGE],
+        good[Kind.IDENTITIES],
+        good[Kind.COMMITS],
     )
-    good = {k: f.filter(pl.col("_reject").is_null()).drop("_reject") for k, f in frames.items()}
-    usage_df, identities_df, commits_df, rejects, counts = pl.collect_all(
-        [good[Kind.USAGE], good[Kind.IDENTITIES], good[Kind.COMMITS], rejects_lf, counts_lf]
+    rejects = pl.concat(
+        [f.filter(flagged[k]).select("_file", "_line", "_reject") for k, f in collected.items()]
     )
-    unreadable = [
-        (x.file.name, line, reason) for x in loaded for line, reason in x.unreadable
-    ]
+    counts = pl.concat(
+        [
+            f.group_by("_file").agg(
+                pl.len().alias("rows"), pl.col("_reject").count().alias("rejected")
+            )
+            for f in collected.values()
+        ]
+    )
+    unreadable = [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable]
     rejects = pl.concat(
         [
             rejects.rename({"_file": "file", "_line": "line", "_reject": "reason"}),
-            pl.DataFrame(unreadable, schema={"file": pl.String, "line": pl.Int64, "reason": pl.String}, orient="row"),
+            pl.DataFrame(
+                unreadable,
+                schema={"file": pl.String, "line": pl.Int64, "reason": pl.String},
+                orient="row",
+            ),
         ]
     ).sort("file", "line", "reason")
     inputs = _summaries(loaded, counts, rejects)
@@ -130,7 +173,11 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     idmap = IdentityMap.from_frame(identities_df)
     usage_df = idmap.resolve_column(usage_df, "account")
     raw_rows = usage_df.height
-    days_df = usage_days(dedupe_requests(usage_df.lazy()), cfg).collect().sort("account", "day")
+    days_df = (
+        usage_days(dedupe_requests(usage_df.lazy()), cfg)
+        .collect(engine=_engine(files))
+        .sort("account", "day")
+    )
     if days_df.is_empty():
         raise DataError(_names(files), "no usable usage rows in the selected period")
     kept_rows = int(days_df["rows"].sum())
@@ -139,10 +186,15 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     credits = work.credits.filter(within_period(pl.col("day"), cfg))
     outputs = output_days(credits)
 
-    first_day = cfg.since or days_df["day"].min()
-    last_day = cfg.until or max(d for d in (days_df["day"].max(), outputs["day"].max()) if d is not None)
-    commit_end = work.credits["day"].max() if work.credits.height else None
-    merges_known_until = min(d for d in (commit_end, cfg.until) if d is not None) if commit_end else cfg.until
+    first_day = cfg.since or _day(days_df["day"].min())
+    last_day = cfg.until or max(
+        d for d in (_day(days_df["day"].max()), _day(outputs["day"].max())) if d is not None
+    )
+    commit_end = _day(work.credits["day"].max()) if work.credits.height else None
+    # Merges are only known up to the end of the commit log: later usage days are censored.
+    merges_known_until = (
+        min(d for d in (commit_end, cfg.until) if d is not None) if commit_end else cfg.until
+    )
 
     days_df = follow_up(days_df, outputs, merges_known_until)
     excluded = _exclusions(days_df["account"].unique().sort().to_list(), idmap, cfg)
@@ -164,7 +216,9 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
-    accounts = decide(totals.join(excess, on="account", how="left"), results, groups, cfg, primary="excess-tokens")
+    accounts = decide(
+        totals.join(excess, on="account", how="left"), results, groups, cfg, primary="excess-tokens"
+    )
 
     unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
     return AuditReport(
@@ -180,10 +234,26 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
         first_day=first_day,
         last_day=last_day,
         merges_known_until=merges_known_until,
-        duplicate_requests=max(raw_rows - kept_rows, 0) if cfg.since is None and cfg.until is None else 0,
+        duplicate_requests=max(raw_rows - kept_rows, 0)
+        if cfg.since is None and cfg.until is None
+        else 0,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
     )
+
+
+#: Below this much input the in-memory engine is faster than streaming (no pipeline set-up);
+#: above it, streaming keeps memory bounded by account-days instead of requests.
+_IN_MEMORY_BYTES = 256 * 1024 * 1024
+
+
+def _engine(files: list[InputFile]) -> Literal["in-memory", "streaming"]:
+    size = sum(f.path.stat().st_size for f in files if f.path.exists())
+    return "in-memory" if size < _IN_MEMORY_BYTES else "streaming"
+
+
+def _day(value: object) -> date | None:
+    return value if isinstance(value, date) else None
 
 
 def _names(files: list[InputFile]) -> str:
@@ -192,7 +262,9 @@ def _names(files: list[InputFile]) -> str:
     return f"{len(files)} inputs" if files else "inputs"
 
 
-def _summaries(loaded: list[LoadedInput], counts: pl.DataFrame, rejects: pl.DataFrame) -> list[InputSummary]:
+def _summaries(
+    loaded: list[LoadedInput], counts: pl.DataFrame, rejects: pl.DataFrame
+) -> list[InputSummary]:
     rows = {f: (r, j) for f, r, j in counts.iter_rows()}
     unread = rejects.group_by("file").agg(pl.len().alias("n"))
     unread_n = dict(unread.iter_rows())
@@ -202,16 +274,22 @@ def _summaries(loaded: list[LoadedInput], counts: pl.DataFrame, rejects: pl.Data
         rejected = int(unread_n.get(x.file.name, 0))
         extra = len(x.unreadable)
         out.append(
-            InputSummary(x.file.name, x.kind.value, x.fmt, int(read) + extra, rejected, _sha256(x.file.path))
+            InputSummary(
+                x.file.name, x.kind.value, x.fmt, int(read) + extra, rejected, _sha256(x.file.path)
+            )
         )
     return sorted(out, key=lambda s: s.name)
 
 
-def _enforce_bad_row_limits(inputs: list[InputSummary], rejects: pl.DataFrame, cfg: AuditConfig) -> None:
+def _enforce_bad_row_limits(
+    inputs: list[InputSummary], rejects: pl.DataFrame, cfg: AuditConfig
+) -> None:
     for s in inputs:
         if s.rows and s.rejected == s.rows:
             first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
-            raise DataError(s.name, f"no usable rows; first problem: {first['reason']}", line=first["line"])
+            raise DataError(
+                s.name, f"no usable rows; first problem: {first['reason']}", line=first["line"]
+            )
         if s.rows and s.rejected / s.rows > cfg.max_bad_ratio:
             first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
             raise DataError(
@@ -245,7 +323,10 @@ def account_totals(
         (~pl.col("censored")).sum().cast(pl.Int64).alias("followable_days"),
         (~pl.col("censored") & ~pl.col("followed")).sum().cast(pl.Int64).alias("barren_days"),
         pl.col("tokens").filter(~pl.col("censored")).sum().alias("followable_tokens"),
-        pl.col("tokens").filter(~pl.col("censored") & ~pl.col("followed")).sum().alias("barren_tokens"),
+        pl.col("tokens")
+        .filter(~pl.col("censored") & ~pl.col("followed"))
+        .sum()
+        .alias("barren_tokens"),
         pl.col("day").min().alias("first_day"),
         pl.col("day").max().alias("last_day"),
     )
@@ -256,17 +337,27 @@ def account_totals(
     )
     df = (
         usage.join(work, on="account", how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in ("merged_changes", "merged_lines", "non_output_changes"))
+        .with_columns(
+            pl.col(c).fill_null(0) for c in ("merged_changes", "merged_lines", "non_output_changes")
+        )
         .with_columns(
             pl.col("merged_changes").alias("changes"),
-            pl.when(pl.col("merged_lines") > 0).then(pl.col("tokens") / pl.col("merged_lines")).alias("tokens_per_line"),
+            pl.when(pl.col("merged_lines") > 0)
+            .then(pl.col("tokens") / pl.col("merged_lines"))
+            .alias("tokens_per_line"),
             pl.when(pl.col("followable_tokens") > 0)
             .then(pl.col("barren_tokens") / pl.col("followable_tokens"))
             .alias("barren_token_share"),
-            pl.col("account").replace_strict(idmap.teams, default=None, return_dtype=pl.String).alias("team"),
-            pl.col("account").replace_strict(idmap.roles, default=None, return_dtype=pl.String).alias("role"),
+            pl.col("account")
+            .replace_strict(idmap.teams, default=None, return_dtype=pl.String)
+            .alias("team"),
+            pl.col("account")
+            .replace_strict(idmap.roles, default=None, return_dtype=pl.String)
+            .alias("role"),
             pl.col("account").is_in(list(excluded)).alias("excluded"),
-            pl.col("account").replace_strict(excluded, default=None, return_dtype=pl.String).alias("exclude_reason"),
+            pl.col("account")
+            .replace_strict(excluded, default=None, return_dtype=pl.String)
+            .alias("exclude_reason"),
         )
     )
     return df.sort("account")
@@ -284,9 +375,15 @@ def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     expected = pl.col("followable_days") * cohort_rate
     gate = (
         pl.when(pl.col("active_days") < cfg.min_active_days)
-        .then(pl.format("only {} active days (needs {})", pl.col("active_days"), pl.lit(cfg.min_active_days)))
+        .then(
+            pl.format(
+                "only {} active days (needs {})", pl.col("active_days"), pl.lit(cfg.min_active_days)
+            )
+        )
         .when(pl.col("tokens") < cfg.min_tokens)
-        .then(pl.format("light usage: {} tokens (needs {})", pl.col("tokens"), pl.lit(cfg.min_tokens)))
+        .then(
+            pl.format("light usage: {} tokens (needs {})", pl.col("tokens"), pl.lit(cfg.min_tokens))
+        )
         .when(pl.col("followable_days") < cfg.min_followable_days)
         .then(
             pl.format(
@@ -308,14 +405,20 @@ def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
 
 
 def _unmatched(
-    days: pl.DataFrame, outputs: pl.DataFrame, credits: pl.DataFrame, idmap: IdentityMap, excluded: dict[str, str]
+    days: pl.DataFrame,
+    outputs: pl.DataFrame,
+    credits: pl.DataFrame,
+    idmap: IdentityMap,
+    excluded: dict[str, str],
 ) -> tuple[list[str], list[str]]:
     """Usage accounts with no merged change at all and commit authors with no usage: the two sides
     of the join that found no partner (a sign of a missing identities entry)."""
     usage_accounts = set(days["account"].unique().to_list())
     authors = set(credits["author"].unique().to_list()) if credits.height else set()
     no_commits = sorted(a for a in usage_accounts - authors if a not in excluded)
-    no_usage = sorted(a for a in authors - usage_accounts if a not in excluded and not _is_bot_name(a))
+    no_usage = sorted(
+        a for a in authors - usage_accounts if a not in excluded and not _is_bot_name(a)
+    )
     return no_commits, no_usage
 
 

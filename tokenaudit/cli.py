@@ -76,7 +76,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Find AI token usage that is not followed by merged code."""
@@ -86,22 +89,54 @@ def _root(
 
 PathsArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Files or directories (every file inside) to read; '-' reads stdin. Kinds are detected from content."),
+    typer.Argument(
+        metavar="PATH...",
+        help="Files or directories (every file inside) to read; '-' reads stdin. Kinds are detected from content.",
+    ),
 ]
-UsageOpt = Annotated[list[str] | None, typer.Option("--usage", help="Read this path as token usage, whatever it looks like.")]
-CommitsOpt = Annotated[list[str] | None, typer.Option("--commits", help="Read this path as merged changes.")]
+UsageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--usage", metavar="PATH", help="Read this path as token usage, whatever it looks like."
+    ),
+]
+CommitsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--commits", metavar="PATH", help="Read this path as merged changes."),
+]
 IdentitiesOpt = Annotated[
-    list[str] | None, typer.Option("--identities", help="alias,account[,team][,role] file mapping spellings to people.")
+    list[str] | None,
+    typer.Option(
+        "--identities",
+        metavar="FILE",
+        help="alias,account[,team][,role] file mapping spellings to people.",
+    ),
 ]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="First day to audit (YYYY-MM-DD).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Last day to audit (YYYY-MM-DD).")]
-TzOpt = Annotated[str, typer.Option("--tz", help="Time zone that cuts timestamps into days.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", metavar="DATE", help="First day to audit (YYYY-MM-DD).")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", metavar="DATE", help="Last day to audit (YYYY-MM-DD).")
+]
+TzOpt = Annotated[
+    str, typer.Option("--tz", metavar="ZONE", help="Time zone that cuts timestamps into days.")
+]
 WindowOpt = Annotated[
-    str, typer.Option("--window", help="Follow-up window in days, or 'auto' (cohort p90 usage-to-merge lag, 3-21).")
+    str,
+    typer.Option(
+        "--window",
+        metavar="DAYS|auto",
+        help="Follow-up window in days, or 'auto' (cohort p90 usage-to-merge lag, 3-21).",
+    ),
 ]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Summaries on stderr even when it is not a terminal.")]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Summaries on stderr even when it is not a terminal."),
+]
 
 
 def _parse_date(name: str, value: str | None) -> date | None:
@@ -113,7 +148,9 @@ def _parse_date(name: str, value: str | None) -> date | None:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=name) from None
 
 
-def _build_config(since: str | None, until: str | None, tz: str, window: str, strict: bool) -> AuditConfig:
+def _build_config(
+    since: str | None, until: str | None, tz: str, window: str, strict: bool
+) -> AuditConfig:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from tokenaudit.config import AuditConfig
@@ -129,7 +166,9 @@ def _build_config(since: str | None, until: str | None, tz: str, window: str, st
         try:
             window_days = int(window)
         except ValueError:
-            raise typer.BadParameter(f"expected a number of days or 'auto', got {window!r}", param_hint="--window") from None
+            raise typer.BadParameter(
+                f"expected a number of days or 'auto', got {window!r}", param_hint="--window"
+            ) from None
         if not 1 <= window_days <= 120:
             raise typer.BadParameter("must be between 1 and 120 days", param_hint="--window")
     start, end = _parse_date("--since", since), _parse_date("--until", until)
@@ -151,7 +190,12 @@ def _input_files(
 
     files: list[InputFile] = []
     stdin_used = False
-    for group, kind in ((paths, None), (usage, Kind.USAGE), (commits, Kind.COMMITS), (identities, Kind.IDENTITIES)):
+    for group, kind in (
+        (paths, None),
+        (usage, Kind.USAGE),
+        (commits, Kind.COMMITS),
+        (identities, Kind.IDENTITIES),
+    ):
         for item in group or []:
             if item == "-":
                 if stdin_used:
@@ -225,6 +269,17 @@ def _workdir() -> Iterator[Path]:
         yield Path(name)
 
 
+def check_output_path(path: Path) -> None:
+    """Fail before the analysis, not after it, when the report could never be written."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot create {path}: directory {parent} does not exist")
+    if path.is_dir():
+        raise OutputError(f"cannot create {path}: it is a directory")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot create {path}: directory {parent} is not writable")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Temp file in the same directory, fsync, rename over the target, fsync the directory.
     A failure at any step leaves the previous file untouched and no temp file behind."""
@@ -286,8 +341,12 @@ def _notes(report: AuditReport, verbose: bool) -> None:
             f"{visible(first['reason'])}\n"
         )
     if report.skipped:
-        names = ", ".join(visible(s) for s in report.skipped[:3]) + (" …" if len(report.skipped) > 3 else "")
-        err.write(f"tokenaudit: note: skipped {len(report.skipped)} file(s) that are not usage, commits or identities: {names}\n")
+        names = ", ".join(visible(s) for s in report.skipped[:3]) + (
+            " …" if len(report.skipped) > 3 else ""
+        )
+        err.write(
+            f"tokenaudit: note: skipped {len(report.skipped)} file(s) that are not usage, commits or identities: {names}\n"
+        )
     if report.unmatched_usage or report.unmatched_authors:
         err.write(
             f"tokenaudit: warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
@@ -296,7 +355,10 @@ def _notes(report: AuditReport, verbose: bool) -> None:
     if verbose or err.isatty():
         counts = report.accounts.group_by("status").len()
         by = dict(counts.iter_rows())
-        parts = [f"{by.get(s, 0)} {s}" for s in ("suspicious", "review", "ok", "insufficient_data", "excluded")]
+        parts = [
+            f"{by.get(s, 0)} {s}"
+            for s in ("suspicious", "review", "ok", "insufficient_data", "excluded")
+        ]
         err.write(
             f"tokenaudit: {report.accounts.height} accounts, {report.first_day} to {report.last_day}, "
             f"window {report.window_days} d: {', '.join(parts)}\n"
@@ -326,16 +388,32 @@ def scan(
     window: WindowOpt = "auto",
     fmt: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="auto = a table on a terminal, else CSV (or by the --output extension)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="auto = a table on a terminal, else CSV (or by the --output extension).",
+        ),
     ] = OutputFormat.AUTO,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here, atomically.")] = None,
-    top: Annotated[int | None, typer.Option("--top", min=1, help="Only the N highest-ranked accounts.")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="Every account (the table shows 25 by default).")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report here, atomically."),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", min=1, metavar="N", help="Only the N highest-ranked accounts."),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every account (the table shows 25 by default).")
+    ] = False,
     fail_on: Annotated[
         FailOnChoice, typer.Option("--fail-on", help="Exit 1 when an account reaches this status.")
     ] = FailOnChoice.SUSPICIOUS,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when accounts are flagged.")] = False,
-    csv_raw: Annotated[bool, typer.Option("--csv-raw", help="Do not neutralise spreadsheet formulas in CSV/TSV.")] = False,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when accounts are flagged.")
+    ] = False,
+    csv_raw: Annotated[
+        bool, typer.Option("--csv-raw", help="Do not neutralise spreadsheet formulas in CSV/TSV.")
+    ] = False,
     strict: StrictOpt = False,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -346,11 +424,21 @@ def scan(
         from tokenaudit.audit import run_audit
 
         cfg = _build_config(since, until, tz, window, strict)
+        if output is not None:
+            check_output_path(output)
         files = _input_files(paths, usage, commits, identities, workdir)
         report = run_audit(files, cfg, workdir)
         chosen = _choose_format(fmt, output)
         accounts = report.accounts.sort("rank")
-        limit = None if show_all else top if top is not None else _DEFAULT_TABLE_ROWS if chosen is OutputFormat.TABLE else None
+        limit = (
+            None
+            if show_all
+            else top
+            if top is not None
+            else _DEFAULT_TABLE_ROWS
+            if chosen is OutputFormat.TABLE
+            else None
+        )
         shown = accounts.head(limit) if limit is not None else accounts
         _notes(report, verbose)
         _emit_report(report, cfg, shown, accounts.height - shown.height, chosen, output, csv_raw)
@@ -390,13 +478,21 @@ def _emit_report(
         import io
 
         buf = io.StringIO()
-        render_table(shown, Console(file=buf, width=160, color_system=None, highlight=False, markup=False, emoji=False), hidden=hidden)
+        render_table(
+            shown,
+            Console(
+                file=buf, width=160, color_system=None, highlight=False, markup=False, emoji=False
+            ),
+            hidden=hidden,
+        )
         _emit(buf.getvalue(), output)
         return
     if fmt in (OutputFormat.CSV, OutputFormat.TSV):
         from tokenaudit.report.delimited import render_delimited
 
-        text = render_delimited(shown, separator="," if fmt is OutputFormat.CSV else "\t", raw=csv_raw)
+        text = render_delimited(
+            shown, separator="," if fmt is OutputFormat.CSV else "\t", raw=csv_raw
+        )
     elif fmt is OutputFormat.JSON:
         from tokenaudit.report.jsonout import render_json
 
@@ -463,15 +559,22 @@ def _find_account(report: AuditReport, account: str, idmap_cls: type) -> str | N
 
 @app.command()
 def generate(
-    outdir: Annotated[Path, typer.Argument(help="Directory to write usage, commits, identities and truth files into.")],
-    accounts: Annotated[int, typer.Option("--accounts", min=5, max=20000, help="People in the organisation.")] = 200,
+    outdir: Annotated[
+        Path,
+        typer.Argument(help="Directory to write usage, commits, identities and truth files into."),
+    ],
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=5, max=20000, help="People in the organisation.")
+    ] = 200,
     days: Annotated[int, typer.Option("--days", min=7, max=730, help="Days of history.")] = 63,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same files.")] = 0,
     maxxer_share: Annotated[
         float, typer.Option("--maxxer-share", min=0.0, max=0.9, help="Share of tokenmaxxers.")
     ] = 0.08,
     file_format: Annotated[str, typer.Option("--file-format", help="csv or parquet.")] = "csv",
-    gzip: Annotated[bool, typer.Option("--gzip", help="Gzip the CSV usage and commit files.")] = False,
+    gzip: Annotated[
+        bool, typer.Option("--gzip", help="Gzip the CSV usage and commit files.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write a synthetic organisation with known honest people and tokenmaxxers."""

@@ -49,5 +49,13 @@ class AuditConfig:
     mechanism_min_share: float = 0.2
     #: Account names matching these (case-insensitive substrings) are bots, excluded from tests.
     bot_markers: tuple[str, ...] = field(
-        default=("[bot]", "dependabot", "github-actions", "renovate", "-bot@", "ci-bot", "noreply@github.com")
+        default=(
+            "[bot]",
+            "dependabot",
+            "github-actions",
+            "renovate",
+            "-bot@",
+            "ci-bot",
+            "noreply@github.com",
+        )
     )

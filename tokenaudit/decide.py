@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import Group
-from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust, format_p
+from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust, format_p, p_is
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import Status
 
@@ -52,7 +52,9 @@ def combine_groups(results: pl.DataFrame, groups: dict[str, Group], primary: str
     """Per account: p_outcome and p_mechanism (Bonferroni minimum within each group, over the
     applicable checks; null when none applied) and p_primary, the primary outcome test's p."""
     out: dict[str, dict[str, float]] = {}
-    for account, check, p in results.filter(pl.col("applicable")).select("account", "check", "p_value").iter_rows():
+    for account, check, p in (
+        results.filter(pl.col("applicable")).select("account", "check", "p_value").iter_rows()
+    ):
         out.setdefault(account, {}).setdefault(check, p)
     rows = []
     for account in sorted(results["account"].unique().to_list()):
@@ -70,7 +72,12 @@ def combine_groups(results: pl.DataFrame, groups: dict[str, Group], primary: str
     return pl.DataFrame(rows, schema=_P_SCHEMA, orient="row")
 
 
-_P_SCHEMA: Final = {"account": pl.String, "p_outcome": pl.Float64, "p_mechanism": pl.Float64, "p_primary": pl.Float64}
+_P_SCHEMA: Final = {
+    "account": pl.String,
+    "p_outcome": pl.Float64,
+    "p_mechanism": pl.Float64,
+    "p_primary": pl.Float64,
+}
 
 
 def tier_qvalues(
@@ -91,7 +98,12 @@ def tier_qvalues(
 
 
 def decide(
-    totals: pl.DataFrame, results: pl.DataFrame, groups: dict[str, Group], cfg: AuditConfig, *, primary: str
+    totals: pl.DataFrame,
+    results: pl.DataFrame,
+    groups: dict[str, Group],
+    cfg: AuditConfig,
+    *,
+    primary: str,
 ) -> pl.DataFrame:
     """Statuses, q-values, score and rank for every account in `totals`.
 
@@ -99,7 +111,11 @@ def decide(
     not), `excluded` (bool) and `exclude_reason`. Returns `totals` plus `status`, `flagged`,
     `score`, `q_value`, `p_outcome`, `p_mechanism`, `p_primary`, `reasons`, `rank`, by rank.
     """
-    combined = combine_groups(results, groups, primary) if results.height else pl.DataFrame(schema=_P_SCHEMA)
+    combined = (
+        combine_groups(results, groups, primary)
+        if results.height
+        else pl.DataFrame(schema=_P_SCHEMA)
+    )
     df = totals.join(combined, on="account", how="left").sort("account")
     tested = (~pl.col("excluded")) & pl.col("gate").is_null() & pl.col("p_outcome").is_not_null()
     df = df.with_columns(tested.alias("_tested"))
@@ -109,7 +125,9 @@ def decide(
         return t[col].fill_null(float("nan")).to_numpy().astype(np.float64)
 
     q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), arr("p_primary"), cfg)
-    qmap = {a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)}
+    qmap = {
+        a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
+    }
 
     reasons_by_account = _reasons(results)
     statuses: list[str] = []
@@ -151,7 +169,11 @@ def decide(
         {Status.EXCLUDED: 1, Status.INSUFFICIENT: 1}, default=0, return_dtype=pl.Int8
     )
     df = df.sort(order, "score", "account", descending=[False, True, False])
-    return df.with_row_index("rank", offset=1).with_columns(pl.col("rank").cast(pl.Int64)).drop("_tested")
+    return (
+        df.with_row_index("rank", offset=1)
+        .with_columns(pl.col("rank").cast(pl.Int64))
+        .drop("_tested")
+    )
 
 
 def _strength(row: dict[str, Any]) -> float:
@@ -168,20 +190,13 @@ def _strength(row: dict[str, Any]) -> float:
 def _reasons(results: pl.DataFrame) -> dict[str, str]:
     """`check effect (p=…)` for every applicable check with p ≤ REASON_P, strongest first."""
     out: dict[str, list[tuple[float, str, str]]] = {}
-    for account, check, p, summary in (
+    for account, check, p, brief in (
         results.filter(pl.col("applicable") & (pl.col("p_value") <= REASON_P))
-        .select("account", "check", "p_value", "summary")
+        .select("account", "check", "p_value", "brief")
         .iter_rows()
     ):
-        out.setdefault(account, []).append((p, check, f"{check}: {_short(summary)}"))
+        out.setdefault(account, []).append((p, check, f"{check}: {brief} ({p_is(p)})"))
     return {a: "; ".join(text for _, _, text in sorted(items)) for a, items in out.items()}
-
-
-def _short(summary: str) -> str:
-    """The first clause of a check summary plus its p-value: reasons stay one line."""
-    head = summary.split(" (")[0]
-    p_part = summary[summary.rfind("p=") :].rstrip(")") if "p=" in summary else ""
-    return f"{head} ({p_part})" if p_part else head
 
 
 __all__ = ["combine_groups", "decide", "format_p"]

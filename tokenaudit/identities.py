@@ -49,7 +49,9 @@ class IdentityMap:
         aliases: dict[str, str] = {}
         teams: dict[str, str] = {}
         roles: dict[str, str] = {}
-        for alias, account, team, role in rows.select("_alias", "account", "team", "role").iter_rows():
+        for alias, account, team, role in rows.select(
+            "_alias", "account", "team", "role"
+        ).iter_rows():
             aliases[alias] = account
             if team:
                 teams.setdefault(account, team)
@@ -73,7 +75,9 @@ class IdentityMap:
         spellings = frame.select(pl.col(column).unique()).drop_nulls()
         mapping = spellings.with_columns(self.resolve(pl.col(column)).alias("_resolved"))
         table = dict(zip(mapping[column].to_list(), mapping["_resolved"].to_list(), strict=True))
-        return frame.with_columns(pl.col(column).replace_strict(table, default=None, return_dtype=pl.String))
+        return frame.with_columns(
+            pl.col(column).replace_strict(table, default=None, return_dtype=pl.String)
+        )
 
     def known(self, normalised: str) -> bool:
         return normalised in self.aliases

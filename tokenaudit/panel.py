@@ -70,7 +70,10 @@ def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
             pl.when(same_next).then(ts_s.shift(-1) - ts_s).alias("_gap_next"),
             (
                 same_prev
-                & ((pl.col("_prompt") - pl.col("_prompt").shift(1)).abs() <= 0.01 * pl.col("_prompt"))
+                & (
+                    (pl.col("_prompt") - pl.col("_prompt").shift(1)).abs()
+                    <= 0.01 * pl.col("_prompt")
+                )
                 & (
                     (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
                     <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
@@ -81,20 +84,26 @@ def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
     rows = rows.filter(within_period(pl.col("day"), cfg))
     parallel = session_concurrency(rows)
     session_gap = pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S).then(pl.col("_gap_prev"))
-    return rows.group_by("account", "day").agg(
-        pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
-        *[pl.col(t).sum() for t in TOKEN_COLUMNS],
-        pl.col("requests").sum().alias("requests"),
-        pl.col("cost_usd").sum().alias("cost_usd"),
-        pl.col("cost_usd").is_not_null().any().alias("has_cost"),
-        (pl.col("requests") > 1).any().alias("aggregated"),
-        pl.len().alias("rows"),
-        (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600).alias("max_gap_h"),
-        session_gap.count().alias("session_gaps"),
-        session_gap.mean().alias("gap_mean"),
-        session_gap.std().alias("gap_std"),
-        pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
-    ).join(parallel, on=["account", "day"], how="left")
+    return (
+        rows.group_by("account", "day")
+        .agg(
+            pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
+            *[pl.col(t).sum() for t in TOKEN_COLUMNS],
+            pl.col("requests").sum().alias("requests"),
+            pl.col("cost_usd").sum().alias("cost_usd"),
+            pl.col("cost_usd").is_not_null().any().alias("has_cost"),
+            (pl.col("requests") > 1).any().alias("aggregated"),
+            pl.len().alias("rows"),
+            (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600).alias(
+                "max_gap_h"
+            ),
+            session_gap.count().alias("session_gaps"),
+            session_gap.mean().alias("gap_mean"),
+            session_gap.std().alias("gap_std"),
+            pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
+        )
+        .join(parallel, on=["account", "day"], how="left")
+    )
 
 
 def session_concurrency(rows: pl.LazyFrame) -> pl.LazyFrame:
@@ -103,19 +112,29 @@ def session_concurrency(rows: pl.LazyFrame) -> pl.LazyFrame:
     sessions = (
         rows.filter(pl.col("session_id").is_not_null())
         .group_by("account", "session_id")
-        .agg(pl.col("timestamp").min().alias("start"), pl.col("timestamp").max().alias("end"), pl.col("day").min())
+        .agg(
+            pl.col("timestamp").min().alias("start"),
+            pl.col("timestamp").max().alias("end"),
+            pl.col("day").min(),
+        )
     )
     events = pl.concat(
         [
-            sessions.select("account", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")),
-            sessions.select("account", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")),
+            sessions.select(
+                "account", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")
+            ),
+            sessions.select(
+                "account", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")
+            ),
         ]
     )
     # Ends sort before starts at the same instant, so back-to-back sessions do not count as parallel.
     running = events.sort("account", "at", "delta").with_columns(
         pl.col("delta").cum_sum().over("account").alias("running")
     )
-    return running.group_by("account", "day").agg(pl.col("running").max().cast(pl.Int64).alias("max_parallel"))
+    return running.group_by("account", "day").agg(
+        pl.col("running").max().cast(pl.Int64).alias("max_parallel")
+    )
 
 
 @dataclass(frozen=True)
@@ -136,26 +155,31 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
             pl.lit(None, pl.String).alias("why_not"),
         )
         return MergedWork(empty)
-    df = (
-        commits.with_columns(
-            pl.col("merged_at").dt.convert_time_zone(cfg.tz).dt.date().alias("day"),
-            (pl.col("lines_added") + pl.col("lines_deleted")).alias("lines"),
-        )
-        .sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
-    )
+    df = commits.with_columns(
+        pl.col("merged_at").dt.convert_time_zone(cfg.tz).dt.date().alias("day"),
+        (pl.col("lines_added") + pl.col("lines_deleted")).alias("lines"),
+    ).sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
     # A change listed twice (same sha or PR, same author) is one credit; rows without any key
     # cannot be told apart from distinct changes and are all kept.
     keyed = pl.col("sha").is_not_null() | pl.col("pr_id").is_not_null()
     df = pl.concat(
-        [df.filter(keyed).unique(["sha", "pr_id", "author"], keep="first", maintain_order=True), df.filter(~keyed)]
+        [
+            df.filter(keyed).unique(["sha", "pr_id", "author"], keep="first", maintain_order=True),
+            df.filter(~keyed),
+        ]
     ).sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
     cancelled = _cancelled_by_reverts(df, cfg)
     why_not = (
-        pl.when(pl.int_range(pl.len()).is_in(cancelled["revert"])).then(pl.lit("revert"))
-        .when(pl.int_range(pl.len()).is_in(cancelled["reverted"])).then(pl.lit("reverted"))
-        .when(pl.col("lines") <= cfg.trivial_max_lines).then(pl.lit("trivial"))
+        pl.when(pl.int_range(pl.len()).is_in(cancelled["revert"]))
+        .then(pl.lit("revert"))
+        .when(pl.int_range(pl.len()).is_in(cancelled["reverted"]))
+        .then(pl.lit("reverted"))
+        .when(pl.col("lines") <= cfg.trivial_max_lines)
+        .then(pl.lit("trivial"))
     )
-    df = df.with_columns(why_not.alias("why_not")).with_columns(pl.col("why_not").is_null().alias("counts"))
+    df = df.with_columns(why_not.alias("why_not")).with_columns(
+        pl.col("why_not").is_null().alias("counts")
+    )
     return MergedWork(df)
 
 
@@ -178,10 +202,14 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
         sha_match = _REVERT_SHA.search(msg)
         if sha_match:
             prefix = sha_match["sha"].lower()
-            target = next((j for j, s in enumerate(shas) if s and s.startswith(prefix) and j != i), None)
+            target = next(
+                (j for j, s in enumerate(shas) if s and s.startswith(prefix) and j != i), None
+            )
         title_match = _REVERT_TITLE.match(msg.splitlines()[0].strip())
         if target is None and title_match:
-            earlier = [j for j in titles.get(title_match["title"], []) if j != i and times[j] <= times[i]]
+            earlier = [
+                j for j in titles.get(title_match["title"], []) if j != i and times[j] <= times[i]
+            ]
             target = earlier[-1] if earlier else None
         if sha_match or title_match:
             reverts.append(i)
@@ -204,7 +232,9 @@ def output_days(credits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def follow_up(days: pl.DataFrame, outputs: pl.DataFrame, merges_known_until: date | None) -> pl.DataFrame:
+def follow_up(
+    days: pl.DataFrame, outputs: pl.DataFrame, merges_known_until: date | None
+) -> pl.DataFrame:
     """Add `next_merge_day` and `delay_days` (to the next day with counted output, at or after
     the usage day) to account-day usage."""
     merges = (
@@ -213,13 +243,22 @@ def follow_up(days: pl.DataFrame, outputs: pl.DataFrame, merges_known_until: dat
         .sort("account", "next_merge_day")
     )
     joined = days.sort("account", "day").join_asof(
-        merges, left_on="day", right_on="next_merge_day", by="account", strategy="forward", check_sortedness=False
+        merges,
+        left_on="day",
+        right_on="next_merge_day",
+        by="account",
+        strategy="forward",
+        check_sortedness=False,
     )
     if merges_known_until is not None:
         joined = joined.with_columns(
-            pl.when(pl.col("next_merge_day") <= merges_known_until).then(pl.col("next_merge_day")).alias("next_merge_day")
+            pl.when(pl.col("next_merge_day") <= merges_known_until)
+            .then(pl.col("next_merge_day"))
+            .alias("next_merge_day")
         )
-    return joined.with_columns((pl.col("next_merge_day") - pl.col("day")).dt.total_days().alias("delay_days"))
+    return joined.with_columns(
+        (pl.col("next_merge_day") - pl.col("day")).dt.total_days().alias("delay_days")
+    )
 
 
 def auto_window(days: pl.DataFrame, cfg: AuditConfig) -> int:
@@ -246,10 +285,7 @@ def mark_followed(days: pl.DataFrame, window: int, merges_known_until: date | No
     window runs past the last day merges are known for, so the day is neither barren nor followed."""
     end = pl.col("day") + pl.duration(days=window)
     followed = pl.col("delay_days").is_not_null() & (pl.col("delay_days") <= window)
-    if merges_known_until is None:
-        censored = pl.lit(True)
-    else:
-        censored = end > pl.lit(merges_known_until)
+    censored = pl.lit(True) if merges_known_until is None else end > pl.lit(merges_known_until)
     return days.with_columns(followed.alias("followed")).with_columns(
         (~pl.col("followed") & censored).alias("censored")
     )

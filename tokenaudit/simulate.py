@@ -34,24 +34,95 @@ HONEST_ARCHETYPES: Final = (
     "agent-power-user",
     "on-call",
 )
-MAXXER_ARCHETYPES: Final = ("scripted-loop", "swarm-idler", "camouflage", "drip-feeder", "intermittent")
+MAXXER_ARCHETYPES: Final = (
+    "scripted-loop",
+    "swarm-idler",
+    "camouflage",
+    "drip-feeder",
+    "intermittent",
+)
 #: Share of tokenmaxxers per tactic (research/methods.md §7, without the quota hitter).
 MAXXER_WEIGHTS: Final = (0.25, 0.20, 0.20, 0.15, 0.20)
 
 _TIMEZONES: Final = (-8.0, -7.0, -5.0, -3.0, 0.0, 1.0, 2.0, 3.0, 5.5, 8.0, 9.0)
 _TEAMS: Final = ("payments", "platform", "search", "mobile", "data", "growth", "infra")
 _FIRST: Final = (
-    "ana", "ben", "chen", "dana", "eli", "fatima", "goran", "hana", "ivan", "jun", "kofi", "lea", "marco",
-    "nina", "omar", "priya", "quinn", "rosa", "sam", "tariq", "uma", "victor", "wen", "xavi", "yara", "zoe",
+    "ana",
+    "ben",
+    "chen",
+    "dana",
+    "eli",
+    "fatima",
+    "goran",
+    "hana",
+    "ivan",
+    "jun",
+    "kofi",
+    "lea",
+    "marco",
+    "nina",
+    "omar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sam",
+    "tariq",
+    "uma",
+    "victor",
+    "wen",
+    "xavi",
+    "yara",
+    "zoe",
 )
 _LAST: Final = (
-    "abe", "bauer", "costa", "diaz", "eriksen", "fischer", "garcia", "haddad", "ito", "jensen", "kim",
-    "lopez", "mori", "novak", "okafor", "patel", "quist", "rossi", "silva", "tanaka", "ueda", "vance",
-    "wong", "xu", "yilmaz", "zhou",
+    "abe",
+    "bauer",
+    "costa",
+    "diaz",
+    "eriksen",
+    "fischer",
+    "garcia",
+    "haddad",
+    "ito",
+    "jensen",
+    "kim",
+    "lopez",
+    "mori",
+    "novak",
+    "okafor",
+    "patel",
+    "quist",
+    "rossi",
+    "silva",
+    "tanaka",
+    "ueda",
+    "vance",
+    "wong",
+    "xu",
+    "yilmaz",
+    "zhou",
 )
 _WORDS: Final = (
-    "ledger", "retry", "cache", "parser", "auth", "billing", "search", "index", "queue", "export",
-    "webhook", "schema", "metrics", "flag", "session", "report", "upload", "invoice", "sync", "limits",
+    "ledger",
+    "retry",
+    "cache",
+    "parser",
+    "auth",
+    "billing",
+    "search",
+    "index",
+    "queue",
+    "export",
+    "webhook",
+    "schema",
+    "metrics",
+    "flag",
+    "session",
+    "report",
+    "upload",
+    "invoice",
+    "sync",
+    "limits",
 )
 _PRICE_PER_MTOK: Final = {"input": 3.0, "output": 15.0, "cache_read": 0.30, "cache_write": 3.75}
 
@@ -223,7 +294,14 @@ def _day_multiplier(p: Person, d: int, n_days: int, padded_weeks: set[int]) -> f
     return mult
 
 
-def _session_times(rng: np.random.Generator, p: Person, n_req: int, day_start_utc: float, gap_median: float, gap_sigma: float) -> np.ndarray:
+def _session_times(
+    rng: np.random.Generator,
+    p: Person,
+    n_req: int,
+    day_start_utc: float,
+    gap_median: float,
+    gap_sigma: float,
+) -> np.ndarray:
     """Human sessions inside the person's local working hours."""
     n_sess = int(min(1 + rng.poisson(1.5), max(n_req // 3, 1)))
     split = rng.multinomial(n_req, np.full(n_sess, 1.0 / n_sess))
@@ -258,7 +336,15 @@ class _Rows:
         self.cache_share: list[np.ndarray] = []
         self.session: list[np.ndarray] = []
 
-    def add(self, account: str, ts: np.ndarray, prompt: np.ndarray, output: np.ndarray, cache_share: float, session: int) -> None:
+    def add(
+        self,
+        account: str,
+        ts: np.ndarray,
+        prompt: np.ndarray,
+        output: np.ndarray,
+        cache_share: float,
+        session: int,
+    ) -> None:
         self.ts.append(ts)
         self.account.append(account)
         self.count.append(ts.size)
@@ -268,7 +354,14 @@ class _Rows:
         self.session.append(np.full(ts.size, session, dtype=np.int64))
 
 
-def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, active_days: list[int], session_counter: list[int]) -> None:
+def _usage_for(
+    rng: np.random.Generator,
+    p: Person,
+    n_days: int,
+    rows: _Rows,
+    active_days: list[int],
+    session_counter: list[int],
+) -> None:
     padded_weeks: set[int] = set()
     if p.archetype == "intermittent":
         weeks = n_days // 7 + 1
@@ -277,7 +370,9 @@ def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, ac
         p.extra["drip_start"] = float(rng.integers(0, max(n_days // 3, 1)))
     loop_start = int(p.extra.get("loop_start_frac", 0.0) * n_days)
     for d in range(n_days):
-        day_start = (datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC)).timestamp()
+        day_start = (
+            datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC)
+        ).timestamp()
         if p.archetype == "scripted-loop" and d >= loop_start and d >= p.start_day:
             cadence = p.extra["cadence_s"]
             n_loop = int(DAY_S // cadence)
@@ -298,7 +393,14 @@ def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, ac
         total = weights / weights.sum() * day_tokens
         out_share = rng.uniform(0.01, 0.03)
         session_counter[0] += 1
-        rows.add(p.account, ts, np.round(total * (1 - out_share)), np.round(total * out_share), p.cache_read_share, session_counter[0])
+        rows.add(
+            p.account,
+            ts,
+            np.round(total * (1 - out_share)),
+            np.round(total * out_share),
+            p.cache_read_share,
+            session_counter[0],
+        )
         if p.archetype == "agent-power-user" and rng.uniform() < p.extra["overnight_p"]:
             # An overnight agent run: long, regularly polling, and it ships (see output_mult).
             local_start = day_start - p.tz * 3600 + rng.uniform(20, 23) * 3600
@@ -309,18 +411,34 @@ def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, ac
             w = rng.lognormal(0, 0.4, size=n_run) * (1 + 0.01 * np.arange(n_run))
             run_total = w / w.sum() * run_tokens
             session_counter[0] += 1
-            rows.add(p.account, run_ts, np.round(run_total * 0.985), np.round(run_total * 0.015), 0.97, session_counter[0])
+            rows.add(
+                p.account,
+                run_ts,
+                np.round(run_total * 0.985),
+                np.round(run_total * 0.015),
+                0.97,
+                session_counter[0],
+            )
         if p.archetype == "on-call" and (d // 7 + int(p.extra["oncall_offset"])) % 4 == 0:
             night = day_start - p.tz * 3600 + rng.uniform(0, 5) * 3600
             k = int(rng.integers(5, 25))
             n_ts = night + np.cumsum(rng.lognormal(math.log(60), 1.0, size=k))
             tokens = p.base_tokens * 0.3 * rng.lognormal(0, 0.5, size=k) / k
             session_counter[0] += 1
-            rows.add(p.account, n_ts, np.round(tokens * 0.98), np.round(tokens * 0.02), p.cache_read_share, session_counter[0])
+            rows.add(
+                p.account,
+                n_ts,
+                np.round(tokens * 0.98),
+                np.round(tokens * 0.02),
+                p.cache_read_share,
+                session_counter[0],
+            )
         if p.archetype == "swarm-idler":
             n_agents = int(rng.integers(4, 10))
             swarm_tokens = p.base_tokens * p.extra["swarm_mult"] * math.exp(rng.normal(0, 0.4))
-            launch = day_start - p.tz * 3600 + (p.work_start + rng.uniform(0, p.work_hours - 2)) * 3600
+            launch = (
+                day_start - p.tz * 3600 + (p.work_start + rng.uniform(0, p.work_hours - 2)) * 3600
+            )
             for _ in range(n_agents):
                 # A swarm is launched by hand, all at once, on toy tasks.
                 local = launch + rng.uniform(0, 900)
@@ -329,30 +447,52 @@ def _usage_for(rng: np.random.Generator, p: Person, n_days: int, rows: _Rows, ac
                 w = rng.lognormal(0, 0.6, size=k)
                 t = w / w.sum() * swarm_tokens / n_agents
                 session_counter[0] += 1
-                rows.add(p.account, a_ts, np.round(t * 0.99), np.round(t * 0.01), p.cache_read_share, session_counter[0])
+                rows.add(
+                    p.account,
+                    a_ts,
+                    np.round(t * 0.99),
+                    np.round(t * 0.01),
+                    p.cache_read_share,
+                    session_counter[0],
+                )
 
 
 def _merges_for(
-    rng: np.random.Generator, p: Person, people: list[Person], n_days: int, active_days: list[int], pr_counter: list[int]
+    rng: np.random.Generator,
+    p: Person,
+    people: list[Person],
+    n_days: int,
+    active_days: list[int],
+    pr_counter: list[int],
 ) -> list[dict[str, object]]:
     end = datetime.combine(START + timedelta(days=n_days), datetime.min.time(), UTC)
     mean_rate = 0.4 * (p.base_tokens / 7e6) ** p.elasticity * p.frailty * p.output_mult
     out: list[dict[str, object]] = []
-    teammates = [q for q in people if q.team == p.team and q is not p and not q.is_maxxer] or [q for q in people if q is not p]
+    teammates = [q for q in people if q.team == p.team and q is not p and not q.is_maxxer] or [
+        q for q in people if q is not p
+    ]
     for d in active_days:
         rate = mean_rate
         if p.archetype == "new-joiner":
             weeks_in = (d - p.start_day) / 7
             rate *= 0.0 if weeks_in < 2 else min(1.0, (weeks_in - 1) / 3)
-        n_pr = int(rng.negative_binomial(p.dispersion, p.dispersion / (p.dispersion + rate))) if rate > 0 else 0
+        n_pr = (
+            int(rng.negative_binomial(p.dispersion, p.dispersion / (p.dispersion + rate)))
+            if rate > 0
+            else 0
+        )
         for _ in range(n_pr):
             lag = rng.lognormal(math.log(p.lag_median_days), 1.0)
-            merged = datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC) + timedelta(
+            merged = datetime.combine(
+                START + timedelta(days=d), datetime.min.time(), UTC
+            ) + timedelta(
                 days=float(lag), hours=float(p.work_start - p.tz + rng.uniform(0, p.work_hours))
             )
             if merged >= end:
                 continue  # not merged yet when the logs were taken
-            lines = max(4, round(rng.lognormal(math.log(15 if p.archetype == "on-call" else 60), 1.2)))
+            lines = max(
+                4, round(rng.lognormal(math.log(15 if p.archetype == "on-call" else 60), 1.2))
+            )
             pr_counter[0] += 1
             title = f"{rng.choice(['feat', 'fix', 'refactor', 'perf'])}: {rng.choice(_WORDS)} {rng.choice(_WORDS)}"
             row = _commit(rng, p, merged, lines, pr_counter[0], title)
@@ -370,29 +510,75 @@ def _merges_for(
                 revert_at = merged + timedelta(days=float(rng.uniform(0.5, 5)))
                 if revert_at < end:
                     pr_counter[0] += 1
-                    out.append(_commit(rng, p, revert_at, int(row["lines_added"]), pr_counter[0], f'Revert "{title}"'))  # type: ignore[call-overload]
+                    out.append(
+                        _commit(
+                            rng,
+                            p,
+                            revert_at,
+                            lines,
+                            pr_counter[0],
+                            f'Revert "{title}"',
+                        )
+                    )
         if rng.uniform() < 0.04:  # honest people make trivial changes too
             pr_counter[0] += 1
-            at = datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC) + timedelta(hours=p.work_start - p.tz + 6)
+            at = datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC) + timedelta(
+                hours=p.work_start - p.tz + 6
+            )
             if at < end:
-                out.append(_commit(rng, p, at, int(rng.integers(1, 3)), pr_counter[0], "chore: fix typo"))
+                out.append(
+                    _commit(rng, p, at, int(rng.integers(1, 3)), pr_counter[0], "chore: fix typo")
+                )
     if p.archetype == "camouflage":
         weeks = n_days // 7
         for w in range(weeks):
             for _ in range(int(rng.poisson(p.extra["trivial_per_week"]))):
-                at = datetime.combine(START + timedelta(days=7 * w + int(rng.integers(0, 5))), datetime.min.time(), UTC) + timedelta(hours=float(rng.uniform(9, 18) - p.tz))
+                at = datetime.combine(
+                    START + timedelta(days=7 * w + int(rng.integers(0, 5))),
+                    datetime.min.time(),
+                    UTC,
+                ) + timedelta(hours=float(rng.uniform(9, 18) - p.tz))
                 if at >= end:
                     continue
                 pr_counter[0] += 1
-                title = str(rng.choice(["style: whitespace", "chore: bump lockfile", "docs: comment", "chore: reformat"]))
-                out.append(_commit(rng, p, at, int(rng.integers(1, 4)), pr_counter[0], f"{title} #{pr_counter[0]}"))
+                title = str(
+                    rng.choice(
+                        [
+                            "style: whitespace",
+                            "chore: bump lockfile",
+                            "docs: comment",
+                            "chore: reformat",
+                        ]
+                    )
+                )
+                out.append(
+                    _commit(
+                        rng,
+                        p,
+                        at,
+                        int(rng.integers(1, 4)),
+                        pr_counter[0],
+                        f"{title} #{pr_counter[0]}",
+                    )
+                )
                 if rng.uniform() < 0.2 and at + timedelta(days=2) < end:
                     pr_counter[0] += 1
-                    out.append(_commit(rng, p, at + timedelta(days=2), 1, pr_counter[0], f'Revert "{title} #{pr_counter[0] - 1}"'))
+                    out.append(
+                        _commit(
+                            rng,
+                            p,
+                            at + timedelta(days=2),
+                            1,
+                            pr_counter[0],
+                            f'Revert "{title} #{pr_counter[0] - 1}"',
+                        )
+                    )
     return out
 
 
-def _commit(rng: np.random.Generator, p: Person, merged: datetime, lines: int, number: int, title: str) -> dict[str, object]:
+def _commit(
+    rng: np.random.Generator, p: Person, merged: datetime, lines: int, number: int, title: str
+) -> dict[str, object]:
     deleted = int(lines * rng.uniform(0, 0.5)) if lines > 3 else 0
     offset = timezone_str(p.tz)
     local = merged + timedelta(hours=p.tz)
@@ -412,11 +598,13 @@ def _commit(rng: np.random.Generator, p: Person, merged: datetime, lines: int, n
 def timezone_str(hours: float) -> str:
     sign = "+" if hours >= 0 else "-"
     h = int(abs(hours))
-    m = int(round((abs(hours) - h) * 60))
+    m = round((abs(hours) - h) * 60)
     return f"{sign}{h:02d}:{m:02d}"
 
 
-def generate_org(accounts: int = 200, days: int = 63, seed: int = 0, maxxer_share: float = 0.08) -> GeneratedOrg:
+def generate_org(
+    accounts: int = 200, days: int = 63, seed: int = 0, maxxer_share: float = 0.08
+) -> GeneratedOrg:
     """Draw one synthetic organisation. Deterministic per argument set."""
     rng = np.random.Generator(np.random.PCG64(seed))
     people = _people(rng, accounts, maxxer_share)
@@ -438,11 +626,19 @@ def generate_org(accounts: int = 200, days: int = 63, seed: int = 0, maxxer_shar
     # A CI service account: cron usage, no human behind it (must be excluded, never flagged).
     ci_ts = np.concatenate(
         [
-            datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC).timestamp() + np.arange(0, DAY_S, 1800.0)
+            datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC).timestamp()
+            + np.arange(0, DAY_S, 1800.0)
             for d in range(days)
         ]
     )
-    rows.add("ci-bot@acme.example", ci_ts, np.full(ci_ts.size, 40_000.0), np.full(ci_ts.size, 800.0), 0.9, 0)
+    rows.add(
+        "ci-bot@acme.example",
+        ci_ts,
+        np.full(ci_ts.size, 40_000.0),
+        np.full(ci_ts.size, 800.0),
+        0.9,
+        0,
+    )
     for d in range(0, days, 3):
         pr_counter[0] += 1
         merges.append(
@@ -451,7 +647,9 @@ def generate_org(accounts: int = 200, days: int = 63, seed: int = 0, maxxer_shar
                 "author": "dependabot[bot]",
                 "lines_added": 12,
                 "lines_deleted": 12,
-                "sha": "".join(f"{b:02x}" for b in rng.integers(0, 256, size=20, dtype=np.uint8).tolist()),
+                "sha": "".join(
+                    f"{b:02x}" for b in rng.integers(0, 256, size=20, dtype=np.uint8).tolist()
+                ),
                 "pr_id": str(pr_counter[0]),
                 "files_changed": 1,
                 "message": f"chore(deps): bump {rng.choice(_WORDS)} (#{pr_counter[0]})",
@@ -494,7 +692,7 @@ def _usage_frame(rng: np.random.Generator, rows: _Rows) -> pl.DataFrame:
     session = np.concatenate(rows.session)
     account = np.repeat(np.array(rows.account, dtype=object), rows.count)
     cache_read = np.round(prompt * cache_share).astype(np.int64)
-    cache_write = np.round(prompt * np.minimum(0.05, 1 - cache_share) ).astype(np.int64)
+    cache_write = np.round(prompt * np.minimum(0.05, 1 - cache_share)).astype(np.int64)
     input_tokens = np.maximum(prompt.astype(np.int64) - cache_read - cache_write, 0)
     cost = (
         input_tokens * _PRICE_PER_MTOK["input"]
@@ -517,7 +715,10 @@ def _usage_frame(rng: np.random.Generator, rows: _Rows) -> pl.DataFrame:
             "session_id": session,
         }
     ).with_columns(
-        pl.col("timestamp").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        pl.col("timestamp")
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
         pl.format("req_{}", pl.col("request_id")).alias("request_id"),
         pl.format("ses_{}", pl.col("session_id")).alias("session_id"),
     )
@@ -535,10 +736,14 @@ def _identities(people: list[Person]) -> pl.DataFrame:
         if p.personal_email:
             rows.append((p.personal_email, p.account, p.team, p.role))
     rows.append(("ci-bot@acme.example", "ci-bot@acme.example", "platform", "bot"))
-    return pl.DataFrame(rows, schema=["alias", "account", "team", "role"], orient="row").sort("account", "alias")
+    return pl.DataFrame(rows, schema=["alias", "account", "team", "role"], orient="row").sort(
+        "account", "alias"
+    )
 
 
-def write_org(org: GeneratedOrg, outdir: Path, *, fmt: str = "csv", compress: bool = False) -> list[Path]:
+def write_org(
+    org: GeneratedOrg, outdir: Path, *, fmt: str = "csv", compress: bool = False
+) -> list[Path]:
     """Write usage, commits, identities and truth files; returns the paths written."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -26,7 +26,12 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import beta_binomial_sf, bonferroni_min, fit_beta_binomial, format_p
+from tokenaudit.checks.stats import (
+    beta_binomial_sf,
+    bonferroni_min,
+    fit_beta_binomial,
+    p_is,
+)
 from tokenaudit.config import AuditConfig
 
 MIN_COHORT = 10
@@ -45,6 +50,12 @@ _WORDS: Final = {
     "same-size": "days of identical consecutive request sizes",
     "parallel": "days with 4+ sessions running at once",
 }
+_BRIEF: Final = {
+    "no-sleep": "24/7 activity",
+    "regular": "machine-regular intervals",
+    "same-size": "identical request sizes",
+    "parallel": "4+ parallel sessions",
+}
 
 
 def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
@@ -55,12 +66,19 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         days.filter(timed)
         .with_columns(
             (pl.col("max_gap_h") < cfg.sleep_gap_hours).fill_null(False).alias("no-sleep"),
-            ((pl.col("session_gaps") >= MIN_SESSION_GAPS) & (burst < REGULAR_BURSTINESS)).fill_null(False).alias("regular"),
-            (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)).alias("same-size"),
+            ((pl.col("session_gaps") >= MIN_SESSION_GAPS) & (burst < REGULAR_BURSTINESS))
+            .fill_null(False)
+            .alias("regular"),
+            (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)).alias(
+                "same-size"
+            ),
             (pl.col("max_parallel") >= PARALLEL_SESSIONS).fill_null(False).alias("parallel"),
         )
         .group_by("account")
-        .agg(pl.len().cast(pl.Int64).alias("timed"), *[pl.col(f).sum().cast(pl.Int64) for f in FINGERPRINTS])
+        .agg(
+            pl.len().cast(pl.Int64).alias("timed"),
+            *[pl.col(f).sum().cast(pl.Int64) for f in FINGERPRINTS],
+        )
     )
 
 
@@ -80,7 +98,9 @@ class Automation:
         cohort = counts.filter(pl.col("timed") >= cfg.mechanism_min_days)
         if cohort.height < MIN_COHORT:
             return not_applicable(
-                self.id, names, f"request-level timing for only {cohort.height} accounts (needs {MIN_COHORT})"
+                self.id,
+                names,
+                f"request-level timing for only {cohort.height} accounts (needs {MIN_COHORT})",
             )
         n = cohort["timed"].to_numpy().astype(np.int64)
         pvals: dict[str, np.ndarray] = {}
@@ -101,24 +121,30 @@ class Automation:
                     if row["timed"] == 0
                     else f"only {row['timed']} days with {cfg.min_requests_for_timing}+ requests"
                 )
-                rows.append((name, False, None, None, None, why, ""))
+                rows.append((name, False, None, None, None, why, "", ""))
                 continue
             i = index[name]
             per = {f: float(pvals[f][i]) for f in FINGERPRINTS}
-            p = bonferroni_min(list(per.values()))
+            p_account = bonferroni_min(list(per.values()))
             strongest = min(FINGERPRINTS, key=lambda f: (per[f], f))
             share = row[strongest] / row["timed"]
             shown = [f for f in sorted(FINGERPRINTS, key=lambda f: (per[f], f)) if per[f] < 1.0]
             if shown:
                 parts = [
-                    f"{row[f]} of {row['timed']} {_WORDS[f].format(h=cfg.sleep_gap_hours)}" for f in shown
+                    f"{row[f]} of {row['timed']} {_WORDS[f].format(h=cfg.sleep_gap_hours)}"
+                    for f in shown
                 ]
-                summary = "; ".join(parts) + f" (p={format_p(p)})"
+                summary = "; ".join(parts) + f" ({p_is(p_account)})"
             else:
                 summary = f"no machine-like timing on {row['timed']} timed days"
-            limit = max(cfg.mechanism_min_days - 1, math.ceil(cfg.mechanism_min_share * row["timed"]) - 1)
+            limit = max(
+                cfg.mechanism_min_days - 1, math.ceil(cfg.mechanism_min_share * row["timed"]) - 1
+            )
             clear = f"no machine-like fingerprint on more than {limit} of {row['timed']} timed days"
-            rows.append((name, True, float(share), p, float(share), summary, clear))
+            brief = (
+                f"{_BRIEF[strongest]} on {row[strongest]} of {row['timed']} days"
+                if shown
+                else "no machine-like timing"
+            )
+            rows.append((name, True, float(share), p_account, float(share), summary, clear, brief))
         return result_frame(self.id, rows)
-
-

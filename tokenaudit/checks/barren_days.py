@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, format_p
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, p_is
 from tokenaudit.config import AuditConfig
 
 MIN_COHORT = 10
@@ -32,11 +32,16 @@ def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
     """Per account: `n` heavy followable days and `x` of them barren."""
     if days.is_empty():
         return pl.DataFrame(schema={"account": pl.String, "n": pl.Int64, "x": pl.Int64})
-    heavy = pl.col("tokens") >= pl.col("tokens").quantile(HEAVY_DAY_QUANTILE, "lower").over("account")
+    heavy = pl.col("tokens") >= pl.col("tokens").quantile(HEAVY_DAY_QUANTILE, "lower").over(
+        "account"
+    )
     return (
         days.filter(heavy & ~pl.col("censored"))
         .group_by("account")
-        .agg(pl.len().cast(pl.Int64).alias("n"), (~pl.col("followed")).sum().cast(pl.Int64).alias("x"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            (~pl.col("followed")).sum().cast(pl.Int64).alias("x"),
+        )
     )
 
 
@@ -55,27 +60,33 @@ class BarrenDays:
         )
         testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
         if testable.height < MIN_COHORT:
-            return not_applicable(self.id, names, f"only {testable.height} accounts have enough followable days")
+            return not_applicable(
+                self.id, names, f"only {testable.height} accounts have enough followable days"
+            )
         x = testable["x"].to_numpy().astype(np.int64)
         n = testable["n"].to_numpy().astype(np.int64)
         a, b = fit_beta_binomial(x, n)
         p = beta_binomial_sf(x, n, a, b)
         cohort_mean = a / (a + b)
         tested = {
-            name: (float(p[i]), int(x[i]), int(n[i])) for i, name in enumerate(testable["account"].to_list())
+            name: (float(p[i]), int(x[i]), int(n[i]))
+            for i, name in enumerate(testable["account"].to_list())
         }
         rows: list[ResultRow] = []
         for name, n_all in zip(counts["account"].to_list(), counts["n"].to_list(), strict=True):
             if name not in tested:
-                rows.append((name, False, None, None, None, f"only {n_all} followable heavy days", ""))
+                rows.append(
+                    (name, False, None, None, None, f"only {n_all} followable heavy days", "", "")
+                )
                 continue
             pv, xi, ni = tested[name]
             summary = (
                 f"{xi} of {ni} heavy days not followed by merged work within {data.window_days} d "
-                f"({xi / ni:.0%} vs cohort {cohort_mean:.0%}; p={format_p(pv)})"
+                f"({xi / ni:.0%} vs cohort {cohort_mean:.0%}; {p_is(pv)})"
             )
             ks = np.arange(ni + 1)
             ok = ks[beta_binomial_sf(ks, np.full(ni + 1, ni), a, b) > CLEAR_P]
             clear = f"at most {int(ok.max())} of {ni} heavy days without merged work within {data.window_days} d"
-            rows.append((name, True, float(xi), pv, xi / ni, summary, clear))
+            brief = f"{xi} of {ni} heavy days without merged work within {data.window_days} d"
+            rows.append((name, True, float(xi), pv, xi / ni, summary, clear, brief))
         return result_frame(self.id, rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 import polars as pl
 
@@ -33,6 +33,8 @@ RESULT_SCHEMA: Final[dict[str, pl.DataType]] = {
     "summary": pl.String(),
     #: What would clear the account on this check, in the check's own units.
     "clear": pl.String(),
+    #: The effect in a few words, for the one-line `reasons` of the report.
+    "brief": pl.String(),
 }
 
 
@@ -61,12 +63,12 @@ class Check(Protocol):
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame: ...
 
 
-ResultRow = tuple[str, bool, float | None, float | None, float | None, str, str]
+ResultRow = tuple[str, bool, float | None, float | None, float | None, str, str, str]
 
 
 def result_frame(check_id: str, rows: list[ResultRow]) -> pl.DataFrame:
     """Build a result frame with the exact schema, whatever the number of rows."""
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(7)]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(8)]
     return pl.DataFrame(
         {
             "account": list(cols[0]),
@@ -77,10 +79,11 @@ def result_frame(check_id: str, rows: list[ResultRow]) -> pl.DataFrame:
             "effect": list(cols[4]),
             "summary": list(cols[5]),
             "clear": list(cols[6]),
+            "brief": list(cols[7]),
         },
         schema=RESULT_SCHEMA,
     ).sort("account")
 
 
 def not_applicable(check_id: str, accounts: list[str], why: str) -> pl.DataFrame:
-    return result_frame(check_id, [(a, False, None, None, None, why, "") for a in accounts])
+    return result_frame(check_id, [(a, False, None, None, None, why, "", "") for a in accounts])

@@ -23,7 +23,7 @@ import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
 from tokenaudit.checks.stats import (
-    format_p,
+    p_is,
     robust_scale,
     siegel_slope,
     student_t_df,
@@ -46,7 +46,9 @@ class ExcessTokens:
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
         if len(names) < MIN_COHORT:
-            return not_applicable(self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})")
+            return not_applicable(
+                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
+            )
         days = acc["active_days"].to_numpy().astype(np.float64)
         t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
         x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
@@ -64,15 +66,20 @@ class ExcessTokens:
         for i, name in enumerate(names):
             summary = (
                 f"×{effect[i]:.1f} the tokens of peers with the same output "
-                f"({_mtok(np.exp(t[i]))} vs {_mtok(peer_rate[i])} per active day; z={z[i]:.1f}, p={format_p(float(p[i]))})"
+                f"({_mtok(np.exp(t[i]))} vs {_mtok(peer_rate[i])} per active day; z={z[i]:.1f}, {p_is(float(p[i]))})"
             )
             clear_rate = peer_rate[i] * np.exp(z_clear * scale)
             clear = f"at most {_mtok(clear_rate)} tokens per active day for its merged output"
             if slope > 0.05:
                 need = np.exp((t[i] - intercept - centre - z_clear * scale) / slope) * days[i] - 0.5
                 if need > acc["changes"][i]:
-                    clear += f", or about {math.ceil(need)} non-trivial merged changes for its usage"
-            rows.append((name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear))
+                    clear += (
+                        f", or about {math.ceil(need)} non-trivial merged changes for its usage"
+                    )
+            brief = f"×{effect[i]:.1f} the tokens of same-output peers"
+            rows.append(
+                (name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear, brief)
+            )
         return result_frame(self.id, rows)
 
 

@@ -139,7 +139,9 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
 
     def start(mean: float, rho_logit: float, eps_logit: float) -> FloatArray:
         mean = float(np.clip(mean, m_floor * 2, 1 - m_floor * 2))
-        return np.array([float(special.logit((mean - m_floor) / (1 - 2 * m_floor))), rho_logit, eps_logit])
+        return np.array(
+            [float(special.logit((mean - m_floor) / (1 - 2 * m_floor))), rho_logit, eps_logit]
+        )
 
     starts = [start(float(xf.sum() / nf.sum()), 0.0, -2.0)]
     if robust:
@@ -148,9 +150,23 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
         rates = xf / nf
         bulk = rates <= np.quantile(rates, 0.8)
         outlying = float(np.clip(np.mean(rates > 0.5), 0.005, 0.29))
-        starts.append(start(float(xf[bulk].sum() / max(nf[bulk].sum(), 1.0)), -4.0, float(special.logit(outlying / 0.3))))
+        starts.append(
+            start(
+                float(xf[bulk].sum() / max(nf[bulk].sum(), 1.0)),
+                -4.0,
+                float(special.logit(outlying / 0.3)),
+            )
+        )
     best = min(
-        (optimize.minimize(nll, s0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000}) for s0 in starts),
+        (
+            optimize.minimize(
+                nll,
+                s0,
+                method="Nelder-Mead",
+                options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000},
+            )
+            for s0 in starts
+        ),
         key=lambda r: float(r.fun),
     )
     a, b, _ = unpack(best.x)
@@ -197,7 +213,16 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
     return q
 
 
+def p_is(p: float) -> str:
+    """`p=0.004`, or `p<1e-12` where the model's tail sets the digits."""
+    text = format_p(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"
+
+
 def format_p(p: float) -> str:
+    """p-values as people read them; below 1e-12 the model's tail, not the data, sets the digits."""
+    if p < 1e-12:
+        return "<1e-12"
     if p >= 0.001:
         return f"{p:.3f}".rstrip("0").rstrip(".") if p < 1 else "1"
     return f"{p:.0e}".replace("e-0", "e-")

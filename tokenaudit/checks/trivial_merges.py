@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, format_p
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, p_is
 from tokenaudit.config import AuditConfig
 
 MIN_COHORT = 10
@@ -42,7 +42,9 @@ class TrivialMerges:
         x_raw = acc["non_output_changes"].to_numpy().astype(np.int64)
         x_all = np.minimum(x_raw, days)
         if len(names) < MIN_COHORT:
-            return not_applicable(self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})")
+            return not_applicable(
+                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
+            )
         a, b = fit_beta_binomial(x_all, days, robust=True)
         cohort_rate = a / (a + b)
         rows: list[ResultRow] = []
@@ -53,9 +55,10 @@ class TrivialMerges:
                 p = 1.0
             summary = (
                 f"{int(x_raw[i])} trivial or reverted merged changes in {n} active days "
-                f"({x / n:.2f} a day vs cohort {cohort_rate:.2f}; p={format_p(p)})"
+                f"({x / n:.2f} a day vs cohort {cohort_rate:.2f}; {p_is(p)})"
             )
             limit = max(MIN_CHANGES - 1, math.ceil(cfg.mechanism_min_share * n) - 1)
             clear = f"at most {limit} trivial or reverted merged changes in {n} active days"
-            rows.append((name, True, float(x), p, x / n, summary, clear))
+            brief = f"{int(x_raw[i])} trivial or reverted merges in {n} active days"
+            rows.append((name, True, float(x), p, x / n, summary, clear, brief))
         return result_frame(self.id, rows)

@@ -24,7 +24,11 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     "input_tokens": ("input_tokens", "prompt_tokens", "tokens", "total_tokens"),
     "output_tokens": ("output_tokens", "completion_tokens"),
     "cache_read_tokens": ("cache_read_tokens", "cache_read_input_tokens"),
-    "cache_write_tokens": ("cache_write_tokens", "cache_creation_tokens", "cache_creation_input_tokens"),
+    "cache_write_tokens": (
+        "cache_write_tokens",
+        "cache_creation_tokens",
+        "cache_creation_input_tokens",
+    ),
     "requests": ("requests", "num_requests", "request_count"),
     "cost_usd": ("cost_usd", "cost", "spend"),
     "merged_at": ("merged_at", "mergedat", "merge_date", "committed_at", "date"),
@@ -91,7 +95,9 @@ def detect_kind(columns: tuple[str, ...]) -> Kind | None:
     return None
 
 
-def _describe_missing(file: InputFile, kind: Kind, columns: tuple[str, ...], missing: str) -> DataError:
+def _describe_missing(
+    file: InputFile, kind: Kind, columns: tuple[str, ...], missing: str
+) -> DataError:
     options = SYNONYMS.get(missing, (missing,))
     spelled = " or ".join(f"'{o}'" for o in options[:3])
     return DataError(
@@ -117,7 +123,11 @@ def load_input(file: InputFile, workdir: Path) -> LoadedInput | None:
             f"'lines_added' (found: {', '.join(raw.columns) or 'no columns'})",
             line=1,
         )
-    schema = {Kind.USAGE: USAGE_SCHEMA, Kind.COMMITS: COMMITS_SCHEMA, Kind.IDENTITIES: IDENTITY_SCHEMA}[kind]
+    schema = {
+        Kind.USAGE: USAGE_SCHEMA,
+        Kind.COMMITS: COMMITS_SCHEMA,
+        Kind.IDENTITIES: IDENTITY_SCHEMA,
+    }[kind]
     mapping = _resolve_columns(raw.columns, schema)
     for required in REQUIRED[kind]:
         if required not in mapping:
@@ -135,15 +145,26 @@ def _text(col: str) -> pl.Expr:
 def timestamp_parsers(expr: pl.Expr) -> list[pl.Expr]:
     """Every accepted timestamp spelling, most common first: ISO 8601 with `Z` or an offset,
     naive ISO (taken as UTC), a bare date (that whole day), epoch seconds or milliseconds."""
-    with_zone = [expr.str.to_datetime(f, time_zone="UTC", time_unit="us", strict=False) for f in _TS_FORMATS_WITH_ZONE]
-    naive = [
-        expr.str.to_datetime(f, time_unit="us", strict=False).dt.replace_time_zone("UTC") for f in _TS_FORMATS_NAIVE
+    with_zone = [
+        expr.str.to_datetime(f, time_zone="UTC", time_unit="us", strict=False)
+        for f in _TS_FORMATS_WITH_ZONE
     ]
-    bare_date = expr.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    naive = [
+        expr.str.to_datetime(f, time_unit="us", strict=False).dt.replace_time_zone("UTC")
+        for f in _TS_FORMATS_NAIVE
+    ]
+    bare_date = (
+        expr.str.to_date("%Y-%m-%d", strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+    )
     digits = expr.str.contains(r"^\d{9,13}(\.\d+)?$")
     epoch = pl.when(digits).then(expr.cast(pl.Float64, strict=False))
     epoch_us = (
-        pl.when(epoch >= 1e12).then(epoch * 1_000).otherwise(epoch * 1_000_000).cast(pl.Int64, strict=False)
+        pl.when(epoch >= 1e12)
+        .then(epoch * 1_000)
+        .otherwise(epoch * 1_000_000)
+        .cast(pl.Int64, strict=False)
     )
     from_epoch = pl.when(digits).then(epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
     return [*with_zone, *naive, bare_date, from_epoch]
@@ -162,7 +183,9 @@ def parse_timestamp(expr: pl.Expr, first: int = 0) -> pl.Expr:
 
 
 def _best_parser(raw: pl.LazyFrame, source: str) -> int:
-    sample = raw.select(pl.col(source).cast(pl.String).str.strip_chars()).head(200).collect().to_series()
+    sample = (
+        raw.select(pl.col(source).cast(pl.String).str.strip_chars()).head(200).collect().to_series()
+    )
     sample = sample.drop_nulls()
     if sample.is_empty():
         return 0
@@ -185,14 +208,20 @@ def _typed(raw: pl.LazyFrame, canonical: str, source: str, dtype: pl.DataType) -
             return parse_timestamp(col.cast(pl.Int64, strict=False).cast(pl.String))
         return parse_timestamp(_text(source), _best_parser(raw, source))
     if dtype == pl.Int64():
-        as_float = col.cast(pl.Float64, strict=False) if src_dtype.is_numeric() else _text(source).cast(
-            pl.Float64, strict=False
+        as_float = (
+            col.cast(pl.Float64, strict=False)
+            if src_dtype.is_numeric()
+            else _text(source).cast(pl.Float64, strict=False)
         )
-        integral = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
+        integral = (
+            as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
+        )
         return pl.when(integral).then(as_float.cast(pl.Int64, strict=False))
     if dtype == pl.Float64():
-        as_float = col.cast(pl.Float64, strict=False) if src_dtype.is_numeric() else _text(source).cast(
-            pl.Float64, strict=False
+        as_float = (
+            col.cast(pl.Float64, strict=False)
+            if src_dtype.is_numeric()
+            else _text(source).cast(pl.Float64, strict=False)
         )
         return pl.when(as_float.is_finite()).then(as_float)
     return pl.when(_text(source) != "").then(_text(source))
@@ -217,7 +246,13 @@ def _canonicalise(
         present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
         label = f"column '{source}': "
         if isinstance(dtype, pl.Datetime | pl.Int64 | pl.Float64):
-            what = {pl.Int64(): "not a whole number", pl.Float64(): "not a number"}.get(dtype, "not a timestamp")
+            what = (
+                "not a whole number"
+                if dtype == pl.Int64()
+                else "not a number"
+                if dtype == pl.Float64()
+                else "not a timestamp"
+            )
             problems.append(
                 pl.when(present & value.is_null()).then(
                     pl.lit(label + what + " '") + raw_text.str.slice(0, 40) + pl.lit("'")
@@ -233,7 +268,8 @@ def _canonicalise(
         problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
     reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
     columns = [
-        pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c) for c, dtype in schema.items()
+        pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c)
+        for c, dtype in schema.items()
     ]
     out = lf.select(*columns, pl.lit(name).alias("_file"), pl.col("_line"), reject.alias("_reject"))
     if kind is Kind.USAGE:

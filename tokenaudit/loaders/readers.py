@@ -214,7 +214,9 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
     except UnicodeDecodeError as exc:
         raise DataError(file.name, f"not valid UTF-8 at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
-        raise DataError(file.name, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+        raise DataError(
+            file.name, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+        ) from exc
     items = _json_records(doc)
     if items is None:
         raise DataError(file.name, "JSON holds no list of records (expected an array of objects)")

@@ -33,7 +33,8 @@ def expand_paths(paths: Iterable[str | Path], forced_kind: Kind | None = None) -
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             files.extend(InputFile(p, str(p), forced_kind, in_directory=True) for p in found)
         elif path.is_file():

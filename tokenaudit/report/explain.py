@@ -12,6 +12,7 @@ from rich.text import Text
 
 from tokenaudit.audit import AuditReport
 from tokenaudit.checks.stats import format_p
+from tokenaudit.decide import REASON_P
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.table import STATUS_STYLE, human_count
 
@@ -57,14 +58,26 @@ def render_explain(report: AuditReport, account: str, console: Console) -> None:
         p = format_p(c["p_value"]) if c["p_value"] is not None else "n/a"
         table.add_row(Text(c["check"]), Text(p), Text(visible(c["summary"] or "")))
     if row["p_outcome"] is not None:
-        table.add_row(Text("= outcome", style="bold"), Text(format_p(row["p_outcome"])), Text("Bonferroni minimum of the outcome checks"))
+        table.add_row(
+            Text("= outcome", style="bold"),
+            Text(format_p(row["p_outcome"])),
+            Text("Bonferroni minimum of the outcome checks"),
+        )
     if row["p_mechanism"] is not None:
-        table.add_row(Text("= mechanism", style="bold"), Text(format_p(row["p_mechanism"])), Text("Bonferroni minimum of the mechanism checks"))
+        table.add_row(
+            Text("= mechanism", style="bold"),
+            Text(format_p(row["p_mechanism"])),
+            Text("Bonferroni minimum of the mechanism checks"),
+        )
     console.print(table)
 
     _timeline(report, account, console)
 
-    clears = [(c["check"], c["clear"]) for c in checks.iter_rows(named=True) if c["applicable"] and c["clear"]]
+    clears = [
+        (c["check"], c["clear"])
+        for c in checks.iter_rows(named=True)
+        if c["applicable"] and c["clear"] and c["p_value"] is not None and c["p_value"] <= REASON_P
+    ]
     if row["flagged"] and clears:
         console.print(Text("What would clear it", style="bold"))
         for check, text in clears:
@@ -83,18 +96,27 @@ def _timeline(report: AuditReport, account: str, console: Console) -> None:
     outputs = report.outputs.filter(pl.col("account") == account)
     if days.is_empty():
         return
-    first: date = days["day"].min()  # type: ignore[assignment]
-    last_candidates = [d for d in (days["day"].max(), outputs["day"].max() if outputs.height else None) if d]
-    last: date = max(last_candidates)  # type: ignore[type-var]
+    seen = days["day"].to_list() + outputs["day"].to_list()
+    first: date = min(seen)
+    last: date = max(seen)
     start = first - timedelta(days=first.weekday())
     tokens = dict(zip(days["day"].to_list(), days["tokens"].to_list(), strict=True))
     status = {
         d: ("censored" if c else "followed" if f else "barren")
-        for d, f, c in zip(days["day"].to_list(), days["followed"].to_list(), days["censored"].to_list(), strict=True)
+        for d, f, c in zip(
+            days["day"].to_list(),
+            days["followed"].to_list(),
+            days["censored"].to_list(),
+            strict=True,
+        )
     }
     merged = dict(zip(outputs["day"].to_list(), outputs["changes"].to_list(), strict=True))
     peak = max(tokens.values()) or 1
-    console.print(Text("Timeline (one line a week, Mon→Sun): tokens · merged changes · follow-up", style="bold"))
+    console.print(
+        Text(
+            "Timeline (one line a week, Mon→Sun): tokens · merged changes · follow-up", style="bold"
+        )
+    )
     week = start
     while week <= last:
         line = Text(week.isoformat() + "  ")
@@ -106,7 +128,9 @@ def _timeline(report: AuditReport, account: str, console: Console) -> None:
         line.append("  ")
         for i in range(7):
             n = merged.get(week + timedelta(days=i), 0)
-            line.append("·" if n == 0 else (str(n) if n < 10 else "+"), style="bold" if n else "dim")
+            line.append(
+                "·" if n == 0 else (str(n) if n < 10 else "+"), style="bold" if n else "dim"
+            )
         line.append("  ")
         for i in range(7):
             s = status.get(week + timedelta(days=i))
@@ -116,4 +140,9 @@ def _timeline(report: AuditReport, account: str, console: Console) -> None:
         line.append(f"  {human_count(week_tokens):>7}", style="dim")
         console.print(line)
         week += timedelta(days=7)
-    console.print(Text("f followed by merged work within the window · b barren · c censored (window runs past the data)", style="dim"))
+    console.print(
+        Text(
+            "f followed by merged work within the window · b barren · c censored (window runs past the data)",
+            style="dim",
+        )
+    )

@@ -15,7 +15,14 @@ from tokenaudit.report.sanitize import visible
 from tokenaudit.report.values import json_number, report_rows
 
 SCHEMA_VERSION = 1
-_FLOATS = {"score", "q_value", "cost_usd", "tokens_per_line", "barren_token_share", "excess_tokens_x"}
+_FLOATS = {
+    "score",
+    "q_value",
+    "cost_usd",
+    "tokens_per_line",
+    "barren_token_share",
+    "excess_tokens_x",
+}
 
 
 def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:
@@ -39,9 +46,9 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
     checks = _checks_by_account(report)
     extra = {
         r["account"]: r
-        for r in report.accounts.select("account", "p_outcome", "p_mechanism", "p_primary", "team", "role").iter_rows(
-            named=True
-        )
+        for r in report.accounts.select(
+            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role"
+        ).iter_rows(named=True)
     }
     records = []
     for row in report_rows(report.accounts):
@@ -72,7 +79,9 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
         "period": {
             "first_day": report.first_day.isoformat() if report.first_day else None,
             "last_day": report.last_day.isoformat() if report.last_day else None,
-            "merges_known_until": report.merges_known_until.isoformat() if report.merges_known_until else None,
+            "merges_known_until": report.merges_known_until.isoformat()
+            if report.merges_known_until
+            else None,
         },
         "parameters": {
             "window_days": report.window_days,
@@ -106,7 +115,11 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
 
 def render_json(report: AuditReport, cfg: AuditConfig, accounts: pl.DataFrame) -> str:
     trimmed = AuditReport(**{**report.__dict__, "accounts": accounts})
-    doc = {"schema_version": SCHEMA_VERSION, "run": run_metadata(report, cfg), "accounts": account_records(trimmed)}
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "run": run_metadata(report, cfg),
+        "accounts": account_records(trimmed),
+    }
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 

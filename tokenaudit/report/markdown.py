@@ -12,7 +12,10 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|`*_[]<>#"})
 
 
 def render_markdown(accounts: pl.DataFrame) -> str:
-    lines = ["| " + " | ".join(REPORT_COLUMNS) + " |", "|" + "|".join("---" for _ in REPORT_COLUMNS) + "|"]
+    lines = [
+        "| " + " | ".join(REPORT_COLUMNS) + " |",
+        "|" + "|".join("---" for _ in REPORT_COLUMNS) + "|",
+    ]
     for row in report_rows(accounts):
         cells = [visible(cell_text(c, row[c])).translate(_MD_SPECIAL) for c in REPORT_COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")

@@ -39,8 +39,8 @@ _COLUMNS: Final = (
     _Column("rank", "#", 0),
     _Column("account", "account", 0, "left"),
     _Column("status", "status", 0, "left"),
-    _Column("score", "score", 1),
-    _Column("reasons", "why", 2, "left"),
+    _Column("reasons", "why", 1, "left"),
+    _Column("score", "score", 2),
     _Column("tokens", "tokens", 3),
     _Column("excess_tokens_x", "×peers", 4),
     _Column("merged_changes", "merged", 5),
@@ -52,7 +52,7 @@ _COLUMNS: Final = (
     _Column("cost_usd", "cost $", 11),
     _Column("requests", "requests", 12),
 )
-_MIN_REASONS_WIDTH: Final = 24
+_MIN_REASONS_WIDTH: Final = 20
 
 
 def human_count(n: float | None) -> str:
@@ -84,20 +84,26 @@ def _cell(key: str, value: Any) -> str:
 
 def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
     widths = {
-        c.key: max([len(c.header)] + [len(_cell(c.key, r[c.key])) for r in rows]) for c in _COLUMNS if c.key != "reasons"
+        c.key: max([len(c.header)] + [len(_cell(c.key, r[c.key])) for r in rows])
+        for c in _COLUMNS
+        if c.key != "reasons"
     }
     widths["reasons"] = _MIN_REASONS_WIDTH
     # The account column may fold, but it needs room for a reasonable name.
     widths["account"] = min(widths["account"], 32)
     chosen = list(_COLUMNS)
+
     def total(cols: list[_Column]) -> int:
         return sum(widths[c.key] + 3 for c in cols) + 1
+
     while total(chosen) > width and len(chosen) > 3:
         chosen.remove(max(chosen, key=lambda c: (c.priority, c.key)))
     return chosen
 
 
-def render_table(accounts: pl.DataFrame, console: Console, *, hidden: int = 0, title: str | None = None) -> None:
+def render_table(
+    accounts: pl.DataFrame, console: Console, *, hidden: int = 0, title: str | None = None
+) -> None:
     rows = report_rows(accounts)
     columns = _fit_columns(rows, console.width)
     table = Table(title=title, show_lines=False, header_style="bold", expand=False, pad_edge=False)

@@ -1,0 +1,278 @@
+"""The command line as a user meets it: exit codes, formats, determinism, errors in one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tokenaudit.cli import app
+from tokenaudit.schema import REPORT_COLUMNS
+
+from .conftest import DATA
+
+
+def scan(runner: CliRunner, org: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["scan", str(org), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def csv_report(small_org: Path) -> str:
+    result = CliRunner().invoke(app, ["scan", str(small_org), "--format", "csv", "--exit-zero"])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_scan_ranks_every_account_with_exactly_the_report_columns(
+    csv_report: str, small_truth: object
+) -> None:
+    rows = list(csv.DictReader(io.StringIO(csv_report)))
+    assert tuple(rows[0].keys()) == REPORT_COLUMNS
+    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+    assert {r["status"] for r in rows} <= {
+        "suspicious",
+        "review",
+        "ok",
+        "insufficient_data",
+        "excluded",
+    }
+    assert any(r["status"] == "excluded" for r in rows)  # the CI service account
+
+
+def test_top_of_the_ranking_is_tokenmaxxers(csv_report: str, small_truth: object) -> None:
+    import polars as pl
+
+    truth = small_truth
+    assert isinstance(truth, pl.DataFrame)
+    maxxers = set(truth.filter(pl.col("is_maxxer"))["account"].to_list())
+    rows = list(csv.DictReader(io.StringIO(csv_report)))
+    top = [r["account"] for r in rows[:3]]
+    assert sum(a in maxxers for a in top) >= 2
+    flagged = [r for r in rows if r["status"] == "suspicious"]
+    assert flagged and all(r["account"] in maxxers for r in flagged)
+    assert all(r["reasons"] for r in flagged)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "ndjson", "markdown", "table"])
+def test_every_format_is_byte_identical_on_rerun(
+    runner: CliRunner, small_org: Path, fmt: str
+) -> None:
+    first = scan(runner, small_org, "--format", fmt, "--exit-zero")
+    second = scan(runner, small_org, "--format", fmt, "--exit-zero")
+    assert first[0] == 0
+    assert first[1] == second[1]
+    assert first[1].strip()
+
+
+def test_json_carries_the_report_columns_run_metadata_and_each_check(
+    runner: CliRunner, small_org: Path
+) -> None:
+    _code, out, _ = scan(runner, small_org, "--format", "json", "--exit-zero")
+    doc = json.loads(out)
+    assert doc["schema_version"] == 1
+    assert {"version", "inputs", "parameters", "as_of"} <= set(doc["run"])
+    assert all(len(i["sha256"]) == 64 for i in doc["run"]["inputs"])
+    account = doc["accounts"][0]
+    assert set(REPORT_COLUMNS) <= set(account)
+    assert {c["id"] for c in account["checks"]} >= {"excess-tokens", "barren-days", "automation"}
+    assert "NaN" not in out and "Infinity" not in out
+
+
+def test_ndjson_is_one_account_per_line(runner: CliRunner, small_org: Path) -> None:
+    _, out, _ = scan(runner, small_org, "--format", "ndjson", "--exit-zero")
+    lines = out.splitlines()
+    assert all(json.loads(line)["rank"] == i for i, line in enumerate(lines, start=1))
+
+
+def test_auto_format_is_csv_when_stdout_is_not_a_terminal(
+    runner: CliRunner, small_org: Path
+) -> None:
+    _, out, _ = scan(runner, small_org, "--exit-zero")
+    assert out.splitlines()[0] == ",".join(REPORT_COLUMNS)
+
+
+def test_top_limits_the_rows(runner: CliRunner, small_org: Path) -> None:
+    _, out, _ = scan(runner, small_org, "--format", "csv", "--top", "3", "--exit-zero")
+    assert len(out.splitlines()) == 4
+
+
+def test_exit_code_follows_fail_on(runner: CliRunner, small_org: Path, csv_report: str) -> None:
+    statuses = {r["status"] for r in csv.DictReader(io.StringIO(csv_report))}
+    assert "suspicious" in statuses
+    assert scan(runner, small_org, "--format", "csv")[0] == 1
+    assert scan(runner, small_org, "--format", "csv", "--exit-zero")[0] == 0
+    assert scan(runner, small_org, "--format", "csv", "--fail-on", "never")[0] == 0
+
+
+def test_table_fits_80_columns_without_cutting_account_names(
+    small_org: Path, csv_report: str
+) -> None:
+    narrow = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
+    result = narrow.invoke(app, ["scan", str(small_org), "--format", "table", "--exit-zero"])
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for row in list(csv.DictReader(io.StringIO(csv_report)))[:5]:
+        assert row["account"].split("@")[0] in result.stdout
+
+
+def test_output_file_is_written_whole_and_private(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "report.csv"
+    code, out, _ = scan(runner, small_org, "--output", str(target), "--exit-zero")
+    assert code == 0 and out == ""
+    assert target.read_text().splitlines()[0] == ",".join(REPORT_COLUMNS)
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]  # no temporary file left behind
+
+
+def test_failed_run_leaves_the_previous_report_untouched(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "report.csv"
+    target.write_text("previous report\n")
+    result = runner.invoke(app, ["scan", str(DATA / "empty.csv"), "--output", str(target)])
+    assert result.exit_code == 65
+    assert target.read_text() == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv"]
+
+
+def test_output_into_a_missing_directory_is_exit_73(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    code, _, err = scan(runner, small_org, "--output", str(tmp_path / "missing" / "r.csv"))
+    assert code == 73
+    assert err.count("\n") == 1 and "does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["/nonexistent/usage.csv"], 66, "no such file"),
+        ([str(DATA / "usage_no_account.csv")], 65, "missing required column 'account'"),
+        ([str(DATA / "empty.csv")], 65, "file is empty"),
+        ([str(DATA / "header_only.csv"), str(DATA / "commits_basic.csv")], 65, "no usable"),
+        ([str(DATA / "usage_basic.csv")], 65, "no commit log"),
+        ([str(DATA / "commits_basic.csv")], 65, "no usage log"),
+    ],
+)
+def test_bad_input_gives_one_line_and_the_documented_exit_code(
+    runner: CliRunner, args: list[str], code: int, needle: str
+) -> None:
+    result = runner.invoke(app, ["scan", *args])
+    assert result.exit_code == code, result.stderr
+    assert needle in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_bad_options_are_usage_errors(runner: CliRunner, small_org: Path) -> None:
+    assert runner.invoke(app, ["scan", str(small_org), "--since", "yesterday"]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(small_org), "--window", "soon"]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(small_org), "--tz", "Mars/Olympus"]).exit_code == 2
+    assert runner.invoke(app, ["scan", str(small_org), "--format", "xml"]).exit_code == 2
+    result = runner.invoke(
+        app, ["scan", str(small_org), "--since", "2026-05-01", "--until", "2026-04-01"]
+    )
+    assert result.exit_code == 2 and "after --until" in result.stderr
+
+
+def test_stdin_is_read_when_path_is_dash(runner: CliRunner, small_org: Path) -> None:
+    usage = (small_org / "usage.csv").read_bytes()
+    result = runner.invoke(
+        app,
+        [
+            "scan",
+            "-",
+            "--commits",
+            str(small_org / "commits.csv"),
+            "--identities",
+            str(small_org / "identities.csv"),
+            "--format",
+            "csv",
+            "--exit-zero",
+        ],
+        input=usage,
+    )
+    assert result.exit_code == 0, result.stderr
+    whole = runner.invoke(app, ["scan", str(small_org), "--format", "csv", "--exit-zero"]).stdout
+    assert result.stdout == whole
+
+
+def test_since_and_until_restrict_the_period(runner: CliRunner, small_org: Path) -> None:
+    _, out, _ = scan(
+        runner,
+        small_org,
+        "--format",
+        "json",
+        "--since",
+        "2026-03-09",
+        "--until",
+        "2026-03-29",
+        "--exit-zero",
+    )
+    run = json.loads(out)["run"]
+    assert run["period"]["first_day"] == "2026-03-09" and run["period"]["last_day"] == "2026-03-29"
+
+
+def test_explain_shows_checks_timeline_and_what_would_clear_it(
+    runner: CliRunner, small_org: Path, csv_report: str
+) -> None:
+    top = next(csv.DictReader(io.StringIO(csv_report)))
+    result = runner.invoke(app, ["explain", top["account"], str(small_org)])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for needle in (
+        "excess-tokens",
+        "barren-days",
+        "automation",
+        "Timeline",
+        "What would clear it",
+        "signal for a conversation",
+    ):
+        assert needle in out
+    assert "▁" in out or "█" in out
+
+
+def test_explain_unknown_account_is_a_usage_error(runner: CliRunner, small_org: Path) -> None:
+    result = runner.invoke(app, ["explain", "nobody@nowhere.example", str(small_org)])
+    assert result.exit_code == 2 and "no account" in result.stderr
+
+
+def test_generate_is_deterministic_per_seed(runner: CliRunner, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        result = runner.invoke(
+            app,
+            ["generate", str(tmp_path / name), "--accounts", "20", "--days", "14", "--seed", "4"],
+        )
+        assert result.exit_code == 0, result.stderr
+    for f in ("usage.csv", "commits.csv", "identities.csv", "truth.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    truth = (tmp_path / "a" / "truth.csv").read_text().splitlines()
+    assert truth[0] == "account,archetype,is_maxxer,team,role" and len(truth) == 21
+
+
+def test_version_and_help_do_not_import_the_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tokenaudit.cli import main; sys.argv=['tokenaudit','--version'];\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('polars','scipy','rich.table') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ}, check=True
+    )
+    assert out.stdout.strip().endswith("[]")
+
+
+def test_readme_shows_the_real_scan_help() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    runner = CliRunner(env={"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
+    help_text = runner.invoke(app, ["scan", "--help"], prog_name="tokenaudit").stdout
+    assert f"```\n{help_text}```" in readme
