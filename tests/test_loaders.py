@@ -20,9 +20,11 @@ from tokenaudit.schema import Kind
 from .conftest import DATA
 
 
-def load(path: Path, tmp_path: Path, kind: Kind | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def load(
+    path: Path, tmp_path: Path, kind: Kind | None = None, assume_tz: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good rows, rejected rows) of one file."""
-    loaded = load_input(InputFile(path, path.name, kind), tmp_path)
+    loaded = load_input(InputFile(path, path.name, kind), tmp_path, assume_tz=assume_tz)
     assert loaded is not None
     frame = loaded.frame.collect()
     return frame.filter(pl.col("_reject").is_null()), frame.filter(pl.col("_reject").is_not_null())
@@ -40,18 +42,54 @@ def usage_rows(n: int = 3) -> list[dict[str, object]]:
     ]
 
 
-def test_timestamps_with_z_offsets_naive_and_dates_become_utc(tmp_path: Path) -> None:
+def test_timestamps_with_z_offsets_and_dates_become_utc(tmp_path: Path) -> None:
     good, bad = load(DATA / "usage_basic.csv", tmp_path)
-    assert bad.is_empty()
     assert good["timestamp"].to_list() == [
         datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
         datetime(2026, 3, 2, 7, 5, tzinfo=UTC),  # +02:00 offset
-        datetime(2026, 3, 2, 10, 0, tzinfo=UTC),  # naive = UTC
         datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
         datetime(2026, 3, 3, 0, 0, tzinfo=UTC),  # a date alone = that day
     ]
-    assert good["cache_read_tokens"].to_list() == [1000, 2000, 0, 0, 0]
-    assert good["requests"].to_list() == [1] * 5
+    assert good["cache_read_tokens"].to_list() == [1000, 2000, 0, 0]
+    assert good["requests"].to_list() == [1] * 4
+    # A wall-clock time without a zone is not guessed at: it is rejected, and says how to fix it.
+    assert bad["_line"].to_list() == [4]
+    assert bad["_reject"][0] == (
+        "column 'timestamp': timestamp has no time zone (give --assume-tz ZONE) '2026-03-02 10:00:00'"
+    )
+
+
+def test_assume_tz_names_the_zone_of_naive_timestamps(tmp_path: Path) -> None:
+    good, bad = load(DATA / "usage_basic.csv", tmp_path, assume_tz="Europe/Berlin")
+    assert bad.is_empty()
+    assert good.filter(pl.col("_line") == 4)["timestamp"][0] == datetime(
+        2026, 3, 2, 9, 0, tzinfo=UTC
+    )
+
+
+def test_ambiguous_dates_and_huge_numbers_are_rejected_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_text(
+        "timestamp,account,input_tokens\n"
+        "01/04/2026 10:00,a,5\n"
+        "2026-03-02T09:00:00Z,a,99999999999999999999\n"
+        "2026-03-02T09:00:00Z,a,5\n"
+    )
+    good, bad = load(path, tmp_path)
+    reasons = dict(zip(bad["_line"].to_list(), bad["_reject"].to_list(), strict=True))
+    assert reasons[2].startswith("column 'timestamp': ambiguous date")
+    assert reasons[3].startswith("column 'input_tokens': number too large")
+    assert good.height == 1
+
+
+def test_invalid_utf8_is_rejected_not_mangled(tmp_path: Path) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes(
+        b"timestamp,account,input_tokens\n2026-03-02T09:00:00Z,d\xffna,5\n2026-03-02T09:00:00Z,dana,5\n"
+    )
+    good, bad = load(path, tmp_path)
+    assert bad["_reject"].to_list() == ["column 'account': invalid UTF-8"]
+    assert good["account"].to_list() == ["dana"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "ndjson", "parquet", "csv.gz", "json.gz"])

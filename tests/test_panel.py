@@ -10,11 +10,11 @@ import polars as pl
 from tokenaudit.config import AuditConfig
 from tokenaudit.panel import (
     auto_window,
-    dedupe_requests,
     follow_up,
     mark_followed,
     merged_work,
     output_days,
+    split_duplicate_requests,
 )
 
 D0 = date(2026, 3, 2)
@@ -156,6 +156,10 @@ def test_a_repeated_request_id_counts_once_keeping_the_fullest_row() -> None:
             "_line": [2, 3, 4, 5, 6],
         }
     )
-    out = dedupe_requests(usage.lazy()).collect().sort("_line")
-    assert out["_line"].to_list() == [3, 4, 5, 6]
-    assert out["output_tokens"].to_list() == [263, 5, 1, 1]
+    kept, dropped = split_duplicate_requests(usage)
+    kept = kept.sort("_line")
+    assert kept["_line"].to_list() == [3, 4, 5, 6]
+    assert kept["output_tokens"].to_list() == [263, 5, 1, 1]
+    assert dropped.rows() == [
+        ("u.csv", 2, "column 'request_id': duplicate of the row kept at u.csv:3")
+    ]

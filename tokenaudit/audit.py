@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import polars as pl
 
-from tokenaudit.checks.base import CheckData
+from tokenaudit.checks.base import RESULT_SCHEMA, CheckData
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
@@ -21,11 +21,11 @@ from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
     auto_window,
-    dedupe_requests,
     follow_up,
     mark_followed,
     merged_work,
     output_days,
+    split_duplicate_requests,
     usage_days,
     within_period,
 )
@@ -38,6 +38,7 @@ class InputSummary:
     kind: str
     fmt: str
     rows: int
+    used: int
     rejected: int
     sha256: str
 
@@ -61,6 +62,7 @@ class AuditReport:
     duplicate_requests: int
     unmatched_usage: list[str] = field(default_factory=list)
     unmatched_authors: list[str] = field(default_factory=list)
+    pseudonymised: bool = False
 
 
 def _sha256(path: Path) -> str:
@@ -73,11 +75,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_all(files: list[InputFile], workdir: Path) -> tuple[list[LoadedInput], list[str]]:
+def load_all(
+    files: list[InputFile], workdir: Path, assume_tz: str | None = None
+) -> tuple[list[LoadedInput], list[str]]:
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
     for file in files:
-        item = load_input(file, workdir)
+        item = load_input(file, workdir, assume_tz=assume_tz)
         if item is None:
             skipped.append(file.name)
         else:
@@ -116,7 +120,7 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
 
 
 def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
-    loaded, skipped = load_all(files, workdir)
+    loaded, skipped = load_all(files, workdir, cfg.assume_tz)
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
     if not by_kind[Kind.USAGE]:
         raise DataError(
@@ -140,47 +144,40 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     )
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
-    usage_df, identities_df, commits_df = (
-        good[Kind.USAGE],
-        good[Kind.IDENTITIES],
-        good[Kind.COMMITS],
+    usage_df, duplicates = split_duplicate_requests(good[Kind.USAGE])
+    identities_df, commits_df = good[Kind.IDENTITIES], good[Kind.COMMITS]
+    unreadable = pl.DataFrame(
+        [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable],
+        schema={"_file": pl.String, "_line": pl.Int64, "_reject": pl.String},
+        orient="row",
     )
-    rejects = pl.concat(
-        [f.filter(flagged[k]).select("_file", "_line", "_reject") for k, f in collected.items()]
-    )
-    counts = pl.concat(
-        [
-            f.group_by("_file").agg(
-                pl.len().alias("rows"), pl.col("_reject").count().alias("rejected")
-            )
-            for f in collected.values()
-        ]
-    )
-    unreadable = [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable]
-    rejects = pl.concat(
-        [
-            rejects.rename({"_file": "file", "_line": "line", "_reject": "reason"}),
-            pl.DataFrame(
+    rejects = (
+        pl.concat(
+            [
+                *(
+                    f.filter(flagged[k]).select("_file", "_line", "_reject")
+                    for k, f in collected.items()
+                ),
+                duplicates,
                 unreadable,
-                schema={"file": pl.String, "line": pl.Int64, "reason": pl.String},
-                orient="row",
-            ),
-        ]
-    ).sort("file", "line", "reason")
-    inputs = _summaries(loaded, counts, rejects)
+            ]
+        )
+        .rename({"_file": "file", "_line": "line", "_reject": "reason"})
+        .sort("file", "line", "reason")
+    )
+    inputs = _summaries(loaded, collected, [usage_df, identities_df, commits_df], rejects)
     _enforce_bad_row_limits(inputs, rejects, cfg)
+    if usage_df.is_empty() and cfg.allow_empty:
+        return empty_report(inputs, rejects, skipped, cfg)
 
     idmap = IdentityMap.from_frame(identities_df)
     usage_df = idmap.resolve_column(usage_df, "account")
-    raw_rows = usage_df.height
-    days_df = (
-        usage_days(dedupe_requests(usage_df.lazy()), cfg)
-        .collect(engine=_engine(files))
-        .sort("account", "day")
-    )
+    days_df = usage_days(usage_df.lazy(), cfg).collect(engine=_engine(files)).sort("account", "day")
     if days_df.is_empty():
-        raise DataError(_names(files), "no usable usage rows in the selected period")
-    kept_rows = int(days_df["rows"].sum())
+        if cfg.allow_empty:
+            return empty_report(inputs, rejects, skipped, cfg)
+        where = " in the selected period" if cfg.since or cfg.until else ""
+        raise DataError(_names(files), f"no usable usage rows{where}")
     commits_df = idmap.resolve_column(commits_df, "author")
     work = merged_work(commits_df, cfg)
     credits = work.credits.filter(within_period(pl.col("day"), cfg))
@@ -234,9 +231,7 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         first_day=first_day,
         last_day=last_day,
         merges_known_until=merges_known_until,
-        duplicate_requests=max(raw_rows - kept_rows, 0)
-        if cfg.since is None and cfg.until is None
-        else 0,
+        duplicate_requests=duplicates.height,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
     )
@@ -263,19 +258,36 @@ def _names(files: list[InputFile]) -> str:
 
 
 def _summaries(
-    loaded: list[LoadedInput], counts: pl.DataFrame, rejects: pl.DataFrame
+    loaded: list[LoadedInput],
+    collected: dict[Kind, pl.DataFrame],
+    used_frames: list[pl.DataFrame],
+    rejects: pl.DataFrame,
 ) -> list[InputSummary]:
-    rows = {f: (r, j) for f, r, j in counts.iter_rows()}
-    unread = rejects.group_by("file").agg(pl.len().alias("n"))
-    unread_n = dict(unread.iter_rows())
+    """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
+    Counted independently, so that `rows == used + rejected` is a real check."""
+
+    def per_file(frames: list[pl.DataFrame]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in frames:
+            for name, n in f.group_by("_file").len().iter_rows():
+                out[name] = out.get(name, 0) + int(n)
+        return out
+
+    parsed = per_file(list(collected.values()))
+    used = per_file(used_frames)
+    rejected = dict(rejects.group_by("file").len().iter_rows())
     out = []
     for x in loaded:
-        read, _ = rows.get(x.file.name, (0, 0))
-        rejected = int(unread_n.get(x.file.name, 0))
-        extra = len(x.unreadable)
+        name = x.file.name
         out.append(
             InputSummary(
-                x.file.name, x.kind.value, x.fmt, int(read) + extra, rejected, _sha256(x.file.path)
+                name=name,
+                kind=x.kind.value,
+                fmt=x.fmt,
+                rows=parsed.get(name, 0) + len(x.unreadable),
+                used=used.get(name, 0),
+                rejected=int(rejected.get(name, 0)),
+                sha256=_sha256(x.file.path),
             )
         )
     return sorted(out, key=lambda s: s.name)
@@ -284,19 +296,75 @@ def _summaries(
 def _enforce_bad_row_limits(
     inputs: list[InputSummary], rejects: pl.DataFrame, cfg: AuditConfig
 ) -> None:
+    """A file with too many unusable rows is refused whole (exit 65) rather than half-read."""
     for s in inputs:
-        if s.rows and s.rejected == s.rows:
-            first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
+        if not s.rejected:
+            continue
+        first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
+        if s.rejected == s.rows:
             raise DataError(
                 s.name, f"no usable rows; first problem: {first['reason']}", line=first["line"]
             )
-        if s.rows and s.rejected / s.rows > cfg.max_bad_ratio:
-            first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
+        too_many = cfg.max_bad_rows is not None and s.rejected > cfg.max_bad_rows
+        too_large_a_share = s.rejected / s.rows > cfg.max_bad_ratio
+        if too_many or too_large_a_share:
+            limit = (
+                f"more than --max-bad-rows {cfg.max_bad_rows}"
+                if too_many
+                else f"over --max-bad-ratio {cfg.max_bad_ratio:g}"
+            )
             raise DataError(
                 s.name,
-                f"{s.rejected} of {s.rows} rows unusable (over {cfg.max_bad_ratio:.0%}); first: {first['reason']}",
+                f"{s.rejected} of {s.rows} rows unusable ({limit}); first: {first['reason']}",
                 line=first["line"],
             )
+
+
+def empty_report(
+    inputs: list[InputSummary], rejects: pl.DataFrame, skipped: list[str], cfg: AuditConfig
+) -> AuditReport:
+    """The report of a run with no usable usage (only with --allow-empty): no accounts."""
+    accounts = pl.DataFrame(schema=EMPTY_ACCOUNTS_SCHEMA)
+    return AuditReport(
+        accounts=accounts,
+        checks=pl.DataFrame(schema=RESULT_SCHEMA),
+        days=pl.DataFrame(schema={"account": pl.String, "day": pl.Date}),
+        outputs=pl.DataFrame(schema={"account": pl.String, "day": pl.Date}),
+        inputs=inputs,
+        rejects=rejects,
+        skipped=skipped,
+        window_days=cfg.window_days or cfg.window_min,
+        window_auto=cfg.window_days is None,
+        first_day=cfg.since,
+        last_day=cfg.until,
+        merges_known_until=cfg.until,
+        duplicate_requests=0,
+    )
+
+
+EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "rank": pl.Int64(),
+    "account": pl.String(),
+    "status": pl.String(),
+    "flagged": pl.Boolean(),
+    "score": pl.Float64(),
+    "q_value": pl.Float64(),
+    "tokens": pl.Int64(),
+    "requests": pl.Int64(),
+    "active_days": pl.Int64(),
+    "cost_usd": pl.Float64(),
+    "merged_changes": pl.Int64(),
+    "merged_lines": pl.Int64(),
+    "tokens_per_line": pl.Float64(),
+    "barren_token_share": pl.Float64(),
+    "excess_tokens_x": pl.Float64(),
+    "reasons": pl.String(),
+    "p_outcome": pl.Float64(),
+    "p_mechanism": pl.Float64(),
+    "p_primary": pl.Float64(),
+    "team": pl.String(),
+    "role": pl.String(),
+}
 
 
 def _exclusions(accounts: list[str], idmap: IdentityMap, cfg: AuditConfig) -> dict[str, str]:

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -132,6 +133,44 @@ WindowOpt = Annotated[
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")
 ]
+AssumeTzOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--assume-tz",
+        metavar="ZONE",
+        help="Zone of timestamps written without one (otherwise such rows are rejected).",
+    ),
+]
+MaxBadRowsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-bad-rows",
+        min=0,
+        metavar="N",
+        help="Refuse a file with more unusable rows (exit 65).",
+    ),
+]
+MaxBadRatioOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-bad-ratio",
+        min=0.0,
+        max=1.0,
+        metavar="R",
+        help="Refuse a file with a larger share of unusable rows.",
+    ),
+]
+AllowEmptyOpt = Annotated[
+    bool, typer.Option("--allow-empty", help="No usable usage rows: an empty report, not exit 65.")
+]
+PseudonymizeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--pseudonymize",
+        metavar="KEYFILE",
+        help="Replace every person identifier by a keyed HMAC-SHA256 pseudonym (key: 32+ bytes, mode 600).",
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
 VerboseOpt = Annotated[
     bool,
@@ -148,17 +187,33 @@ def _parse_date(name: str, value: str | None) -> date | None:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=name) from None
 
 
-def _build_config(
-    since: str | None, until: str | None, tz: str, window: str, strict: bool
-) -> AuditConfig:
+def _check_zone(zone: str, option: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {zone!r}", param_hint=option) from None
+
+
+@dataclass(frozen=True)
+class InputChecks:
+    """The options that say how much bad input to accept (shared by scan and explain)."""
+
+    assume_tz: str | None = None
+    max_bad_rows: int | None = None
+    max_bad_ratio: float = 0.5
+    allow_empty: bool = False
+
+
+def _build_config(
+    since: str | None, until: str | None, tz: str, window: str, strict: bool, checks: InputChecks
+) -> AuditConfig:
     from tokenaudit.config import AuditConfig
 
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    _check_zone(tz, "--tz")
+    if checks.assume_tz is not None:
+        _check_zone(checks.assume_tz, "--assume-tz")
     window_days: int | None
     if window == "auto":
         window_days = None
@@ -174,7 +229,17 @@ def _build_config(
     start, end = _parse_date("--since", since), _parse_date("--until", until)
     if start and end and start > end:
         raise ConfigError(f"--since {start} is after --until {end}")
-    return AuditConfig(since=start, until=end, tz=tz, window_days=window_days, strict=strict)
+    return AuditConfig(
+        since=start,
+        until=end,
+        tz=tz,
+        window_days=window_days,
+        strict=strict,
+        assume_tz=checks.assume_tz,
+        max_bad_rows=checks.max_bad_rows,
+        max_bad_ratio=checks.max_bad_ratio,
+        allow_empty=checks.allow_empty,
+    )
 
 
 def _input_files(
@@ -333,12 +398,18 @@ def _notes(report: AuditReport, verbose: bool) -> None:
     from tokenaudit.report.sanitize import visible
 
     err = sys.stderr
-    rejected = sum(s.rejected for s in report.inputs)
-    if rejected:
-        first = report.rejects.row(0, named=True)
+    duplicate = report.rejects["reason"].str.starts_with("column 'request_id': duplicate")
+    bad = report.rejects.filter(~duplicate)
+    if duplicate.any():
         err.write(
-            f"tokenaudit: warning: {rejected} input rows rejected; first at {visible(first['file'])}:{first['line']}: "
-            f"{visible(first['reason'])}\n"
+            f"tokenaudit: note: {int(duplicate.sum())} repeated request ids counted once (--rejects FILE lists them)\n"
+        )
+    if bad.height:
+        first = bad.row(0, named=True)
+        files = bad["file"].n_unique()
+        err.write(
+            f"tokenaudit: warning: {bad.height} input rows rejected in {files} file(s) (--rejects FILE lists "
+            f"them); first at {visible(first['file'])}:{first['line']}: {visible(first['reason'])}\n"
         )
     if report.skipped:
         names = ", ".join(visible(s) for s in report.skipped[:3]) + (
@@ -351,6 +422,10 @@ def _notes(report: AuditReport, verbose: bool) -> None:
         err.write(
             f"tokenaudit: warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
             f"{len(report.unmatched_authors)} commit authors have no usage; check --identities\n"
+        )
+    if report.pseudonymised:
+        err.write(
+            "tokenaudit: note: accounts are pseudonymised; pseudonymised data is still personal data\n"
         )
     if verbose or err.isatty():
         counts = report.accounts.group_by("status").len()
@@ -414,6 +489,19 @@ def scan(
     csv_raw: Annotated[
         bool, typer.Option("--csv-raw", help="Do not neutralise spreadsheet formulas in CSV/TSV.")
     ] = False,
+    rejects_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            metavar="FILE",
+            help="Write every rejected input row here (CSV), atomically.",
+        ),
+    ] = None,
+    assume_tz: AssumeTzOpt = None,
+    max_bad_rows: MaxBadRowsOpt = None,
+    max_bad_ratio: MaxBadRatioOpt = 0.5,
+    allow_empty: AllowEmptyOpt = False,
+    pseudonymize: PseudonymizeOpt = None,
     strict: StrictOpt = False,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -423,11 +511,18 @@ def scan(
     with _guarded(debug), _workdir() as workdir:
         from tokenaudit.audit import run_audit
 
-        cfg = _build_config(since, until, tz, window, strict)
-        if output is not None:
-            check_output_path(output)
+        checks = InputChecks(assume_tz, max_bad_rows, max_bad_ratio, allow_empty)
+        cfg = _build_config(since, until, tz, window, strict, checks)
+        for target in (output, rejects_file):
+            if target is not None:
+                check_output_path(target)
+        key = _pseudonym_key(pseudonymize)
         files = _input_files(paths, usage, commits, identities, workdir)
         report = run_audit(files, cfg, workdir)
+        if key is not None:
+            from tokenaudit.privacy import pseudonymise_report
+
+            report = pseudonymise_report(report, key)
         chosen = _choose_format(fmt, output)
         accounts = report.accounts.sort("rank")
         limit = (
@@ -441,9 +536,21 @@ def scan(
         )
         shown = accounts.head(limit) if limit is not None else accounts
         _notes(report, verbose)
+        if rejects_file is not None:
+            from tokenaudit.report.rejects import render_rejects
+
+            write_atomically(rejects_file, render_rejects(report.rejects))
         _emit_report(report, cfg, shown, accounts.height - shown.height, chosen, output, csv_raw)
         code = _exit_code(report, fail_on, exit_zero)
     raise typer.Exit(code)
+
+
+def _pseudonym_key(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    from tokenaudit.privacy import read_key
+
+    return read_key(path)
 
 
 def _choose_format(fmt: OutputFormat, output: Path | None) -> OutputFormat:
@@ -519,32 +626,39 @@ def explain(
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
     window: WindowOpt = "auto",
+    assume_tz: AssumeTzOpt = None,
+    max_bad_rows: MaxBadRowsOpt = None,
+    max_bad_ratio: MaxBadRatioOpt = 0.5,
+    pseudonymize: PseudonymizeOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Show every check's evidence for one account, its daily timeline, and what would clear it."""
     with _guarded(debug), _workdir() as workdir:
-        import polars as pl
         from rich.console import Console
 
         from tokenaudit.audit import run_audit
-        from tokenaudit.identities import IdentityMap
         from tokenaudit.report.explain import render_explain
 
-        cfg = _build_config(since, until, tz, window, strict)
+        checks = InputChecks(assume_tz, max_bad_rows, max_bad_ratio, allow_empty=False)
+        cfg = _build_config(since, until, tz, window, strict, checks)
+        key = _pseudonym_key(pseudonymize)
         files = _input_files(paths, usage, commits, identities, workdir)
         report = run_audit(files, cfg, workdir)
-        wanted = _find_account(report, account, IdentityMap)
+        wanted = _find_account(report, account)
+        if key is not None:
+            from tokenaudit.privacy import pseudonym, pseudonymise_report
+
+            report = pseudonymise_report(report, key)
+            wanted = (
+                pseudonym(key, wanted) if wanted is not None else _find_account(report, account)
+            )
         if wanted is None:
-            known = report.accounts["account"].to_list()
-            close = [a for a in known if account.lower().split("@")[0] in a.lower()][:3]
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ConfigError(f"no account {account!r} in the inputs{hint}")
+            raise ConfigError(f"no account {account!r} in the inputs")
         render_explain(report, wanted, Console(highlight=False, markup=False, emoji=False))
-        _ = pl
 
 
-def _find_account(report: AuditReport, account: str, idmap_cls: type) -> str | None:
+def _find_account(report: AuditReport, account: str) -> str | None:
     import polars as pl
 
     from tokenaudit.identities import normalise_identity

@@ -35,6 +35,12 @@ class AuditConfig:
     revert_cancel_days: int = 14
     #: A file with a larger share of unusable rows is refused (exit 65), not half-read.
     max_bad_ratio: float = 0.5
+    #: ... and so is one with more unusable rows than this (None: no count limit).
+    max_bad_rows: int | None = None
+    #: No usable usage at all gives an empty report (exit 0) instead of exit 65.
+    allow_empty: bool = False
+    #: The zone of timestamps written without one; None rejects such timestamps.
+    assume_tz: str | None = None
     #: Evidence gates: below these an account is `insufficient_data`, never tested.
     min_active_days: int = 5
     min_followable_days: int = 4

@@ -18,23 +18,38 @@ _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
 
 
-def dedupe_requests(usage: pl.LazyFrame) -> pl.LazyFrame:
+def split_duplicate_requests(usage: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Count a repeated `request_id` once, keeping its fullest row (streamed exports repeat a
-    request with growing output counts). Rows without an id are all kept.
+    request with growing output counts). Returns (kept rows, dropped duplicates with `reason`
+    naming the row that was kept). Rows without an id are all kept.
 
     Only the rows whose id repeats are sorted, so the common case costs one hash pass.
     """
-    total = pl.sum_horizontal(*TOKEN_COLUMNS)
     repeated = pl.col("request_id").is_not_null() & pl.col("request_id").is_duplicated()
     marked = usage.with_columns(repeated.alias("_repeated"))
-    fullest = (
+    ranked = (
         marked.filter(pl.col("_repeated"))
-        .with_columns(total.alias("_total"))
+        .with_columns(pl.sum_horizontal(*TOKEN_COLUMNS).alias("_total"))
         .sort("request_id", "_total", "_file", "_line", descending=[False, True, False, False])
-        .unique("request_id", keep="first", maintain_order=True)
-        .drop("_total")
+        .with_columns(
+            pl.col("request_id").is_first_distinct().alias("_keep"),
+            pl.format("{}:{}", pl.col("_file"), pl.col("_line"))
+            .first()
+            .over("request_id")
+            .alias("_kept_at"),
+        )
     )
-    return pl.concat([marked.filter(~pl.col("_repeated")), fullest]).drop("_repeated")
+    kept = pl.concat(
+        [marked.filter(~pl.col("_repeated")), ranked.filter(pl.col("_keep")).select(marked.columns)]
+    ).drop("_repeated")
+    dropped = ranked.filter(~pl.col("_keep")).select(
+        pl.col("_file"),
+        pl.col("_line"),
+        pl.format("column 'request_id': duplicate of the row kept at {}", pl.col("_kept_at")).alias(
+            "_reject"
+        ),
+    )
+    return kept, dropped
 
 
 def local_day(cfg: AuditConfig) -> pl.Expr:

@@ -108,7 +108,9 @@ def _describe_missing(
     )
 
 
-def load_input(file: InputFile, workdir: Path) -> LoadedInput | None:
+def load_input(
+    file: InputFile, workdir: Path, *, assume_tz: str | None = None
+) -> LoadedInput | None:
     """Read and validate one file. Returns None for a file found in a directory that is not a log
     at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
     raw = read_raw(file, workdir)
@@ -134,7 +136,7 @@ def load_input(file: InputFile, workdir: Path) -> LoadedInput | None:
             raise _describe_missing(file, kind, raw.columns, required)
     if kind is Kind.USAGE and not any(t in mapping for t in TOKEN_COLUMNS):
         raise _describe_missing(file, kind, raw.columns, "input_tokens")
-    frame = _canonicalise(raw, schema, mapping, kind, file.name)
+    frame = _canonicalise(raw, schema, mapping, kind, file.name, assume_tz)
     return LoadedInput(file, kind, raw.fmt, raw.unit, frame, raw.unreadable)
 
 
@@ -142,16 +144,13 @@ def _text(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.String).str.strip_chars()
 
 
-def timestamp_parsers(expr: pl.Expr) -> list[pl.Expr]:
-    """Every accepted timestamp spelling, most common first: ISO 8601 with `Z` or an offset,
-    naive ISO (taken as UTC), a bare date (that whole day), epoch seconds or milliseconds."""
+def timestamp_parsers(expr: pl.Expr, assume_tz: str | None) -> list[pl.Expr]:
+    """Every accepted timestamp spelling, most common first: ISO 8601 with `Z` or an offset, a
+    bare date (that whole day), epoch seconds or milliseconds, and, only when `assume_tz` names
+    the zone they were written in, ISO timestamps without a zone."""
     with_zone = [
         expr.str.to_datetime(f, time_zone="UTC", time_unit="us", strict=False)
         for f in _TS_FORMATS_WITH_ZONE
-    ]
-    naive = [
-        expr.str.to_datetime(f, time_unit="us", strict=False).dt.replace_time_zone("UTC")
-        for f in _TS_FORMATS_NAIVE
     ]
     bare_date = (
         expr.str.to_date("%Y-%m-%d", strict=False)
@@ -167,22 +166,36 @@ def timestamp_parsers(expr: pl.Expr) -> list[pl.Expr]:
         .cast(pl.Int64, strict=False)
     )
     from_epoch = pl.when(digits).then(epoch_us.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-    return [*with_zone, *naive, bare_date, from_epoch]
+    parsers = [*with_zone, bare_date, from_epoch]
+    if assume_tz is not None:
+        parsers += [
+            _localise(expr.str.to_datetime(f, time_unit="us", strict=False), assume_tz)
+            for f in _TS_FORMATS_NAIVE
+        ]
+    return parsers
 
 
-def parse_timestamp(expr: pl.Expr, first: int = 0) -> pl.Expr:
+def _localise(naive: pl.Expr, zone: str) -> pl.Expr:
+    # A wall-clock time that a DST change makes ambiguous takes the earlier instant; one that
+    # does not exist (skipped by the change) is rejected.
+    return naive.dt.replace_time_zone(
+        zone, ambiguous="earliest", non_existent="null"
+    ).dt.convert_time_zone("UTC")
+
+
+def parse_timestamp(expr: pl.Expr, first: int = 0, assume_tz: str | None = None) -> pl.Expr:
     """Parse text into UTC microseconds; unparseable text becomes null (and is then rejected).
 
     `first` names the parser that a sample of the column matched: when it matches a value the
     others are not consulted, which keeps the common case to one parse per row.
     """
-    parsers = timestamp_parsers(expr)
+    parsers = timestamp_parsers(expr, assume_tz)
     best = parsers[first]
     rest = [p for i, p in enumerate(parsers) if i != first]
     return pl.when(best.is_not_null()).then(best).otherwise(pl.coalesce(*rest))
 
 
-def _best_parser(raw: pl.LazyFrame, source: str) -> int:
+def _best_parser(raw: pl.LazyFrame, source: str, assume_tz: str | None) -> int:
     sample = (
         raw.select(pl.col(source).cast(pl.String).str.strip_chars()).head(200).collect().to_series()
     )
@@ -190,23 +203,26 @@ def _best_parser(raw: pl.LazyFrame, source: str) -> int:
     if sample.is_empty():
         return 0
     frame = sample.to_frame("v")
-    hits = [frame.select(p.is_not_null().sum()).item() for p in timestamp_parsers(pl.col("v"))]
+    parsers = timestamp_parsers(pl.col("v"), assume_tz)
+    hits = [frame.select(p.is_not_null().sum()).item() for p in parsers]
     return int(max(range(len(hits)), key=lambda i: (hits[i], -i)))
 
 
-def _typed(raw: pl.LazyFrame, canonical: str, source: str, dtype: pl.DataType) -> pl.Expr:
+def _typed(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str | None) -> pl.Expr:
     src_dtype = raw.collect_schema()[source]
     col = pl.col(source)
     if isinstance(dtype, pl.Datetime):
         if isinstance(src_dtype, pl.Datetime):
             if src_dtype.time_zone is None:
-                return col.dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+                if assume_tz is None:
+                    return pl.lit(None, dtype=dtype)
+                return _localise(col.dt.cast_time_unit("us"), assume_tz)
             return col.dt.cast_time_unit("us").dt.convert_time_zone("UTC")
         if isinstance(src_dtype, pl.Date):
             return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
         if src_dtype.is_numeric():
             return parse_timestamp(col.cast(pl.Int64, strict=False).cast(pl.String))
-        return parse_timestamp(_text(source), _best_parser(raw, source))
+        return parse_timestamp(_text(source), _best_parser(raw, source, assume_tz), assume_tz)
     if dtype == pl.Int64():
         as_float = (
             col.cast(pl.Float64, strict=False)
@@ -227,14 +243,37 @@ def _typed(raw: pl.LazyFrame, canonical: str, source: str, dtype: pl.DataType) -
     return pl.when(_text(source) != "").then(_text(source))
 
 
+_NAIVE_ISO: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
+_AMBIGUOUS_DATE: Final = r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+
+
+def _timestamp_problem(raw_text: pl.Expr, label: str, src_dtype: pl.DataType) -> pl.Expr:
+    shown = pl.lit("'") + raw_text.str.slice(0, 40) + pl.lit("'")
+    text = raw_text.str.strip_chars()
+    if isinstance(src_dtype, pl.Datetime) and src_dtype.time_zone is None:
+        return pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown
+    return (
+        pl.when(text.str.contains(_NAIVE_ISO))
+        .then(pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown)
+        .when(text.str.contains(_AMBIGUOUS_DATE))
+        .then(pl.lit(label + "ambiguous date, day and month order unknown ") + shown)
+        .otherwise(pl.lit(label + "not a timestamp ") + shown)
+    )
+
+
 def _canonicalise(
-    raw: RawTable, schema: dict[str, pl.DataType], mapping: dict[str, str], kind: Kind, name: str
+    raw: RawTable,
+    schema: dict[str, pl.DataType],
+    mapping: dict[str, str],
+    kind: Kind,
+    name: str,
+    assume_tz: str | None,
 ) -> pl.LazyFrame:
     lf = raw.frame
     # Typed values are computed once into temporary columns; the reject reasons then only compare
     # them with the raw text (an expression used twice would be evaluated twice).
     typed = {
-        canonical: _typed(lf, canonical, source, schema[canonical]).alias(f"__{canonical}")
+        canonical: _typed(lf, source, schema[canonical], assume_tz).alias(f"__{canonical}")
         for canonical, source in mapping.items()
     }
     lf = lf.with_columns(typed.values())
@@ -245,17 +284,30 @@ def _canonicalise(
         raw_text = pl.col(source).cast(pl.String)
         present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
         label = f"column '{source}': "
-        if isinstance(dtype, pl.Datetime | pl.Int64 | pl.Float64):
-            what = (
-                "not a whole number"
-                if dtype == pl.Int64()
-                else "not a number"
-                if dtype == pl.Float64()
-                else "not a timestamp"
-            )
+        src_dtype = raw.frame.collect_schema()[source]
+        if isinstance(dtype, pl.Datetime):
             problems.append(
                 pl.when(present & value.is_null()).then(
-                    pl.lit(label + what + " '") + raw_text.str.slice(0, 40) + pl.lit("'")
+                    _timestamp_problem(raw_text, label, src_dtype)
+                )
+            )
+        elif isinstance(dtype, pl.Int64 | pl.Float64):
+            what = "not a whole number" if dtype == pl.Int64() else "not a number"
+            as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
+            problems.append(
+                pl.when(present & value.is_null()).then(
+                    pl.when(as_number.abs() >= _MAX_INT)
+                    .then(pl.lit(label + "number too large '"))
+                    .otherwise(pl.lit(label + what + " '"))
+                    + raw_text.str.slice(0, 40)
+                    + pl.lit("'")
+                )
+            )
+        if src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
+            # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
+            problems.append(
+                pl.when(raw_text.str.contains("\ufffd", literal=True)).then(
+                    pl.lit(label + "invalid UTF-8")
                 )
             )
         if dtype == pl.Int64():

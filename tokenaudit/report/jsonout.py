@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
@@ -98,6 +99,7 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
                 "kind": s.kind,
                 "format": s.fmt,
                 "rows": s.rows,
+                "used": s.used,
                 "rejected": s.rejected,
                 "sha256": s.sha256,
             }
@@ -108,13 +110,19 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
             "usage_accounts_without_commits": [visible(a) for a in report.unmatched_usage],
             "commit_authors_without_usage": [visible(a) for a in report.unmatched_authors],
         },
+        "pseudonymised": report.pseudonymised,
         "note": "Signals for human review, not a verdict: flags mean usage not followed by merged "
-        "work in the scanned repositories.",
+        "work in the scanned repositories."
+        + (
+            " Accounts are pseudonymised with a keyed hash; pseudonymised data is still personal data."
+            if report.pseudonymised
+            else ""
+        ),
     }
 
 
 def render_json(report: AuditReport, cfg: AuditConfig, accounts: pl.DataFrame) -> str:
-    trimmed = AuditReport(**{**report.__dict__, "accounts": accounts})
+    trimmed = replace(report, accounts=accounts)
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run": run_metadata(report, cfg),
@@ -124,7 +132,7 @@ def render_json(report: AuditReport, cfg: AuditConfig, accounts: pl.DataFrame) -
 
 
 def render_ndjson(report: AuditReport, accounts: pl.DataFrame) -> str:
-    trimmed = AuditReport(**{**report.__dict__, "accounts": accounts})
+    trimmed = replace(report, accounts=accounts)
     return "".join(
         json.dumps(rec, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
         for rec in account_records(trimmed)
