@@ -149,11 +149,44 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
             row_index_name="_row",
             raise_if_empty=False,
         )
-        df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line")).drop("_row")
-        return _finish(df, fmt, "line", [])
+        df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
+        unreadable: list[tuple[int, str]] = []
+        if df.height and df[names[-1]].null_count():
+            # Polars pads a short row with nulls, indistinguishable from empty cells; only the
+            # stdlib reader can tell. Its pass runs only when some row ends in an empty cell.
+            df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
+        return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
         # Ragged or badly quoted rows: fall back to the stdlib reader, which can say which line.
         return _read_delimited_slowly(path, fmt, sep, names)
+
+
+def _drop_short_and_blank_rows(
+    df: pl.DataFrame, path: Path, sep: str, width: int
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    """Blank lines are not rows; rows with too few fields are unreadable, by their real line."""
+    blank: list[int] = []
+    short: dict[int, tuple[int, int]] = {}
+    lines: list[int] = []
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        next(reader, None)
+        start = reader.line_num + 1
+        for index, record in enumerate(reader):
+            lines.append(start)
+            if not record:
+                blank.append(index)
+            elif len(record) != width:
+                short[index] = (start, len(record))
+            start = reader.line_num + 1
+    if len(lines) != df.height:  # the two readers disagree on the records: keep Polars' view
+        return df, []
+    drop = set(blank) | set(short)
+    kept = df.with_columns(pl.Series("_line", lines, dtype=pl.Int64)).filter(
+        ~pl.col("_row").is_in(list(drop))
+    )
+    unreadable = [(line, f"expected {width} fields, got {n}") for line, n in short.values()]
+    return kept, unreadable
 
 
 def _read_delimited_slowly(path: Path, fmt: str, sep: str, names: list[str]) -> RawTable:

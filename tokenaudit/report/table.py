@@ -53,6 +53,8 @@ _COLUMNS: Final = (
     _Column("requests", "requests", 12),
 )
 _MIN_REASONS_WIDTH: Final = 20
+#: Longer account names fold onto more lines; they are never cut.
+_MAX_ACCOUNT_WIDTH: Final = 32
 
 
 def human_count(n: float | None) -> str:
@@ -90,7 +92,7 @@ def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
     }
     widths["reasons"] = _MIN_REASONS_WIDTH
     # The account column may fold, but it needs room for a reasonable name.
-    widths["account"] = min(widths["account"], 32)
+    widths["account"] = min(widths["account"], _MAX_ACCOUNT_WIDTH)
     chosen = list(_COLUMNS)
 
     def total(cols: list[_Column]) -> int:
@@ -114,6 +116,7 @@ def render_table(
             overflow="fold",
             no_wrap=c.key not in ("account", "reasons"),
             min_width=_MIN_REASONS_WIDTH if c.key == "reasons" else None,
+            max_width=_MAX_ACCOUNT_WIDTH if c.key == "account" else None,
             ratio=1 if c.key == "reasons" else None,
         )
     for r in rows:
