@@ -276,3 +276,78 @@ def test_readme_shows_the_real_scan_help() -> None:
     runner = CliRunner(env={"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
     help_text = runner.invoke(app, ["scan", "--help"], prog_name="tokenaudit").stdout
     assert f"```\n{help_text}```" in readme
+
+
+def write_key(path: Path, size: int = 48) -> Path:
+    path.write_bytes(os.urandom(size).hex().encode())
+    path.chmod(0o600)
+    return path
+
+
+def test_pseudonymize_replaces_every_person_identifier_stably(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    key = write_key(tmp_path / "key")
+    first = scan(runner, small_org, "--format", "json", "--exit-zero", "--pseudonymize", str(key))
+    again = scan(runner, small_org, "--format", "json", "--exit-zero", "--pseudonymize", str(key))
+    assert first[0] == 0 and first[1] == again[1]
+    assert "@acme.example" not in first[1]
+    assert key.read_text() not in first[1] + first[2]
+    doc = json.loads(first[1])
+    assert all(a["account"].startswith("p-") and len(a["account"]) == 18 for a in doc["accounts"])
+    assert "still personal data" in doc["run"]["note"] and "still personal data" in first[2]
+    other = scan(
+        runner,
+        small_org,
+        "--format",
+        "csv",
+        "--exit-zero",
+        "--pseudonymize",
+        str(write_key(tmp_path / "k2")),
+    )
+    assert (
+        set(json.loads(first[1])["accounts"][0]["account"])
+        and doc["accounts"][0]["account"] not in other[1]
+    )
+
+
+def test_a_weak_or_exposed_key_is_refused(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    short = write_key(tmp_path / "short", size=8)
+    result = runner.invoke(app, ["scan", str(small_org), "--pseudonymize", str(short)])
+    assert result.exit_code == 2 and "at least 32" in result.stderr
+    assert short.read_text() not in result.stderr
+    exposed = write_key(tmp_path / "exposed")
+    exposed.chmod(0o644)
+    result = runner.invoke(app, ["scan", str(small_org), "--pseudonymize", str(exposed)])
+    assert result.exit_code == 2 and "chmod 600" in result.stderr
+
+
+def test_allow_empty_turns_no_usable_rows_into_an_empty_report(runner: CliRunner) -> None:
+    args = [
+        "scan",
+        str(DATA / "header_only.csv"),
+        str(DATA / "commits_basic.csv"),
+        "--format",
+        "csv",
+    ]
+    assert runner.invoke(app, args).exit_code == 65
+    result = runner.invoke(app, [*args, "--allow-empty"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ",".join(REPORT_COLUMNS) + "\n"
+
+
+def test_max_bad_rows_refuses_a_file_with_too_many_rejects(runner: CliRunner) -> None:
+    args = [
+        "scan",
+        str(DATA / "usage_bad_rows.csv"),
+        str(DATA / "commits_basic.csv"),
+        "--allow-empty",
+        "--format",
+        "csv",
+    ]
+    assert runner.invoke(app, args).exit_code in (0, 1)
+    result = runner.invoke(app, [*args, "--max-bad-rows", "2"])
+    assert result.exit_code == 65
+    assert "4 of 10 rows unusable (more than --max-bad-rows 2)" in result.stderr
