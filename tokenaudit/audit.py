@@ -76,12 +76,12 @@ def _sha256(path: Path) -> str:
 
 
 def load_all(
-    files: list[InputFile], workdir: Path, assume_tz: str | None = None
+    files: list[InputFile], workdir: Path, assume_tz: str | None = None, account: str | None = None
 ) -> tuple[list[LoadedInput], list[str]]:
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
     for file in files:
-        item = load_input(file, workdir, assume_tz=assume_tz)
+        item = load_input(file, workdir, assume_tz=assume_tz, account=account)
         if item is None:
             skipped.append(file.name)
         else:
@@ -120,7 +120,7 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
 
 
 def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
-    loaded, skipped = load_all(files, workdir, cfg.assume_tz)
+    loaded, skipped = load_all(files, workdir, cfg.assume_tz, cfg.account)
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
     if not by_kind[Kind.USAGE]:
         raise DataError(

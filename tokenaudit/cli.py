@@ -163,6 +163,28 @@ MaxBadRatioOpt = Annotated[
 AllowEmptyOpt = Annotated[
     bool, typer.Option("--allow-empty", help="No usable usage rows: an empty report, not exit 65.")
 ]
+RepoOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--repo",
+        metavar="GITDIR",
+        help="Read merged changes from this git repository's first-parent history.",
+    ),
+]
+BranchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--branch", metavar="REF", help="Branch of --repo (default: origin's default branch)."
+    ),
+]
+AccountOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        metavar="NAME",
+        help="Account for exports that name none (Claude Code transcripts, ccusage).",
+    ),
+]
 PseudonymizeOpt = Annotated[
     Path | None,
     typer.Option(
@@ -198,9 +220,10 @@ def _check_zone(zone: str, option: str) -> None:
 
 @dataclass(frozen=True)
 class InputChecks:
-    """The options that say how much bad input to accept (shared by scan and explain)."""
+    """The options that say how to read the input and how much bad input to accept."""
 
     assume_tz: str | None = None
+    account: str | None = None
     max_bad_rows: int | None = None
     max_bad_ratio: float = 0.5
     allow_empty: bool = False
@@ -239,6 +262,7 @@ def _build_config(
         max_bad_rows=checks.max_bad_rows,
         max_bad_ratio=checks.max_bad_ratio,
         allow_empty=checks.allow_empty,
+        account=checks.account,
     )
 
 
@@ -248,6 +272,8 @@ def _input_files(
     commits: list[str] | None,
     identities: list[str] | None,
     workdir: Path,
+    repos: list[Path] | None = None,
+    branch: str | None = None,
 ) -> list[InputFile]:
     from tokenaudit.loaders import InputFile, expand_paths
     from tokenaudit.loaders.readers import read_text_stream
@@ -270,8 +296,12 @@ def _input_files(
                 files.append(InputFile(spooled, "<stdin>", kind))
             else:
                 files.extend(expand_paths([item], kind))
+    if repos:
+        from tokenaudit.loaders.git import repository_input
+
+        files.extend(repository_input(repo, branch, workdir) for repo in repos)
     if not files:
-        raise typer.BadParameter("give at least one PATH, --usage or --commits")
+        raise typer.BadParameter("give at least one PATH, --usage, --commits or --repo")
     return files
 
 
@@ -457,6 +487,9 @@ def scan(
     usage: UsageOpt = None,
     commits: CommitsOpt = None,
     identities: IdentitiesOpt = None,
+    repo: RepoOpt = None,
+    branch: BranchOpt = None,
+    account: AccountOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
@@ -511,13 +544,13 @@ def scan(
     with _guarded(debug), _workdir() as workdir:
         from tokenaudit.audit import run_audit
 
-        checks = InputChecks(assume_tz, max_bad_rows, max_bad_ratio, allow_empty)
+        checks = InputChecks(assume_tz, account, max_bad_rows, max_bad_ratio, allow_empty)
         cfg = _build_config(since, until, tz, window, strict, checks)
         for target in (output, rejects_file):
             if target is not None:
                 check_output_path(target)
         key = _pseudonym_key(pseudonymize)
-        files = _input_files(paths, usage, commits, identities, workdir)
+        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
         report = run_audit(files, cfg, workdir)
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
@@ -622,6 +655,16 @@ def explain(
     usage: UsageOpt = None,
     commits: CommitsOpt = None,
     identities: IdentitiesOpt = None,
+    repo: RepoOpt = None,
+    branch: BranchOpt = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            metavar="NAME",
+            help="Account for exports that name none (Claude Code transcripts, ccusage).",
+        ),
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
@@ -640,10 +683,10 @@ def explain(
         from tokenaudit.audit import run_audit
         from tokenaudit.report.explain import render_explain
 
-        checks = InputChecks(assume_tz, max_bad_rows, max_bad_ratio, allow_empty=False)
+        checks = InputChecks(assume_tz, owner, max_bad_rows, max_bad_ratio, allow_empty=False)
         cfg = _build_config(since, until, tz, window, strict, checks)
         key = _pseudonym_key(pseudonymize)
-        files = _input_files(paths, usage, commits, identities, workdir)
+        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
         report = run_audit(files, cfg, workdir)
         wanted = _find_account(report, account)
         if key is not None:

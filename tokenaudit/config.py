@@ -41,6 +41,8 @@ class AuditConfig:
     allow_empty: bool = False
     #: The zone of timestamps written without one; None rejects such timestamps.
     assume_tz: str | None = None
+    #: The account of exports that name none (Claude Code transcripts, ccusage reports).
+    account: str | None = None
     #: Evidence gates: below these an account is `insufficient_data`, never tested.
     min_active_days: int = 5
     min_followable_days: int = 4

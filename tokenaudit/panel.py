@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.config import AuditConfig
+from tokenaudit.loaders.exports import AGGREGATED_SOURCES
 from tokenaudit.schema import TOKEN_COLUMNS
 
 _REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
@@ -107,7 +108,9 @@ def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
             pl.col("requests").sum().alias("requests"),
             pl.col("cost_usd").sum().alias("cost_usd"),
             pl.col("cost_usd").is_not_null().any().alias("has_cost"),
-            (pl.col("requests") > 1).any().alias("aggregated"),
+            ((pl.col("requests") > 1) | pl.col("source").is_in(list(AGGREGATED_SOURCES)))
+            .any()
+            .alias("aggregated"),
             pl.len().alias("rows"),
             (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600).alias(
                 "max_gap_h"

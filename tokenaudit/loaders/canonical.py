@@ -6,7 +6,7 @@ and the offending value. Nothing downstream re-checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -62,6 +62,8 @@ class LoadedInput:
     frame: pl.LazyFrame
     #: Rows that could not be parsed into fields at all: (line, reason).
     unreadable: tuple[tuple[int, str], ...]
+    #: A note on records of the file that are not rows (unmerged PRs, cache hits), or "".
+    note: str = ""
 
 
 def _resolve_columns(columns: tuple[str, ...], schema: dict[str, pl.DataType]) -> dict[str, str]:
@@ -109,12 +111,12 @@ def _describe_missing(
 
 
 def load_input(
-    file: InputFile, workdir: Path, *, assume_tz: str | None = None
+    file: InputFile, workdir: Path, *, assume_tz: str | None = None, account: str | None = None
 ) -> LoadedInput | None:
     """Read and validate one file. Returns None for a file found in a directory that is not a log
     at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
     raw = read_raw(file, workdir)
-    kind = file.forced_kind or detect_kind(raw.columns)
+    kind = file.forced_kind or raw.kind or detect_kind(raw.columns)
     if kind is None:
         if file.in_directory:
             return None
@@ -130,14 +132,30 @@ def load_input(
         Kind.COMMITS: COMMITS_SCHEMA,
         Kind.IDENTITIES: IDENTITY_SCHEMA,
     }[kind]
+    if "account" in raw.optional and "account" not in raw.columns:
+        # Exports without an identity (Claude Code transcripts, ccusage): --account, else the
+        # folder the file was found under on the command line.
+        owner = account or (file.root.name if file.root is not None else None)
+        if owner is None:
+            raise DataError(
+                file.name,
+                f"a {raw.source} file names no account; give --account NAME or scan the person's folder",
+            )
+        raw = replace(
+            raw,
+            frame=raw.frame.with_columns(pl.lit(owner).alias("account")),
+            columns=(*raw.columns, "account"),
+        )
     mapping = _resolve_columns(raw.columns, schema)
     for required in REQUIRED[kind]:
-        if required not in mapping:
+        if required not in mapping and required not in raw.optional:
             raise _describe_missing(file, kind, raw.columns, required)
     if kind is Kind.USAGE and not any(t in mapping for t in TOKEN_COLUMNS):
         raise _describe_missing(file, kind, raw.columns, "input_tokens")
     frame = _canonicalise(raw, schema, mapping, kind, file.name, assume_tz)
-    return LoadedInput(file, kind, raw.fmt, raw.unit, frame, raw.unreadable)
+    if kind is Kind.USAGE:
+        frame = frame.with_columns(pl.col("source").fill_null(raw.source or "canonical"))
+    return LoadedInput(file, kind, raw.fmt, raw.unit, frame, raw.unreadable, raw.note)
 
 
 def _text(col: str) -> pl.Expr:
@@ -312,7 +330,7 @@ def _canonicalise(
             )
         if dtype == pl.Int64():
             problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
-        if canonical in REQUIRED[kind]:
+        if canonical in REQUIRED[kind] and canonical not in raw.optional:
             problems.append(pl.when(~present).then(pl.lit(label + "missing required value")))
     if kind is Kind.USAGE:
         token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]

@@ -21,7 +21,9 @@ from typing import Any
 import polars as pl
 
 from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.loaders import exports
 from tokenaudit.loaders.sources import InputFile
+from tokenaudit.schema import Kind
 
 _SNIFF_BYTES = 64 * 1024
 _JSON_RECORD_KEYS = ("data", "records", "rows", "items", "usage", "commits", "results")
@@ -38,6 +40,12 @@ class RawTable:
     unit: str
     #: Lines that could not even be split into fields (bad JSON, ragged CSV): (line, reason).
     unreadable: tuple[tuple[int, str], ...] = ()
+    #: Set when a vendor export was recognised (see `exports`): its kind, name, the canonical
+    #: columns it cannot supply, and a note on records that are not rows.
+    kind: Kind | None = None
+    source: str | None = None
+    optional: frozenset[str] = frozenset()
+    note: str = ""
 
 
 def normalise_column(name: str) -> str:
@@ -107,6 +115,9 @@ def read_raw(file: InputFile, workdir: Path) -> RawTable:
     except OSError as exc:
         raise _open_failure(file, exc) from exc
     label = f"{fmt}+{compression}" if compression else fmt
+    if fmt in ("csv", "tsv"):
+        table = _read_delimited(file, plain, label, "\t" if fmt == "tsv" else ",")
+        return _export_from_table(table) or table
     if fmt == "empty":
         raise DataError(file.name, "file is empty")
     if fmt == "parquet":
@@ -118,9 +129,45 @@ def read_raw(file: InputFile, workdir: Path) -> RawTable:
     return _read_delimited(file, plain, label, "\t" if fmt == "tsv" else ",")
 
 
+def _export_from_table(table: RawTable) -> RawTable | None:
+    """Vendor CSV exports (LiteLLM spend logs) are recognised from their header."""
+    if not {"starttime", "prompt_tokens"} <= set(table.columns):
+        return None
+    df = table.frame.collect()
+    records = [(row.pop("_line"), row) for row in df.to_dicts()]
+    converted = exports.convert(records, None)
+    if converted is None:
+        return None
+    return _from_export(converted, table.fmt, "line", list(table.unreadable))
+
+
 def _finish(df: pl.DataFrame, fmt: str, unit: str, unreadable: list[tuple[int, str]]) -> RawTable:
     columns = tuple(c for c in df.columns if c != "_line")
     return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable))
+
+
+def _from_export(
+    converted: exports.Converted,
+    fmt: str,
+    unit: str,
+    unreadable: list[tuple[int, str]],
+    name: str = "",
+) -> RawTable:
+    if converted.refuse:
+        raise DataError(name, converted.refuse)
+    df = exports.rows_frame(converted)
+    columns = tuple(c for c in df.columns if c != "_line")
+    return RawTable(
+        df.lazy(),
+        columns,
+        f"{converted.source} ({fmt})",
+        unit,
+        tuple(unreadable),
+        kind=converted.kind,
+        source=converted.source,
+        optional=converted.optional,
+        note=converted.note,
+    )
 
 
 def _check_duplicate_columns(file: InputFile, names: list[str]) -> list[str]:
@@ -251,6 +298,10 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
             file.name, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
         ) from exc
     items = _json_records(doc)
+    if items is None and isinstance(doc, dict):
+        converted = exports.convert([], doc)
+        if converted is not None:
+            return _from_export(converted, fmt, "record", [], file.name)
     if items is None:
         raise DataError(file.name, "JSON holds no list of records (expected an array of objects)")
     records: list[tuple[int, dict[str, Any]]] = []
@@ -260,6 +311,9 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
             records.append((i, item))
         else:
             unreadable.append((i, f"record is a JSON {type(item).__name__}, not an object"))
+    converted = exports.convert(records, doc)
+    if converted is not None:
+        return _from_export(converted, fmt, "record", unreadable, file.name)
     return _finish(_records_frame(records), fmt, "record", unreadable)
 
 
@@ -295,6 +349,9 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
                 records.append((line_no, item))
             else:
                 unreadable.append((line_no, f"line is a JSON {type(item).__name__}, not an object"))
+    converted = exports.convert(records, None)
+    if converted is not None:
+        return _from_export(converted, fmt, "line", unreadable, file.name)
     return _finish(_records_frame(records), fmt, "line", unreadable)
 
 

@@ -19,6 +19,8 @@ class InputFile:
     name: str
     forced_kind: Kind | None = None
     in_directory: bool = False
+    #: The directory named on the command line that this file was found in (None for files).
+    root: Path | None = None
 
 
 def expand_paths(paths: Iterable[str | Path], forced_kind: Kind | None = None) -> list[InputFile]:
@@ -36,7 +38,9 @@ def expand_paths(paths: Iterable[str | Path], forced_kind: Kind | None = None) -
                 if p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-            files.extend(InputFile(p, str(p), forced_kind, in_directory=True) for p in found)
+            files.extend(
+                InputFile(p, str(p), forced_kind, in_directory=True, root=path) for p in found
+            )
         elif path.is_file():
             files.append(InputFile(path, str(path), forced_kind))
         elif path.exists():
