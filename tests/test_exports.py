@@ -3,6 +3,7 @@ The example payloads are `../shared/research/fixtures` copies under tests/data/e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -39,10 +40,9 @@ def test_claude_code_transcript_counts_each_streamed_message_once_by_its_fullest
     assert set(frame["account"]) == {"dana@acme.example"}
     lines = []
     for text in (EXPORTS / "claude_code_transcript.jsonl").read_text().splitlines():
-        try:
+        # The fixture has a truncated line; the loader reports it as unreadable.
+        with contextlib.suppress(json.JSONDecodeError):
             lines.append(json.loads(text))
-        except json.JSONDecodeError:
-            pass  # the fixture ends in a truncated line; the loader reports it as unreadable
     outputs: dict[str, int] = {}
     for line in lines:
         usage = (line.get("message") or {}).get("usage") or {}
@@ -74,7 +74,7 @@ def test_transcripts_without_an_account_need_one(tmp_path: Path) -> None:
 
 
 def test_anthropic_claude_code_analytics_is_per_model_with_cents_as_dollars(tmp_path: Path) -> None:
-    _, kind, frame = load("anthropic_claude_code_analytics.json", tmp_path)
+    _, _, frame = load("anthropic_claude_code_analytics.json", tmp_path)
     doc = json.loads((EXPORTS / "anthropic_claude_code_analytics.json").read_text())
     first = doc["data"][0]["model_breakdown"][0]
     row = frame.row(0, named=True)
