@@ -217,3 +217,55 @@ def test_git_repository_first_parent_history_with_co_authors_mailmap_and_exclusi
     assert merge["author"].to_list() == ["eli@acme.example"] and merge["lines_added"].to_list() == [
         "4"
     ]
+
+
+def test_codex_cumulative_counters_become_per_request_amounts(tmp_path: Path) -> None:
+    _, _, frame = load("codex_session.jsonl", tmp_path, account="jun")
+    # The last cumulative total in the file is input 21877 (17920 cached) and output 1502.
+    assert frame["input_tokens"].sum() + frame["cache_read_tokens"].sum() == 21877
+    assert frame["cache_read_tokens"].sum() == 17920
+    assert frame["output_tokens"].sum() == 1502
+
+
+def test_copilot_report_uses_cli_tokens_only_and_the_envelope_is_refused(tmp_path: Path) -> None:
+    loaded = load_input(InputFile(EXPORTS / "copilot_users_1_day.ndjson", "c.ndjson"), tmp_path)
+    assert loaded is not None and "without CLI token data" in loaded.note
+    frame = loaded.frame.collect()
+    assert frame["account"].to_list() == ["dkowalski"] and frame["input_tokens"].to_list() == [
+        51220340
+    ]
+    with pytest.raises(DataError, match="envelope"):
+        load_input(InputFile(EXPORTS / "copilot_users_1_day_envelope.json", "e.json"), tmp_path)
+
+
+def test_inspect_names_every_file_of_a_mixed_directory(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+
+    result = CliRunner().invoke(
+        app, ["inspect", str(EXPORTS), "--account", "jun", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    detected = {Path(f["name"]).name: f["detected_as"].split(" ")[0] for f in doc["files"]}
+    assert detected == {
+        "anthropic_claude_code_analytics.json": "anthropic-claude-code-analytics",
+        "anthropic_org_users.json": "org-users",
+        "anthropic_usage_report.json": "anthropic-usage-report",
+        "ccusage_daily.json": "ccusage-daily",
+        "claude_code_transcript.jsonl": "claude-code-transcript",
+        "codex_session.jsonl": "codex-session",
+        "copilot_users_1_day.ndjson": "copilot-cli",
+        "cursor_usage_events.json": "cursor-usage-events",
+        "gh_pr_list.json": "gh-pr-list",
+        "gitlab_merge_requests.json": "gitlab-merge-requests",
+        "litellm_spendlogs.csv": "litellm-spend-logs",
+        "openai_org_users.json": "org-users",
+        "openai_usage_completions.json": "openai-usage",
+    }
+    assert len(doc["skipped"]) == 3 and all("(" in s for s in doc["skipped"])
+    for f in doc["files"]:
+        assert f["rows"] == f["used"] + f["rejected"]
+    coverage = doc["identity_coverage"]
+    assert coverage["commits_without_usage"] and coverage["usage_without_commits"]

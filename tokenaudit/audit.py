@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,7 @@ from tokenaudit.checks.base import RESULT_SCHEMA, CheckData
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
-from tokenaudit.errors import DataError
+from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
@@ -81,7 +82,13 @@ def load_all(
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
     for file in files:
-        item = load_input(file, workdir, assume_tz=assume_tz, account=account)
+        try:
+            item = load_input(file, workdir, assume_tz=assume_tz, account=account)
+        except RefusedExport as exc:
+            if not file.in_directory:
+                raise
+            skipped.append(f"{file.name} ({exc.why})")
+            continue
         if item is None:
             skipped.append(file.name)
         else:
@@ -374,7 +381,7 @@ def _exclusions(accounts: list[str], idmap: IdentityMap, cfg: AuditConfig) -> di
         low = account.lower()
         if role in {"bot", "service", "service-account", "ci"}:
             out[account] = f"role '{role}' in identities"
-        elif any(marker in low for marker in cfg.bot_markers):
+        elif any(marker in low for marker in cfg.bot_markers) or _BOT_NAME.search(low):
             out[account] = "bot account"
     return out
 
@@ -490,5 +497,9 @@ def _unmatched(
     return no_commits, no_usage
 
 
+#: `-bot`, `_bot`, `[bot]`, `bot@…` as a word of the name, not `abbott` or `robotics`.
+_BOT_NAME: Final = re.compile(r"(^|[-_.\[])bot($|[\]@._-])")
+
+
 def _is_bot_name(name: str) -> bool:
-    return "[bot]" in name or name.endswith("-bot")
+    return bool(_BOT_NAME.search(name.lower()))

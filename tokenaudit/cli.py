@@ -715,6 +715,46 @@ def _find_account(report: AuditReport, account: str) -> str | None:
 
 
 @app.command()
+def inspect(
+    paths: PathsArg = None,
+    usage: UsageOpt = None,
+    commits: CommitsOpt = None,
+    identities: IdentitiesOpt = None,
+    repo: RepoOpt = None,
+    branch: BranchOpt = None,
+    account: AccountOpt = None,
+    assume_tz: AssumeTzOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", metavar="table|json", help="table (default on a terminal) or json."
+        ),
+    ] = "auto",
+    debug: DebugOpt = False,
+) -> None:
+    """Show what each input was detected as, rows read and rejected, time range, and identity coverage."""
+    if fmt not in ("auto", "table", "json"):
+        raise typer.BadParameter("must be table or json", param_hint="--format")
+    with _guarded(debug), _workdir() as workdir:
+        from tokenaudit.inspection import inspect_inputs
+
+        checks = InputChecks(assume_tz, account)
+        cfg = _build_config(None, None, "UTC", "auto", False, checks)
+        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
+        inspection = inspect_inputs(files, cfg, workdir)
+        if fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()):
+            from tokenaudit.report.inspect_view import render_inspection_json
+
+            _emit(render_inspection_json(inspection), None)
+        else:
+            from rich.console import Console
+
+            from tokenaudit.report.inspect_view import render_inspection
+
+            render_inspection(inspection, Console(highlight=False, markup=False, emoji=False))
+
+
+@app.command()
 def generate(
     outdir: Annotated[
         Path,

@@ -65,9 +65,15 @@ class DataError(TokenauditError):
         if column is not None:
             where += f": column '{column}'"
         super().__init__(f"{where}: {why}")
+        self.why = why
         self.path = path
         self.line = line
         self.column = column
+
+
+class RefusedExport(DataError):
+    """A recognised export that cannot serve per-person usage (it says why). Inside a scanned
+    directory such a file is skipped with its reason; named on its own it is an error."""
 
 
 class OutputError(TokenauditError):

@@ -38,7 +38,13 @@ class Converted:
 
 #: Sources whose rows are daily or bucketed totals, never single requests.
 AGGREGATED_SOURCES: Final = frozenset(
-    {"anthropic-claude-code-analytics", "anthropic-usage-report", "openai-usage", "ccusage-daily"}
+    {
+        "anthropic-claude-code-analytics",
+        "anthropic-usage-report",
+        "openai-usage",
+        "ccusage-daily",
+        "copilot-cli",
+    }
 )
 
 
@@ -321,6 +327,98 @@ def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
     return Converted("litellm-spend-logs", Kind.USAGE, rows, note=note)
 
 
+def codex_session(records: Records, doc: Any) -> Converted | None:
+    """Codex CLI rollouts: `token_count` events carry a cumulative total (often repeated) and the
+    last request's usage; de-duplicating by the cumulative total and summing the last usage
+    reproduces the final total. Older shapes carry no usage at all (zero rows, not an error)."""
+    if isinstance(doc, dict) and "session" in doc and isinstance(doc.get("items"), list):
+        return Converted(
+            "codex-session",
+            Kind.USAGE,
+            [],
+            optional=frozenset({"account"}),
+            note="no token usage recorded",
+        )
+    if not records:
+        return None
+    head = [r for _, r in records[:5]]
+    current = all({"timestamp", "type", "payload"} <= set(r) for r in head)
+    legacy = "instructions" in head[0] and "git" in head[0] and "id" in head[0]
+    if not (current or legacy):
+        return None
+    rows: list[dict[str, Any]] = []
+    session = model = None
+    last_total: Any = None
+    for line, r in records:
+        payload: dict[str, Any] = r["payload"] if isinstance(r.get("payload"), dict) else {}
+        kind = r.get("type")
+        if kind == "session_meta":
+            session = payload.get("id")
+        elif kind == "turn_context":
+            model = payload.get("model") or model
+        elif kind == "event_msg" and payload.get("type") == "token_count":
+            info = payload.get("info")
+            if not isinstance(info, dict):
+                continue  # the first event can have info: null
+            total = info.get("total_token_usage")
+            if total == last_total:
+                continue  # a repeated cumulative total is the same request reported again
+            last_total = total
+            last = info.get("last_token_usage") or {}
+            cached = _int(last.get("cached_input_tokens"))
+            rows.append(
+                {
+                    "_line": line,
+                    "timestamp": r.get("timestamp"),
+                    "input_tokens": _int(last.get("input_tokens")) - cached,
+                    "output_tokens": _int(last.get("output_tokens")),
+                    "cache_read_tokens": cached,
+                    "model": model,
+                    "session_id": session,
+                }
+            )
+    note = "" if rows else "no token usage recorded"
+    return Converted("codex-session", Kind.USAGE, rows, optional=frozenset({"account"}), note=note)
+
+
+def copilot_user_report(records: Records, doc: Any) -> Converted | None:
+    """GitHub Copilot per-user daily report (NDJSON): only CLI usage carries tokens, and its
+    prompt tokens include cached ones (no split is given)."""
+    if not records or not all("user_login" in r and "day" in r for _, r in records[:20]):
+        return None
+    rows = []
+    without = 0
+    for line, r in records:
+        cli = r.get("totals_by_cli")
+        usage = _get(cli, "token_usage")
+        if not isinstance(usage, dict):
+            without += 1
+            continue
+        rows.append(
+            {
+                "_line": line,
+                "timestamp": r.get("day"),
+                "account": r.get("user_login"),
+                "input_tokens": usage.get("prompt_tokens_sum"),
+                "output_tokens": usage.get("output_tokens_sum"),
+                "requests": _get(cli, "request_count"),
+            }
+        )
+    note = f"{without} user-days without CLI token data" if without else ""
+    return Converted("copilot-cli", Kind.USAGE, rows, note=note)
+
+
+def copilot_report_envelope(records: Records, doc: Any) -> Converted | None:
+    if not isinstance(doc, dict) or "download_links" not in doc:
+        return None
+    return Converted(
+        "copilot-report-envelope",
+        Kind.USAGE,
+        [],
+        refuse="this is the Copilot report envelope; download the NDJSON files its download_links name",
+    )
+
+
 # --------------------------------------------------------------------------- commits
 
 
@@ -409,6 +507,9 @@ ADAPTERS: Final[tuple[Callable[[Records, Any], Converted | None], ...]] = (
     cursor_daily_usage,
     openai_usage,
     ccusage_daily,
+    codex_session,
+    copilot_user_report,
+    copilot_report_envelope,
     cursor_usage_events,
     litellm_spend_logs,
     gh_pr_list,

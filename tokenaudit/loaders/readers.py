@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.errors import DataError, InputMissingError, RefusedExport
 from tokenaudit.loaders import exports
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.schema import Kind
@@ -154,7 +154,7 @@ def _from_export(
     name: str = "",
 ) -> RawTable:
     if converted.refuse:
-        raise DataError(name, converted.refuse)
+        raise RefusedExport(name, converted.refuse)
     df = exports.rows_frame(converted)
     columns = tuple(c for c in df.columns if c != "_line")
     return RawTable(

@@ -1,0 +1,154 @@
+"""`inspect`: what each input was detected as, what was read from it, and who could be matched.
+
+Works on any set of inputs (a usage log alone is fine), so that an auditor can check the data
+before trusting a scan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tokenaudit.audit import load_all
+from tokenaudit.config import AuditConfig
+from tokenaudit.identities import IdentityMap
+from tokenaudit.loaders import InputFile
+from tokenaudit.panel import split_duplicate_requests
+from tokenaudit.schema import TOKEN_COLUMNS, Kind
+
+
+@dataclass(frozen=True)
+class FileReport:
+    name: str
+    kind: str
+    detected_as: str
+    rows: int
+    used: int
+    rejected: int
+    rejects_by_reason: list[tuple[str, int]]
+    first: str | None
+    last: str | None
+    accounts: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The two sides of the usage–commit join that found no partner."""
+
+    usage_accounts: int
+    commit_authors: int
+    matched: int
+    #: (account, tokens) of usage accounts with no merged change credited.
+    usage_without_commits: list[tuple[str, int]]
+    #: (author, changes) of commit authors with no usage.
+    commits_without_usage: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    files: list[FileReport]
+    skipped: list[str]
+    coverage: Coverage
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "files": [f.__dict__ for f in self.files],
+            "skipped": self.skipped,
+            "identity_coverage": {
+                "usage_accounts": self.coverage.usage_accounts,
+                "commit_authors": self.coverage.commit_authors,
+                "matched": self.coverage.matched,
+                "usage_without_commits": [
+                    {"account": a, "tokens": t} for a, t in self.coverage.usage_without_commits
+                ],
+                "commits_without_usage": [
+                    {"author": a, "changes": c} for a, c in self.coverage.commits_without_usage
+                ],
+            },
+        }
+
+
+def _reason_key(reason: str) -> str:
+    """Group reasons by what went wrong, not by the offending value."""
+    reason = re.sub(r" '[^']*'$", "", reason)
+    return re.sub(r" of the row kept at .*$", "", reason)
+
+
+def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Inspection:
+    loaded, skipped = load_all(files, workdir, cfg.assume_tz, cfg.account)
+    reports: list[FileReport] = []
+    good: dict[Kind, list[pl.DataFrame]] = {k: [] for k in Kind}
+    for item in loaded:
+        frame = item.frame.collect()
+        ok = frame.filter(pl.col("_reject").is_null())
+        reasons = frame["_reject"].drop_nulls().to_list() + [r for _, r in item.unreadable]
+        if item.kind is Kind.USAGE:
+            ok, dropped = split_duplicate_requests(ok.drop("_reject"))
+            reasons += dropped["_reject"].to_list()
+        else:
+            ok = ok.drop("_reject")
+        good[item.kind].append(ok)
+        counts: dict[str, int] = {}
+        for reason in reasons:
+            counts[_reason_key(reason)] = counts.get(_reason_key(reason), 0) + 1
+        time_col = {Kind.USAGE: "timestamp", Kind.COMMITS: "merged_at"}.get(item.kind)
+        who_col = {Kind.USAGE: "account", Kind.COMMITS: "author", Kind.IDENTITIES: "account"}[
+            item.kind
+        ]
+        first = ok[time_col].min() if time_col and ok.height else None
+        last = ok[time_col].max() if time_col and ok.height else None
+        reports.append(
+            FileReport(
+                name=item.file.name,
+                kind=item.kind.value,
+                detected_as=item.fmt,
+                rows=frame.height + len(item.unreadable),
+                used=ok.height,
+                rejected=len(reasons),
+                rejects_by_reason=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),
+                first=str(first) if first is not None else None,
+                last=str(last) if last is not None else None,
+                accounts=ok[who_col].n_unique() if ok.height else 0,
+                note=item.note,
+            )
+        )
+    identities = (
+        pl.concat(good[Kind.IDENTITIES])
+        if good[Kind.IDENTITIES]
+        else pl.DataFrame(
+            schema={"alias": pl.String, "account": pl.String, "team": pl.String, "role": pl.String}
+        )
+    )
+    idmap = IdentityMap.from_frame(identities)
+    usage_tokens: dict[str, int] = {}
+    for frame in good[Kind.USAGE]:
+        resolved = idmap.resolve_column(frame, "account")
+        sums = resolved.group_by("account").agg(pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("t"))
+        for account, tokens in sums.iter_rows():
+            usage_tokens[account] = usage_tokens.get(account, 0) + int(tokens)
+    author_changes: dict[str, int] = {}
+    for frame in good[Kind.COMMITS]:
+        resolved = idmap.resolve_column(frame, "author")
+        for author, n in resolved.group_by("author").len().iter_rows():
+            author_changes[author] = author_changes.get(author, 0) + int(n)
+    matched = set(usage_tokens) & set(author_changes)
+    coverage = Coverage(
+        usage_accounts=len(usage_tokens),
+        commit_authors=len(author_changes),
+        matched=len(matched),
+        usage_without_commits=sorted(
+            ((a, t) for a, t in usage_tokens.items() if a not in author_changes),
+            key=lambda x: (-x[1], x[0]),
+        ),
+        commits_without_usage=sorted(
+            ((a, c) for a, c in author_changes.items() if a not in usage_tokens),
+            key=lambda x: (-x[1], x[0]),
+        ),
+    )
+    return Inspection(sorted(reports, key=lambda r: r.name), skipped, coverage)
