@@ -14,7 +14,7 @@ from .conftest import DATA
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 
-from ccusage_compare import compare, tokenaudit_daily  # noqa: E402
+from ccusage_compare import compare, tokenaudit_daily
 
 
 def test_daily_totals_equal_ccusage_except_streamed_output_growth() -> None:
