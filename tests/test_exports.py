@@ -269,3 +269,92 @@ def test_inspect_names_every_file_of_a_mixed_directory(tmp_path: Path) -> None:
         assert f["rows"] == f["used"] + f["rejected"]
     coverage = doc["identity_coverage"]
     assert coverage["commits_without_usage"] and coverage["usage_without_commits"]
+
+
+JSON_EXPORTS = [
+    "anthropic_claude_code_analytics.json",
+    "anthropic_usage_report.json",
+    "openai_usage_completions.json",
+    "cursor_usage_events.json",
+    "gh_pr_list.json",
+    "gitlab_merge_requests.json",
+]
+NDJSON_EXPORTS = [
+    "claude_code_transcript.jsonl",
+    "codex_session.jsonl",
+    "copilot_users_1_day.ndjson",
+]
+
+
+def _drop_first(value: object, keys: set[str]) -> bool:
+    """Remove the first occurrence of any of `keys` from a nested document (in place)."""
+    if isinstance(value, dict):
+        for key in list(value):
+            if key in keys:
+                del value[key]
+                return True
+        return any(_drop_first(v, keys) for v in value.values())
+    if isinstance(value, list):
+        return any(_drop_first(v, keys) for v in value)
+    return False
+
+
+FIELDS = {
+    "output_tokens",
+    "outputTokens",
+    "output",
+    "additions",
+    "tokenUsage",
+    "merged_at",
+    "mergedAt",
+}
+
+
+@pytest.mark.parametrize("name", JSON_EXPORTS)
+def test_a_field_missing_from_one_record_is_rejected_or_defaulted_never_a_crash(
+    tmp_path: Path, name: str
+) -> None:
+    doc = json.loads((EXPORTS / name).read_text())
+    assert _drop_first(doc, FIELDS)
+    _drop_first(doc, {"model"})
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    loaded = load_input(InputFile(path, name), tmp_path, account="x")
+    assert loaded is not None
+    assert loaded.fmt.split(" ")[0] != "json"  # still recognised as its export
+    loaded.frame.collect()
+
+
+@pytest.mark.parametrize("name", JSON_EXPORTS)
+def test_a_json_export_cut_off_halfway_is_a_data_error_naming_the_line(
+    tmp_path: Path, name: str
+) -> None:
+    text = (EXPORTS / name).read_text()
+    path = tmp_path / name
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(DataError, match=r":\d+: not valid JSON"):
+        load_input(InputFile(path, name), tmp_path)
+
+
+@pytest.mark.parametrize("name", NDJSON_EXPORTS)
+def test_a_truncated_last_line_is_reported_and_the_rest_is_read(tmp_path: Path, name: str) -> None:
+    lines = (EXPORTS / name).read_text().splitlines()
+    lines = [line for line in lines if line.strip()]
+    path = tmp_path / name
+    path.write_text("\n".join([*lines, lines[-1][: len(lines[-1]) // 2]]) + "\n")
+    loaded = load_input(InputFile(path, name), tmp_path, account="x")
+    assert loaded is not None
+    assert [line for line, _ in loaded.unreadable][-1] == len(lines) + 1
+    assert loaded.frame.collect().height >= 1
+
+
+def test_unknown_models_are_kept_and_their_cost_is_never_invented(tmp_path: Path) -> None:
+    doc = json.loads((EXPORTS / "openai_usage_completions.json").read_text())
+    doc["data"][0]["results"][0]["model"] = "gpt-99-unknown"
+    path = tmp_path / "u.json"
+    path.write_text(json.dumps(doc))
+    loaded = load_input(InputFile(path, "u.json"), tmp_path)
+    assert loaded is not None
+    frame = loaded.frame.collect()
+    row = frame.filter(pl.col("model") == "gpt-99-unknown").row(0, named=True)
+    assert row["cost_usd"] is None and row["_reject"] is None

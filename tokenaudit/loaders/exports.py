@@ -56,6 +56,13 @@ def _get(d: Any, *path: str) -> Any:
     return d
 
 
+def _most(records: Records, has: Callable[[dict[str, Any]], bool]) -> bool:
+    """A format is recognised when most of its first records look like it: one damaged record
+    must not turn a whole export into an unknown file."""
+    head = [r for _, r in records[:20]]
+    return bool(head) and sum(1 for r in head if has(r)) * 2 >= len(head)
+
+
 def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
@@ -124,7 +131,7 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
 def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | None:
     """Claude Code Analytics API: one row per actor, UTC day and (remote/local, terminal);
     per-model tokens; `estimated_cost.amount` in cents."""
-    if not records or not all("actor" in r and "model_breakdown" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "actor" in r and "model_breakdown" in r):
         return None
     rows = []
     for line, r in records:
@@ -171,9 +178,7 @@ def anthropic_cost_report(records: Records, doc: Any) -> Converted | None:
 
 def cursor_daily_usage(records: Records, doc: Any) -> Converted | None:
     """Cursor daily usage data counts requests but no tokens: recognised, and refused."""
-    if not records or not all(
-        "email" in r and "date" in r and "agentRequests" in r for _, r in records[:20]
-    ):
+    if not _most(records, lambda r: "email" in r and "date" in r and "agentRequests" in r):
         return None
     return Converted(
         "cursor-daily-usage",
@@ -186,7 +191,7 @@ def cursor_daily_usage(records: Records, doc: Any) -> Converted | None:
 
 def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
     """Messages usage report: buckets of results grouped by account, API key or workspace."""
-    if not records or not all("starting_at" in r and "results" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "starting_at" in r and "results" in r):
         return None
     rows = []
     for line, bucket in records:
@@ -214,7 +219,7 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
 
 def openai_usage(records: Records, doc: Any) -> Converted | None:
     """OpenAI usage API (completions): `input_tokens` includes `input_cached_tokens`."""
-    if not records or not all("start_time" in r and "results" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "start_time" in r and "results" in r):
         return None
     rows = []
     for line, bucket in records:
@@ -260,7 +265,7 @@ def ccusage_daily(records: Records, doc: Any) -> Converted | None:
 
 def cursor_usage_events(records: Records, doc: Any) -> Converted | None:
     """Cursor `filtered-usage-events`: epoch-millisecond strings; no event id."""
-    if not records or not all("userEmail" in r and "timestamp" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "userEmail" in r and "timestamp" in r):
         return None
     rows = []
     for line, r in records:
@@ -285,7 +290,7 @@ def cursor_usage_events(records: Records, doc: Any) -> Converted | None:
 def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
     """LiteLLM `SpendLogs`: cache-hit rows repeat the token counts at zero spend and are not
     usage; the `user` column is often empty, then the key alias, team or hashed key stands in."""
-    if not records or not all("starttime" in r and "prompt_tokens" in r for _, r in records[:5]):
+    if not _most(records, lambda r: "starttime" in r and "prompt_tokens" in r):
         return None
     import json
 
@@ -384,7 +389,7 @@ def codex_session(records: Records, doc: Any) -> Converted | None:
 def copilot_user_report(records: Records, doc: Any) -> Converted | None:
     """GitHub Copilot per-user daily report (NDJSON): only CLI usage carries tokens, and its
     prompt tokens include cached ones (no split is given)."""
-    if not records or not all("user_login" in r and "day" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "user_login" in r and "day" in r):
         return None
     rows = []
     without = 0
@@ -424,9 +429,7 @@ def copilot_report_envelope(records: Records, doc: Any) -> Converted | None:
 
 def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     """`gh pr list --json …`: only merged pull requests are merged work."""
-    if not records or not all(
-        "number" in r and ("mergedAt" in r or "mergedat" in r) for _, r in records[:20]
-    ):
+    if not _most(records, lambda r: "number" in r and ("mergedAt" in r or "mergedat" in r)):
         return None
     rows = []
     skipped = 0
@@ -463,7 +466,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
 
 def gitlab_merge_requests(records: Records, doc: Any) -> Converted | None:
     """GitLab merge requests API: list items carry no line counts (size unknown, still a change)."""
-    if not records or not all("iid" in r and "merged_at" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "iid" in r and "merged_at" in r):
         return None
     rows = []
     skipped = 0
@@ -493,7 +496,7 @@ def gitlab_merge_requests(records: Records, doc: Any) -> Converted | None:
 
 def org_users(records: Records, doc: Any) -> Converted | None:
     """Anthropic or OpenAI organisation user lists: provider user id → e-mail."""
-    if not records or not all("id" in r and "email" in r for _, r in records[:20]):
+    if not _most(records, lambda r: "id" in r and "email" in r):
         return None
     rows = [{"_line": line, "alias": r.get("id"), "account": r.get("email")} for line, r in records]
     return Converted("org-users", Kind.IDENTITIES, rows)
@@ -531,7 +534,15 @@ def rows_frame(converted: Converted) -> pl.DataFrame:
     """Canonical rows as text columns (numbers written as JSON numbers), with `_line`."""
     import json
 
-    names: dict[str, None] = {}
+    from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, USAGE_SCHEMA
+
+    schema_of = {
+        Kind.USAGE: USAGE_SCHEMA,
+        Kind.COMMITS: COMMITS_SCHEMA,
+        Kind.IDENTITIES: IDENTITY_SCHEMA,
+    }
+    # An export with no rows still has its columns, so that it reads as empty, not as malformed.
+    names: dict[str, None] = {} if converted.rows else dict.fromkeys(schema_of[converted.kind])
     for row in converted.rows:
         for key in row:
             if key != "_line":
