@@ -106,11 +106,14 @@ class Automation:
         pvals: dict[str, np.ndarray] = {}
         for f in FINGERPRINTS:
             x = cohort[f].to_numpy().astype(np.int64)
-            a, b = fit_beta_binomial(x, n, robust=True)
-            p = beta_binomial_sf(x, n, a, b)
             share = MIN_SHARE.get(f, cfg.mechanism_min_share)
             gate = (x >= cfg.mechanism_min_days) & (x >= share * n)
-            pvals[f] = np.where(gate, p, 1.0)
+            if not gate.any():
+                # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
+                pvals[f] = np.ones(x.size)
+                continue
+            a, b = fit_beta_binomial(x, n, robust=True)
+            pvals[f] = np.where(gate, beta_binomial_sf(x, n, a, b), 1.0)
         index = {name: i for i, name in enumerate(cohort["account"].to_list())}
         rows: list[ResultRow] = []
         for row in counts.iter_rows(named=True):

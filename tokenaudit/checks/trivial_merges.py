@@ -45,8 +45,10 @@ class TrivialMerges:
             return not_applicable(
                 self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
             )
-        a, b = fit_beta_binomial(x_all, days, robust=True)
-        cohort_rate = a / (a + b)
+        gated = (x_all >= MIN_CHANGES) & (x_all >= cfg.mechanism_min_share * days)
+        # Without an account past the effect-size gate every p-value is 1: no null to fit.
+        a, b = fit_beta_binomial(x_all, days, robust=True) if gated.any() else (1.0, 1.0)
+        cohort_rate = a / (a + b) if gated.any() else float(x_all.sum() / max(days.sum(), 1))
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             x, n = int(x_all[i]), int(days[i])
