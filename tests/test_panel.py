@@ -163,3 +163,37 @@ def test_a_repeated_request_id_counts_once_keeping_the_fullest_row() -> None:
     assert dropped.rows() == [
         ("u.csv", 2, "column 'request_id': duplicate of the row kept at u.csv:3")
     ]
+
+
+def test_leave_and_onboarding_never_count_against_anyone() -> None:
+    from tokenaudit.panel import mark_interruptions
+
+    cfg = AuditConfig()
+    veteran = days_frame("vet", [0, 1, 2, 3, 14, 15])  # 10 days away after day 3
+    joiner = days_frame("new", [30, 31, 40, 60, 61])  # first seen a month after the data starts
+    days = pl.concat([veteran, joiner])
+    marked = mark_interruptions(
+        follow_up(days, outputs_frame("x", []), D0 + timedelta(days=90)), 5, D0, cfg
+    )
+    marked = mark_followed(marked, 5, D0 + timedelta(days=90)).sort("account", "day")
+    vet = marked.filter(pl.col("account") == "vet")
+    assert vet["interrupted"].to_list() == [True, True, True, True, False, False]
+    assert vet["censored"].to_list() == [True, True, True, True, False, False]
+    new = marked.filter(pl.col("account") == "new")
+    assert new["onboarding"].to_list() == [True, True, True, False, False]
+    assert new["censored"].to_list()[:3] == [True, True, True]
+
+
+def test_roles_big_enough_are_cohorts_and_small_ones_back_off_to_the_organisation() -> None:
+    from tokenaudit.audit import ORGANISATION, assign_cohorts
+
+    accounts = pl.DataFrame(
+        {
+            "account": [f"a{i}" for i in range(25)],
+            "role": ["engineer"] * 12 + ["Research"] * 10 + ["lead"] * 3,
+        }
+    )
+    cohorts = dict(assign_cohorts(accounts, AuditConfig()).iter_rows())
+    assert cohorts["a0"] == "role engineer"
+    assert cohorts["a15"] == "role research"
+    assert cohorts["a24"] == ORGANISATION

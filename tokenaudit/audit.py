@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 import polars as pl
 
-from tokenaudit.checks.base import RESULT_SCHEMA, CheckData
+from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
@@ -24,6 +24,7 @@ from tokenaudit.panel import (
     auto_window,
     follow_up,
     mark_followed,
+    mark_interruptions,
     merged_work,
     output_days,
     split_duplicate_requests,
@@ -205,17 +206,22 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     humans = days_df.filter(~pl.col("account").is_in(list(excluded)))
     window_auto = cfg.window_days is None
     window = cfg.window_days if cfg.window_days is not None else auto_window(humans, cfg)
+    days_df = mark_interruptions(days_df, window, first_day, cfg)
     days_df = mark_followed(days_df, window, merges_known_until)
 
     totals = account_totals(days_df, outputs, idmap, excluded)
     totals = apply_gates(totals, cfg)
-    eligible = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))
-    data = CheckData(
-        accounts=eligible,
-        days=days_df.filter(pl.col("account").is_in(eligible["account"].implode())),
-        window_days=window,
+    eligible_names = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))["account"]
+    # The checks see usage outside onboarding only; the report shows all of it.
+    assessed_days = days_df.filter(
+        pl.col("account").is_in(eligible_names.implode()) & ~pl.col("onboarding")
     )
-    results = pl.concat([check.run(data, cfg) for check in CHECKS]).sort("account", "check")
+    assessed = account_totals(assessed_days, outputs, idmap, excluded)
+    cohorts = assign_cohorts(assessed, cfg)
+    results = pl.concat(
+        [run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg) for check in CHECKS]
+    ).sort("account", "check")
+    totals = totals.join(cohorts, on="account", how="left")
     groups = {check.id: check.group for check in CHECKS}
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
@@ -371,6 +377,7 @@ EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {
     "p_primary": pl.Float64(),
     "team": pl.String(),
     "role": pl.String(),
+    "cohort": pl.String(),
 }
 
 
@@ -384,6 +391,57 @@ def _exclusions(accounts: list[str], idmap: IdentityMap, cfg: AuditConfig) -> di
         elif any(marker in low for marker in cfg.bot_markers) or _BOT_NAME.search(low):
             out[account] = "bot account"
     return out
+
+
+ORGANISATION = "organisation"
+
+
+def assign_cohorts(accounts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """`account, cohort`: an account's role when enough tested accounts share it, else the
+    whole organisation (research/methods.md §1: compare like with like, back off when thin)."""
+    role = pl.col("role").str.to_lowercase().str.strip_chars()
+    sized = accounts.with_columns(role.alias("_role")).with_columns(
+        pl.len().over("_role").alias("_n")
+    )
+    return sized.select(
+        "account",
+        pl.when(pl.col("_role").is_not_null() & (pl.col("_n") >= cfg.min_role_cohort))
+        .then(pl.format("role {}", pl.col("_role")))
+        .otherwise(pl.lit(ORGANISATION))
+        .alias("cohort"),
+    )
+
+
+def run_by_cohort(
+    check: Check,
+    accounts: pl.DataFrame,
+    days: pl.DataFrame,
+    cohorts: pl.DataFrame,
+    window: int,
+    cfg: AuditConfig,
+) -> pl.DataFrame:
+    """Run a check once per role cohort, and once over the whole organisation for the accounts
+    whose role is too small to be a cohort; each account keeps the result of its own cohort."""
+    parts = []
+    for (cohort,), members in cohorts.group_by("cohort"):
+        names = members["account"].implode()
+        if cohort == ORGANISATION:
+            result = check.run(CheckData(accounts, days, window), cfg)
+        else:
+            result = check.run(
+                CheckData(
+                    accounts.filter(pl.col("account").is_in(names)),
+                    days.filter(pl.col("account").is_in(names)),
+                    window,
+                ),
+                cfg,
+            )
+        parts.append(result.filter(pl.col("account").is_in(names)))
+    return (
+        pl.concat(parts).sort("account")
+        if parts
+        else check.run(CheckData(accounts, days, window), cfg)
+    )
 
 
 def account_totals(

@@ -43,6 +43,15 @@ class AuditConfig:
     assume_tz: str | None = None
     #: The account of exports that name none (Claude Code transcripts, ccusage reports).
     account: str | None = None
+    #: Leave: a pause of more than this many days without usage.
+    leave_gap_days: int = 7
+    #: New joiners: first usage this many days after the data starts; their first
+    #: `onboarding_days` never count against them.
+    joiner_after_days: int = 14
+    onboarding_days: int = 28
+    #: A role with at least this many tested accounts is its own cohort; smaller roles are
+    #: compared with the whole organisation.
+    min_role_cohort: int = 10
     #: Evidence gates: below these an account is `insufficient_data`, never tested.
     min_active_days: int = 5
     min_followable_days: int = 4

@@ -298,12 +298,56 @@ def auto_window(days: pl.DataFrame, cfg: AuditConfig) -> int:
     return int(min(max(round(p90), cfg.window_min), cfg.window_max))
 
 
+def mark_interruptions(
+    days: pl.DataFrame, window: int, data_start: date | None, cfg: AuditConfig
+) -> pl.DataFrame:
+    """Leave and onboarding never count against anyone.
+
+    `onboarding`: the first `onboarding_days` of an account whose first usage comes at least
+    `joiner_after_days` after the data starts (a new joiner, not someone already at work).
+    `interrupted`: a pause of `leave_gap_days` or more begins within the day's follow-up window,
+    so "no merge within the window" may just be leave. Both kinds of day are censored (neither
+    barren nor followed) unless merged work did follow.
+    """
+    if days.is_empty():
+        return days.with_columns(
+            pl.lit(False).alias("onboarding"), pl.lit(False).alias("interrupted")
+        )
+    ordered = days.sort("account", "day")
+    next_day = pl.col("day").shift(-1).over("account", order_by="day")
+    gap_after = (next_day - pl.col("day")).dt.total_days()
+    ordered = ordered.with_columns(
+        pl.when(gap_after > cfg.leave_gap_days).then(pl.col("day")).alias("_gap_start"),
+        pl.col("day").min().over("account").alias("_first"),
+    )
+    # The next pause that starts on or after each day (backward fill of gap starts).
+    ordered = ordered.with_columns(
+        pl.col("_gap_start").backward_fill().over("account", order_by="day").alias("_next_gap")
+    )
+    joiner = (
+        (pl.col("_first") - pl.lit(data_start)).dt.total_days() >= cfg.joiner_after_days
+        if data_start is not None
+        else pl.lit(False)
+    )
+    return ordered.with_columns(
+        (joiner & ((pl.col("day") - pl.col("_first")).dt.total_days() < cfg.onboarding_days)).alias(
+            "onboarding"
+        ),
+        ((pl.col("_next_gap") - pl.col("day")).dt.total_days() < window)
+        .fill_null(False)
+        .alias("interrupted"),
+    ).drop("_gap_start", "_first", "_next_gap")
+
+
 def mark_followed(days: pl.DataFrame, window: int, merges_known_until: date | None) -> pl.DataFrame:
     """`followed`: counted output within [day, day + window]. `censored`: not followed, and the
     window runs past the last day merges are known for, so the day is neither barren nor followed."""
     end = pl.col("day") + pl.duration(days=window)
     followed = pl.col("delay_days").is_not_null() & (pl.col("delay_days") <= window)
     censored = pl.lit(True) if merges_known_until is None else end > pl.lit(merges_known_until)
+    for flag in ("onboarding", "interrupted"):
+        if flag in days.columns:
+            censored = censored | pl.col(flag)
     return days.with_columns(followed.alias("followed")).with_columns(
         (~pl.col("followed") & censored).alias("censored")
     )

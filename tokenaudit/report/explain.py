@@ -39,6 +39,8 @@ def render_explain(report: AuditReport, account: str, console: Console) -> None:
     if row["team"] or row["role"]:
         facts += f"; team {visible(row['team'] or '-')}, role {visible(row['role'] or '-')}"
     console.print(Text(facts))
+    if row.get("cohort"):
+        console.print(Text(f"Compared with: {visible(row['cohort'])}", style="dim"))
     console.print(
         Text(
             f"Follow-up window {report.window_days} days ({'auto' if report.window_auto else 'fixed'}); "

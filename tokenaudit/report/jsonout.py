@@ -48,7 +48,7 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
     extra = {
         r["account"]: r
         for r in report.accounts.select(
-            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role"
+            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role", "cohort"
         ).iter_rows(named=True)
     }
     records = []
@@ -67,6 +67,7 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
         rec["p_excess_tokens"] = json_number(more["p_primary"])
         rec["team"] = visible(more["team"]) if more["team"] else None
         rec["role"] = visible(more["role"]) if more["role"] else None
+        rec["cohort"] = visible(more["cohort"]) if more["cohort"] else None
         rec["checks"] = checks.get(row["account"], [])
         records.append(rec)
     return records
