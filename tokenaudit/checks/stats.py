@@ -163,7 +163,7 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
                 nll,
                 s0,
                 method="Nelder-Mead",
-                options={"xatol": 1e-4, "fatol": 1e-7, "maxiter": 4000},
+                options={"xatol": 2e-3, "fatol": 1e-5, "maxiter": 1000},
             )
             for s0 in starts
         ),
