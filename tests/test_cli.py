@@ -351,3 +351,23 @@ def test_max_bad_rows_refuses_a_file_with_too_many_rejects(runner: CliRunner) ->
     result = runner.invoke(app, [*args, "--max-bad-rows", "2"])
     assert result.exit_code == 65
     assert "4 of 10 rows unusable (more than --max-bad-rows 2)" in result.stderr
+
+
+def test_zone_less_timestamps_are_read_as_utc_and_counted(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    usage = tmp_path / "usage.csv"
+    usage.write_text((DATA / "usage_basic.csv").read_text())
+    args = ["scan", str(usage), str(DATA / "commits_basic.csv"), "--format", "json", "--exit-zero"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "1 timestamps had no time zone and were read as UTC" in result.stderr
+    item = next(i for i in json.loads(result.stdout)["run"]["inputs"] if i["kind"] == "usage")
+    assert (
+        item["zone_less_timestamps"] == 1 and item["rejected"] == 1
+    )  # the other is a duplicate id
+    strict = runner.invoke(app, [*args, "--assume-tz", "none", "--max-bad-ratio", "0.9"])
+    item = next(i for i in json.loads(strict.stdout)["run"]["inputs"] if i["kind"] == "usage")
+    # Rejected now: the zone-less row itself (so its twin is no longer a duplicate).
+    assert item["zone_less_timestamps"] == 0 and item["rejected"] == 1
+    assert "timestamp has no time zone" in strict.stderr

@@ -247,6 +247,8 @@ def test_row_counts_conserve_per_file(small_org: Path, tmp_path: Path) -> None:
         "--exit-zero",
         "--rejects",
         str(tmp_path / "rejects.csv"),
+        "--assume-tz",
+        "none",
     )
     assert result.returncode == 0, result.stderr
     inputs = json.loads(result.stdout)["run"]["inputs"]

@@ -43,6 +43,8 @@ class InputSummary:
     used: int
     rejected: int
     sha256: str
+    #: Timestamps without a zone, read in --assume-tz.
+    zone_less: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,13 @@ def load_all(
 
 def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.LazyFrame:
     if not frames:
-        empty = {**schema, "_file": pl.String(), "_line": pl.Int64(), "_reject": pl.String()}
+        empty = {
+            **schema,
+            "_file": pl.String(),
+            "_line": pl.Int64(),
+            "_reject": pl.String(),
+            "_zone_less": pl.Boolean(),
+        }
         return pl.LazyFrame(schema=empty)
     return pl.concat(frames, how="vertical_relaxed")
 
@@ -150,6 +158,15 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     collected = dict(
         zip(frames, pl.collect_all(list(frames.values()), engine=_engine(files)), strict=True)
     )
+    zone_less = {
+        name: int(n)
+        for f in collected.values()
+        for name, n in f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())
+        .group_by("_file")
+        .len()
+        .iter_rows()
+    }
+    collected = {k: f.drop("_zone_less") for k, f in collected.items()}
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
     usage_df, duplicates = split_duplicate_requests(good[Kind.USAGE])
@@ -173,7 +190,9 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         .rename({"_file": "file", "_line": "line", "_reject": "reason"})
         .sort("file", "line", "reason")
     )
-    inputs = _summaries(loaded, collected, [usage_df, identities_df, commits_df], rejects)
+    inputs = _summaries(
+        loaded, collected, [usage_df, identities_df, commits_df], rejects, zone_less
+    )
     _enforce_bad_row_limits(inputs, rejects, cfg)
     if usage_df.is_empty() and cfg.allow_empty:
         return empty_report(inputs, rejects, skipped, cfg)
@@ -275,6 +294,7 @@ def _summaries(
     collected: dict[Kind, pl.DataFrame],
     used_frames: list[pl.DataFrame],
     rejects: pl.DataFrame,
+    zone_less: dict[str, int],
 ) -> list[InputSummary]:
     """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
     Counted independently, so that `rows == used + rejected` is a real check."""
@@ -301,6 +321,7 @@ def _summaries(
                 used=used.get(name, 0),
                 rejected=int(rejected.get(name, 0)),
                 sha256=_sha256(x.file.path),
+                zone_less=zone_less.get(name, 0),
             )
         )
     return sorted(out, key=lambda s: s.name)

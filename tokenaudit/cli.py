@@ -134,11 +134,11 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")
 ]
 AssumeTzOpt = Annotated[
-    str | None,
+    str,
     typer.Option(
         "--assume-tz",
-        metavar="ZONE",
-        help="Zone of timestamps written without one (otherwise such rows are rejected).",
+        metavar="ZONE|none",
+        help="Zone of timestamps written without one (they are counted on stderr); 'none' rejects them.",
     ),
 ]
 MaxBadRowsOpt = Annotated[
@@ -222,7 +222,7 @@ def _check_zone(zone: str, option: str) -> None:
 class InputChecks:
     """The options that say how to read the input and how much bad input to accept."""
 
-    assume_tz: str | None = None
+    assume_tz: str | None = "UTC"
     account: str | None = None
     max_bad_rows: int | None = None
     max_bad_ratio: float = 0.5
@@ -235,8 +235,9 @@ def _build_config(
     from tokenaudit.config import AuditConfig
 
     _check_zone(tz, "--tz")
-    if checks.assume_tz is not None:
-        _check_zone(checks.assume_tz, "--assume-tz")
+    assume_tz = None if checks.assume_tz in (None, "none") else checks.assume_tz
+    if assume_tz is not None:
+        _check_zone(assume_tz, "--assume-tz")
     window_days: int | None
     if window == "auto":
         window_days = None
@@ -258,7 +259,7 @@ def _build_config(
         tz=tz,
         window_days=window_days,
         strict=strict,
-        assume_tz=checks.assume_tz,
+        assume_tz=assume_tz,
         max_bad_rows=checks.max_bad_rows,
         max_bad_ratio=checks.max_bad_ratio,
         allow_empty=checks.allow_empty,
@@ -423,7 +424,7 @@ def _stderr_console() -> Console:
     return Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
 
 
-def _notes(report: AuditReport, verbose: bool) -> None:
+def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
     """One-line warnings always; the run summary only for a terminal or --verbose."""
     from tokenaudit.report.sanitize import visible
 
@@ -452,6 +453,12 @@ def _notes(report: AuditReport, verbose: bool) -> None:
         err.write(
             f"tokenaudit: warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
             f"{len(report.unmatched_authors)} commit authors have no usage; check --identities\n"
+        )
+    zone_less = sum(s.zone_less for s in report.inputs)
+    if zone_less:
+        err.write(
+            f"tokenaudit: note: {zone_less} timestamps had no time zone and were read as {cfg.assume_tz} "
+            "(--assume-tz ZONE to say otherwise, --assume-tz none to reject them)\n"
         )
     if report.pseudonymised:
         err.write(
@@ -530,7 +537,7 @@ def scan(
             help="Write every rejected input row here (CSV), atomically.",
         ),
     ] = None,
-    assume_tz: AssumeTzOpt = None,
+    assume_tz: AssumeTzOpt = "UTC",
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,
     allow_empty: AllowEmptyOpt = False,
@@ -568,7 +575,7 @@ def scan(
             else None
         )
         shown = accounts.head(limit) if limit is not None else accounts
-        _notes(report, verbose)
+        _notes(report, cfg, verbose)
         if rejects_file is not None:
             from tokenaudit.report.rejects import render_rejects
 
@@ -669,7 +676,7 @@ def explain(
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
     window: WindowOpt = "auto",
-    assume_tz: AssumeTzOpt = None,
+    assume_tz: AssumeTzOpt = "UTC",
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,
     pseudonymize: PseudonymizeOpt = None,
@@ -723,7 +730,7 @@ def inspect(
     repo: RepoOpt = None,
     branch: BranchOpt = None,
     account: AccountOpt = None,
-    assume_tz: AssumeTzOpt = None,
+    assume_tz: AssumeTzOpt = "UTC",
     fmt: Annotated[
         str,
         typer.Option(

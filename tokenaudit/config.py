@@ -39,8 +39,8 @@ class AuditConfig:
     max_bad_rows: int | None = None
     #: No usable usage at all gives an empty report (exit 0) instead of exit 65.
     allow_empty: bool = False
-    #: The zone of timestamps written without one; None rejects such timestamps.
-    assume_tz: str | None = None
+    #: The zone of timestamps written without one (they are counted and reported); None rejects them.
+    assume_tz: str | None = "UTC"
     #: The account of exports that name none (Claude Code transcripts, ccusage reports).
     account: str | None = None
     #: Leave: a pause of more than this many days without usage.

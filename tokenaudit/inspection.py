@@ -85,7 +85,7 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
     reports: list[FileReport] = []
     good: dict[Kind, list[pl.DataFrame]] = {k: [] for k in Kind}
     for item in loaded:
-        frame = item.frame.collect()
+        frame = item.frame.collect().drop("_zone_less")
         ok = frame.filter(pl.col("_reject").is_null())
         reasons = frame["_reject"].drop_nulls().to_list() + [r for _, r in item.unreadable]
         if item.kind is Kind.USAGE:

@@ -337,11 +337,28 @@ def _canonicalise(
         all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
         problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
     reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
+    # Zone-less timestamps read in --assume-tz are counted, so that the run can say so.
+    zone_less = pl.lit(False)
+    for canonical, source in mapping.items():
+        if isinstance(schema[canonical], pl.Datetime) and assume_tz is not None:
+            src_dtype = raw.frame.collect_schema()[source]
+            if isinstance(src_dtype, pl.Datetime):
+                zone_less = zone_less | pl.lit(src_dtype.time_zone is None)
+            elif src_dtype == pl.String:
+                zone_less = zone_less | pl.col(source).str.strip_chars().str.contains(
+                    _NAIVE_ISO
+                ).fill_null(False)
     columns = [
         pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c)
         for c, dtype in schema.items()
     ]
-    out = lf.select(*columns, pl.lit(name).alias("_file"), pl.col("_line"), reject.alias("_reject"))
+    out = lf.select(
+        *columns,
+        pl.lit(name).alias("_file"),
+        pl.col("_line"),
+        reject.alias("_reject"),
+        zone_less.alias("_zone_less"),
+    )
     if kind is Kind.USAGE:
         out = out.with_columns(
             [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]

@@ -91,6 +91,7 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
             "since": cfg.since.isoformat() if cfg.since else None,
             "until": cfg.until.isoformat() if cfg.until else None,
             "tz": cfg.tz,
+            "assume_tz": cfg.assume_tz,
             "fdr_q": cfg.fdr_q,
             "fdr_method": "BY" if cfg.strict else "BH",
         },
@@ -102,6 +103,7 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
                 "rows": s.rows,
                 "used": s.used,
                 "rejected": s.rejected,
+                "zone_less_timestamps": s.zone_less,
                 "sha256": s.sha256,
             }
             for s in report.inputs
