@@ -130,3 +130,26 @@ def test_strict_mode_is_more_conservative() -> None:
     assert (q1s >= q1).all()
     assert (q2s[np.isfinite(q2s)] >= q2[np.isfinite(q2)]).all()
     assert np.isinf(q2[2])  # not screened by a mechanism → no tier-2 q-value
+
+
+def test_a_review_flag_resting_on_one_check_is_marked_fragile() -> None:
+    from tokenaudit.audit import mark_fragile
+
+    p = background(100)
+    p["reviewer"] = {"excess-tokens": 0.3, "barren-days": 1e-7, "automation": 1.0}
+    p["both"] = {"excess-tokens": 1e-7, "barren-days": 1e-7, "automation": 1.0}
+    names = sorted(p)
+    res = results(p)
+    out = decide(totals(names), res, GROUPS, AuditConfig(), primary="excess-tokens")
+
+    def same_barren(window: int) -> pl.DataFrame:
+        return res.filter(pl.col("check") == "barren-days")
+
+    marked = mark_fragile(out, totals(names), res, GROUPS, AuditConfig(), same_barren, 7)
+    fragile = dict(zip(marked["account"].to_list(), marked["fragile"].to_list(), strict=True))
+    assert fragile["reviewer"] == "not without barren-days"
+    assert fragile["both"] is None  # either outcome check alone keeps it in review
+    assert (
+        "fragile: not without barren-days"
+        in marked.filter(pl.col("account") == "reviewer")["reasons"][0]
+    )

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Final, Literal
 
 import polars as pl
 
-from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData
+from tokenaudit.checks.barren_days import BarrenDays
+from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Group
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
@@ -245,9 +247,18 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
-    accounts = decide(
-        totals.join(excess, on="account", how="left"), results, groups, cfg, primary="excess-tokens"
-    )
+    decided_totals = totals.join(excess, on="account", how="left")
+    accounts = decide(decided_totals, results, groups, cfg, primary="excess-tokens")
+
+    def rerun_barren(window_days: int) -> pl.DataFrame:
+        wider = mark_followed(
+            mark_interruptions(assessed_days, window_days, first_day, cfg),
+            window_days,
+            merges_known_until,
+        )
+        return run_by_cohort(BarrenDays(), assessed, wider, cohorts, window_days, cfg)
+
+    accounts = mark_fragile(accounts, decided_totals, results, groups, cfg, rerun_barren, window)
 
     unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
     return AuditReport(
@@ -399,6 +410,7 @@ EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {
     "team": pl.String(),
     "role": pl.String(),
     "cohort": pl.String(),
+    "fragile": pl.String(),
 }
 
 
@@ -415,6 +427,72 @@ def _exclusions(accounts: list[str], idmap: IdentityMap, cfg: AuditConfig) -> di
 
 
 ORGANISATION = "organisation"
+_TIER: Final = {"suspicious": 2, "review": 1}
+
+
+def mark_fragile(
+    accounts: pl.DataFrame,
+    totals: pl.DataFrame,
+    results: pl.DataFrame,
+    groups: dict[str, Group],
+    cfg: AuditConfig,
+    rerun_barren: Callable[[int], pl.DataFrame],
+    window: int,
+) -> pl.DataFrame:
+    """`fragile`: why a flag would not survive (null when it would). A flag is fragile when the
+    account drops out of its tier once the follow-up window is doubled (a late merger's flag must
+    not hang on the window's exact length), or, for `review`, once its strongest check is left out.
+
+    NOTE: a `suspicious` flag needs one check of each group by construction, so leaving out its
+    strongest check always removes it; that says nothing about this account and is not reported.
+    """
+    flagged = accounts.filter(pl.col("flagged"))
+    reasons: dict[str, list[str]] = {}
+    if flagged.height:
+        tier = dict(zip(accounts["account"].to_list(), accounts["status"].to_list(), strict=True))
+
+        def lost(after: pl.DataFrame) -> set[str]:
+            now = dict(zip(after["account"].to_list(), after["status"].to_list(), strict=True))
+            return {
+                a
+                for a in flagged["account"].to_list()
+                if _TIER.get(now.get(a, ""), 0) < _TIER[tier[a]]
+            }
+
+        reviewed = flagged.filter(pl.col("status") == "review")["account"]
+        strongest = (
+            results.filter(pl.col("applicable") & pl.col("account").is_in(reviewed.implode()))
+            .sort("p_value", "check")
+            .group_by("account", maintain_order=True)
+            .first()
+        )
+        for (check,), members in strongest.group_by("check"):
+            without = decide(
+                totals,
+                results.filter(pl.col("check") != check),
+                groups,
+                cfg,
+                primary="excess-tokens",
+            )
+            for account in lost(without) & set(members["account"].to_list()):
+                reasons.setdefault(account, []).append(f"not without {check}")
+        wider = pl.concat(
+            [results.filter(pl.col("check") != "barren-days"), rerun_barren(2 * window)]
+        )
+        doubled = decide(totals, wider, groups, cfg, primary="excess-tokens")
+        for account in lost(doubled):
+            reasons.setdefault(account, []).append(f"not with a {2 * window}-day window")
+    fragile = pl.DataFrame(
+        {"account": list(reasons), "fragile": ["; ".join(v) for v in reasons.values()]},
+        schema={"account": pl.String, "fragile": pl.String},
+    )
+    out = accounts.join(fragile, on="account", how="left")
+    return out.with_columns(
+        pl.when(pl.col("fragile").is_not_null())
+        .then(pl.format("{}; fragile: {}", pl.col("reasons"), pl.col("fragile")))
+        .otherwise(pl.col("reasons"))
+        .alias("reasons")
+    ).sort("rank")
 
 
 def assign_cohorts(accounts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:

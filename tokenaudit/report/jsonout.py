@@ -48,7 +48,7 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
     extra = {
         r["account"]: r
         for r in report.accounts.select(
-            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role", "cohort"
+            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role", "cohort", "fragile"
         ).iter_rows(named=True)
     }
     records = []
@@ -68,6 +68,7 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
         rec["team"] = visible(more["team"]) if more["team"] else None
         rec["role"] = visible(more["role"]) if more["role"] else None
         rec["cohort"] = visible(more["cohort"]) if more["cohort"] else None
+        rec["fragile"] = more["fragile"]
         rec["checks"] = checks.get(row["account"], [])
         records.append(rec)
     return records
