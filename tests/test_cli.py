@@ -371,3 +371,48 @@ def test_zone_less_timestamps_are_read_as_utc_and_counted(
     # Rejected now: the zone-less row itself (so its twin is no longer a duplicate).
     assert item["zone_less_timestamps"] == 0 and item["rejected"] == 1
     assert "timestamp has no time zone" in strict.stderr
+
+
+def test_pre_aggregated_usage_gives_the_same_outcome_evidence_as_the_requests(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    import polars as pl
+
+    requests = pl.read_csv(small_org / "usage.csv").unique("request_id", keep="first")
+    requests.write_csv(tmp_path / "requests.csv")
+    daily = (
+        requests.with_columns(pl.col("timestamp").str.slice(0, 10).alias("day"))
+        .group_by("account", "day")
+        .agg(
+            pl.col(
+                "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"
+            ).sum(),
+            pl.len().alias("requests"),
+        )
+        .rename({"day": "timestamp"})
+    )
+    daily.write_csv(tmp_path / "daily.csv")
+    extra = [
+        str(small_org / "commits.csv"),
+        str(small_org / "identities.csv"),
+        "--format",
+        "json",
+        "--exit-zero",
+    ]
+    raw = json.loads(runner.invoke(app, ["scan", str(tmp_path / "requests.csv"), *extra]).stdout)
+    agg = json.loads(runner.invoke(app, ["scan", str(tmp_path / "daily.csv"), *extra]).stdout)
+
+    def checks(doc: dict[str, object], check: str) -> dict[str, object]:
+        return {
+            a["account"]: next(c for c in a["checks"] if c["id"] == check)
+            for a in doc["accounts"]  # type: ignore[attr-defined]
+            if a["checks"]
+        }
+
+    for check in ("excess-tokens", "barren-days", "trivial-merges"):
+        assert {a: c["p_value"] for a, c in checks(raw, check).items()} == {
+            a: c["p_value"] for a, c in checks(agg, check).items()
+        }, check
+    automation = checks(agg, "automation")
+    assert automation and not any(c["applicable"] for c in automation.values())
+    assert all("pre-aggregated" in c["summary"] for c in automation.values())

@@ -360,6 +360,19 @@ def _silence_stdout() -> None:
 
 
 @contextmanager
+def _progress(what: str) -> Iterator[None]:
+    """A spinner on stderr while the inputs load and the checks run — only on a terminal, so that
+    cron logs and pipes never see animation."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True, highlight=False, markup=False).status(what):
+        yield
+
+
+@contextmanager
 def _workdir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="tokenaudit-") as name:
         yield Path(name)
@@ -441,6 +454,15 @@ def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
         err.write(
             f"tokenaudit: warning: {bad.height} input rows rejected in {files} file(s) (--rejects FILE lists "
             f"them); first at {visible(first['file'])}:{first['line']}: {visible(first['reason'])}\n"
+        )
+    if (
+        report.merges_known_until
+        and report.first_day
+        and report.merges_known_until < report.first_day
+    ):
+        err.write(
+            f"tokenaudit: warning: the commit log ends on {report.merges_known_until}, before the usage starts "
+            f"({report.first_day}); no usage day can be judged\n"
         )
     if report.skipped:
         names = ", ".join(visible(s) for s in report.skipped[:3]) + (
@@ -558,7 +580,8 @@ def scan(
                 check_output_path(target)
         key = _pseudonym_key(pseudonymize)
         files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
-        report = run_audit(files, cfg, workdir)
+        with _progress(f"auditing {len(files)} input file(s)"):
+            report = run_audit(files, cfg, workdir)
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
 

@@ -97,11 +97,12 @@ class Automation:
         )
         cohort = counts.filter(pl.col("timed") >= cfg.mechanism_min_days)
         if cohort.height < MIN_COHORT:
-            return not_applicable(
-                self.id,
-                names,
-                f"request-level timing for only {cohort.height} accounts (needs {MIN_COHORT})",
+            why = (
+                "no request-level timing (pre-aggregated usage)"
+                if int(counts["timed"].sum()) == 0
+                else f"request-level timing for only {cohort.height} accounts (needs {MIN_COHORT})"
             )
+            return not_applicable(self.id, names, why)
         n = cohort["timed"].to_numpy().astype(np.int64)
         pvals: dict[str, np.ndarray] = {}
         for f in FINGERPRINTS:
