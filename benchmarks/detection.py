@@ -9,6 +9,7 @@ tokenmaxxers and for all-honest populations, and prints:
 
     python benchmarks/detection.py                 # 5 seeds + 10 all-honest seeds, 200 accounts, 9 weeks
     python benchmarks/detection.py --seeds 10 --null-seeds 20
+    python benchmarks/detection.py --quota 60000000   # adds quota hitters aiming at a weekly quota
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def precision_at(labels: list[bool], k: int) -> float:
 def scan_org(workdir: Path, seed: int, args: argparse.Namespace, share: float) -> pl.DataFrame:
     org = workdir / f"org-{share}-{seed}"
     tool = [sys.executable, "-m", "tokenaudit"]
+    quota = ["--quota", str(args.quota)] if args.quota else []
     run(
         [
             *tool,
@@ -63,6 +65,7 @@ def scan_org(workdir: Path, seed: int, args: argparse.Namespace, share: float) -
             str(share),
             "--file-format",
             "parquet",
+            *quota,
         ]
     )
     report = org / "report.csv"
@@ -80,9 +83,10 @@ def scan_org(workdir: Path, seed: int, args: argparse.Namespace, share: float) -
             "--exit-zero",
             "--output",
             str(report),
+            *quota,
         ]
     )
-    truth = pl.read_csv(org / "truth.csv")
+    truth = pl.read_csv(org / "truth.csv").drop("quota", strict=False)
     return (
         pl.read_csv(report)
         .join(truth, on="account", how="left")
@@ -104,6 +108,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=63)
     parser.add_argument("--share", type=float, default=0.08)
     parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument(
+        "--quota",
+        type=float,
+        default=None,
+        help="weekly token quota: adds quota hitters, scans with --quota",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()

@@ -4,6 +4,7 @@ no NaN), and known answers on hand-made cohorts."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import polars as pl
 import pytest
@@ -12,7 +13,7 @@ from tokenaudit.checks.base import RESULT_SCHEMA, Check
 from tokenaudit.checks.registry import CHECKS, check_by_id
 from tokenaudit.config import AuditConfig
 
-from .panels import check_data, synthetic_cohort, with_account
+from .panels import D0, check_data, synthetic_cohort, with_account
 
 CFG = AuditConfig()
 
@@ -163,3 +164,45 @@ def test_trivial_merges_flags_a_high_rate_of_changes_that_add_nothing() -> None:
     result = check_by_id("trivial-merges").run(check_data(accounts, days), CFG)
     assert p_of(result, "zz-camouflage@acme.example") < 1e-3
     assert result.filter(pl.col("account") != "zz-camouflage@acme.example")["p_value"].min() == 1.0
+
+
+def test_deadline_spikes_finds_weeks_topped_up_to_just_over_a_quota() -> None:
+    from dataclasses import replace
+
+    accounts, days = synthetic_cohort(n_accounts=30, n_days=56)
+    quota = float(days.group_by("account").agg(pl.col("tokens").sum())["tokens"].median()) / 8 * 1.5
+    # One account whose every week lands just above the quota.
+    name = "zz-quota@acme.example"
+    weeks = pl.DataFrame({"day": [D0 + timedelta(days=7 * w + 4) for w in range(8)]})
+    hitter = weeks.with_columns(
+        pl.lit(name).alias("account"), pl.lit(int(quota * 1.02)).alias("tokens")
+    )
+    template = days.head(1).drop("account", "day", "tokens")
+    hitter = pl.concat([hitter, template.select(pl.all().repeat_by(8).explode())], how="horizontal")
+    days = pl.concat([days, hitter.select(days.columns).cast(dict(days.schema))]).sort(
+        "account", "day"
+    )
+    accounts = pl.concat(
+        [
+            accounts,
+            accounts.head(1)
+            .with_columns(pl.lit(name).alias("account"))
+            .cast(dict(accounts.schema)),
+        ]
+    ).sort("account")
+    cfg = replace(CFG, quota=quota)
+    result = check_by_id("deadline-spikes").run(check_data(accounts, days), cfg)
+    assert p_of(result, name) < 1e-4
+    others = result.filter((pl.col("account") != name) & pl.col("applicable"))
+    assert (others["p_value"] > 0.01).all()
+    assert (
+        "8 of 8 weekly totals within 5 % above the quota"
+        in result.filter(pl.col("account") == name)["summary"][0]
+    )
+
+
+def test_deadline_spikes_is_not_applicable_without_a_deadline() -> None:
+    accounts, days = synthetic_cohort()
+    result = check_by_id("deadline-spikes").run(check_data(accounts, days), CFG)
+    assert not result["applicable"].any()
+    assert "--quota" in result["summary"][0]

@@ -253,7 +253,7 @@ def test_generate_is_deterministic_per_seed(runner: CliRunner, tmp_path: Path) -
     for f in ("usage.csv", "commits.csv", "identities.csv", "truth.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     truth = (tmp_path / "a" / "truth.csv").read_text().splitlines()
-    assert truth[0] == "account,archetype,is_maxxer,team,role" and len(truth) == 21
+    assert truth[0] == "account,archetype,is_maxxer,team,role,quota" and len(truth) == 21
 
 
 def test_version_and_help_do_not_import_the_heavy_libraries() -> None:

@@ -163,6 +163,26 @@ MaxBadRatioOpt = Annotated[
 AllowEmptyOpt = Annotated[
     bool, typer.Option("--allow-empty", help="No usable usage rows: an empty report, not exit 65.")
 ]
+QuotaOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--quota",
+        min=1,
+        metavar="TOKENS",
+        help="Weekly token quota of a usage leaderboard (finds bunching above it).",
+    ),
+]
+SnapshotOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--snapshot-day",
+        metavar="DAY",
+        help="Weekday a usage leaderboard is snapshot (finds spikes the day before).",
+    ),
+]
+WeekStartOpt = Annotated[
+    str, typer.Option("--week-start", metavar="DAY", help="Weekday weeks start on.")
+]
 RepoOpt = Annotated[
     list[Path] | None,
     typer.Option(
@@ -229,8 +249,35 @@ class InputChecks:
     allow_empty: bool = False
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A usage leaderboard's deadlines: a weekly quota, the snapshot weekday, the week's start."""
+
+    quota: float | None = None
+    snapshot_day: str | None = None
+    week_start: str = "mon"
+
+
+def _weekday(value: str, option: str) -> int:
+    key = value.strip().lower()[:3]
+    if key not in _WEEKDAYS:
+        raise typer.BadParameter(
+            f"expected a weekday (mon … sun), got {value!r}", param_hint=option
+        )
+    return _WEEKDAYS.index(key)
+
+
 def _build_config(
-    since: str | None, until: str | None, tz: str, window: str, strict: bool, checks: InputChecks
+    since: str | None,
+    until: str | None,
+    tz: str,
+    window: str,
+    strict: bool,
+    checks: InputChecks,
+    deadlines: Deadlines | None = None,
 ) -> AuditConfig:
     from tokenaudit.config import AuditConfig
 
@@ -264,6 +311,11 @@ def _build_config(
         max_bad_ratio=checks.max_bad_ratio,
         allow_empty=checks.allow_empty,
         account=checks.account,
+        quota=deadlines.quota if deadlines else None,
+        snapshot_day=_weekday(deadlines.snapshot_day, "--snapshot-day") + 1
+        if deadlines and deadlines.snapshot_day
+        else None,
+        week_start=_weekday(deadlines.week_start, "--week-start") if deadlines else 0,
     )
 
 
@@ -523,6 +575,9 @@ def scan(
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
     window: WindowOpt = "auto",
+    quota: QuotaOpt = None,
+    snapshot_day: SnapshotOpt = None,
+    week_start: WeekStartOpt = "mon",
     fmt: Annotated[
         OutputFormat,
         typer.Option(
@@ -574,7 +629,9 @@ def scan(
         from tokenaudit.audit import run_audit
 
         checks = InputChecks(assume_tz, account, max_bad_rows, max_bad_ratio, allow_empty)
-        cfg = _build_config(since, until, tz, window, strict, checks)
+        cfg = _build_config(
+            since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
+        )
         for target in (output, rejects_file):
             if target is not None:
                 check_output_path(target)
@@ -699,6 +756,9 @@ def explain(
     until: UntilOpt = None,
     tz: TzOpt = "UTC",
     window: WindowOpt = "auto",
+    quota: QuotaOpt = None,
+    snapshot_day: SnapshotOpt = None,
+    week_start: WeekStartOpt = "mon",
     assume_tz: AssumeTzOpt = "UTC",
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,
@@ -714,7 +774,9 @@ def explain(
         from tokenaudit.report.explain import render_explain
 
         checks = InputChecks(assume_tz, owner, max_bad_rows, max_bad_ratio, allow_empty=False)
-        cfg = _build_config(since, until, tz, window, strict, checks)
+        cfg = _build_config(
+            since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
+        )
         key = _pseudonym_key(pseudonymize)
         files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
         report = run_audit(files, cfg, workdir)
@@ -799,6 +861,21 @@ def generate(
         float, typer.Option("--maxxer-share", min=0.0, max=0.9, help="Share of tokenmaxxers.")
     ] = 0.08,
     file_format: Annotated[str, typer.Option("--file-format", help="csv or parquet.")] = "csv",
+    quota: Annotated[
+        float | None,
+        typer.Option(
+            "--quota",
+            min=1,
+            metavar="TOKENS",
+            help="A weekly token quota; adds quota hitters aiming at it.",
+        ),
+    ] = None,
+    shock: Annotated[
+        bool,
+        typer.Option(
+            "--shock", help="An org-wide usage rise from one week on (a new model, a mandate)."
+        ),
+    ] = False,
     gzip: Annotated[
         bool, typer.Option("--gzip", help="Gzip the CSV usage and commit files.")
     ] = False,
@@ -813,7 +890,7 @@ def generate(
         if outdir.exists() and not outdir.is_dir():
             raise OutputError(f"cannot create {outdir}: not a directory")
         try:
-            org = generate_org(accounts, days, seed, maxxer_share)
+            org = generate_org(accounts, days, seed, maxxer_share, quota=quota, shock=shock)
             written = write_org(org, outdir, fmt=file_format, compress=gzip)
         except OSError as exc:
             raise OutputError(f"cannot write into {outdir}: {exc.strerror}") from exc

@@ -43,6 +43,11 @@ class AuditConfig:
     assume_tz: str | None = "UTC"
     #: The account of exports that name none (Claude Code transcripts, ccusage reports).
     account: str | None = None
+    #: Deadlines of a usage leaderboard: a weekly token quota, the weekday (1 = Monday … 7 = Sunday)
+    #: its snapshot is taken, and the weekday weeks start on (0 = Monday … 6 = Sunday).
+    quota: float | None = None
+    snapshot_day: int | None = None
+    week_start: int = 0
     #: Leave: a pause of more than this many days without usage.
     leave_gap_days: int = 7
     #: New joiners: first usage this many days after the data starts; their first

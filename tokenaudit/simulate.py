@@ -43,6 +43,8 @@ MAXXER_ARCHETYPES: Final = (
 )
 #: Share of tokenmaxxers per tactic (research/methods.md §7, without the quota hitter).
 MAXXER_WEIGHTS: Final = (0.25, 0.20, 0.20, 0.15, 0.20)
+#: With a weekly quota, quota hitters take this share of the tokenmaxxers (the rest scale down).
+QUOTA_HITTER_SHARE: Final = 0.20
 
 _TIMEZONES: Final = (-8.0, -7.0, -5.0, -3.0, 0.0, 1.0, 2.0, 3.0, 5.5, 8.0, 9.0)
 _TEAMS: Final = ("payments", "platform", "search", "mobile", "data", "growth", "infra")
@@ -165,11 +167,18 @@ class GeneratedOrg:
     truth: pl.DataFrame
 
 
-def _people(rng: np.random.Generator, n: int, maxxer_share: float) -> list[Person]:
+def _people(
+    rng: np.random.Generator, n: int, maxxer_share: float, quota: float | None = None
+) -> list[Person]:
     n_maxxers = round(n * maxxer_share)
-    maxxer_tactics = list(rng.choice(len(MAXXER_ARCHETYPES), size=n_maxxers, p=MAXXER_WEIGHTS))
+    tactics = list(MAXXER_ARCHETYPES)
+    weights = list(MAXXER_WEIGHTS)
+    if quota is not None:
+        tactics.append("quota-hitter")
+        weights = [w * (1 - QUOTA_HITTER_SHARE) for w in weights] + [QUOTA_HITTER_SHARE]
+    maxxer_tactics = list(rng.choice(len(tactics), size=n_maxxers, p=weights))
     # Spread tactics so that small samples still show each one.
-    for i in range(min(n_maxxers, len(MAXXER_ARCHETYPES))):
+    for i in range(min(n_maxxers, len(tactics))):
         maxxer_tactics[i] = i
     n_honest = n - n_maxxers
     hard_share = rng.uniform(0.03, 0.08, size=len(HONEST_ARCHETYPES))
@@ -178,7 +187,7 @@ def _people(rng: np.random.Generator, n: int, maxxer_share: float) -> list[Perso
         honest_kinds += [kind] * max(1 if n_honest >= 40 else 0, round(share * n_honest))
     honest_kinds = honest_kinds[:n_honest]
     honest_kinds += ["typical"] * (n_honest - len(honest_kinds))
-    kinds = honest_kinds + [MAXXER_ARCHETYPES[t] for t in maxxer_tactics]
+    kinds = honest_kinds + [tactics[t] for t in maxxer_tactics]
     order = rng.permutation(len(kinds))
     kinds = [kinds[i] for i in order]
     used: set[str] = set()
@@ -215,7 +224,7 @@ def _people(rng: np.random.Generator, n: int, maxxer_share: float) -> list[Perso
             team=str(rng.choice(_TEAMS)),
             role="engineer",
             archetype=kind,
-            is_maxxer=kind in MAXXER_ARCHETYPES,
+            is_maxxer=kind in tactics,
             tz=float(rng.choice(_TIMEZONES)),
             work_start=float(rng.uniform(7.5, 10.5)),
             work_hours=float(rng.uniform(7.0, 10.0)),
@@ -369,10 +378,30 @@ def _usage_for(
     if p.archetype == "drip-feeder":
         p.extra["drip_start"] = float(rng.integers(0, max(n_days // 3, 1)))
     loop_start = int(p.extra.get("loop_start_frac", 0.0) * n_days)
+    week_tokens: dict[int, float] = {}
     for d in range(n_days):
         day_start = (
             datetime.combine(START + timedelta(days=d), datetime.min.time(), UTC)
         ).timestamp()
+        if p.archetype == "quota-hitter" and d % 7 == 5 and d - 1 >= p.start_day:
+            # Friday evening: below the weekly quota, top it up to just over it.
+            short = p.extra["quota"] * rng.uniform(1.0, 1.05) - week_tokens.get(d // 7, 0.0)
+            if short > 0:
+                friday_evening = day_start - DAY_S - p.tz * 3600 + rng.uniform(18, 21) * 3600
+                k = int(rng.integers(30, 80))
+                b_ts = friday_evening + np.cumsum(rng.lognormal(math.log(40), 1.0, size=k))
+                w = rng.lognormal(0, 0.5, size=k)
+                t = w / w.sum() * short
+                session_counter[0] += 1
+                rows.add(
+                    p.account,
+                    b_ts,
+                    np.round(t * 0.985),
+                    np.round(t * 0.015),
+                    p.cache_read_share,
+                    session_counter[0],
+                )
+                week_tokens[d // 7] = week_tokens.get(d // 7, 0.0) + short
         if p.archetype == "scripted-loop" and d >= loop_start and d >= p.start_day:
             cadence = p.extra["cadence_s"]
             n_loop = int(DAY_S // cadence)
@@ -387,6 +416,7 @@ def _usage_for(
         active_days.append(d)
         mult = _day_multiplier(p, d, n_days, padded_weeks)
         day_tokens = p.base_tokens * mult * math.exp(rng.normal(0.0, 0.6))
+        week_tokens[d // 7] = week_tokens.get(d // 7, 0.0) + day_tokens
         n_req = int(np.clip(round(day_tokens / (p.request_size * max(mult, 1.0) ** 0.5)), 3, 400))
         ts = _session_times(rng, p, n_req, day_start, 45.0, 1.1)
         weights = rng.lognormal(0.0, 0.5, size=ts.size) * (1 + 0.02 * np.arange(ts.size))
@@ -603,12 +633,24 @@ def timezone_str(hours: float) -> str:
 
 
 def generate_org(
-    accounts: int = 200, days: int = 63, seed: int = 0, maxxer_share: float = 0.08
+    accounts: int = 200,
+    days: int = 63,
+    seed: int = 0,
+    maxxer_share: float = 0.08,
+    *,
+    quota: float | None = None,
+    shock: bool = False,
 ) -> GeneratedOrg:
-    """Draw one synthetic organisation. Deterministic per argument set."""
+    """Draw one synthetic organisation. Deterministic per argument set.
+
+    `quota` (weekly tokens) adds quota hitters who top their week up to just over it; `shock`
+    multiplies everybody's usage by U(1.3, 2) from one week on (a new model, a mandate).
+    """
     rng = np.random.Generator(np.random.PCG64(seed))
-    people = _people(rng, accounts, maxxer_share)
+    people = _people(rng, accounts, maxxer_share, quota)
     for p in people:
+        if p.archetype == "quota-hitter" and quota is not None:
+            p.extra["quota"] = quota
         if p.archetype == "new-joiner":
             p.start_day = int(rng.integers(days // 3, max(days // 2, days // 3 + 1)))
         if p.archetype == "on-leave":
@@ -656,7 +698,12 @@ def generate_org(
                 "repo": "acme/platform",
             }
         )
-    usage = _usage_frame(rng, rows)
+    shock_at: tuple[float, float] | None = None
+    if shock:
+        week = int(rng.integers(max(days // 21, 1), max(days // 7 - days // 21, 2)))
+        shock_start = datetime.combine(START + timedelta(days=7 * week), datetime.min.time(), UTC)
+        shock_at = (shock_start.timestamp(), float(rng.uniform(1.3, 2.0)))
+    usage = _usage_frame(rng, rows, shock_at)
     commits = pl.DataFrame(merges, schema=_COMMIT_SCHEMA).sort("merged_at", "sha")
     identities = _identities(people)
     truth = pl.DataFrame(
@@ -666,6 +713,7 @@ def generate_org(
             "is_maxxer": [p.is_maxxer for p in people],
             "team": [p.team for p in people],
             "role": [p.role for p in people],
+            "quota": [p.extra.get("quota") for p in people],
         }
     ).sort("account")
     return GeneratedOrg(usage, commits, identities, truth)
@@ -684,10 +732,18 @@ _COMMIT_SCHEMA: Final = {
 }
 
 
-def _usage_frame(rng: np.random.Generator, rows: _Rows) -> pl.DataFrame:
+def _usage_frame(
+    rng: np.random.Generator, rows: _Rows, shock_at: tuple[float, float] | None = None
+) -> pl.DataFrame:
     ts = np.concatenate(rows.ts)
     prompt = np.concatenate(rows.prompt)
-    output = np.concatenate(rows.output).astype(np.int64)
+    output = np.concatenate(rows.output)
+    if shock_at is not None:
+        # An org-wide shift: everyone uses more from this week on, for reasons of their own.
+        scale = np.where(ts >= shock_at[0], shock_at[1], 1.0)
+        prompt = np.round(prompt * scale)
+        output = np.round(output * scale)
+    output = output.astype(np.int64)
     cache_share = np.concatenate(rows.cache_share)
     session = np.concatenate(rows.session)
     account = np.repeat(np.array(rows.account, dtype=object), rows.count)

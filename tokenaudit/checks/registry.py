@@ -7,10 +7,17 @@ from typing import Final
 from tokenaudit.checks.automation import Automation
 from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import Check
+from tokenaudit.checks.deadline_spikes import DeadlineSpikes
 from tokenaudit.checks.excess_tokens import ExcessTokens
 from tokenaudit.checks.trivial_merges import TrivialMerges
 
-CHECKS: Final[tuple[Check, ...]] = (ExcessTokens(), BarrenDays(), Automation(), TrivialMerges())
+CHECKS: Final[tuple[Check, ...]] = (
+    ExcessTokens(),
+    BarrenDays(),
+    Automation(),
+    TrivialMerges(),
+    DeadlineSpikes(),
+)
 
 
 def check_by_id(check_id: str) -> Check:
