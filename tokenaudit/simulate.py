@@ -345,6 +345,26 @@ class _Rows:
         self.cache_share: list[np.ndarray] = []
         self.session: list[np.ndarray] = []
 
+    def add_session(
+        self,
+        account: str,
+        ts: np.ndarray,
+        tokens: np.ndarray,
+        output_share: float,
+        cache_share: float,
+        counter: list[int],
+    ) -> None:
+        """One new session: `tokens` per request, split into prompt and output."""
+        counter[0] += 1
+        self.add(
+            account,
+            ts,
+            np.round(tokens * (1 - output_share)),
+            np.round(tokens * output_share),
+            cache_share,
+            counter[0],
+        )
+
     def add(
         self,
         account: str,
@@ -392,15 +412,7 @@ def _usage_for(
                 b_ts = friday_evening + np.cumsum(rng.lognormal(math.log(40), 1.0, size=k))
                 w = rng.lognormal(0, 0.5, size=k)
                 t = w / w.sum() * short
-                session_counter[0] += 1
-                rows.add(
-                    p.account,
-                    b_ts,
-                    np.round(t * 0.985),
-                    np.round(t * 0.015),
-                    p.cache_read_share,
-                    session_counter[0],
-                )
+                rows.add_session(p.account, b_ts, t, 0.015, p.cache_read_share, session_counter)
                 week_tokens[d // 7] = week_tokens.get(d // 7, 0.0) + short
         if p.archetype == "scripted-loop" and d >= loop_start and d >= p.start_day:
             cadence = p.extra["cadence_s"]
@@ -440,29 +452,13 @@ def _usage_for(
             run_tokens = day_tokens * rng.uniform(0.5, 1.5)
             w = rng.lognormal(0, 0.4, size=n_run) * (1 + 0.01 * np.arange(n_run))
             run_total = w / w.sum() * run_tokens
-            session_counter[0] += 1
-            rows.add(
-                p.account,
-                run_ts,
-                np.round(run_total * 0.985),
-                np.round(run_total * 0.015),
-                0.97,
-                session_counter[0],
-            )
+            rows.add_session(p.account, run_ts, run_total, 0.015, 0.97, session_counter)
         if p.archetype == "on-call" and (d // 7 + int(p.extra["oncall_offset"])) % 4 == 0:
             night = day_start - p.tz * 3600 + rng.uniform(0, 5) * 3600
             k = int(rng.integers(5, 25))
             n_ts = night + np.cumsum(rng.lognormal(math.log(60), 1.0, size=k))
             tokens = p.base_tokens * 0.3 * rng.lognormal(0, 0.5, size=k) / k
-            session_counter[0] += 1
-            rows.add(
-                p.account,
-                n_ts,
-                np.round(tokens * 0.98),
-                np.round(tokens * 0.02),
-                p.cache_read_share,
-                session_counter[0],
-            )
+            rows.add_session(p.account, n_ts, tokens, 0.02, p.cache_read_share, session_counter)
         if p.archetype == "swarm-idler":
             n_agents = int(rng.integers(4, 10))
             swarm_tokens = p.base_tokens * p.extra["swarm_mult"] * math.exp(rng.normal(0, 0.4))
@@ -476,15 +472,7 @@ def _usage_for(
                 a_ts = local + np.cumsum(rng.lognormal(math.log(40), 1.0, size=k))
                 w = rng.lognormal(0, 0.6, size=k)
                 t = w / w.sum() * swarm_tokens / n_agents
-                session_counter[0] += 1
-                rows.add(
-                    p.account,
-                    a_ts,
-                    np.round(t * 0.99),
-                    np.round(t * 0.01),
-                    p.cache_read_share,
-                    session_counter[0],
-                )
+                rows.add_session(p.account, a_ts, t, 0.01, p.cache_read_share, session_counter)
 
 
 def _merges_for(
