@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
-from tokenaudit.checks.base import RESULT_SCHEMA, Check
+from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData
 from tokenaudit.checks.registry import CHECKS, check_by_id
 from tokenaudit.config import AuditConfig
 
@@ -206,3 +207,49 @@ def test_deadline_spikes_is_not_applicable_without_a_deadline() -> None:
     result = check_by_id("deadline-spikes").run(check_data(accounts, days), CFG)
     assert not result["applicable"].any()
     assert "--quota" in result["summary"][0]
+
+
+def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
+    rng = np.random.default_rng(8)
+    day_rows, out_rows, acc_rows = [], [], []
+    for i in range(30):
+        name = (
+            f"user{i:02d}@acme.example"
+            if i < 28
+            else ("zz-padder@acme.example" if i == 28 else "zz-grower@acme.example")
+        )
+        base = 5e6 * np.exp(rng.normal(0, 0.8))
+        for w in range(10):
+            jump = 8.0 if i >= 28 and w >= 5 else 1.0
+            for d in range(5):
+                day_rows.append(
+                    {
+                        "account": name,
+                        "day": D0 + timedelta(days=7 * w + d),
+                        "tokens": int(base * jump * np.exp(rng.normal(0, 0.3))),
+                    }
+                )
+            merges = int(rng.poisson(2 * (jump**0.6 if i == 29 else 1.0)))
+            out_rows.append(
+                {"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": merges}
+            )
+        acc_rows.append(
+            {
+                "account": name,
+                "active_days": 50,
+                "changes": 20,
+                "merged_changes": 20,
+                "non_output_changes": 0,
+            }
+        )
+    days = pl.DataFrame(day_rows)
+    accounts = pl.DataFrame(acc_rows).join(
+        days.group_by("account").agg(pl.col("tokens").sum()), on="account"
+    )
+    data = CheckData(accounts=accounts, days=days, window_days=5, outputs=pl.DataFrame(out_rows))
+    result = check_by_id("usage-jump").run(data, CFG)
+    padder = result.filter(pl.col("account") == "zz-padder@acme.example").row(0, named=True)
+    grower = result.filter(pl.col("account") == "zz-grower@acme.example").row(0, named=True)
+    assert padder["p_value"] < 0.05 and padder["effect"] > 4
+    assert grower["p_value"] > padder["p_value"]
+    assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01

@@ -81,3 +81,26 @@ def test_robust_scale_never_returns_zero_for_zero_inflated_values() -> None:
 
 def test_bonferroni_min_is_not_vetoed_by_a_p_value_near_one() -> None:
     assert bonferroni_min([1.0, 0.001]) == pytest.approx(0.002)
+
+
+def test_mann_whitney_matches_scipy_exact_and_asymptotic() -> None:
+    from tokenaudit.checks.usage_jump import mann_whitney_less
+
+    rng = np.random.default_rng(2)
+    small_a, small_b = rng.normal(size=5), rng.normal(0.8, size=6)
+    assert mann_whitney_less(small_a, small_b) == pytest.approx(
+        stats.mannwhitneyu(small_a, small_b, alternative="less", method="exact").pvalue
+    )
+    big_a, big_b = rng.normal(size=20), rng.normal(0.5, size=25)
+    assert mann_whitney_less(big_a, big_b) == pytest.approx(
+        stats.mannwhitneyu(big_a, big_b, alternative="less", method="asymptotic").pvalue, rel=1e-6
+    )
+
+
+def test_pettitt_finds_the_change_and_stays_quiet_without_one() -> None:
+    from tokenaudit.checks.usage_jump import pettitt_increase
+
+    t, p = pettitt_increase(np.array([0.1, -0.2, 0.0, 0.1, -0.1, 2.1, 1.9, 2.2, 2.0, 2.3]))
+    assert t == 5 and p < 0.05
+    _, quiet = pettitt_increase(np.random.default_rng(4).normal(size=12))
+    assert quiet > 0.05

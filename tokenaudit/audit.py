@@ -240,7 +240,10 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     assessed = account_totals(assessed_days, outputs, idmap, excluded)
     cohorts = assign_cohorts(assessed, cfg)
     results = pl.concat(
-        [run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg) for check in CHECKS]
+        [
+            run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs)
+            for check in CHECKS
+        ]
     ).sort("account", "check")
     totals = totals.join(cohorts, on="account", how="left")
     groups = {check.id: check.group for check in CHECKS}
@@ -518,29 +521,27 @@ def run_by_cohort(
     cohorts: pl.DataFrame,
     window: int,
     cfg: AuditConfig,
+    outputs: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Run a check once per role cohort, and once over the whole organisation for the accounts
     whose role is too small to be a cohort; each account keeps the result of its own cohort."""
+
+    def within(names: pl.Series | None) -> CheckData:
+        if names is None:
+            return CheckData(accounts, days, window, outputs)
+        keep = pl.col("account").is_in(names.implode())
+        return CheckData(
+            accounts.filter(keep),
+            days.filter(keep),
+            window,
+            outputs.filter(keep) if outputs is not None else None,
+        )
+
     parts = []
     for (cohort,), members in cohorts.group_by("cohort"):
-        names = members["account"].implode()
-        if cohort == ORGANISATION:
-            result = check.run(CheckData(accounts, days, window), cfg)
-        else:
-            result = check.run(
-                CheckData(
-                    accounts.filter(pl.col("account").is_in(names)),
-                    days.filter(pl.col("account").is_in(names)),
-                    window,
-                ),
-                cfg,
-            )
-        parts.append(result.filter(pl.col("account").is_in(names)))
-    return (
-        pl.concat(parts).sort("account")
-        if parts
-        else check.run(CheckData(accounts, days, window), cfg)
-    )
+        result = check.run(within(None if cohort == ORGANISATION else members["account"]), cfg)
+        parts.append(result.filter(pl.col("account").is_in(members["account"].implode())))
+    return pl.concat(parts).sort("account") if parts else check.run(within(None), cfg)
 
 
 def account_totals(

@@ -180,6 +180,14 @@ SnapshotOpt = Annotated[
         help="Weekday a usage leaderboard is snapshot (finds spikes the day before).",
     ),
 ]
+ChangeDateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--change-date",
+        metavar="DATE",
+        help="A known date of change (leaderboard launch) for usage-jump.",
+    ),
+]
 WeekStartOpt = Annotated[
     str, typer.Option("--week-start", metavar="DAY", help="Weekday weeks start on.")
 ]
@@ -259,6 +267,7 @@ class Deadlines:
     quota: float | None = None
     snapshot_day: str | None = None
     week_start: str = "mon"
+    change_date: str | None = None
 
 
 def _weekday(value: str, option: str) -> int:
@@ -316,6 +325,7 @@ def _build_config(
         if deadlines and deadlines.snapshot_day
         else None,
         week_start=_weekday(deadlines.week_start, "--week-start") if deadlines else 0,
+        change_date=_parse_date("--change-date", deadlines.change_date) if deadlines else None,
     )
 
 
@@ -578,6 +588,7 @@ def scan(
     quota: QuotaOpt = None,
     snapshot_day: SnapshotOpt = None,
     week_start: WeekStartOpt = "mon",
+    change_date: ChangeDateOpt = None,
     fmt: Annotated[
         OutputFormat,
         typer.Option(
@@ -759,6 +770,7 @@ def explain(
     quota: QuotaOpt = None,
     snapshot_day: SnapshotOpt = None,
     week_start: WeekStartOpt = "mon",
+    change_date: ChangeDateOpt = None,
     assume_tz: AssumeTzOpt = "UTC",
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,

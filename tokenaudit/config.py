@@ -46,6 +46,9 @@ class AuditConfig:
     #: Deadlines of a usage leaderboard: a weekly token quota, the weekday (1 = Monday … 7 = Sunday)
     #: its snapshot is taken, and the weekday weeks start on (0 = Monday … 6 = Sunday).
     quota: float | None = None
+    #: A known date of change (a leaderboard launch, a mandate): `usage-jump` tests it instead of
+    #: searching for the date.
+    change_date: date | None = None
     snapshot_day: int | None = None
     week_start: int = 0
     #: Leave: a pause of more than this many days without usage.

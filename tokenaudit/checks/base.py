@@ -44,11 +44,15 @@ class CheckData:
 
     `accounts`: one row per account to test, with its totals (see `audit.account_totals`).
     `days`: the account-day panel of those accounts (usage, timing fingerprints, follow-up flags).
+    `outputs`: merged output per account and day.
     """
 
     accounts: pl.DataFrame
     days: pl.DataFrame
     window_days: int
+    #: Merged output per account and day (`account, day, changes, …`), for checks that follow
+    #: output over time; None when the caller has none.
+    outputs: pl.DataFrame | None = None
 
 
 class Check(Protocol):

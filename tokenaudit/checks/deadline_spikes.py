@@ -46,7 +46,7 @@ def weekly(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     offset = (pl.col("day").dt.weekday() - 1 - cfg.week_start) % 7
     week_start = pl.col("day") - pl.duration(days=offset)
     pre_snapshot = (
-        (pl.col("day").dt.weekday() - 1) == ((cfg.snapshot_day - 1) % 7)
+        (pl.col("day").dt.weekday() - 1) == ((cfg.snapshot_day - 2) % 7)
         if cfg.snapshot_day is not None
         else pl.lit(False)
     )

@@ -10,10 +10,12 @@ from tokenaudit.checks.base import Check
 from tokenaudit.checks.deadline_spikes import DeadlineSpikes
 from tokenaudit.checks.excess_tokens import ExcessTokens
 from tokenaudit.checks.trivial_merges import TrivialMerges
+from tokenaudit.checks.usage_jump import UsageJump
 
 CHECKS: Final[tuple[Check, ...]] = (
     ExcessTokens(),
     BarrenDays(),
+    UsageJump(),
     Automation(),
     TrivialMerges(),
     DeadlineSpikes(),
