@@ -25,7 +25,14 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    ResultRow,
+    not_applicable,
+    result_frame,
+    skipped,
+)
 from tokenaudit.checks.stats import (
     beta_binomial_sf,
     bonferroni_min,
@@ -125,7 +132,7 @@ class Automation:
                     if row["timed"] == 0
                     else f"only {row['timed']} days with {cfg.min_requests_for_timing}+ requests"
                 )
-                rows.append((name, False, None, None, None, why, "", ""))
+                rows.append(skipped(name, why))
                 continue
             i = index[name]
             per = {f: float(pvals[f][i]) for f in FINGERPRINTS}

@@ -19,7 +19,14 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    ResultRow,
+    not_applicable,
+    result_frame,
+    skipped,
+)
 from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, p_is
 from tokenaudit.config import AuditConfig
 
@@ -75,9 +82,7 @@ class BarrenDays:
         rows: list[ResultRow] = []
         for name, n_all in zip(counts["account"].to_list(), counts["n"].to_list(), strict=True):
             if name not in tested:
-                rows.append(
-                    (name, False, None, None, None, f"only {n_all} followable heavy days", "", "")
-                )
+                rows.append(skipped(name, f"only {n_all} followable heavy days"))
                 continue
             pv, xi, ni = tested[name]
             summary = (

@@ -89,5 +89,10 @@ def result_frame(check_id: str, rows: list[ResultRow]) -> pl.DataFrame:
     ).sort("account")
 
 
+def skipped(account: str, why: str) -> ResultRow:
+    """The result row of an account the check cannot judge, and why."""
+    return (account, False, None, None, None, why, "", "")
+
+
 def not_applicable(check_id: str, accounts: list[str], why: str) -> pl.DataFrame:
-    return result_frame(check_id, [(a, False, None, None, None, why, "", "") for a in accounts])
+    return result_frame(check_id, [skipped(a, why) for a in accounts])

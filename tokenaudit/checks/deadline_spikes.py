@@ -21,7 +21,14 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    ResultRow,
+    not_applicable,
+    result_frame,
+    skipped,
+)
 from tokenaudit.checks.stats import (
     beta_binomial_sf,
     bonferroni_min,
@@ -118,16 +125,7 @@ class DeadlineSpikes:
             group = by_account.get(name)
             if group is None or group.height < MIN_WEEKS:
                 rows.append(
-                    (
-                        name,
-                        False,
-                        None,
-                        None,
-                        None,
-                        f"only {0 if group is None else group.height} active weeks",
-                        "",
-                        "",
-                    )
+                    skipped(name, f"only {0 if group is None else group.height} active weeks")
                 )
                 continue
             parts: dict[str, float] = {}
@@ -160,9 +158,7 @@ class DeadlineSpikes:
                 if p < 1.0 and (not brief or p < parts.get("quota", 1.0)):
                     brief, share = f"{x} of {n} weeks spiking before the snapshot", x / n
             if not parts:
-                rows.append(
-                    (name, False, None, None, None, "no deadline fingerprint applies", "", "")
-                )
+                rows.append(skipped(name, "no deadline fingerprint applies"))
                 continue
             p_all = bonferroni_min(list(parts.values()))
             rows.append(

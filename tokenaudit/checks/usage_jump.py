@@ -22,7 +22,14 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    ResultRow,
+    not_applicable,
+    result_frame,
+    skipped,
+)
 from tokenaudit.checks.deadline_spikes import weekly
 from tokenaudit.checks.stats import p_is
 from tokenaudit.config import AuditConfig
@@ -134,15 +141,9 @@ class UsageJump:
             g = by_account.get(name)
             if g is None or g.height < 2 * MIN_SIDE:
                 rows.append(
-                    (
+                    skipped(
                         name,
-                        False,
-                        None,
-                        None,
-                        None,
                         f"only {0 if g is None else g.height} active weeks (needs {2 * MIN_SIDE})",
-                        "",
-                        "",
                     )
                 )
                 continue
@@ -152,15 +153,9 @@ class UsageJump:
                 t = int((g["week"] < cfg.change_date).sum())
                 if t < MIN_SIDE or g.height - t < MIN_SIDE:
                     rows.append(
-                        (
+                        skipped(
                             name,
-                            False,
-                            None,
-                            None,
-                            None,
                             f"fewer than {MIN_SIDE} active weeks on a side of {cfg.change_date}",
-                            "",
-                            "",
                         )
                     )
                     continue
