@@ -55,9 +55,16 @@ class ExcessTokens:
         slope, intercept = siegel_slope(x, t)
         resid = t - (intercept + slope * x)
         centre = float(np.median(resid))
-        scale = robust_scale(resid, floor=0.05)
+        # The upper semi-MAD when the upper side is wider: honest heavy users spread the side
+        # under test more than the other, and one symmetric scale would understate it.
+        above = resid[resid > centre] - centre
+        upper_scale = 1.482602218505602 * float(np.median(above)) if above.size >= 5 else 0.0
+        scale = max(robust_scale(resid, floor=0.05), upper_scale)
         z = (resid - centre) / scale
-        nu = student_t_df(z)
+        # The tested tail sets the tail shape: honest heavy users make the upper tail heavier than
+        # the lower one, and a symmetric fit to both would understate it (anti-conservative).
+        upper = z[z > 0]
+        nu = student_t_df(np.concatenate([upper, -upper]) if upper.size >= 5 else z)
         p = student_t_sf(z, nu)
         effect = np.exp(resid - centre)
         peer_rate = np.exp(intercept + slope * x + centre)
