@@ -130,6 +130,9 @@ def decide(
     }
 
     reasons_by_account = _reasons(results)
+    # A suspicious account's reasons always name the outcome test its flag rests on, even where
+    # that p-value is above REASON_P (it passed Benjamini–Hochberg among the screened accounts).
+    with_primary = _reasons(results, always=primary)
     statuses: list[str] = []
     qvalues: list[float | None] = []
     scores: list[float] = []
@@ -158,7 +161,8 @@ def decide(
         scores.append(round(_BANDS[status] + _BAND_WIDTH[status] * _strength(row), 2))
         statuses.append(status)
         qvalues.append(q)
-        reasons.append(reasons_by_account.get(name, ""))
+        chosen = with_primary if status is Status.SUSPICIOUS else reasons_by_account
+        reasons.append(chosen.get(name, ""))
     df = df.with_columns(
         pl.Series("status", [str(s) for s in statuses], dtype=pl.String),
         pl.Series("q_value", qvalues, dtype=pl.Float64),
@@ -187,11 +191,15 @@ def _strength(row: dict[str, Any]) -> float:
     return (usage + e_mech) / (2 * EVIDENCE_CAP)
 
 
-def _reasons(results: pl.DataFrame) -> dict[str, str]:
-    """`check effect (p=…)` for every applicable check with p ≤ REASON_P, strongest first."""
+def _reasons(results: pl.DataFrame, always: str | None = None) -> dict[str, str]:
+    """`check effect (p=…)` for every applicable check with p ≤ REASON_P (and check `always`
+    whatever its p-value), strongest first."""
     out: dict[str, list[tuple[float, str, str]]] = {}
+    shown = pl.col("p_value") <= REASON_P
+    if always is not None:
+        shown = shown | (pl.col("check") == always)
     for account, check, p, brief in (
-        results.filter(pl.col("applicable") & (pl.col("p_value") <= REASON_P))
+        results.filter(pl.col("applicable") & shown)
         .select("account", "check", "p_value", "brief")
         .iter_rows()
     ):
