@@ -442,12 +442,13 @@ def mark_fragile(
     rerun_barren: Callable[[int], pl.DataFrame],
     window: int,
 ) -> pl.DataFrame:
-    """`fragile`: why a flag would not survive (null when it would). A flag is fragile when the
-    account drops out of its tier once the follow-up window is doubled (a late merger's flag must
-    not hang on the window's exact length), or, for `review`, once its strongest check is left out.
+    """`fragile`: why a flag would not survive (null when it would). A flag is fragile when a
+    `review` account drops out of its tier once the follow-up window is doubled (a late merger's
+    flag must not hang on the window's exact length) or once its strongest check is left out.
 
     NOTE: a `suspicious` flag needs one check of each group by construction, so leaving out its
-    strongest check always removes it; that says nothing about this account and is not reported.
+    strongest check always removes it, and the window moves neither of them: neither test says
+    anything about a suspicious account, so neither is run for one.
     """
     flagged = accounts.filter(pl.col("flagged"))
     reasons: dict[str, list[str]] = {}
@@ -479,12 +480,15 @@ def mark_fragile(
             )
             for account in lost(without) & set(members["account"].to_list()):
                 reasons.setdefault(account, []).append(f"not without {check}")
-        wider = pl.concat(
-            [results.filter(pl.col("check") != "barren-days"), rerun_barren(2 * window)]
-        )
-        doubled = decide(totals, wider, groups, cfg, primary="excess-tokens")
-        for account in lost(doubled):
-            reasons.setdefault(account, []).append(f"not with a {2 * window}-day window")
+        # The window only moves barren-days, an outcome check of tier 1: a suspicious flag (tier 2
+        # rests on excess-tokens and a mechanism) cannot depend on it; only review flags can.
+        if reviewed.len():
+            wider = pl.concat(
+                [results.filter(pl.col("check") != "barren-days"), rerun_barren(2 * window)]
+            )
+            doubled = decide(totals, wider, groups, cfg, primary="excess-tokens")
+            for account in lost(doubled):
+                reasons.setdefault(account, []).append(f"not with a {2 * window}-day window")
     fragile = pl.DataFrame(
         {"account": list(reasons), "fragile": ["; ".join(v) for v in reasons.values()]},
         schema={"account": pl.String, "fragile": pl.String},
