@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import Group
-from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust, format_p, p_is
+from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust, p_is
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import Status
 
@@ -205,6 +205,3 @@ def _reasons(results: pl.DataFrame, always: str | None = None) -> dict[str, str]
     ):
         out.setdefault(account, []).append((p, check, f"{check}: {brief} ({p_is(p)})"))
     return {a: "; ".join(text for _, _, text in sorted(items)) for a, items in out.items()}
-
-
-__all__ = ["combine_groups", "decide", "format_p"]

@@ -78,6 +78,3 @@ class IdentityMap:
         return frame.with_columns(
             pl.col(column).replace_strict(table, default=None, return_dtype=pl.String)
         )
-
-    def known(self, normalised: str) -> bool:
-        return normalised in self.aliases

@@ -47,11 +47,15 @@ EXCLUDE_HIGH: Final = 1.1
 SNAPSHOT_SHARE: Final = 0.5
 
 
+def week_of(day: pl.Expr, cfg: AuditConfig) -> pl.Expr:
+    """The first day of the week `day` falls in, weeks starting on `cfg.week_start`."""
+    return day - pl.duration(days=(day.dt.weekday() - 1 - cfg.week_start) % 7)
+
+
 def weekly(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """Per account and week (weeks start on `cfg.week_start`): tokens, and tokens on the day
     before the snapshot day."""
-    offset = (pl.col("day").dt.weekday() - 1 - cfg.week_start) % 7
-    week_start = pl.col("day") - pl.duration(days=offset)
+    week_start = week_of(pl.col("day"), cfg)
     pre_snapshot = (
         (pl.col("day").dt.weekday() - 1) == ((cfg.snapshot_day - 2) % 7)
         if cfg.snapshot_day is not None

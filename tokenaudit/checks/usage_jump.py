@@ -30,7 +30,7 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.deadline_spikes import weekly
+from tokenaudit.checks.deadline_spikes import week_of, weekly
 from tokenaudit.checks.stats import p_is
 from tokenaudit.config import AuditConfig
 
@@ -112,9 +112,8 @@ class UsageJump:
             if data.outputs is not None
             else pl.DataFrame(schema={"account": pl.String, "day": pl.Date, "changes": pl.Int64})
         )
-        offset = (pl.col("day").dt.weekday() - 1 - cfg.week_start) % 7
         merged = (
-            outputs.with_columns((pl.col("day") - pl.duration(days=offset)).alias("week"))
+            outputs.with_columns(week_of(pl.col("day"), cfg).alias("week"))
             .group_by("account", "week")
             .agg(pl.col("changes").sum())
         )

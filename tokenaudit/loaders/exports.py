@@ -159,6 +159,11 @@ def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | N
     return Converted("anthropic-claude-code-analytics", Kind.USAGE, rows)
 
 
+def _refused(source: str, why: str) -> Converted:
+    """A recognised export that cannot serve per-person usage, and why."""
+    return Converted(source, Kind.USAGE, [], refuse=why)
+
+
 def anthropic_cost_report(records: Records, doc: Any) -> Converted | None:
     """The cost report has no user dimension: recognised, and refused with the reason."""
     buckets = [r for _, r in records[:20]]
@@ -167,11 +172,9 @@ def anthropic_cost_report(records: Records, doc: Any) -> Converted | None:
     results = [res for b in buckets for res in (b.get("results") or [])]
     if not results or not all("amount" in res and "output_tokens" not in res for res in results):
         return None
-    return Converted(
+    return _refused(
         "anthropic-cost-report",
-        Kind.USAGE,
-        [],
-        refuse="an Anthropic cost report has no per-user dimension; export the usage report "
+        "an Anthropic cost report has no per-user dimension; export the usage report "
         "grouped by account_id (GET /v1/organizations/usage_report/messages?group_by[]=account_id)",
     )
 
@@ -180,11 +183,9 @@ def cursor_daily_usage(records: Records, doc: Any) -> Converted | None:
     """Cursor daily usage data counts requests but no tokens: recognised, and refused."""
     if not _most(records, lambda r: "email" in r and "date" in r and "agentRequests" in r):
         return None
-    return Converted(
+    return _refused(
         "cursor-daily-usage",
-        Kind.USAGE,
-        [],
-        refuse="Cursor daily usage data has request counts but no tokens; export the usage events "
+        "Cursor daily usage data has request counts but no tokens; export the usage events "
         "(filtered-usage-events) instead",
     )
 
@@ -416,11 +417,9 @@ def copilot_user_report(records: Records, doc: Any) -> Converted | None:
 def copilot_report_envelope(records: Records, doc: Any) -> Converted | None:
     if not isinstance(doc, dict) or "download_links" not in doc:
         return None
-    return Converted(
+    return _refused(
         "copilot-report-envelope",
-        Kind.USAGE,
-        [],
-        refuse="this is the Copilot report envelope; download the NDJSON files its download_links name",
+        "this is the Copilot report envelope; download the NDJSON files its download_links name",
     )
 
 
