@@ -1,3 +1,3 @@
-from tokenaudit.cli import main
+from tokenaudit._entry import main
 
 main()

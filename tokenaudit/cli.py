@@ -922,4 +922,5 @@ def main() -> None:
         sys.exit(int(ExitCode.BROKEN_PIPE))
     except KeyboardInterrupt:
         sys.stderr.write("tokenaudit: interrupted\n")
+        sys.stderr.flush()
         sys.exit(int(ExitCode.INTERRUPTED))
