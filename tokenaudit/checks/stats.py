@@ -175,17 +175,21 @@ def fit_beta_binomial(x: IntArray, n: IntArray, *, robust: bool = False) -> tupl
 
 def beta_binomial_sf(x: IntArray, n: IntArray, a: float, b: float) -> FloatArray:
     """P(X ≥ x) under BetaBinomial(n, a, b), the upper tail including x
-    (`scipy.stats.betabinom.sf(x - 1, n, a, b)`)."""
+    (`scipy.stats.betabinom.sf(x - 1, n, a, b)`).
+
+    The tail is computed once per distinct n (a reversed cumulative sum of the pmf), so a cohort
+    of thousands of accounts with a few dozen distinct day counts costs a few dozen pmf vectors.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
     out = np.empty(x.size, dtype=np.float64)
-    for i, (xi, ni) in enumerate(zip(x.tolist(), n.tolist(), strict=True)):
-        if xi <= 0:
-            out[i] = 1.0
-            continue
-        if xi > ni:
-            out[i] = 0.0
-            continue
-        k = np.arange(xi, ni + 1, dtype=np.float64)
-        out[i] = float(np.exp(_betabinom_logpmf(k, np.full(k.size, float(ni)), a, b)).sum())
+    for ni in np.unique(n).tolist():
+        at = n == ni
+        k = np.arange(ni + 1, dtype=np.float64)
+        pmf = np.exp(_betabinom_logpmf(k, np.full(k.size, float(ni)), a, b))
+        tail = np.append(np.cumsum(pmf[::-1])[::-1], 0.0)
+        out[at] = tail[np.clip(x[at], 0, ni + 1)]
+    out[x <= 0] = 1.0
     return np.clip(out, 0.0, 1.0)
 
 
