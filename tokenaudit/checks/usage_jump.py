@@ -72,7 +72,7 @@ def _exact_rank_sum_cdf(ranks: np.ndarray, n1: int, observed: float) -> float:
     counts[0, 0] = 1.0
     for r in doubled.tolist():
         counts[1:, r:] += counts[:-1, : top + 1 - r].copy()
-    limit = int(math.floor(2 * observed + 1e-6))
+    limit = math.floor(2 * observed + 1e-6)
     return float(counts[n1, : limit + 1].sum() / counts[n1].sum())
 
 
