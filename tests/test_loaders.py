@@ -67,6 +67,37 @@ def test_assume_tz_names_the_zone_of_naive_timestamps(tmp_path: Path) -> None:
     )
 
 
+def test_a_column_mixing_spellings_reads_each_row_and_counts_only_zone_less_ones(
+    tmp_path: Path,
+) -> None:
+    # Most rows are zone-less (the column's common spelling); the rest must still be read by
+    # the other parsers, and only rows read without a zone count as zone-less.
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "timestamp,account,input_tokens\n"
+        "2026-01-05 10:00:00,a,5\n"
+        "2026-01-05 11:00:00,a,5\n"
+        "2026-01-05T12:00:00Z,a,5\n"
+        " 2026-01-05 13:00:00 ,a,5\n"
+        "2026-01-06,a,5\n"
+        "1767614400,a,5\n"
+        "13/01/2026,a,5\n"
+    )
+    good, bad = load(path, tmp_path, assume_tz="Europe/Paris")
+    assert good["timestamp"].to_list() == [
+        datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 10, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 12, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 12, 0, tzinfo=UTC),
+        datetime(2026, 1, 6, 0, 0, tzinfo=UTC),
+        datetime(2026, 1, 5, 12, 0, tzinfo=UTC),
+    ]
+    assert good["_zone_less"].to_list() == [True, True, False, True, False, False]
+    assert bad["_reject"].to_list() == [
+        "column 'timestamp': ambiguous date, day and month order unknown '13/01/2026'"
+    ]
+
+
 def test_ambiguous_dates_and_huge_numbers_are_rejected_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "u.csv"
     path.write_text(

@@ -147,19 +147,21 @@ def test_the_same_change_listed_twice_is_one_credit() -> None:
 def test_a_repeated_request_id_counts_once_keeping_the_fullest_row() -> None:
     usage = pl.DataFrame(
         {
-            "request_id": ["r1", "r1", "r2", None, None],
-            "input_tokens": [10, 10, 5, 1, 1],
-            "output_tokens": [3, 263, 5, 1, 1],
-            "cache_read_tokens": [0] * 5,
-            "cache_write_tokens": [0] * 5,
-            "_file": ["u.csv"] * 5,
-            "_line": [2, 3, 4, 5, 6],
+            "account": ["a"] * 5 + ["b"],
+            "request_id": ["r1", "r1", "r2", None, None, "r1"],
+            "input_tokens": [10, 10, 5, 1, 1, 7],
+            "output_tokens": [3, 263, 5, 1, 1, 7],
+            "cache_read_tokens": [0] * 6,
+            "cache_write_tokens": [0] * 6,
+            "_file": ["u.csv"] * 6,
+            "_line": [2, 3, 4, 5, 6, 7],
         }
     )
     kept, dropped = split_duplicate_requests(usage)
     kept = kept.sort("_line")
-    assert kept["_line"].to_list() == [3, 4, 5, 6]
-    assert kept["output_tokens"].to_list() == [263, 5, 1, 1]
+    # Another account's request with the same id is its own request (line 7).
+    assert kept["_line"].to_list() == [3, 4, 5, 6, 7]
+    assert kept["output_tokens"].to_list() == [263, 5, 1, 1, 7]
     assert dropped.rows() == [
         ("u.csv", 2, "column 'request_id': duplicate of the row kept at u.csv:3")
     ]

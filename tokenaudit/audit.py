@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import polars as pl
 
@@ -21,6 +22,7 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
+from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
     auto_window,
@@ -29,11 +31,9 @@ from tokenaudit.panel import (
     mark_interruptions,
     merged_work,
     output_days,
-    split_duplicate_requests,
-    usage_days,
     within_period,
 )
-from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, USAGE_SCHEMA, Kind
+from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, Kind
 
 
 @dataclass(frozen=True)
@@ -150,58 +150,63 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
             _names(files), "no commit log among the inputs (give merged changes with --commits)"
         )
 
-    frames = {
-        Kind.USAGE: _concat([x.frame for x in by_kind[Kind.USAGE]], USAGE_SCHEMA),
+    # Identities and commits are small: collected whole. Usage is the large input: it goes
+    # through `ingest`, whose memory is bounded by account-days.
+    small = {
         Kind.COMMITS: _concat([x.frame for x in by_kind[Kind.COMMITS]], COMMITS_SCHEMA),
         Kind.IDENTITIES: _concat([x.frame for x in by_kind[Kind.IDENTITIES]], IDENTITY_SCHEMA),
     }
-    # One collection per kind: the validated rows are then split into good and rejected in memory
-    # (three lazy queries over one frame would validate it three times).
-    collected = dict(
-        zip(frames, pl.collect_all(list(frames.values()), engine=_engine(files)), strict=True)
-    )
-    zone_less = {
-        name: int(n)
-        for f in collected.values()
-        for name, n in f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())
-        .group_by("_file")
-        .len()
-        .iter_rows()
-    }
+    collected = dict(zip(small, pl.collect_all(list(small.values())), strict=True))
+    zone_less: Counter[str] = Counter()
+    for f in collected.values():
+        zone_less.update(
+            dict(
+                f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())
+                .group_by("_file")
+                .len()
+                .iter_rows()
+            )
+        )
     collected = {k: f.drop("_zone_less") for k, f in collected.items()}
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
-    usage_df, duplicates = split_duplicate_requests(good[Kind.USAGE])
     identities_df, commits_df = good[Kind.IDENTITIES], good[Kind.COMMITS]
+    idmap = IdentityMap.from_frame(identities_df)
+    usage = build_usage_panel(
+        [x.frame for x in by_kind[Kind.USAGE]],
+        idmap,
+        cfg,
+        workdir,
+        expected_rows=sum(x.expected_rows for x in by_kind[Kind.USAGE]),
+    )
+    zone_less.update(usage.zone_less)
     unreadable = pl.DataFrame(
         [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable],
-        schema={"_file": pl.String, "_line": pl.Int64, "_reject": pl.String},
+        schema=REJECT_SCHEMA,
         orient="row",
     )
     rejects = (
         pl.concat(
             [
-                *(
-                    f.filter(flagged[k]).select("_file", "_line", "_reject")
-                    for k, f in collected.items()
-                ),
-                duplicates,
+                *(f.filter(flagged[k]).select(list(REJECT_SCHEMA)) for k, f in collected.items()),
+                usage.rejects,
                 unreadable,
             ]
         )
         .rename({"_file": "file", "_line": "line", "_reject": "reason"})
         .sort("file", "line", "reason")
     )
-    inputs = _summaries(
-        loaded, collected, [usage_df, identities_df, commits_df], rejects, zone_less
-    )
+    parsed = Counter(usage.parsed)
+    used = Counter(usage.used)
+    for k, f in collected.items():
+        parsed.update(_per_file(f))
+        used.update(_per_file(good[k]))
+    inputs = _summaries(loaded, parsed, used, rejects, zone_less)
     _enforce_bad_row_limits(inputs, rejects, cfg)
-    if usage_df.is_empty() and cfg.allow_empty:
+    if not sum(usage.used.values()) and cfg.allow_empty:
         return empty_report(inputs, rejects, skipped, cfg)
 
-    idmap = IdentityMap.from_frame(identities_df)
-    usage_df = idmap.resolve_column(usage_df, "account")
-    days_df = usage_days(usage_df.lazy(), cfg).collect(engine=_engine(files)).sort("account", "day")
+    days_df = usage.days
     if days_df.is_empty():
         if cfg.allow_empty:
             return empty_report(inputs, rejects, skipped, cfg)
@@ -277,20 +282,10 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         first_day=first_day,
         last_day=last_day,
         merges_known_until=merges_known_until,
-        duplicate_requests=duplicates.height,
+        duplicate_requests=usage.duplicates,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
     )
-
-
-#: Below this much input the in-memory engine is faster than streaming (no pipeline set-up);
-#: above it, streaming keeps memory bounded by account-days instead of requests.
-_IN_MEMORY_BYTES = 256 * 1024 * 1024
-
-
-def _engine(files: list[InputFile]) -> Literal["in-memory", "streaming"]:
-    size = sum(f.path.stat().st_size for f in files if f.path.exists())
-    return "in-memory" if size < _IN_MEMORY_BYTES else "streaming"
 
 
 def _day(value: object) -> date | None:
@@ -303,25 +298,19 @@ def _names(files: list[InputFile]) -> str:
     return f"{len(files)} inputs" if files else "inputs"
 
 
+def _per_file(frame: pl.DataFrame) -> dict[str, int]:
+    return {name: int(n) for name, n in frame.group_by("_file").len().iter_rows()}
+
+
 def _summaries(
     loaded: list[LoadedInput],
-    collected: dict[Kind, pl.DataFrame],
-    used_frames: list[pl.DataFrame],
+    parsed: dict[str, int],
+    used: dict[str, int],
     rejects: pl.DataFrame,
     zone_less: dict[str, int],
 ) -> list[InputSummary]:
     """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
     Counted independently, so that `rows == used + rejected` is a real check."""
-
-    def per_file(frames: list[pl.DataFrame]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in frames:
-            for name, n in f.group_by("_file").len().iter_rows():
-                out[name] = out.get(name, 0) + int(n)
-        return out
-
-    parsed = per_file(list(collected.values()))
-    used = per_file(used_frames)
     rejected = dict(rejects.group_by("file").len().iter_rows())
     out = []
     for x in loaded:

@@ -5,38 +5,56 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
 
 import numpy as np
 import polars as pl
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders.exports import AGGREGATED_SOURCES
-from tokenaudit.schema import TOKEN_COLUMNS
+from tokenaudit.schema import TOKEN_COLUMNS, USAGE_SCHEMA
 
 _REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
+_USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
-def split_duplicate_requests(usage: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Count a repeated `request_id` once, keeping its fullest row (streamed exports repeat a
-    request with growing output counts). Returns (kept rows, dropped duplicates with `reason`
-    naming the row that was kept). Rows without an id are all kept.
+def split_duplicate_requests(
+    usage: pl.DataFrame, key: tuple[str, ...] = ("account", "request_id")
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Count a repeated `request_id` of one account once, keeping its fullest row (streamed
+    exports repeat a request with growing output counts). Returns (kept rows, dropped duplicates
+    with `reason` naming the row that was kept). Rows without an id are all kept.
 
-    Only the rows whose id repeats are sorted, so the common case costs one hash pass.
+    The key is (account, request_id): identities are resolved first, so one person's spellings
+    meet, while two people's logs never cancel each other out; it also lets the panel be built
+    per account. (`narrow_usage` rows hash the account into `request_id`, which is then the
+    whole key.) Only the rows whose key repeats are sorted, so the common case costs one hash
+    pass.
     """
-    repeated = pl.col("request_id").is_not_null() & pl.col("request_id").is_duplicated()
+    if len(key) == 1:
+        # A sorted pass finds the repeated ids several times faster than hashing every row.
+        ids = usage.select(pl.col(key[0]).drop_nulls().sort()).to_series()
+        again = ids.filter(ids == ids.shift(1)).unique()
+        unique = pl.col(key[0])
+        repeated = unique.is_in(again.implode()).fill_null(False)
+    else:
+        unique = pl.struct(key)
+        repeated = pl.col("request_id").is_not_null() & unique.is_duplicated()
     marked = usage.with_columns(repeated.alias("_repeated"))
     ranked = (
         marked.filter(pl.col("_repeated"))
         .with_columns(pl.sum_horizontal(*TOKEN_COLUMNS).alias("_total"))
-        .sort("request_id", "_total", "_file", "_line", descending=[False, True, False, False])
+        .sort(
+            *key, "_total", "_file", "_line", descending=[*(False for _ in key), True, False, False]
+        )
         .with_columns(
-            pl.col("request_id").is_first_distinct().alias("_keep"),
+            unique.is_first_distinct().alias("_keep"),
             pl.format("{}:{}", pl.col("_file"), pl.col("_line"))
             .first()
-            .over("request_id")
+            .over(key)
             .alias("_kept_at"),
         )
     )
@@ -53,6 +71,23 @@ def split_duplicate_requests(usage: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     return kept, dropped
 
 
+#: Longer pauses than this all read as "slept": `max_gap_h` is capped here.
+MAX_GAP_HOURS: Final = 24.0
+#: A local day starts up to 14 h either side of UTC midnight; two days of margin also keep the
+#: request gaps that straddle the period's edges.
+_PERIOD_MARGIN: Final = timedelta(days=2)
+
+
+def period_bounds(cfg: AuditConfig) -> tuple[datetime | None, datetime | None]:
+    """UTC instants outside which no row can fall in the period (or be next to one that does)."""
+    lo = hi = None
+    if cfg.since is not None:
+        lo = datetime.combine(cfg.since, time(), tzinfo=UTC) - _PERIOD_MARGIN
+    if cfg.until is not None:
+        hi = datetime.combine(cfg.until, time(), tzinfo=UTC) + timedelta(days=1) + _PERIOD_MARGIN
+    return lo, hi
+
+
 def local_day(cfg: AuditConfig) -> pl.Expr:
     return pl.col("timestamp").dt.convert_time_zone(cfg.tz).dt.date()
 
@@ -66,91 +101,155 @@ def within_period(day: pl.Expr, cfg: AuditConfig) -> pl.Expr:
     return keep
 
 
-def usage_days(usage: pl.LazyFrame, cfg: AuditConfig) -> pl.LazyFrame:
-    """Account-day usage totals plus request-timing fingerprints for the automation check.
+def narrow_usage(usage: pl.LazyFrame) -> pl.LazyFrame:
+    """Canonical usage rows reduced to what the panel needs, strings turned into numbers where
+    only equality matters: a session or request id becomes its 64-bit hash (two ids of one
+    account colliding needs billions of requests), the source a flag for pre-aggregated rows."""
+
+    def hashed(column: str) -> pl.Expr:
+        # Hashed with the account: two people's ids never meet, and one integer is the key.
+        return pl.when(pl.col(column).is_not_null()).then(pl.struct("account", column).hash(seed=0))
+
+    return usage.select(
+        "account",
+        "timestamp",
+        *TOKEN_COLUMNS,
+        "requests",
+        "cost_usd",
+        ((pl.col("requests") > 1) | pl.col("source").is_in(list(AGGREGATED_SOURCES)))
+        .fill_null(False)
+        .alias("_aggregated"),
+        hashed("session_id").alias("_session"),
+        hashed("request_id").alias("request_id"),
+        pl.exclude(_USAGE_COLUMNS),
+    )
+
+
+def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """Account-day usage totals plus request-timing fingerprints for the automation check, from
+    `narrow_usage` rows.
 
     Timing columns are only meaningful for request-level rows (`requests == 1`); days built from
-    pre-aggregated rows get null fingerprints.
+    pre-aggregated rows are marked `aggregated`.
     """
     ts_s = pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6
     prompt = pl.col("input_tokens") + pl.col("cache_read_tokens") + pl.col("cache_write_tokens")
-    # NOTE: one explicit sort, then plain shifts masked at account boundaries: much cheaper than
-    # ordered window expressions, and order-dependent operations after a sort are well defined.
-    same_prev = pl.col("account") == pl.col("account").shift(1)
-    same_next = pl.col("account") == pl.col("account").shift(-1)
-    rows = (
-        usage.with_columns(local_day(cfg).alias("day"), prompt.alias("_prompt"))
-        .sort("account", "timestamp", "_prompt", "output_tokens")
-        .with_columns(
-            pl.when(same_prev).then(ts_s - ts_s.shift(1)).alias("_gap_prev"),
-            pl.when(same_next).then(ts_s.shift(-1) - ts_s).alias("_gap_next"),
-            (
-                same_prev
-                & (
-                    (pl.col("_prompt") - pl.col("_prompt").shift(1)).abs()
-                    <= 0.01 * pl.col("_prompt")
-                )
-                & (
-                    (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
-                    <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
-                )
-            ).alias("_same_size"),
-        )
+    # An account's first and last request have no known neighbour (the log, or with --since/
+    # --until the part of it read, begins or ends there): the pause beyond them is taken as long,
+    # so the edge of the data never makes a day look sleepless. Gaps are capped at a day, which
+    # makes the panel the same whether or not rows far outside the period were read.
+    unknown = pl.lit(float("inf"))
+    # Accounts become integer codes: sorting, grouping and moving strings costs ten times more.
+    # The codes only group; they never decide an order that reaches the result.
+    coded = usage.with_columns(
+        pl.col("account").cast(pl.Categorical).to_physical().alias("_acc"),
+        local_day(cfg).alias("day"),
+        prompt.alias("_prompt"),
     )
-    rows = rows.filter(within_period(pl.col("day"), cfg))
+    names = coded.select("_acc", "account").unique("_acc")
+    rows = _in_account_time_order(coded.drop("account"), "timestamp", "_prompt", "output_tokens")
+    # Plain shifts masked at account boundaries: much cheaper than ordered window expressions.
+    same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
+    same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
+    rows = rows.with_columns(
+        pl.when(same_prev).then(ts_s - ts_s.shift(1)).otherwise(unknown).alias("_gap_prev"),
+        pl.when(same_next).then(ts_s.shift(-1) - ts_s).otherwise(unknown).alias("_gap_next"),
+        (
+            same_prev
+            & ((pl.col("_prompt") - pl.col("_prompt").shift(1)).abs() <= 0.01 * pl.col("_prompt"))
+            & (
+                (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
+                <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
+            )
+        ).alias("_same_size"),
+    ).filter(within_period(pl.col("day"), cfg))
     parallel = session_concurrency(rows)
     session_gap = pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S).then(pl.col("_gap_prev"))
     return (
-        rows.group_by("account", "day")
+        rows.group_by("_acc", "day")
         .agg(
             pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
             *[pl.col(t).sum() for t in TOKEN_COLUMNS],
             pl.col("requests").sum().alias("requests"),
             pl.col("cost_usd").sum().alias("cost_usd"),
             pl.col("cost_usd").is_not_null().any().alias("has_cost"),
-            ((pl.col("requests") > 1) | pl.col("source").is_in(list(AGGREGATED_SOURCES)))
-            .any()
-            .alias("aggregated"),
+            pl.col("_aggregated").any().alias("aggregated"),
             pl.len().alias("rows"),
-            (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600).alias(
-                "max_gap_h"
-            ),
+            (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600)
+            .clip(upper_bound=MAX_GAP_HOURS)
+            .alias("max_gap_h"),
             session_gap.count().alias("session_gaps"),
             session_gap.mean().alias("gap_mean"),
             session_gap.std().alias("gap_std"),
             pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
         )
-        .join(parallel, on=["account", "day"], how="left")
+        .join(parallel, on=["_acc", "day"], how="left")
+        .join(names, on="_acc", how="left")
+        .select("account", pl.exclude("account", "_acc"))
+        .sort("account", "day")
     )
 
 
-def session_concurrency(rows: pl.LazyFrame) -> pl.LazyFrame:
+def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:
+    """`rows` sorted by (`_acc`, `at`, *ties); `at` is a datetime or a non-negative integer.
+
+    A sort on several columns costs about five times one on a single integer, so the account
+    code and the offset from the earliest `at` are packed into one integer key when they fit in
+    63 bits; the tie columns are only consulted (by the general sort) when two rows of one
+    account share an `at`.
+    """
+    if rows.height < 2:
+        return rows
+    offset = pl.col(at) - pl.col(at).min()
+    if isinstance(rows.schema[at], pl.Datetime):
+        offset = offset.dt.total_microseconds()
+    span = rows.select(offset.max()).item()
+    top_code = int(rows.select(pl.col("_acc").max()).item() or 0)
+    if span is None or int(span).bit_length() + top_code.bit_length() > 62:
+        return rows.sort("_acc", at, *ties)
+    key = pl.col("_acc").cast(pl.Int64) * (1 << int(span).bit_length()) + offset
+    ordered = rows.with_columns(key.alias("_key")).sort("_key")
+    if ordered.select((pl.col("_key").diff() == 0).any()).item():
+        return rows.sort("_acc", at, *ties)
+    return ordered.drop("_key")
+
+
+def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
     """Per account-day: the most sessions running at once (`max_parallel`), from each session's
     first and last request. Null where the input has no session ids."""
     sessions = (
-        rows.filter(pl.col("session_id").is_not_null())
-        .group_by("account", "session_id")
+        rows.filter(pl.col("_session").is_not_null())
+        .group_by("_session")
         .agg(
+            pl.col("_acc").first(),
             pl.col("timestamp").min().alias("start"),
             pl.col("timestamp").max().alias("end"),
             pl.col("day").min(),
         )
     )
+    # Ends sort before starts at the same instant, so back-to-back sessions do not count as
+    # parallel; a session's end comes after its start, so each account's running count ends
+    # at zero and one cumulative sum over all accounts is each account's own.
     events = pl.concat(
         [
             sessions.select(
-                "account", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")
+                "_acc", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")
             ),
             sessions.select(
-                "account", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")
+                "_acc", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")
             ),
         ]
     )
-    # Ends sort before starts at the same instant, so back-to-back sessions do not count as parallel.
-    running = events.sort("account", "at", "delta").with_columns(
-        pl.col("delta").cum_sum().over("account").alias("running")
+    # In microseconds, doubled, plus one for a start: ends first at the same instant.
+    events = events.with_columns(
+        (
+            (pl.col("at") - pl.col("at").min()).dt.total_microseconds() * 2 + (pl.col("delta") > 0)
+        ).alias("_at")
     )
-    return running.group_by("account", "day").agg(
+    running = _in_account_time_order(events, "_at").with_columns(
+        pl.col("delta").cum_sum().alias("running")
+    )
+    return running.group_by("_acc", "day").agg(
         pl.col("running").max().cast(pl.Int64).alias("max_parallel")
     )
 

@@ -6,6 +6,7 @@ and the offending value. Nothing downstream re-checks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
@@ -64,6 +65,8 @@ class LoadedInput:
     unreadable: tuple[tuple[int, str], ...]
     #: A note on records of the file that are not rows (unmerged PRs, cache hits), or "".
     note: str = ""
+    #: Rows in `frame`, counted without collecting it.
+    expected_rows: int = 0
 
 
 def _resolve_columns(columns: tuple[str, ...], schema: dict[str, pl.DataType]) -> dict[str, str]:
@@ -155,7 +158,9 @@ def load_input(
     frame = _canonicalise(raw, schema, mapping, kind, file.name, assume_tz)
     if kind is Kind.USAGE:
         frame = frame.with_columns(pl.col("source").fill_null(raw.source or "canonical"))
-    return LoadedInput(file, kind, raw.fmt, raw.unit, frame, raw.unreadable, raw.note)
+    return LoadedInput(
+        file, kind, raw.fmt, raw.unit, frame, raw.unreadable, raw.note, expected_rows=raw.rows
+    )
 
 
 def _text(col: str) -> pl.Expr:
@@ -201,22 +206,14 @@ def _localise(naive: pl.Expr, zone: str) -> pl.Expr:
     ).dt.convert_time_zone("UTC")
 
 
-def parse_timestamp(expr: pl.Expr, first: int = 0, assume_tz: str | None = None) -> pl.Expr:
-    """Parse text into UTC microseconds; unparseable text becomes null (and is then rejected).
-
-    `first` names the parser that a sample of the column matched: when it matches a value the
-    others are not consulted, which keeps the common case to one parse per row.
-    """
-    parsers = timestamp_parsers(expr, assume_tz)
-    best = parsers[first]
-    rest = [p for i, p in enumerate(parsers) if i != first]
-    return pl.when(best.is_not_null()).then(best).otherwise(pl.coalesce(*rest))
+#: `timestamp_parsers` lists the parsers of zoned spellings first, then (with --assume-tz) the
+#: zone-less ones.
+_ZONED_PARSERS: Final = len(_TS_FORMATS_WITH_ZONE) + 2
 
 
 def _best_parser(raw: pl.LazyFrame, source: str, assume_tz: str | None) -> int:
-    sample = (
-        raw.select(pl.col(source).cast(pl.String).str.strip_chars()).head(200).collect().to_series()
-    )
+    """The parser that reads most of a sample of the column as it is (unstripped)."""
+    sample = raw.select(pl.col(source).cast(pl.String)).head(200).collect().to_series()
     sample = sample.drop_nulls()
     if sample.is_empty():
         return 0
@@ -226,39 +223,68 @@ def _best_parser(raw: pl.LazyFrame, source: str, assume_tz: str | None) -> int:
     return int(max(range(len(hits)), key=lambda i: (hits[i], -i)))
 
 
-def _typed(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str | None) -> pl.Expr:
+@dataclass(frozen=True)
+class _Typing:
+    """How one source column becomes one canonical column.
+
+    `fast` reads the common spelling of every row; `slow`, given the text of only the rows
+    `fast` could not read (null elsewhere), tries every other accepted spelling. Expressions
+    evaluate every row, so the slow readers are fed nulls for the rows already read: the cost
+    of generality is paid only by the rows that need it.
+    """
+
+    fast: pl.Expr
+    slow: Callable[[pl.Expr], pl.Expr] | None = None
+    #: Whether a value read by `fast` / by `slow_naive` had no time zone (read in --assume-tz).
+    fast_zone_less: bool = False
+    slow_naive: Callable[[pl.Expr], pl.Expr] | None = None
+
+
+def _integral(as_float: pl.Expr) -> pl.Expr:
+    integral = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
+    return pl.when(integral).then(as_float.cast(pl.Int64, strict=False))
+
+
+def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str | None) -> _Typing:
     src_dtype = raw.collect_schema()[source]
     col = pl.col(source)
     if isinstance(dtype, pl.Datetime):
         if isinstance(src_dtype, pl.Datetime):
             if src_dtype.time_zone is None:
                 if assume_tz is None:
-                    return pl.lit(None, dtype=dtype)
-                return _localise(col.dt.cast_time_unit("us"), assume_tz)
-            return col.dt.cast_time_unit("us").dt.convert_time_zone("UTC")
+                    return _Typing(pl.lit(None, dtype=dtype))
+                return _Typing(_localise(col.dt.cast_time_unit("us"), assume_tz), None, True)
+            return _Typing(col.dt.cast_time_unit("us").dt.convert_time_zone("UTC"))
         if isinstance(src_dtype, pl.Date):
-            return col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+            return _Typing(col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
         if src_dtype.is_numeric():
-            return parse_timestamp(col.cast(pl.Int64, strict=False).cast(pl.String))
-        return parse_timestamp(_text(source), _best_parser(raw, source, assume_tz), assume_tz)
-    if dtype == pl.Int64():
-        as_float = (
-            col.cast(pl.Float64, strict=False)
-            if src_dtype.is_numeric()
-            else _text(source).cast(pl.Float64, strict=False)
+            as_text = col.cast(pl.Int64, strict=False).cast(pl.String)
+            return _Typing(pl.coalesce(timestamp_parsers(as_text, None)))
+        first = _best_parser(raw, source, assume_tz)
+
+        def zoned(text: pl.Expr) -> pl.Expr:
+            return pl.coalesce(timestamp_parsers(text.str.strip_chars(), None))
+
+        def naive(text: pl.Expr) -> pl.Expr:
+            parsers = timestamp_parsers(text.str.strip_chars(), assume_tz)[_ZONED_PARSERS:]
+            return pl.coalesce(parsers) if parsers else pl.lit(None, dtype=dtype)
+
+        return _Typing(
+            timestamp_parsers(col.cast(pl.String), assume_tz)[first],
+            zoned,
+            fast_zone_less=first >= _ZONED_PARSERS,
+            slow_naive=naive,
         )
-        integral = (
-            as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
+    if isinstance(dtype, pl.Int64 | pl.Float64):
+        exact = _integral if dtype == pl.Int64() else lambda v: pl.when(v.is_finite()).then(v)
+        if src_dtype.is_numeric():
+            return _Typing(exact(col.cast(pl.Float64, strict=False)))
+        return _Typing(
+            exact(col.cast(pl.Float64, strict=False)),
+            lambda text: exact(text.str.strip_chars().cast(pl.Float64, strict=False)),
         )
-        return pl.when(integral).then(as_float.cast(pl.Int64, strict=False))
-    if dtype == pl.Float64():
-        as_float = (
-            col.cast(pl.Float64, strict=False)
-            if src_dtype.is_numeric()
-            else _text(source).cast(pl.Float64, strict=False)
-        )
-        return pl.when(as_float.is_finite()).then(as_float)
-    return pl.when(_text(source) != "").then(_text(source))
+    text = _text(source)
+    return _Typing(pl.when(text != "").then(text))
 
 
 _NAIVE_ISO: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
@@ -288,32 +314,56 @@ def _canonicalise(
     assume_tz: str | None,
 ) -> pl.LazyFrame:
     lf = raw.frame
-    # Typed values are computed once into temporary columns; the reject reasons then only compare
-    # them with the raw text (an expression used twice would be evaluated twice).
-    typed = {
-        canonical: _typed(lf, source, schema[canonical], assume_tz).alias(f"__{canonical}")
-        for canonical, source in mapping.items()
+    src_schema = lf.collect_schema()
+    typing = {c: _typing(lf, source, schema[c], assume_tz) for c, source in mapping.items()}
+    # Three passes, each over typed temporaries: the common spelling of every row; the other
+    # spellings, only for rows the first could not read; reject reasons, only for rows still
+    # unread. (An expression used twice would be evaluated twice.)
+    lf = lf.with_columns(t.fast.alias(f"__{c}") for c, t in typing.items())
+    unread = {
+        c: pl.when(pl.col(f"__{c}").is_null()).then(pl.col(source).cast(pl.String))
+        for c, source in mapping.items()
     }
-    lf = lf.with_columns(typed.values())
+    second: list[pl.Expr] = []
+    zone_less = pl.lit(False)
+    for c, t in typing.items():
+        if t.slow_naive is not None and assume_tz is not None:
+            second.append(t.slow_naive(unread[c]).alias(f"__naive_{c}"))
+            second.append(pl.col(f"__{c}").is_not_null().alias(f"__fast_{c}"))
+        if t.slow is not None:
+            second.append(pl.coalesce(pl.col(f"__{c}"), t.slow(unread[c])).alias(f"__{c}"))
+    if second:
+        lf = lf.with_columns(second)
+    for c, t in typing.items():
+        if t.slow_naive is not None and assume_tz is not None:
+            # Zone-less timestamps read in --assume-tz are counted, so that the run can say so.
+            read_naive = pl.col(f"__{c}").is_null() & pl.col(f"__naive_{c}").is_not_null()
+            if t.fast_zone_less:
+                read_naive = read_naive | pl.col(f"__fast_{c}")
+            # Both columns are computed from the values before the zone-less reading is merged.
+            lf = lf.with_columns(
+                pl.coalesce(pl.col(f"__{c}"), pl.col(f"__naive_{c}")).alias(f"__{c}"),
+                read_naive.fill_null(False).alias(f"__zone_less_{c}"),
+            )
+            zone_less = zone_less | pl.col(f"__zone_less_{c}")
+        elif t.fast_zone_less:
+            zone_less = zone_less | pl.col(f"__{c}").is_not_null()
     problems: list[pl.Expr] = []
     for canonical, source in mapping.items():
         dtype = schema[canonical]
         value = pl.col(f"__{canonical}")
-        raw_text = pl.col(source).cast(pl.String)
+        # The raw text of rows that stay unread: null for every row that was read.
+        raw_text = pl.when(value.is_null()).then(pl.col(source).cast(pl.String))
         present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
         label = f"column '{source}': "
-        src_dtype = raw.frame.collect_schema()[source]
+        src_dtype = src_schema[source]
         if isinstance(dtype, pl.Datetime):
-            problems.append(
-                pl.when(present & value.is_null()).then(
-                    _timestamp_problem(raw_text, label, src_dtype)
-                )
-            )
+            problems.append(pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype)))
         elif isinstance(dtype, pl.Int64 | pl.Float64):
             what = "not a whole number" if dtype == pl.Int64() else "not a number"
             as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
             problems.append(
-                pl.when(present & value.is_null()).then(
+                pl.when(present).then(
                     pl.when(as_number.abs() >= _MAX_INT)
                     .then(pl.lit(label + "number too large '"))
                     .otherwise(pl.lit(label + what + " '"))
@@ -321,33 +371,25 @@ def _canonicalise(
                     + pl.lit("'")
                 )
             )
-        if src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
+        elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
             # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
+            # (A number or timestamp holding one is already unreadable and says so first.)
             problems.append(
-                pl.when(raw_text.str.contains("\ufffd", literal=True)).then(
+                pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
                     pl.lit(label + "invalid UTF-8")
                 )
             )
         if dtype == pl.Int64():
             problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
         if canonical in REQUIRED[kind] and canonical not in raw.optional:
-            problems.append(pl.when(~present).then(pl.lit(label + "missing required value")))
+            problems.append(
+                pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
+            )
     if kind is Kind.USAGE:
         token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
         all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
         problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
     reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
-    # Zone-less timestamps read in --assume-tz are counted, so that the run can say so.
-    zone_less = pl.lit(False)
-    for canonical, source in mapping.items():
-        if isinstance(schema[canonical], pl.Datetime) and assume_tz is not None:
-            src_dtype = raw.frame.collect_schema()[source]
-            if isinstance(src_dtype, pl.Datetime):
-                zone_less = zone_less | pl.lit(src_dtype.time_zone is None)
-            elif src_dtype == pl.String:
-                zone_less = zone_less | pl.col(source).str.strip_chars().str.contains(
-                    _NAIVE_ISO
-                ).fill_null(False)
     columns = [
         pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c)
         for c, dtype in schema.items()

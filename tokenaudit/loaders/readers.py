@@ -46,6 +46,8 @@ class RawTable:
     source: str | None = None
     optional: frozenset[str] = frozenset()
     note: str = ""
+    #: How many rows `frame` holds (known before it is collected: sizes the usage buckets).
+    rows: int = 0
 
 
 def normalise_column(name: str) -> str:
@@ -143,7 +145,7 @@ def _export_from_table(table: RawTable) -> RawTable | None:
 
 def _finish(df: pl.DataFrame, fmt: str, unit: str, unreadable: list[tuple[int, str]]) -> RawTable:
     columns = tuple(c for c in df.columns if c != "_line")
-    return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable))
+    return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable), rows=df.height)
 
 
 def _from_export(
@@ -167,6 +169,7 @@ def _from_export(
         source=converted.source,
         optional=converted.optional,
         note=converted.note,
+        rows=df.height,
     )
 
 
@@ -186,26 +189,36 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
     names = _check_duplicate_columns(file, header_row)
     if not any(names):
         raise DataError(file.name, "no header row", line=1)
+    options: dict[str, Any] = {
+        "separator": sep,
+        "infer_schema": False,
+        "encoding": "utf8-lossy",
+        "new_columns": names,
+        "row_index_name": "_row",
+        "raise_if_empty": False,
+    }
     try:
-        df = pl.read_csv(
-            path,
-            separator=sep,
-            infer_schema=False,
-            encoding="utf8-lossy",
-            new_columns=names,
-            row_index_name="_row",
-            raise_if_empty=False,
+        # One cheap pass (the last column only) decides whether the file can stay lazy: Polars
+        # pads a short row with nulls, indistinguishable from empty cells, so a file whose last
+        # column has nulls goes through the stdlib reader, which can tell them apart.
+        rows, short_suspects = (
+            pl.scan_csv(path, **options)
+            .select(pl.len(), pl.col(names[-1]).null_count())
+            .collect()
+            .row(0)
         )
-        df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
-        unreadable: list[tuple[int, str]] = []
-        if df.height and df[names[-1]].null_count():
-            # Polars pads a short row with nulls, indistinguishable from empty cells; only the
-            # stdlib reader can tell. Its pass runs only when some row ends in an empty cell.
+        if short_suspects:
+            df = pl.read_csv(path, **options)
+            df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
             df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
-        return _finish(df.drop("_row"), fmt, "line", unreadable)
+            return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
         # Ragged or badly quoted rows: fall back to the stdlib reader, which can say which line.
         return _read_delimited_slowly(path, fmt, sep, names)
+    lazy = pl.scan_csv(path, **options).select(
+        pl.exclude("_row"), (pl.col("_row") + 2).cast(pl.Int64).alias("_line")
+    )
+    return RawTable(lazy, tuple(names), fmt, "line", rows=rows)
 
 
 def _drop_short_and_blank_rows(
@@ -357,14 +370,16 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
 
 def _read_parquet(file: InputFile, path: Path, fmt: str) -> RawTable:
     try:
-        lf = pl.scan_parquet(path)
-        names = list(lf.collect_schema().names())
+        lf = pl.scan_parquet(path, row_index_name="_line", row_index_offset=1)
+        names = [n for n in lf.collect_schema().names() if n != "_line"]
+        rows = int(pl.scan_parquet(path).select(pl.len()).collect().item())
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(file.name, f"unreadable Parquet ({str(exc).splitlines()[0]})") from exc
     normalised = _check_duplicate_columns(file, names)
-    lf = lf.rename(dict(zip(names, normalised, strict=True))).with_row_index("_line", offset=1)
-    lf = lf.with_columns(pl.col("_line").cast(pl.Int64))
-    return RawTable(lf, tuple(normalised), fmt, "record")
+    lf = lf.rename(dict(zip(names, normalised, strict=True))).with_columns(
+        pl.col("_line").cast(pl.Int64)
+    )
+    return RawTable(lf, tuple(normalised), fmt, "record", rows=rows)
 
 
 def read_text_stream(stream: io.BufferedReader, workdir: Path) -> Path:

@@ -1,0 +1,82 @@
+"""The usage panel in bounded memory: splitting usage into buckets by account changes nothing."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from tokenaudit.config import AuditConfig
+from tokenaudit.identities import IdentityMap
+from tokenaudit.ingest import UsagePanel, build_usage_panel, near_period
+from tokenaudit.loaders import InputFile, load_input
+from tokenaudit.schema import Kind
+
+
+def panel(
+    org: Path,
+    tmp_path: Path,
+    buckets: int,
+    cfg: AuditConfig | None = None,
+    pushdown: bool = True,
+) -> UsagePanel:
+    loaded = load_input(InputFile(org / "usage.csv", "usage.csv", Kind.USAGE), tmp_path)
+    assert loaded is not None
+    workdir = Path(tempfile.mkdtemp(dir=tmp_path))
+    return build_usage_panel(
+        [loaded.frame],
+        IdentityMap(),
+        cfg or AuditConfig(),
+        workdir,
+        0,
+        buckets=buckets,
+        pushdown=pushdown,
+    )
+
+
+@pytest.mark.parametrize("buckets", [3, 8])
+def test_the_panel_does_not_depend_on_how_many_buckets_usage_is_split_into(
+    small_org: Path, tmp_path: Path, buckets: int
+) -> None:
+    whole = panel(small_org, tmp_path, 1)
+    split = panel(small_org, tmp_path, buckets)
+    assert split.buckets == buckets
+    assert_frame_equal(whole.days, split.days)
+    assert_frame_equal(
+        whole.rejects.sort(pl.all()), split.rejects.sort(pl.all()), check_row_order=True
+    )
+    assert (whole.duplicates, whole.parsed, whole.used) == (
+        split.duplicates,
+        split.parsed,
+        split.used,
+    )
+    assert whole.duplicates > 0  # the generated logs repeat streamed requests
+
+
+def test_rows_far_outside_the_period_are_skipped_while_reading(
+    small_org: Path, tmp_path: Path
+) -> None:
+    everything = panel(small_org, tmp_path, 1)
+    first = everything.days["day"].min()
+    assert isinstance(first, date)
+    since = date.fromordinal(first.toordinal() + 14)
+    until = date.fromordinal(first.toordinal() + 20)
+    cfg = AuditConfig(since=since, until=until)
+    period = panel(small_org, tmp_path, 2, cfg)
+    assert period.days["day"].min() == since and period.days["day"].max() == until
+    # Only the period and two days either side of it are read at all...
+    assert sum(period.parsed.values()) < sum(everything.parsed.values()) / 2
+    # ...and the panel is the one made by reading every row.
+    assert_frame_equal(period.days, panel(small_org, tmp_path, 1, cfg, pushdown=False).days)
+
+
+def test_the_period_filter_keeps_rows_without_a_timestamp_so_they_are_counted() -> None:
+    cfg = AuditConfig(since=date(2026, 3, 1), until=date(2026, 3, 31))
+    frame = pl.DataFrame(
+        {"timestamp": [None, "2026-01-01T00:00:00Z", "2026-03-10T00:00:00Z"]}
+    ).with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
+    assert frame.filter(near_period(cfg)).height == 2
