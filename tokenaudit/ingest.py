@@ -141,4 +141,4 @@ def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> Iterator[pl.DataF
         pl.PartitionBy(target, key="_bucket", include_key=False), mkdir=True
     )
     for directory in sorted(p for p in target.iterdir() if p.is_dir()):
-        yield pl.read_parquet(directory)
+        yield pl.read_parquet(directory).rechunk()

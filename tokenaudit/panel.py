@@ -147,7 +147,28 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         prompt.alias("_prompt"),
     )
     names = coded.select("_acc", "account").unique("_acc")
-    rows = _in_account_time_order(coded.drop("account"), "timestamp", "_prompt", "output_tokens")
+    in_period = within_period(pl.col("day"), cfg)
+    # What does not depend on order is summed from the rows as they come; only the timing
+    # columns are put in time order.
+    totals = (
+        coded.filter(in_period)
+        .group_by("_acc", "day")
+        .agg(
+            pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
+            *[pl.col(t).sum() for t in TOKEN_COLUMNS],
+            pl.col("requests").sum().alias("requests"),
+            pl.col("cost_usd").sum().alias("cost_usd"),
+            pl.col("cost_usd").is_not_null().any().alias("has_cost"),
+            pl.col("_aggregated").any().alias("aggregated"),
+            pl.len().alias("rows"),
+        )
+    )
+    rows = _in_account_time_order(
+        coded.select("_acc", "day", "timestamp", "_prompt", "output_tokens", "_session"),
+        "timestamp",
+        "_prompt",
+        "output_tokens",
+    )
     # Plain shifts masked at account boundaries: much cheaper than ordered window expressions.
     same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
     same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
@@ -162,27 +183,20 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
                 <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
             )
         ).alias("_same_size"),
-    ).filter(within_period(pl.col("day"), cfg))
+    ).filter(in_period)
     parallel = session_concurrency(rows)
     session_gap = pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S).then(pl.col("_gap_prev"))
+    timing = rows.group_by("_acc", "day").agg(
+        (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600)
+        .clip(upper_bound=MAX_GAP_HOURS)
+        .alias("max_gap_h"),
+        session_gap.count().alias("session_gaps"),
+        session_gap.mean().alias("gap_mean"),
+        session_gap.std().alias("gap_std"),
+        pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
+    )
     return (
-        rows.group_by("_acc", "day")
-        .agg(
-            pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("tokens"),
-            *[pl.col(t).sum() for t in TOKEN_COLUMNS],
-            pl.col("requests").sum().alias("requests"),
-            pl.col("cost_usd").sum().alias("cost_usd"),
-            pl.col("cost_usd").is_not_null().any().alias("has_cost"),
-            pl.col("_aggregated").any().alias("aggregated"),
-            pl.len().alias("rows"),
-            (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600)
-            .clip(upper_bound=MAX_GAP_HOURS)
-            .alias("max_gap_h"),
-            session_gap.count().alias("session_gaps"),
-            session_gap.mean().alias("gap_mean"),
-            session_gap.std().alias("gap_std"),
-            pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
-        )
+        totals.join(timing, on=["_acc", "day"], how="left")
         .join(parallel, on=["_acc", "day"], how="left")
         .join(names, on="_acc", how="left")
         .select("account", pl.exclude("account", "_acc"))
@@ -195,8 +209,8 @@ def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFr
 
     A sort on several columns costs about five times one on a single integer, so the account
     code and the offset from the earliest `at` are packed into one integer key when they fit in
-    63 bits; the tie columns are only consulted (by the general sort) when two rows of one
-    account share an `at`.
+    63 bits. Rows of one account that share an `at` (rare, but enough of them to matter in a
+    large log) are then put in `ties` order among themselves, apart from the rest.
     """
     if rows.height < 2:
         return rows
@@ -208,10 +222,20 @@ def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFr
     if span is None or int(span).bit_length() + top_code.bit_length() > 62:
         return rows.sort("_acc", at, *ties)
     key = pl.col("_acc").cast(pl.Int64) * (1 << int(span).bit_length()) + offset
-    ordered = rows.with_columns(key.alias("_key")).sort("_key")
-    if ordered.select((pl.col("_key").diff() == 0).any()).item():
-        return rows.sort("_acc", at, *ties)
-    return ordered.drop("_key")
+    keys = rows.select(key).to_series()
+    order = keys.arg_sort().to_numpy().astype(np.int64)
+    keys = keys.to_numpy()
+    sorted_keys = keys[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    if same.any():
+        tied = np.zeros(keys.size, dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        at_tied = np.flatnonzero(tied)
+        members = order[at_tied]
+        columns = [rows[c].to_numpy()[members] for c in reversed(ties)]
+        order[at_tied] = members[np.lexsort([*columns, keys[members]])]
+    return rows.rechunk().gather(order)
 
 
 def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
