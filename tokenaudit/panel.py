@@ -222,9 +222,9 @@ def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFr
     if span is None or int(span).bit_length() + top_code.bit_length() > 62:
         return rows.sort("_acc", at, *ties)
     key = pl.col("_acc").cast(pl.Int64) * (1 << int(span).bit_length()) + offset
-    keys = rows.select(key).to_series()
-    order = keys.arg_sort().to_numpy().astype(np.int64)
-    keys = keys.to_numpy()
+    key_series = rows.select(key).to_series()
+    order = key_series.arg_sort().to_numpy().astype(np.int64)
+    keys = key_series.to_numpy()
     sorted_keys = keys[order]
     same = sorted_keys[1:] == sorted_keys[:-1]
     if same.any():
