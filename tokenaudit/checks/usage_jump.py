@@ -136,7 +136,8 @@ class UsageJump:
         )
         weeks = weeks.with_columns((pl.col("lt") - pl.col("lt").median().over("week")).alias("u"))
         slopes = []
-        for (_,), series in weeks.group_by("account"):
+        # One split into per-account frames (iterating a group-by runs a query per account).
+        for series in weeks.partition_by("account"):
             if series.height >= 2 * MIN_SIDE:
                 b = _theil_sen(series["lt"].to_numpy(), np.log(0.5 + series["changes"].to_numpy()))
                 if b is not None:
@@ -148,7 +149,7 @@ class UsageJump:
         weeks = weeks.with_columns(
             (pl.col("_s") - pl.col("_s").median().over("week")).alias("s")
         ).sort("account", "week")
-        by_account = {a: g for (a,), g in weeks.group_by("account")}
+        by_account = {str(g["account"][0]): g for g in weeks.partition_by("account")}
         rows: list[ResultRow] = []
         for name in names:
             g = by_account.get(name)
