@@ -22,7 +22,7 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
-from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel
+from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel, read_panel
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
     auto_window,
@@ -140,7 +140,13 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
 def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
     loaded, skipped = load_all(files, workdir, cfg.assume_tz, cfg.account)
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
-    if not by_kind[Kind.USAGE]:
+    if by_kind[Kind.USAGE] and by_kind[Kind.PANEL]:
+        raise DataError(
+            _names(files),
+            "give either usage logs or an account-day panel (panel-sql), not both: "
+            f"{by_kind[Kind.PANEL][0].file.name} is a panel, {by_kind[Kind.USAGE][0].file.name} a usage log",
+        )
+    if not by_kind[Kind.USAGE] and not by_kind[Kind.PANEL]:
         raise DataError(
             _names(files),
             "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a token column)",
@@ -172,13 +178,16 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
     identities_df, commits_df = good[Kind.IDENTITIES], good[Kind.COMMITS]
     idmap = IdentityMap.from_frame(identities_df)
-    usage = build_usage_panel(
-        [x.frame for x in by_kind[Kind.USAGE]],
-        idmap,
-        cfg,
-        workdir,
-        expected_rows=sum(x.expected_rows for x in by_kind[Kind.USAGE]),
-    )
+    if by_kind[Kind.PANEL]:
+        usage = read_panel([x.frame for x in by_kind[Kind.PANEL]], idmap, cfg)
+    else:
+        usage = build_usage_panel(
+            [x.frame for x in by_kind[Kind.USAGE]],
+            idmap,
+            cfg,
+            workdir,
+            expected_rows=sum(x.expected_rows for x in by_kind[Kind.USAGE]),
+        )
     zone_less.update(usage.zone_less)
     unreadable = pl.DataFrame(
         [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable],

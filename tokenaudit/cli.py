@@ -913,6 +913,75 @@ def generate(
         )
 
 
+class SqlDialect(StrEnum):
+    DUCKDB = "duckdb"
+    SPARK = "spark"
+    BIGQUERY = "bigquery"
+
+
+@app.command("panel-sql")
+def panel_sql(
+    dialect: Annotated[
+        SqlDialect, typer.Option("--dialect", case_sensitive=False, help="SQL dialect to write.")
+    ],
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table",
+            metavar="NAME",
+            help="Table or view with the canonical usage columns (timestamp, account, token counts, requests, cost_usd, request_id, session_id, source).",
+        ),
+    ] = "usage",
+    identities_table: Annotated[
+        str | None,
+        typer.Option(
+            "--identities-table",
+            metavar="NAME",
+            help="Table with alias and account columns, resolved like --identities.",
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    tz: TzOpt = "UTC",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the SQL here, atomically."),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the SQL that builds the account-day usage panel inside a warehouse.
+
+    Run it where the logs live, save the result as CSV or Parquet, and scan that file with the
+    commit log: tokenaudit scan panel.parquet --commits commits.csv
+    """
+    _check_zone(tz, "--tz")
+    for name, value in (("--table", table), ("--identities-table", identities_table)):
+        if value is not None and (not value.strip() or any(ord(c) < 32 for c in value)):
+            raise typer.BadParameter(
+                "must be a table name without control characters", param_hint=name
+            )
+    start, end = _parse_date("--since", since), _parse_date("--until", until)
+    with _guarded(debug):
+        if start and end and start > end:
+            raise ConfigError(f"--since {start} is after --until {end}")
+        from tokenaudit.warehouse import panel_sql as build_sql
+
+        sql = build_sql(
+            dialect.value,
+            table=table,
+            identities_table=identities_table,
+            tz=tz,
+            since=start,
+            until=end,
+        )
+        if output is None:
+            sys.stdout.write(sql)
+            sys.stdout.flush()
+        else:
+            check_output_path(output)
+            write_atomically(output, sql)
+
+
 def main() -> None:
     """Console entry point."""
     try:

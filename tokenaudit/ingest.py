@@ -21,8 +21,14 @@ import polars as pl
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.identities import IdentityMap
-from tokenaudit.panel import narrow_usage, period_bounds, split_duplicate_requests, usage_days
-from tokenaudit.schema import TOKEN_COLUMNS
+from tokenaudit.panel import (
+    narrow_usage,
+    period_bounds,
+    split_duplicate_requests,
+    usage_days,
+    within_period,
+)
+from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS
 
 #: Rows per bucket: a bucket is held and sorted in memory (~150 bytes a row).
 ROWS_PER_BUCKET: Final = 1000000
@@ -147,3 +153,57 @@ def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> Iterator[pl.DataF
     )
     for directory in sorted(p for p in target.iterdir() if p.is_dir()):
         yield pl.read_parquet(directory).rechunk()
+
+
+def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig) -> UsagePanel:
+    """An account-day panel given as input (`panel-sql`'s result) instead of request logs.
+
+    A row repeating an (account, day) of the input is a duplicate (the file given twice, say) and
+    is quarantined. Rows that identities resolution brings together (two spellings of one person)
+    are added up; their request timing cannot be merged, so such a day counts as pre-aggregated.
+    """
+    rows = pl.concat(frames, how="vertical_relaxed").collect()
+    flagged = rows["_reject"].is_not_null()
+    good = rows.filter(~flagged).drop("_reject", "_zone_less")
+    good = good.sort("account", "day", "_file", "_line")
+    first = pl.struct("account", "day").is_first_distinct()
+    kept_at = pl.format("{}:{}", pl.col("_file"), pl.col("_line")).first().over("account", "day")
+    good = good.with_columns(first.alias("_first"), kept_at.alias("_kept_at"))
+    repeated = good.filter(~pl.col("_first")).select(
+        "_file",
+        "_line",
+        pl.format("account and day repeat the row kept at {}", pl.col("_kept_at")).alias("_reject"),
+    )
+    good = good.filter(pl.col("_first"))
+    days = idmap.resolve_column(good, "account").with_columns(
+        *[pl.col(t).fill_null(0) for t in (*TOKEN_COLUMNS, "tokens")],
+        pl.col("requests").fill_null(pl.col("rows")).fill_null(1),
+        pl.col("rows").fill_null(pl.col("requests")),
+        pl.col("has_cost").fill_null(pl.col("cost_usd").is_not_null()),
+        pl.col("cost_usd").fill_null(0.0),
+        pl.col("aggregated").fill_null(True),
+    )
+    days = days.filter(within_period(pl.col("day"), cfg))
+    together = pl.struct("account", "day").is_duplicated()
+    alone = days.filter(~together)
+    merged = (
+        days.filter(together)
+        .group_by("account", "day")
+        .agg(
+            *[pl.col(c).sum() for c in ("tokens", *TOKEN_COLUMNS, "requests", "cost_usd", "rows")],
+            pl.col("has_cost").any(),
+            pl.lit(True).alias("aggregated"),
+        )
+    )
+    panel_days = pl.concat([alone, merged], how="diagonal_relaxed").select(
+        pl.col(c).cast(t) for c, t in PANEL_SCHEMA.items()
+    )
+    return UsagePanel(
+        days=panel_days.sort("account", "day"),
+        rejects=pl.concat([rows.filter(flagged).select(list(REJECT_SCHEMA)), repeated]),
+        duplicates=0,
+        parsed=_per_file(rows),
+        used=_per_file(good),
+        zone_less={},
+        buckets=1,
+    )

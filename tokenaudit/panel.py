@@ -13,7 +13,7 @@ import polars as pl
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders.exports import AGGREGATED_SOURCES
-from tokenaudit.schema import TOKEN_COLUMNS, USAGE_SCHEMA
+from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS, USAGE_SCHEMA
 
 _REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
@@ -132,7 +132,8 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     Timing columns are only meaningful for request-level rows (`requests == 1`); days built from
     pre-aggregated rows are marked `aggregated`.
     """
-    ts_s = pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6
+    # Gaps are differences of integer microseconds, then seconds: exact, and the same in SQL.
+    ts_us = pl.col("timestamp").dt.epoch("us")
     prompt = pl.col("input_tokens") + pl.col("cache_read_tokens") + pl.col("cache_write_tokens")
     # An account's first and last request have no known neighbour (the log, or with --since/
     # --until the part of it read, begins or ends there): the pause beyond them is taken as long,
@@ -173,8 +174,14 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
     same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
     rows = rows.with_columns(
-        pl.when(same_prev).then(ts_s - ts_s.shift(1)).otherwise(unknown).alias("_gap_prev"),
-        pl.when(same_next).then(ts_s.shift(-1) - ts_s).otherwise(unknown).alias("_gap_next"),
+        pl.when(same_prev)
+        .then((ts_us - ts_us.shift(1)) / 1e6)
+        .otherwise(unknown)
+        .alias("_gap_prev"),
+        pl.when(same_next)
+        .then((ts_us.shift(-1) - ts_us) / 1e6)
+        .otherwise(unknown)
+        .alias("_gap_next"),
         (
             same_prev
             & ((pl.col("_prompt") - pl.col("_prompt").shift(1)).abs() <= 0.01 * pl.col("_prompt"))
@@ -199,7 +206,7 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         totals.join(timing, on=["_acc", "day"], how="left")
         .join(parallel, on=["_acc", "day"], how="left")
         .join(names, on="_acc", how="left")
-        .select("account", pl.exclude("account", "_acc"))
+        .select(pl.col(c).cast(t) for c, t in PANEL_SCHEMA.items())
         .sort("account", "day")
     )
 

@@ -44,6 +44,26 @@ IDENTITY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "role": pl.String(),
 }
 
+#: The account-day usage panel (`panel.usage_days`): what `panel-sql` builds in a warehouse and
+#: what `scan` accepts instead of request logs.
+PANEL_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "account": pl.String(),
+    "day": pl.Date(),
+    "tokens": pl.Int64(),
+    **{t: pl.Int64() for t in TOKEN_COLUMNS},
+    "requests": pl.Int64(),
+    "cost_usd": pl.Float64(),
+    "has_cost": pl.Boolean(),
+    "aggregated": pl.Boolean(),
+    "rows": pl.Int64(),
+    "max_gap_h": pl.Float64(),
+    "session_gaps": pl.Int64(),
+    "gap_mean": pl.Float64(),
+    "gap_std": pl.Float64(),
+    "same_size_pairs": pl.Int64(),
+    "max_parallel": pl.Int64(),
+}
+
 #: Columns every loaded row carries so that a reject can name where it came from.
 PROVENANCE: Final = ("_file", "_line")
 
@@ -52,6 +72,7 @@ class Kind(StrEnum):
     USAGE = "usage"
     COMMITS = "commits"
     IDENTITIES = "identities"
+    PANEL = "panel"
 
 
 class Status(StrEnum):

@@ -16,7 +16,14 @@ import polars as pl
 from tokenaudit.errors import DataError
 from tokenaudit.loaders.readers import RawTable, read_raw
 from tokenaudit.loaders.sources import InputFile
-from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, TOKEN_COLUMNS, USAGE_SCHEMA, Kind
+from tokenaudit.schema import (
+    COMMITS_SCHEMA,
+    IDENTITY_SCHEMA,
+    PANEL_SCHEMA,
+    TOKEN_COLUMNS,
+    USAGE_SCHEMA,
+    Kind,
+)
 
 #: Accepted spellings of canonical columns (first match wins).
 SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
@@ -44,7 +51,17 @@ REQUIRED: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.USAGE: ("timestamp", "account"),
     Kind.COMMITS: ("merged_at", "author", "lines_added"),
     Kind.IDENTITIES: ("alias", "account"),
+    Kind.PANEL: ("account", "day", "tokens"),
 }
+
+SCHEMAS: Final[dict[Kind, dict[str, pl.DataType]]] = {
+    Kind.USAGE: USAGE_SCHEMA,
+    Kind.COMMITS: COMMITS_SCHEMA,
+    Kind.IDENTITIES: IDENTITY_SCHEMA,
+    Kind.PANEL: PANEL_SCHEMA,
+}
+#: The columns that tell an account-day panel (`panel-sql`'s output) from request logs.
+_PANEL_MARKERS: Final = frozenset({"account", "day", "tokens", "rows", "max_gap_h"})
 
 _TS_FORMATS_WITH_ZONE: Final = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TS_FORMATS_NAIVE: Final = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M")
@@ -88,6 +105,8 @@ def detect_kind(columns: tuple[str, ...]) -> Kind | None:
     cols = set(columns)
     if {"alias", "account"} <= cols:
         return Kind.IDENTITIES
+    if cols >= _PANEL_MARKERS:
+        return Kind.PANEL
     usage = _resolve_columns(columns, USAGE_SCHEMA)
     commits = _resolve_columns(columns, COMMITS_SCHEMA)
     has_tokens = any(t in usage for t in TOKEN_COLUMNS)
@@ -120,6 +139,8 @@ def load_input(
     at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
     raw = read_raw(file, workdir)
     kind = file.forced_kind or raw.kind or detect_kind(raw.columns)
+    if kind is Kind.USAGE and raw.kind is None and detect_kind(raw.columns) is Kind.PANEL:
+        kind = Kind.PANEL  # usage already aggregated into the panel, given with --usage
     if kind is None:
         if file.in_directory:
             return None
@@ -130,11 +151,7 @@ def load_input(
             f"'lines_added' (found: {', '.join(raw.columns) or 'no columns'})",
             line=1,
         )
-    schema = {
-        Kind.USAGE: USAGE_SCHEMA,
-        Kind.COMMITS: COMMITS_SCHEMA,
-        Kind.IDENTITIES: IDENTITY_SCHEMA,
-    }[kind]
+    schema = SCHEMAS[kind]
     if "account" in raw.optional and "account" not in raw.columns:
         # Exports without an identity (Claude Code transcripts, ccusage): --account, else the
         # folder the file was found under on the command line.
@@ -275,6 +292,27 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
             fast_zone_less=first >= _ZONED_PARSERS,
             slow_naive=naive,
         )
+    if isinstance(dtype, pl.Date):
+        if isinstance(src_dtype, pl.Date):
+            return _Typing(col)
+        if isinstance(src_dtype, pl.Datetime):
+            return _Typing(col.dt.date())
+        return _Typing(
+            col.cast(pl.String).str.to_date("%Y-%m-%d", strict=False),
+            lambda text: text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False),
+        )
+    if isinstance(dtype, pl.Boolean):
+        if isinstance(src_dtype, pl.Boolean):
+            return _Typing(col)
+        if src_dtype.is_numeric():
+            return _Typing(pl.when(col.is_in([0, 1])).then(col == 1))
+        folded = _text(source).str.to_lowercase()
+        return _Typing(
+            pl.when(folded.is_in(["true", "t", "1", "yes"]))
+            .then(True)
+            .when(folded.is_in(["false", "f", "0", "no"]))
+            .then(False)
+        )
     if isinstance(dtype, pl.Int64 | pl.Float64):
         exact = _integral if dtype == pl.Int64() else lambda v: pl.when(v.is_finite()).then(v)
         if src_dtype.is_numeric():
@@ -369,6 +407,13 @@ def _canonicalise(
                     .otherwise(pl.lit(label + what + " '"))
                     + raw_text.str.slice(0, 40)
                     + pl.lit("'")
+                )
+            )
+        elif isinstance(dtype, pl.Date | pl.Boolean):
+            what = "not a date (YYYY-MM-DD)" if isinstance(dtype, pl.Date) else "not true or false"
+            problems.append(
+                pl.when(present).then(
+                    pl.lit(f"{label}{what} '") + raw_text.str.slice(0, 40) + pl.lit("'")
                 )
             )
         elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):

@@ -1,0 +1,120 @@
+"""`panel-sql`: the warehouse builds the same account-day panel as tokenaudit, and `scan` accepts it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+from tokenaudit.cli import app
+from tokenaudit.config import AuditConfig
+from tokenaudit.identities import IdentityMap
+from tokenaudit.ingest import build_usage_panel
+from tokenaudit.loaders import InputFile, load_input
+from tokenaudit.schema import PANEL_SCHEMA, Kind
+from tokenaudit.warehouse import DIALECTS, panel_sql
+
+duckdb = pytest.importorskip("duckdb")  # in the test and dev extras
+
+
+def good_rows(path: Path, kind: Kind, tmp_path: Path) -> pl.DataFrame:
+    loaded = load_input(InputFile(path, path.name, kind), tmp_path)
+    assert loaded is not None
+    return loaded.frame.filter(pl.col("_reject").is_null()).collect()
+
+
+def duckdb_panel(org: Path, tmp_path: Path, **options: object) -> pl.DataFrame:
+    usage = good_rows(org / "usage.csv", Kind.USAGE, tmp_path)
+    identities = good_rows(org / "identities.csv", Kind.IDENTITIES, tmp_path)
+    usage.drop("_file", "_line", "_reject", "_zone_less").write_parquet(tmp_path / "u.parquet")
+    identities.select("alias", "account").write_parquet(tmp_path / "i.parquet")
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE usage AS SELECT * FROM read_parquet('{tmp_path / 'u.parquet'}')")
+    con.execute(f"CREATE TABLE ids AS SELECT * FROM read_parquet('{tmp_path / 'i.parquet'}')")
+    sql = panel_sql("duckdb", identities_table="ids", **options)  # type: ignore[arg-type]
+    con.execute(f"COPY ({sql}) TO '{tmp_path / 'panel.parquet'}' (FORMAT parquet)")
+    return pl.read_parquet(tmp_path / "panel.parquet")
+
+
+def tokenaudit_panel(org: Path, tmp_path: Path, cfg: AuditConfig) -> pl.DataFrame:
+    loaded = load_input(InputFile(org / "usage.csv", "usage.csv", Kind.USAGE), tmp_path)
+    assert loaded is not None
+    identities = good_rows(org / "identities.csv", Kind.IDENTITIES, tmp_path)
+    idmap = IdentityMap.from_frame(identities)
+    return build_usage_panel([loaded.frame], idmap, cfg, tmp_path, 0).days
+
+
+def test_the_duckdb_panel_equals_tokenaudits_own(small_org: Path, tmp_path: Path) -> None:
+    options = {"tz": "Europe/Berlin", "since": date(2026, 3, 9), "until": date(2026, 4, 5)}
+    theirs = duckdb_panel(small_org, tmp_path, **options)
+    ours = tokenaudit_panel(small_org, tmp_path, AuditConfig(**options))  # type: ignore[arg-type]
+    assert dict(theirs.schema) == PANEL_SCHEMA
+    assert ours.height > 500
+    # Sums and counts are exact; means and deviations of gaps agree to floating-point rounding.
+    # (Rows are compared in Polars' order: a warehouse may collate text differently.)
+    theirs = theirs.sort("account", "day")
+    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_scan_reads_the_panel_and_reports_what_the_requests_give(
+    small_org: Path, tmp_path: Path
+) -> None:
+    duckdb_panel(small_org, tmp_path)
+    runner = CliRunner()
+    common = [str(small_org / "commits.csv"), str(small_org / "identities.csv"), "--format"]
+    from_requests = runner.invoke(
+        app, ["scan", str(small_org / "usage.csv"), *common, "csv", "--exit-zero"]
+    )
+    from_panel = runner.invoke(
+        app, ["scan", "--usage", str(tmp_path / "panel.parquet"), *common, "csv", "--exit-zero"]
+    )
+    assert from_panel.exit_code == 0, from_panel.stderr
+    assert from_panel.stdout == from_requests.stdout
+
+
+def test_a_panel_and_request_logs_together_are_refused(small_org: Path, tmp_path: Path) -> None:
+    duckdb_panel(small_org, tmp_path)
+    paths = [str(tmp_path / "panel.parquet"), str(small_org / "usage.csv")]
+    result = CliRunner().invoke(app, ["scan", *paths, str(small_org / "commits.csv")])
+    assert result.exit_code == 65
+    assert "not both" in result.stderr
+
+
+def test_a_repeated_panel_row_is_quarantined_not_counted_twice(
+    small_org: Path, tmp_path: Path
+) -> None:
+    panel = duckdb_panel(small_org, tmp_path)
+    pl.concat([panel, panel.head(3)]).write_csv(tmp_path / "twice.csv")
+    args = ["scan", str(tmp_path / "twice.csv"), str(small_org / "commits.csv")]
+    result = CliRunner().invoke(app, [*args, "--format", "json", "--exit-zero"])
+    assert result.exit_code == 0, result.stderr
+    twice = next(
+        i for i in json.loads(result.stdout)["run"]["inputs"] if i["name"].endswith("twice.csv")
+    )
+    assert (twice["rows"], twice["used"], twice["rejected"]) == (panel.height + 3, panel.height, 3)
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_panel_sql_prints_one_statement_per_dialect_with_names_quoted(dialect: str) -> None:
+    result = CliRunner().invoke(
+        app, ["panel-sql", "--dialect", dialect, "--table", 'logs.us"age`x', "--tz", "Asia/Tokyo"]
+    )
+    assert result.exit_code == 0, result.stderr
+    sql = result.stdout
+    assert "Asia/Tokyo" in sql and sql.count(";") == 0
+    quoted = {"duckdb": '"us""age`x"', "spark": '`us"age``x`', "bigquery": '`us"age\\`x`'}
+    assert quoted[dialect] in sql
+
+
+def test_panel_sql_rejects_an_unknown_dialect_a_bad_zone_and_control_characters() -> None:
+    runner = CliRunner()
+    injected = runner.invoke(app, ["panel-sql", "--dialect", "duckdb", "--table", "u\nDROP x"])
+    assert injected.exit_code == 2
+    assert runner.invoke(app, ["panel-sql", "--dialect", "oracle"]).exit_code == 2
+    bad_zone = runner.invoke(app, ["panel-sql", "--dialect", "duckdb", "--tz", "Mars/Base"])
+    assert bad_zone.exit_code == 2

@@ -1,0 +1,271 @@
+"""`panel-sql`: the account-day usage panel as one SQL statement for the warehouse the logs live in.
+
+The statement reads a table (or view) with tokenaudit's canonical usage columns (`timestamp` as a
+UTC timestamp, `account`, the four token counts, `requests`, `cost_usd`, `request_id`,
+`session_id`, `source`; a view supplies NULL for any it lacks) and returns exactly
+`schema.PANEL_SCHEMA`, the panel `panel.usage_days` builds: save the result (CSV, Parquet) and
+give it to `scan` with the commit log. The statistics then run on thousands of rows instead of
+billions.
+
+Each step mirrors `panel.py` and `ingest.py`: identities resolved first, a request id counted
+once per account (its fullest row), local days in `--tz`, gaps to the neighbouring requests in
+time order (an account's first and last request count as followed by a long pause), sessions'
+overlap, and the period filter after the gaps are known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from tokenaudit.loaders.exports import AGGREGATED_SOURCES
+from tokenaudit.panel import MAX_GAP_HOURS
+
+#: GitHub noreply addresses stand for their login (identities.normalise_identity).
+_NOREPLY: Final = r"^(?:[0-9]+\+)?([^@]+)@users\.noreply\.github\.com$"
+_SESSION_GAP_S: Final = 30 * 60
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    quote: Callable[[str], str]
+    regex: Callable[[str], str]
+    matches: Callable[[str, str], str]
+    extract: Callable[[str, str], str]
+    local_date: Callable[[str, str], str]
+    epoch_micros: Callable[[str], str]
+    any_true: str
+    double: str
+    bigint: str
+    note: str = ""
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _spark_string(text: str) -> str:
+    # Spark SQL reads backslash escapes inside string literals.
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+DIALECTS: Final[dict[str, Dialect]] = {
+    "duckdb": Dialect(
+        name="duckdb",
+        quote=lambda n: '"' + n.replace('"', '""') + '"',
+        regex=_sql_string,
+        matches=lambda e, r: f"regexp_matches({e}, {r})",
+        extract=lambda e, r: f"regexp_extract({e}, {r}, 1)",
+        local_date=lambda ts, tz: f"CAST(timezone({_sql_string(tz)}, {ts}) AS DATE)",
+        epoch_micros=lambda ts: f"epoch_us({ts})",
+        any_true="bool_or",
+        double="DOUBLE",
+        bigint="BIGINT",
+    ),
+    "spark": Dialect(
+        name="spark",
+        quote=lambda n: "`" + n.replace("`", "``") + "`",
+        regex=_spark_string,
+        matches=lambda e, r: f"({e} RLIKE {r})",
+        extract=lambda e, r: f"regexp_extract({e}, {r}, 1)",
+        local_date=lambda ts, tz: f"to_date(from_utc_timestamp({ts}, {_spark_string(tz)}))",
+        epoch_micros=lambda ts: f"unix_micros({ts})",
+        any_true="bool_or",
+        double="DOUBLE",
+        bigint="BIGINT",
+        note="-- Spark: run with spark.sql.session.timeZone=UTC, so that timestamps are UTC instants.\n",
+    ),
+    "bigquery": Dialect(
+        name="bigquery",
+        quote=lambda n: "`" + n.replace("`", "\\`") + "`",
+        regex=lambda r: "r" + _sql_string(r),
+        matches=lambda e, r: f"REGEXP_CONTAINS({e}, {r})",
+        extract=lambda e, r: f"REGEXP_EXTRACT({e}, {r})",
+        local_date=lambda ts, tz: f"DATE({ts}, {_sql_string(tz)})",
+        epoch_micros=lambda ts: f"UNIX_MICROS({ts})",
+        any_true="LOGICAL_OR",
+        double="FLOAT64",
+        bigint="INT64",
+    ),
+}
+
+
+def _table(name: str, d: Dialect) -> str:
+    """A table name as given, each dotted part quoted (project.dataset.table)."""
+    return ".".join(d.quote(part) for part in name.split("."))
+
+
+def panel_sql(
+    dialect: str,
+    *,
+    table: str = "usage",
+    identities_table: str | None = None,
+    tz: str = "UTC",
+    since: date | None = None,
+    until: date | None = None,
+) -> str:
+    """The SELECT statement that builds the usage panel from `table` in `dialect`."""
+    d = DIALECTS[dialect]
+    q = d.quote
+
+    def whole(expr: str) -> str:
+        return f"CAST({expr} AS {d.bigint})"
+
+    def normalised(expr: str) -> str:
+        folded = f"LOWER(TRIM({expr}))"
+        regex = d.regex(_NOREPLY)
+        return f"CASE WHEN {d.matches(folded, regex)} THEN {d.extract(folded, regex)} ELSE {folded} END"
+
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    total = " + ".join(q(t) for t in tokens)
+    sources = ", ".join(_sql_string(s) for s in sorted(AGGREGATED_SOURCES))
+    ts = q("timestamp")
+    us = d.epoch_micros(q("ts"))
+    period = []
+    if since is not None:
+        period.append(f"{q('day')} >= DATE '{since.isoformat()}'")
+    if until is not None:
+        period.append(f"{q('day')} <= DATE '{until.isoformat()}'")
+    in_period = " AND ".join(period) or "TRUE"
+    if identities_table is not None:
+        ids = _table(identities_table, d)
+        # An explicit alias wins over an account's own name; among aliases, the first account
+        # in order (as `IdentityMap.from_frame` reads them).
+        resolve = f"""aliases AS (
+  SELECT {q("alias")}, {q("account")} FROM (
+    SELECT {q("alias")}, {q("account")},
+      ROW_NUMBER() OVER (PARTITION BY {q("alias")} ORDER BY {q("priority")}, {q("account")}) AS {q("rank")}
+    FROM (
+      SELECT {normalised(q("alias"))} AS {q("alias")}, TRIM({q("account")}) AS {q("account")}, 0 AS {q("priority")}
+      FROM {ids} WHERE {q("alias")} IS NOT NULL AND {q("account")} IS NOT NULL
+      UNION ALL
+      SELECT LOWER(TRIM({q("account")})), TRIM({q("account")}), 1
+      FROM {ids} WHERE {q("account")} IS NOT NULL
+    ) AS {q("candidates")}
+  ) AS {q("ranked")} WHERE {q("rank")} = 1
+),
+resolved AS (
+  SELECT COALESCE(a.{q("account")}, s.{q("spelling")}) AS {q("account")}, s.* EXCEPT_SPELLING
+  FROM source_rows AS s LEFT JOIN aliases AS a ON a.{q("alias")} = s.{q("spelling")}
+),"""
+    else:
+        resolve = f"""resolved AS (
+  SELECT s.{q("spelling")} AS {q("account")}, s.* EXCEPT_SPELLING FROM source_rows AS s
+),"""
+    rest = [
+        "ts",
+        *tokens,
+        "requests",
+        "cost_usd",
+        "request_id",
+        "session_id",
+        "source",
+    ]
+    resolve = resolve.replace("s.* EXCEPT_SPELLING", ", ".join(f"s.{q(c)}" for c in rest))
+    columns = ", ".join(q(c) for c in ["account", *rest])
+    return f"""-- tokenaudit panel-sql --dialect {d.name}: the account-day usage panel.
+-- Reads {_table(table, d)}: canonical usage columns, a view supplying NULL for any it lacks.
+-- Save the result (CSV or Parquet) and run: tokenaudit scan PANEL_FILE --commits COMMITS
+{d.note}WITH source_rows AS (
+  SELECT
+    {normalised(q("account"))} AS {q("spelling")},
+    {ts} AS {q("ts")},
+    {", ".join(f"COALESCE({q(t)}, 0) AS {q(t)}" for t in tokens)},
+    COALESCE({q("requests")}, 1) AS {q("requests")},
+    CAST({q("cost_usd")} AS {d.double}) AS {q("cost_usd")},
+    {q("request_id")}, {q("session_id")}, {q("source")}
+  FROM {_table(table, d)}
+  WHERE {ts} IS NOT NULL AND {q("account")} IS NOT NULL AND TRIM({q("account")}) <> ''
+),
+{resolve}
+distinct_requests AS (
+  SELECT {columns} FROM (
+    SELECT {columns},
+      ROW_NUMBER() OVER (
+        PARTITION BY {q("account")}, {q("request_id")}
+        ORDER BY {total} DESC, {q("ts")}, {q("output_tokens")}
+      ) AS {q("copy")}
+    FROM resolved WHERE {q("request_id")} IS NOT NULL
+  ) AS {q("numbered")} WHERE {q("copy")} = 1
+  UNION ALL
+  SELECT {columns} FROM resolved WHERE {q("request_id")} IS NULL
+),
+timed AS (
+  SELECT
+    {q("account")},
+    {d.local_date(q("ts"), tz)} AS {q("day")},
+    {q("ts")},
+    {", ".join(q(t) for t in tokens)},
+    {q("requests")},
+    {q("cost_usd")},
+    {q("session_id")},
+    ({q("requests")} > 1 OR COALESCE({q("source")} IN ({sources}), FALSE)) AS {q("aggregated_row")},
+    {q("prompt")},
+    ({us} - LAG({us}) OVER w) / 1e6 AS {q("gap_prev")},
+    (LEAD({us}) OVER w - {us}) / 1e6 AS {q("gap_next")},
+    LAG({q("prompt")}) OVER w AS {q("prev_prompt")},
+    LAG({q("output_tokens")}) OVER w AS {q("prev_output")}
+  FROM (
+    SELECT r.*, {q("input_tokens")} + {q("cache_read_tokens")} + {q("cache_write_tokens")} AS {q("prompt")}
+    FROM distinct_requests AS r
+  ) AS {q("with_prompt")}
+  WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")})
+),
+in_period AS (
+  SELECT * FROM timed WHERE {in_period}
+),
+sessions AS (
+  SELECT {q("account")}, {q("session_id")}, MIN({q("ts")}) AS {q("first_at")}, MAX({q("ts")}) AS {q("last_at")}, MIN({q("day")}) AS {q("day")}
+  FROM in_period WHERE {q("session_id")} IS NOT NULL
+  GROUP BY {q("account")}, {q("session_id")}
+),
+session_events AS (
+  SELECT {q("account")}, {q("day")}, {q("first_at")} AS {q("at")}, 1 AS {q("delta")} FROM sessions
+  UNION ALL
+  SELECT {q("account")}, {q("day")}, {q("last_at")} AS {q("at")}, -1 AS {q("delta")} FROM sessions
+),
+overlap AS (
+  SELECT {q("account")}, {q("day")}, MAX({q("running")}) AS {q("max_parallel")} FROM (
+    SELECT {q("account")}, {q("day")},
+      SUM({q("delta")}) OVER (
+        PARTITION BY {q("account")} ORDER BY {q("at")}, {q("delta")}
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS {q("running")}
+    FROM session_events
+  ) AS {q("counted")}
+  GROUP BY {q("account")}, {q("day")}
+),
+days AS (
+  SELECT
+    {q("account")},
+    {q("day")},
+    {whole(f"SUM({total})")} AS {q("tokens")},
+    {", ".join(f"{whole(f'SUM({q(t)})')} AS {q(t)}" for t in tokens)},
+    {whole(f"SUM({q('requests')})")} AS {q("requests")},
+    COALESCE(SUM({q("cost_usd")}), 0) AS {q("cost_usd")},
+    {d.any_true}({q("cost_usd")} IS NOT NULL) AS {q("has_cost")},
+    {d.any_true}({q("aggregated_row")}) AS {q("aggregated")},
+    {whole("COUNT(*)")} AS {q("rows")},
+    CASE
+      WHEN {d.any_true}({q("gap_prev")} IS NULL OR {q("gap_next")} IS NULL) THEN {MAX_GAP_HOURS}
+      ELSE LEAST({MAX_GAP_HOURS}, GREATEST(MAX({q("gap_prev")}), MAX({q("gap_next")})) / 3600)
+    END AS {q("max_gap_h")},
+    {whole(f"COUNT(CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END)")} AS {q("session_gaps")},
+    AVG(CASE WHEN {q("gap_prev")} < {_SESSION_GAP_S} THEN {q("gap_prev")} END) AS {q("gap_mean")},
+    STDDEV_SAMP(CASE WHEN {q("gap_prev")} < {_SESSION_GAP_S} THEN {q("gap_prev")} END) AS {q("gap_std")},
+    CAST(SUM(CASE
+      WHEN {q("prev_prompt")} IS NOT NULL
+        AND ABS({q("prompt")} - {q("prev_prompt")}) <= 0.01 * {q("prompt")}
+        AND ABS({q("output_tokens")} - {q("prev_output")}) <= 0.01 * GREATEST({q("output_tokens")}, 1)
+      THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")}
+  FROM in_period
+  GROUP BY {q("account")}, {q("day")}
+)
+SELECT days.*, {whole(f"overlap.{q('max_parallel')}")} AS {q("max_parallel")}
+FROM days LEFT JOIN overlap
+  ON overlap.{q("account")} = days.{q("account")} AND overlap.{q("day")} = days.{q("day")}
+ORDER BY days.{q("account")}, days.{q("day")}
+"""
