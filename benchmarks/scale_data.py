@@ -92,6 +92,9 @@ def write_org(
         "commits.csv": directory / "commits.csv",
     }
     usage.write_csv(paths["usage.csv"])
-    usage.write_parquet(paths["usage.parquet"])
+    # Parquet as a warehouse exports it: typed timestamps.
+    usage.with_columns(
+        pl.col("timestamp").str.to_datetime(time_zone="UTC", time_unit="us")
+    ).write_parquet(paths["usage.parquet"])
     commits_frame(max(requests // 100, 1), accounts, days, seed).write_csv(paths["commits.csv"])
     return paths

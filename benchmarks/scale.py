@@ -1,0 +1,168 @@
+"""Speed and memory of `tokenaudit scan` at 1M and 10M requests, next to hand-written DuckDB SQL.
+
+For each size, the same generated organisation (1000 accounts, 90 days; commits at 1 % of the
+requests) is written as CSV and as typed Parquet. Then, in the same run on the same machine,
+each of these runs in its own process, so that its peak memory (max RSS) is its own:
+
+- `tokenaudit scan --usage U --commits C --format csv -o report.csv` (the whole audit: loading,
+  validation, de-duplication, the panel, every check, the report);
+- the DuckDB reference: one SQL query doing the equivalent loading work (cast and validate the
+  columns, keep one row per (account, request id), account-day totals, the follow-up-window join
+  to merged changes), in two formulations (ROW_NUMBER and GROUP BY arg_max); the faster is the
+  reference.
+
+It also times `tokenaudit --help` and `tokenaudit --version`.
+
+    pip install -e ".[bench]"
+    python benchmarks/scale.py                  # 1M and 10M requests
+    python benchmarks/scale.py --sizes 1000000  # just 1M
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scale_data import write_org
+
+DUCKDB_SCRIPT = r"""
+import sys, duckdb
+usage, commits, variant = sys.argv[1:4]
+reader = (f"read_csv('{usage}', header=true, all_varchar=true)" if usage.endswith('.csv')
+          else f"read_parquet('{usage}')")
+if variant == "row_number":
+    dedup = '''SELECT * FROM typed WHERE request_id IS NULL
+      UNION ALL
+      SELECT * FROM typed WHERE request_id IS NOT NULL
+      QUALIFY row_number() OVER (PARTITION BY account, request_id ORDER BY t DESC) = 1'''
+else:
+    dedup = '''SELECT * FROM typed WHERE request_id IS NULL
+      UNION ALL
+      SELECT arg_max(ts, t), account, arg_max(i, t), arg_max(o, t), arg_max(cr, t), arg_max(cw, t),
+             request_id, max(t)
+      FROM typed WHERE request_id IS NOT NULL GROUP BY account, request_id'''
+query = f'''
+WITH typed AS (
+  SELECT CAST("timestamp" AS TIMESTAMPTZ) AS ts, lower(trim(account)) AS account,
+         CAST(input_tokens AS BIGINT) i, CAST(output_tokens AS BIGINT) o,
+         CAST(cache_read_tokens AS BIGINT) cr, CAST(cache_write_tokens AS BIGINT) cw,
+         request_id,
+         CAST(input_tokens AS BIGINT) + CAST(output_tokens AS BIGINT)
+           + CAST(cache_read_tokens AS BIGINT) + CAST(cache_write_tokens AS BIGINT) AS t
+  FROM {reader}
+  WHERE "timestamp" IS NOT NULL AND account IS NOT NULL
+), requests AS ({dedup}
+), days AS (
+  SELECT account, CAST(ts AS DATE) AS day, sum(t) AS tokens, sum(i) AS i, sum(o) AS o,
+         sum(cr) AS cr, sum(cw) AS cw, count(*) AS requests
+  FROM requests GROUP BY ALL
+), merges AS (
+  SELECT DISTINCT lower(trim(author)) AS account,
+         CAST(CAST(merged_at AS TIMESTAMPTZ) AS DATE) AS merge_day
+  FROM read_csv('{commits}', header=true, all_varchar=true)
+)
+SELECT d.*, min(m.merge_day) AS next_merge_day
+FROM days AS d LEFT JOIN merges AS m
+  ON m.account = d.account AND m.merge_day BETWEEN d.day AND d.day + 14
+GROUP BY ALL
+'''
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+print(con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0])
+"""
+
+
+def measure(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one command in its own process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        sys.exit(f"failed ({code}): {' '.join(cmd)}\n{err}")
+    return wall, usage.ru_maxrss / 1024, out.strip()
+
+
+def best_of(cmd: list[str], repeats: int) -> tuple[float, float]:
+    runs = [measure(cmd)[:2] for _ in range(repeats)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=1, help="runs per measurement (best time)")
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tokenaudit-scale-"))
+    tool = [sys.executable, "-m", "tokenaudit"]
+    print(f"# Scale: tokenaudit scan vs DuckDB ({platform.machine()}, {os.cpu_count()} cores)\n")
+    print(f"python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))}\n")
+    for what in (["--help"], ["--version"]):
+        wall, _ = best_of([*tool, *what], 5)
+        print(f"- `tokenaudit {what[0]}`: {wall:.2f} s (best of 5)")
+    print()
+    print(
+        "| requests | input | size MB | scan s | scan peak MB | DuckDB s | DuckDB peak MB | scan ÷ DuckDB |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    rows: dict[tuple[int, str], float] = {}
+    for n in args.sizes:
+        started = time.perf_counter()
+        paths = write_org(workdir / f"org-{n}", n)
+        sys.stderr.write(f"generated {n:,} requests in {time.perf_counter() - started:.0f} s\n")
+        for label in ("usage.csv", "usage.parquet"):
+            usage = paths[label]
+            report = workdir / f"report-{n}-{label}.csv"
+            scan = [
+                *tool,
+                "scan",
+                "--usage",
+                str(usage),
+                "--commits",
+                str(paths["commits.csv"]),
+                "--format",
+                "csv",
+                "--output",
+                str(report),
+                "--exit-zero",
+            ]
+            scan_s, scan_mb = best_of(scan, args.repeats)
+            duck = []
+            for variant in ("row_number", "arg_max"):
+                cmd = [
+                    sys.executable,
+                    "-c",
+                    DUCKDB_SCRIPT,
+                    str(usage),
+                    str(paths["commits.csv"]),
+                    variant,
+                ]
+                duck.append(best_of(cmd, args.repeats))
+            duck_s, duck_mb = min(duck)
+            rows[(n, label)] = scan_s
+            size = usage.stat().st_size / 1e6
+            print(
+                f"| {n:,} | {label.split('.')[1]} | {size:,.0f} | {scan_s:.1f} | {scan_mb:,.0f} | "
+                f"{duck_s:.1f} | {duck_mb:,.0f} | {scan_s / duck_s:.2f} |",
+                flush=True,
+            )
+    print()
+    for n in args.sizes:
+        if (n, "usage.csv") in rows and (n, "usage.parquet") in rows:
+            speedup = rows[(n, "usage.csv")] / rows[(n, "usage.parquet")]
+            print(f"- {n:,} requests: Parquet is {speedup:.1f}× faster than CSV for `scan`")
+
+
+if __name__ == "__main__":
+    main()
