@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData
+from tokenaudit.schema import PHASE_PERIODS
 
 D0 = date(2026, 3, 2)
 
@@ -27,13 +28,29 @@ def synthetic_cohort(
             rng.choice(n_days, size=int(rng.integers(15, n_days)), replace=False).tolist()
         )
         changes = int(rng.poisson(0.4 * len(active) * (base / 7e6) ** 0.3))
+        cache_share = float(rng.uniform(0.8, 0.92))
         for d in active:
             rows = int(rng.integers(15, 60))
+            tokens = int(base * np.exp(rng.normal(0, 0.6)))
+            prompt = int(tokens * 0.97)
+            bursts = int(rng.integers(3, 12))
             day_rows.append(
                 {
                     "account": name,
                     "day": D0 + timedelta(days=d),
-                    "tokens": int(base * np.exp(rng.normal(0, 0.6))),
+                    "tokens": tokens,
+                    "input_tokens": int(prompt * (0.95 - cache_share)),
+                    "output_tokens": tokens - prompt,
+                    "cache_read_tokens": int(prompt * cache_share),
+                    "cache_write_tokens": prompt
+                    - int(prompt * (0.95 - cache_share))
+                    - int(prompt * cache_share),
+                    "burst_starts": bursts,
+                    # Phases of randomly timed bursts: mean resultant length ~ 1/sqrt(n).
+                    **{
+                        f"phase_{p}": float(min(1.0, rng.rayleigh(1 / np.sqrt(2 * bursts))))
+                        for p in PHASE_PERIODS
+                    },
                     "rows": rows,
                     "aggregated": False,
                     "max_gap_h": float(rng.uniform(10, 16)),

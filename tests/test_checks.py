@@ -134,6 +134,8 @@ def test_barren_days_ignores_censored_days() -> None:
         ("machine-regular", {"gap_mean": 60.0, "gap_std": 0.5}),
         ("identical", {"same_size_pairs": 1000}),
         ("sessions running at once", {"max_parallel": 8}),
+        ("cron period", {"burst_starts": 24, "phase_300": 0.97}),
+        ("cache-read share", {"cache_read_tokens": 0, "input_tokens": 10_000_000}),
     ],
 )
 def test_automation_recognises_each_fingerprint(

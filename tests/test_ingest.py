@@ -23,8 +23,9 @@ def panel(
     buckets: int,
     cfg: AuditConfig | None = None,
     pushdown: bool = True,
+    csv: str = "usage.csv",
 ) -> UsagePanel:
-    loaded = load_input(InputFile(org / "usage.csv", "usage.csv", Kind.USAGE), tmp_path)
+    loaded = load_input(InputFile(org / csv, csv, Kind.USAGE), tmp_path)
     assert loaded is not None
     workdir = Path(tempfile.mkdtemp(dir=tmp_path))
     return build_usage_panel(
@@ -80,3 +81,28 @@ def test_the_period_filter_keeps_rows_without_a_timestamp_so_they_are_counted() 
         {"timestamp": [None, "2026-01-01T00:00:00Z", "2026-03-10T00:00:00Z"]}
     ).with_columns(pl.col("timestamp").str.to_datetime(time_zone="UTC"))
     assert frame.filter(near_period(cfg)).height == 2
+
+
+def test_bursts_started_by_a_cron_job_are_phase_locked_and_a_persons_are_not(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    start = 1_772_000_000  # a Monday in 2026, 06:13:20 UTC
+    cron = [start + k * 900 + 7 + j * 20 for k in range(40) for j in range(3)]
+    person = sorted(start + rng.uniform(0, 36_000, size=120))
+    rows = [("cron@acme.example", t) for t in cron] + [("ana@acme.example", t) for t in person]
+    usage = pl.DataFrame(
+        {
+            "timestamp": [f"{t:.3f}" for _, t in rows],
+            "account": [a for a, _ in rows],
+            "input_tokens": [1000] * len(rows),
+        }
+    )
+    usage.write_csv(tmp_path / "u.csv")
+    days = panel(tmp_path, tmp_path, 1, csv="u.csv").days
+    by = {r["account"]: r for r in days.iter_rows(named=True)}
+    assert by["cron@acme.example"]["burst_starts"] == 40
+    assert by["cron@acme.example"]["phase_900"] > 0.99
+    assert by["ana@acme.example"]["phase_900"] < 0.5

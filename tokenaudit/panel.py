@@ -3,6 +3,7 @@ end-of-data censoring. Everything here is a pure function of canonical frames.""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,11 +14,13 @@ import polars as pl
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders.exports import AGGREGATED_SOURCES
-from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS, USAGE_SCHEMA
+from tokenaudit.schema import PANEL_SCHEMA, PHASE_PERIODS, TOKEN_COLUMNS, USAGE_SCHEMA
 
 _REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
+#: A request after this long a pause starts a burst (its phase is what a cron job fixes).
+BURST_GAP_S: Final = 120
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
@@ -193,7 +196,30 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     ).filter(in_period)
     parallel = session_concurrency(rows)
     session_gap = pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S).then(pl.col("_gap_prev"))
+    # A burst starts after a quiet minute or two; the phase of its first request within a cron
+    # period is the angle 2π·(t mod P)/P, and R (the length of the mean unit vector, 0 to 1) is
+    # near 1 when bursts start at the same point of the period every time (a cron job).
+    starts = pl.col("_gap_prev") >= BURST_GAP_S
+    angles = {
+        p: (ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))
+        for p in PHASE_PERIODS
+    }
+    resultant = [
+        (
+            (
+                angles[p].cos().filter(starts).sum() ** 2
+                + angles[p].sin().filter(starts).sum() ** 2
+            ).sqrt()
+            / starts.sum()
+        )
+        .filter(starts.sum() > 0)
+        .first()
+        .alias(f"phase_{p}")
+        for p in PHASE_PERIODS
+    ]
     timing = rows.group_by("_acc", "day").agg(
+        starts.sum().alias("burst_starts"),
+        *resultant,
         (pl.max_horizontal(pl.col("_gap_prev").max(), pl.col("_gap_next").max()) / 3600)
         .clip(upper_bound=MAX_GAP_HOURS)
         .alias("max_gap_h"),

@@ -62,7 +62,11 @@ PANEL_SCHEMA: Final[dict[str, pl.DataType]] = {
     "gap_std": pl.Float64(),
     "same_size_pairs": pl.Int64(),
     "max_parallel": pl.Int64(),
+    "burst_starts": pl.Int64(),
+    **{f"phase_{period}": pl.Float64() for period in (60, 300, 600, 900, 1800, 3600)},
 }
+#: Cron periods (seconds) whose phase the first requests of bursts are tested against.
+PHASE_PERIODS: Final = (60, 300, 600, 900, 1800, 3600)
 
 #: Columns every loaded row carries so that a reject can name where it came from.
 PROVENANCE: Final = ("_file", "_line")

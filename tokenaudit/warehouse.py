@@ -15,13 +15,15 @@ overlap, and the period filter after the gaps are known.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
 from tokenaudit.loaders.exports import AGGREGATED_SOURCES
-from tokenaudit.panel import MAX_GAP_HOURS
+from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS
+from tokenaudit.schema import PANEL_SCHEMA, PHASE_PERIODS
 
 #: GitHub noreply addresses stand for their login (identities.normalise_identity).
 _NOREPLY: Final = r"^(?:[0-9]+\+)?([^@]+)@users\.noreply\.github\.com$"
@@ -124,6 +126,20 @@ def panel_sql(
     sources = ", ".join(_sql_string(s) for s in sorted(AGGREGATED_SOURCES))
     ts = q("timestamp")
     us = d.epoch_micros(q("ts"))
+    start = f"({q('gap_prev')} IS NULL OR {q('gap_prev')} >= {BURST_GAP_S})"
+
+    def resultant(p: int) -> str:
+        angle = f"MOD({q('us')}, {p * 1_000_000}) * {2 * math.pi / (p * 1_000_000)!r}"
+        cos = f"SUM(CASE WHEN {start} THEN COS({angle}) END)"
+        sin = f"SUM(CASE WHEN {start} THEN SIN({angle}) END)"
+        n = f"NULLIF(SUM(CASE WHEN {start} THEN 1 ELSE 0 END), 0)"
+        return f"SQRT(POWER({cos}, 2) + POWER({sin}, 2)) / {n} AS {q(f'phase_{p}')}"
+
+    phases = ",\n    ".join(resultant(p) for p in PHASE_PERIODS)
+    final = ", ".join(
+        f"{whole(f'overlap.{q(c)}')} AS {q(c)}" if c == "max_parallel" else f"days.{q(c)}"
+        for c in PANEL_SCHEMA
+    )
     period = []
     if since is not None:
         period.append(f"{q('day')} >= DATE '{since.isoformat()}'")
@@ -206,6 +222,7 @@ timed AS (
     {q("prompt")},
     ({us} - LAG({us}) OVER w) / 1e6 AS {q("gap_prev")},
     (LEAD({us}) OVER w - {us}) / 1e6 AS {q("gap_next")},
+    {us} AS {q("us")},
     LAG({q("prompt")}) OVER w AS {q("prev_prompt")},
     LAG({q("output_tokens")}) OVER w AS {q("prev_output")}
   FROM (
@@ -260,11 +277,13 @@ days AS (
       WHEN {q("prev_prompt")} IS NOT NULL
         AND ABS({q("prompt")} - {q("prev_prompt")}) <= 0.01 * {q("prompt")}
         AND ABS({q("output_tokens")} - {q("prev_output")}) <= 0.01 * GREATEST({q("output_tokens")}, 1)
-      THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")}
+      THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")},
+    {whole(f"SUM(CASE WHEN {start} THEN 1 ELSE 0 END)")} AS {q("burst_starts")},
+    {phases}
   FROM in_period
   GROUP BY {q("account")}, {q("day")}
 )
-SELECT days.*, {whole(f"overlap.{q('max_parallel')}")} AS {q("max_parallel")}
+SELECT {final}
 FROM days LEFT JOIN overlap
   ON overlap.{q("account")} = days.{q("account")} AND overlap.{q("day")} = days.{q("day")}
 ORDER BY days.{q("account")}, days.{q("day")}

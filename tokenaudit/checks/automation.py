@@ -6,7 +6,15 @@ Three day-level fingerprints, each read only on days with enough request-level r
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %;
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
-  session ids).
+  session ids);
+- `phase-locked`: bursts of requests start at the same point of a cron period (1, 5, 10, 15, 30
+  or 60 minutes) all day: Rayleigh's test of the burst starts' phases, p below
+  `PHASE_P` after Bonferroni over the periods, with at least `MIN_BURSTS` bursts (a person starts
+  work at random points of any such period);
+- `cache-ratio`: the share of prompt tokens read from the cache is far from the cohort's
+  (|robust z| > `CACHE_Z` on the logit scale, cohort median and MAD over all timed days): a
+  loop re-sending one context reads nearly everything from the cache, a script that defeats the
+  cache reads nothing.
 For each fingerprint, x_i flagged days of n_i timed days is tested against the cohort with a
 beta-binomial whose null is fitted robustly (a contamination component absorbs the few extreme
 accounts, `fit_beta_binomial(robust=True)`), p = P(X ≥ x_i). A fingerprint counts only with at least
@@ -40,6 +48,7 @@ from tokenaudit.checks.stats import (
     p_is,
 )
 from tokenaudit.config import AuditConfig
+from tokenaudit.schema import PHASE_PERIODS
 
 MIN_COHORT = 10
 REGULAR_BURSTINESS: Final = -0.5
@@ -50,28 +59,67 @@ PARALLEL_SESSIONS: Final = 4
 #: overnight agent runs happen on some nights, a loop runs on all of them.
 MIN_SHARE: Final = {"no-sleep": 0.6}
 
-FINGERPRINTS: Final = ("no-sleep", "regular", "same-size", "parallel")
+MIN_BURSTS: Final = 8
+PHASE_P: Final = 1e-3
+CACHE_Z: Final = 3.5
+
+FINGERPRINTS: Final = (
+    "no-sleep",
+    "regular",
+    "same-size",
+    "parallel",
+    "phase-locked",
+    "cache-ratio",
+)
 _WORDS: Final = {
     "no-sleep": "days without a {h:g} h pause (24/7 activity)",
     "regular": "days of machine-regular request intervals",
     "same-size": "days of identical consecutive request sizes",
     "parallel": "days with 4+ sessions running at once",
+    "phase-locked": "days of bursts starting in step with a cron period",
+    "cache-ratio": "days with a cache-read share far from the cohort's",
 }
 _BRIEF: Final = {
     "no-sleep": "24/7 activity",
     "regular": "machine-regular intervals",
     "same-size": "identical request sizes",
     "parallel": "4+ parallel sessions",
+    "phase-locked": "cron-like burst starts",
+    "cache-ratio": "abnormal cache-read share",
 }
+
+
+def rayleigh_p(n: pl.Expr, r: pl.Expr) -> pl.Expr:
+    """P-value of Rayleigh's test of uniform phases, n angles with mean resultant length r
+    (Zar's approximation, accurate for n ≥ 5)."""
+    rn = n * r
+    return (((1 + 4 * n + 4 * (n**2 - rn**2)).sqrt() - (1 + 2 * n)).exp()).clip(0.0, 1.0)
+
+
+def cache_logit() -> pl.Expr:
+    prompt = pl.col("input_tokens") + pl.col("cache_read_tokens") + pl.col("cache_write_tokens")
+    share = (pl.col("cache_read_tokens") / prompt).clip(0.001, 0.999)
+    return pl.when(prompt > 0).then((share / (1 - share)).log())
 
 
 def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """Per account: `timed` days and, per fingerprint, how many of them show it."""
     timed = (pl.col("rows") >= cfg.min_requests_for_timing) & ~pl.col("aggregated")
     burst = (pl.col("gap_std") - pl.col("gap_mean")) / (pl.col("gap_std") + pl.col("gap_mean"))
+    timed_days = days.filter(timed).with_columns(cache_logit().alias("_cache"))
+    centre = timed_days["_cache"].median()
+    spread = timed_days.select((pl.col("_cache") - pl.col("_cache").median()).abs().median()).item()
+    scale = 1.4826 * float(spread) if spread else None
+    cache_far = (
+        ((pl.col("_cache") - centre).abs() / scale > CACHE_Z).fill_null(False)
+        if scale and centre is not None
+        else pl.lit(False)
+    )
+    phase = pl.min_horizontal(
+        *[rayleigh_p(pl.col("burst_starts"), pl.col(f"phase_{p}")) for p in PHASE_PERIODS]
+    ) * len(PHASE_PERIODS)
     return (
-        days.filter(timed)
-        .with_columns(
+        timed_days.with_columns(
             (pl.col("max_gap_h") < cfg.sleep_gap_hours).fill_null(False).alias("no-sleep"),
             ((pl.col("session_gaps") >= MIN_SESSION_GAPS) & (burst < REGULAR_BURSTINESS))
             .fill_null(False)
@@ -80,6 +128,10 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
                 "same-size"
             ),
             (pl.col("max_parallel") >= PARALLEL_SESSIONS).fill_null(False).alias("parallel"),
+            ((pl.col("burst_starts") >= MIN_BURSTS) & (phase < PHASE_P))
+            .fill_null(False)
+            .alias("phase-locked"),
+            cache_far.alias("cache-ratio"),
         )
         .group_by("account")
         .agg(
@@ -92,7 +144,10 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
 class Automation:
     id: ClassVar[str] = "automation"
     group: ClassVar[Group] = Group.MECHANISM
-    description: ClassVar[str] = "24/7 activity, machine-regular intervals, identical request sizes"
+    description: ClassVar[str] = (
+        "24/7 activity, machine-regular or cron-locked timing, identical request sizes, "
+        "parallel sessions, an abnormal cache-read share"
+    )
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         names = data.accounts.sort("account")["account"].to_list()
