@@ -135,7 +135,6 @@ def test_barren_days_ignores_censored_days() -> None:
         ("identical", {"same_size_pairs": 1000}),
         ("sessions running at once", {"max_parallel": 8}),
         ("cron period", {"burst_starts": 24, "phase_300": 0.97}),
-        ("cache-read share", {"cache_read_tokens": 0, "input_tokens": 10_000_000}),
     ],
 )
 def test_automation_recognises_each_fingerprint(
@@ -151,6 +150,17 @@ def test_automation_recognises_each_fingerprint(
     assert fingerprint in row["summary"]
     humans = result.filter(pl.col("account") != "zz-bot-like@acme.example")
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
+
+
+def test_an_abnormal_cache_read_share_is_shown_as_context_but_never_counted() -> None:
+    # Honest heavy agent use reads nearly all its prompt from the cache too.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    overrides = {"cache_read_tokens": 0, "input_tokens": 10_000_000}
+    accounts, days = with_account(accounts, days, "zz-cache@acme.example", day_overrides=overrides)
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    row = result.filter(pl.col("account") == "zz-cache@acme.example").row(0, named=True)
+    assert row["p_value"] == 1.0
+    assert "context, not evidence" in row["summary"] and "cache-read share" in row["summary"]
 
 
 def test_automation_is_not_applicable_without_request_timing() -> None:

@@ -14,13 +14,13 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `cache-ratio`: the share of prompt tokens read from the cache is far from the cohort's
   (|robust z| > `CACHE_Z` on the logit scale, cohort median and MAD over all timed days): a
   loop re-sending one context reads nearly everything from the cache, a script that defeats the
-  cache reads nothing.
+  cache reads nothing. Shown as context only (`CONTEXT_ONLY`), never counted.
 For each fingerprint, x_i flagged days of n_i timed days is tested against the cohort with a
 beta-binomial whose null is fitted robustly (a contamination component absorbs the few extreme
 accounts, `fit_beta_binomial(robust=True)`), p = P(X ≥ x_i). A fingerprint counts only with at least
 `mechanism_min_days` days and a share of `mechanism_min_share` (an effect-size gate: with many
 days, trivially small differences are significant). The check's p-value is the Bonferroni
-minimum over the fingerprints (valid under any dependence between them).
+minimum over the counted fingerprints (valid under any dependence between them).
 
 Honest overnight agents can show some of this; that is why a mechanism alone never flags.
 """
@@ -59,6 +59,10 @@ PARALLEL_SESSIONS: Final = 4
 #: overnight agent runs happen on some nights, a loop runs on all of them.
 MIN_SHARE: Final = {"no-sleep": 0.6}
 
+#: Reported, never counted: heavy honest agent use reads nearly all its prompt from the cache
+#: too, so an abnormal share says "agent-like", not "busywork". Counted, it put honest agent
+#: power users through tier 2's mechanism screen (2 of 6 `suspicious` in a 200-account run).
+CONTEXT_ONLY: Final = ("cache-ratio",)
 MIN_BURSTS: Final = 8
 PHASE_P: Final = 1e-3
 CACHE_Z: Final = 3.5
@@ -71,6 +75,7 @@ FINGERPRINTS: Final = (
     "phase-locked",
     "cache-ratio",
 )
+EVIDENCE: Final = tuple(f for f in FINGERPRINTS if f not in CONTEXT_ONLY)
 _WORDS: Final = {
     "no-sleep": "days without a {h:g} h pause (24/7 activity)",
     "regular": "days of machine-regular request intervals",
@@ -190,19 +195,26 @@ class Automation:
                 rows.append(skipped(name, why))
                 continue
             i = index[name]
-            per = {f: float(pvals[f][i]) for f in FINGERPRINTS}
+            per = {f: float(pvals[f][i]) for f in EVIDENCE}
             p_account = bonferroni_min(list(per.values()))
-            strongest = min(FINGERPRINTS, key=lambda f: (per[f], f))
+            strongest = min(EVIDENCE, key=lambda f: (per[f], f))
             share = row[strongest] / row["timed"]
-            shown = [f for f in sorted(FINGERPRINTS, key=lambda f: (per[f], f)) if per[f] < 1.0]
-            if shown:
-                parts = [
-                    f"{row[f]} of {row['timed']} {_WORDS[f].format(h=cfg.sleep_gap_hours)}"
-                    for f in shown
-                ]
-                summary = "; ".join(parts) + f" ({p_is(p_account)})"
-            else:
-                summary = f"no machine-like timing on {row['timed']} timed days"
+            shown = [f for f in sorted(EVIDENCE, key=lambda f: (per[f], f)) if per[f] < 1.0]
+            parts = [
+                f"{row[f]} of {row['timed']} {_WORDS[f].format(h=cfg.sleep_gap_hours)}"
+                for f in shown
+            ]
+            summary = (
+                "; ".join(parts) + f" ({p_is(p_account)})"
+                if shown
+                else f"no machine-like timing on {row['timed']} timed days"
+            )
+            context = [f for f in CONTEXT_ONLY if float(pvals[f][i]) < 0.05]
+            if context:
+                summary += "; context, not evidence: " + "; ".join(
+                    f"{row[f]} of {row['timed']} {_WORDS[f]} ({p_is(float(pvals[f][i]))})"
+                    for f in context
+                )
             limit = max(
                 cfg.mechanism_min_days - 1, math.ceil(cfg.mechanism_min_share * row["timed"]) - 1
             )
