@@ -106,3 +106,30 @@ def test_bursts_started_by_a_cron_job_are_phase_locked_and_a_persons_are_not(
     assert by["cron@acme.example"]["burst_starts"] == 40
     assert by["cron@acme.example"]["phase_900"] > 0.99
     assert by["ana@acme.example"]["phase_900"] < 0.5
+
+
+def test_a_typed_parquet_scan_skips_rows_outside_the_period_and_keeps_line_numbers(
+    small_org: Path, tmp_path: Path
+) -> None:
+    from tokenaudit.panel import period_bounds
+
+    usage = pl.read_csv(small_org / "usage.csv").with_columns(
+        pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    )
+    usage.write_parquet(tmp_path / "typed.parquet", row_group_size=5_000)
+    cfg = AuditConfig(since=date(2026, 3, 16), until=date(2026, 3, 22))
+    loaded = load_input(
+        InputFile(tmp_path / "typed.parquet", "typed.parquet", Kind.USAGE),
+        tmp_path,
+        period=period_bounds(cfg),
+    )
+    assert loaded is not None
+    assert "SELECTION" in loaded.frame.explain()  # the predicate reaches the Parquet reader
+    read = loaded.frame.select("_line", "timestamp").collect()
+    lo, hi = period_bounds(cfg)
+    assert read.height < usage.height / 2
+    assert read["timestamp"].is_between(lo, hi, closed="left").all()
+    original = usage.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
+    joined = read.join(original, on="_line", suffix="_in_file")
+    assert joined.height == read.height
+    assert (joined["timestamp"] == joined["timestamp_in_file"]).all()

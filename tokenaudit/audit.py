@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +31,7 @@ from tokenaudit.panel import (
     mark_interruptions,
     merged_work,
     output_days,
+    period_bounds,
     within_period,
 )
 from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, Kind
@@ -82,13 +83,17 @@ def _sha256(path: Path) -> str:
 
 
 def load_all(
-    files: list[InputFile], workdir: Path, assume_tz: str | None = None, account: str | None = None
+    files: list[InputFile],
+    workdir: Path,
+    assume_tz: str | None = None,
+    account: str | None = None,
+    period: tuple[datetime | None, datetime | None] = (None, None),
 ) -> tuple[list[LoadedInput], list[str]]:
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
     for file in files:
         try:
-            item = load_input(file, workdir, assume_tz=assume_tz, account=account)
+            item = load_input(file, workdir, assume_tz=assume_tz, account=account, period=period)
         except RefusedExport as exc:
             if not file.in_directory:
                 raise
@@ -138,7 +143,9 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
 
 
 def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
-    loaded, skipped = load_all(files, workdir, cfg.assume_tz, cfg.account)
+    loaded, skipped = load_all(
+        files, workdir, cfg.assume_tz, cfg.account, period=period_bounds(cfg)
+    )
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
     if by_kind[Kind.USAGE] and by_kind[Kind.PANEL]:
         raise DataError(

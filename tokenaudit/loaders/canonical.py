@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -133,7 +135,12 @@ def _describe_missing(
 
 
 def load_input(
-    file: InputFile, workdir: Path, *, assume_tz: str | None = None, account: str | None = None
+    file: InputFile,
+    workdir: Path,
+    *,
+    assume_tz: str | None = None,
+    account: str | None = None,
+    period: tuple[datetime | None, datetime | None] = (None, None),
 ) -> LoadedInput | None:
     """Read and validate one file. Returns None for a file found in a directory that is not a log
     at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
@@ -172,12 +179,39 @@ def load_input(
             raise _describe_missing(file, kind, raw.columns, required)
     if kind is Kind.USAGE and not any(t in mapping for t in TOKEN_COLUMNS):
         raise _describe_missing(file, kind, raw.columns, "input_tokens")
+    if kind is Kind.USAGE and "timestamp" in mapping:
+        raw = replace(raw, frame=_prune_to_period(raw.frame, mapping["timestamp"], period))
     frame = _canonicalise(raw, schema, mapping, kind, file.name, assume_tz)
     if kind is Kind.USAGE:
         frame = frame.with_columns(pl.col("source").fill_null(raw.source or "canonical"))
     return LoadedInput(
         file, kind, raw.fmt, raw.unit, frame, raw.unreadable, raw.note, expected_rows=raw.rows
     )
+
+
+def _prune_to_period(
+    frame: pl.LazyFrame, source: str, period: tuple[datetime | None, datetime | None]
+) -> pl.LazyFrame:
+    """Rows of a typed timestamp column outside `period` (UTC bounds with margin) are dropped
+    by the reader itself: a predicate on the raw column reaches the Parquet scan, which then
+    skips row groups by their statistics. Text timestamps are filtered after parsing instead."""
+    dtype = frame.collect_schema()[source]
+    if not isinstance(dtype, pl.Datetime) or period == (None, None):
+        return frame
+    zone = ZoneInfo(dtype.time_zone) if dtype.time_zone else None
+
+    def bound(instant: datetime) -> datetime:
+        # A naive column holds wall-clock times: the bounds' two-day margin covers any zone.
+        return instant.astimezone(zone) if zone else instant.replace(tzinfo=None)
+
+    lo, hi = period
+    keep = pl.col(source).is_null()
+    inside = pl.lit(True)
+    if lo is not None:
+        inside = inside & (pl.col(source) >= bound(lo))
+    if hi is not None:
+        inside = inside & (pl.col(source) < bound(hi))
+    return frame.filter(keep | inside)
 
 
 def _text(col: str) -> pl.Expr:
