@@ -118,3 +118,13 @@ def test_panel_sql_rejects_an_unknown_dialect_a_bad_zone_and_control_characters(
     assert runner.invoke(app, ["panel-sql", "--dialect", "oracle"]).exit_code == 2
     bad_zone = runner.invoke(app, ["panel-sql", "--dialect", "duckdb", "--tz", "Mars/Base"])
     assert bad_zone.exit_code == 2
+
+
+def test_inspect_describes_a_panel_input(small_org: Path, tmp_path: Path) -> None:
+    panel = duckdb_panel(small_org, tmp_path)
+    result = CliRunner().invoke(
+        app, ["inspect", str(tmp_path / "panel.parquet"), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    (described,) = json.loads(result.stdout)["files"]
+    assert (described["kind"], described["used"]) == ("panel", panel.height)

@@ -97,10 +97,10 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
         counts: dict[str, int] = {}
         for reason in reasons:
             counts[_reason_key(reason)] = counts.get(_reason_key(reason), 0) + 1
-        time_col = {Kind.USAGE: "timestamp", Kind.COMMITS: "merged_at"}.get(item.kind)
-        who_col = {Kind.USAGE: "account", Kind.COMMITS: "author", Kind.IDENTITIES: "account"}[
+        time_col = {Kind.USAGE: "timestamp", Kind.COMMITS: "merged_at", Kind.PANEL: "day"}.get(
             item.kind
-        ]
+        )
+        who_col = "author" if item.kind is Kind.COMMITS else "account"
         first = ok[time_col].min() if time_col and ok.height else None
         last = ok[time_col].max() if time_col and ok.height else None
         reports.append(
@@ -127,7 +127,7 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
     )
     idmap = IdentityMap.from_frame(identities)
     usage_tokens: dict[str, int] = {}
-    for frame in good[Kind.USAGE]:
+    for frame in good[Kind.USAGE] + good[Kind.PANEL]:
         resolved = idmap.resolve_column(frame, "account")
         sums = resolved.group_by("account").agg(pl.sum_horizontal(*TOKEN_COLUMNS).sum().alias("t"))
         for account, tokens in sums.iter_rows():
