@@ -29,9 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from scale_data import write_org
-
 DUCKDB_SCRIPT = r"""
 import sys, duckdb
 usage, commits, variant = sys.argv[1:4]
@@ -119,7 +116,19 @@ def main() -> None:
     rows: dict[tuple[int, str], float] = {}
     for n in args.sizes:
         started = time.perf_counter()
-        paths = write_org(workdir / f"org-{n}", n)
+        # Generated in a child process: a child forked from a parent holding gigabytes of data
+        # starts with that parent's resident memory, which its peak would then include.
+        directory = workdir / f"org-{n}"
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from scale_data import write_org; write_org({str(directory)!r}, {n})",
+            ],
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        paths = {name: directory / name for name in ("usage.csv", "usage.parquet", "commits.csv")}
         sys.stderr.write(f"generated {n:,} requests in {time.perf_counter() - started:.0f} s\n")
         for label in ("usage.csv", "usage.parquet"):
             usage = paths[label]

@@ -81,9 +81,10 @@ def commits_frame(n: int, accounts: int, days: int, seed: int) -> pl.DataFrame:
 
 
 def write_org(
-    directory: Path, requests: int, accounts: int = 1000, days: int = 90, seed: int = 7
+    directory: Path | str, requests: int, accounts: int = 1000, days: int = 90, seed: int = 7
 ) -> dict[str, Path]:
     """Write usage.csv, usage.parquet and commits.csv; returns their paths."""
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     usage = usage_frame(requests, accounts, days, seed)
     paths = {

@@ -13,11 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Group
 from tokenaudit.checks.registry import CHECKS
+from tokenaudit.checks.stats import fdr_adjust
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import decide
 from tokenaudit.errors import DataError, RefusedExport
@@ -260,12 +262,20 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     )
     assessed = account_totals(assessed_days, outputs, idmap, excluded)
     cohorts = assign_cohorts(assessed, cfg)
-    results = pl.concat(
-        [
-            run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs)
-            for check in CHECKS
-        ]
-    ).sort("account", "check")
+    # Mechanism checks first: the accounts their evidence screens in are left out of the outcome
+    # checks' null models (`CheckData.null_excluded`).
+    mechanisms = [
+        run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs)
+        for check in CHECKS
+        if check.group is Group.MECHANISM
+    ]
+    screened = mechanism_screen(mechanisms, cfg)
+    outcomes = [
+        run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs, screened)
+        for check in CHECKS
+        if check.group is Group.OUTCOME
+    ]
+    results = pl.concat([*mechanisms, *outcomes]).sort("account", "check")
     totals = totals.join(cohorts, on="account", how="left")
     groups = {check.id: check.group for check in CHECKS}
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
@@ -523,6 +533,25 @@ def assign_cohorts(accounts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     )
 
 
+def mechanism_screen(mechanisms: list[pl.DataFrame], cfg: AuditConfig) -> frozenset[str]:
+    """Accounts whose mechanism evidence passes the tier-2 screen (Bonferroni minimum over the
+    mechanism checks, then BH, or BY with --strict, at --fdr q), as `decide` screens them."""
+    results = pl.concat(mechanisms) if mechanisms else pl.DataFrame(schema=RESULT_SCHEMA)
+    per = (
+        results.filter(pl.col("applicable"))
+        .group_by("account")
+        .agg(pl.col("p_value").min().alias("p"), pl.len().alias("k"))
+        .sort("account")
+    )
+    if per.is_empty():
+        return frozenset()
+    p = np.minimum(1.0, per["p"].to_numpy() * per["k"].to_numpy())
+    q = fdr_adjust(p, dependent=cfg.strict)
+    return frozenset(
+        a for a, qi in zip(per["account"].to_list(), q, strict=True) if qi <= cfg.fdr_q
+    )
+
+
 def run_by_cohort(
     check: Check,
     accounts: pl.DataFrame,
@@ -531,19 +560,21 @@ def run_by_cohort(
     window: int,
     cfg: AuditConfig,
     outputs: pl.DataFrame | None = None,
+    null_excluded: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
     """Run a check once per role cohort, and once over the whole organisation for the accounts
     whose role is too small to be a cohort; each account keeps the result of its own cohort."""
 
     def within(names: pl.Series | None) -> CheckData:
         if names is None:
-            return CheckData(accounts, days, window, outputs)
+            return CheckData(accounts, days, window, outputs, null_excluded)
         keep = pl.col("account").is_in(names.implode())
         return CheckData(
             accounts.filter(keep),
             days.filter(keep),
             window,
             outputs.filter(keep) if outputs is not None else None,
+            null_excluded,
         )
 
     parts = []

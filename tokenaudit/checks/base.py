@@ -53,6 +53,12 @@ class CheckData:
     #: Merged output per account and day (`account, day, changes, …`), for checks that follow
     #: output over time; None when the caller has none.
     outputs: pl.DataFrame | None = None
+    #: Accounts that are tested but left out of the cohort's null model: those with strong
+    #: mechanism evidence (the tier-2 screen). Their own excess would otherwise widen the null
+    #: until it explains them; honest accounts' mechanism statistics carry no information about
+    #: their outcomes (the independent-filtering assumption), so leaving these out does not
+    #: bias the null for anyone else.
+    null_excluded: frozenset[str] = frozenset()
 
 
 class Check(Protocol):

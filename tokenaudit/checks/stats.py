@@ -67,17 +67,28 @@ def student_t_isf(p: float, nu: float) -> float:
     return float(special.stdtrit(nu, 1.0 - p))
 
 
-def student_t_df(z: FloatArray) -> float:
+def student_t_df(z: FloatArray, censor_above: float | None = None) -> float:
     """Degrees of freedom of a Student t fitted to standardised residuals by maximum likelihood,
     location and scale held fixed (the empirical null's tail shape). Heavier tails → larger
-    p-values: the conservative direction. Clamped to [2, 60]."""
+    p-values: the conservative direction. Clamped to [2, 60].
+
+    With `censor_above` = c, a residual beyond ±c only says "beyond c" (it contributes
+    log P(|T| > c) / 2 per side, not its density): the few most extreme accounts, which are the
+    ones under test, then cannot fatten the null's tail until it explains them."""
     from scipy import optimize
 
     if z.size < 5:
         return 4.0
+    inside = z if censor_above is None else z[np.abs(z) <= censor_above]
+    n_out = z.size - inside.size
 
     def nll(log_nu: float) -> float:
-        return -float(np.sum(student_t_logpdf(z, math.exp(log_nu))))
+        nu = math.exp(log_nu)
+        total = float(np.sum(student_t_logpdf(inside, nu)))
+        if n_out and censor_above is not None:
+            tail = float(student_t_sf(np.array([censor_above]), nu)[0])
+            total += n_out * math.log(max(tail, 1e-300))
+        return -total
 
     res = optimize.minimize_scalar(nll, bounds=(math.log(2.0), math.log(60.0)), method="bounded")
     return float(math.exp(res.x))
