@@ -4,9 +4,32 @@ and its libraries import) still ends with exit 130 and one line, never a traceba
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 INTERRUPTED = 130
+_interrupt_seen = False
+
+
+def interrupt_seen() -> bool:
+    """Whether Ctrl-C arrived. A KeyboardInterrupt raised inside a library callback can be
+    swallowed there and come out as some other exception; the CLI asks this before calling an
+    error internal."""
+    return _interrupt_seen
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    global _interrupt_seen
+    _interrupt_seen = True
+    raise KeyboardInterrupt
+
+
+def _quiet_unraisable(unraisable: Any) -> None:
+    # After Ctrl-C, an interrupt that struck inside a finaliser is expected, not news.
+    if not _interrupt_seen:
+        sys.__unraisablehook__(unraisable)
 
 
 def _interrupted() -> None:
@@ -20,6 +43,8 @@ def _interrupted() -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _quiet_unraisable
     try:
         from tokenaudit.cli import main as run
 

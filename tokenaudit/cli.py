@@ -400,6 +400,11 @@ def _guarded(debug: bool) -> Iterator[None]:
     except MemoryError:
         _fail("error: out of memory; narrow the period with --since/--until", ExitCode.INTERNAL)
     except Exception as exc:
+        from tokenaudit._entry import interrupt_seen
+
+        if interrupt_seen():  # a Ctrl-C that a library turned into another exception
+            sys.stderr.write("tokenaudit: interrupted\n")
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         if debug:
             import traceback
 
