@@ -73,7 +73,7 @@ class ExcessTokens:
         null_z = z[in_null]
         # The tested tail sets the tail shape: honest heavy users make the upper tail heavier than
         # the lower one, and a symmetric fit to both would understate it (anti-conservative).
-        # The most extreme tenth of that side is censored in the fit (known only to lie beyond
+        # The most extreme 15 % of that side is censored in the fit (known only to lie beyond
         # it): those are the accounts under test, and with many tokenmaxxers in a cohort their
         # own excess fattened the null until it explained them (no flag in a 1000-account org
         # with 10 % tokenmaxxers).
