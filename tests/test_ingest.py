@@ -43,8 +43,17 @@ def panel(
 def test_the_panel_does_not_depend_on_how_many_buckets_usage_is_split_into(
     small_org: Path, tmp_path: Path, buckets: int
 ) -> None:
-    whole = panel(small_org, tmp_path, 1)
-    split = panel(small_org, tmp_path, buckets)
+    # The generated log plus rows that must be rejected, one without an account at all.
+    text = (small_org / "usage.csv").read_text()
+    bad = [
+        "not-a-time,ana@acme.example,1,1,1,1,m,0.1,r-bad-1,s1",
+        "2026-03-05T10:00:00Z,,1,1,1,1,m,0.1,r-bad-2,s1",
+        "2026-03-05T10:00:00Z,ana@acme.example,-5,1,1,1,m,0.1,r-bad-3,s1",
+    ]
+    (tmp_path / "usage.csv").write_text(text + "\n".join(bad) + "\n")
+    whole = panel(tmp_path, tmp_path, 1)
+    split = panel(tmp_path, tmp_path, buckets)
+    assert whole.rejects.filter(pl.col("_reject").str.contains("duplicate").not_()).height == 3
     assert split.buckets == buckets
     assert_frame_equal(whole.days, split.days)
     assert_frame_equal(
