@@ -19,12 +19,11 @@ import polars as pl
 from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Group
 from tokenaudit.checks.registry import CHECKS
-from tokenaudit.checks.stats import fdr_adjust
 from tokenaudit.config import AuditConfig
-from tokenaudit.decide import decide
+from tokenaudit.decide import combine_groups, decide, mechanism_screen
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
-from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel, read_panel
+from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel, per_file, read_panel
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.panel import (
     auto_window,
@@ -174,14 +173,7 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     collected = dict(zip(small, pl.collect_all(list(small.values())), strict=True))
     zone_less: Counter[str] = Counter()
     for f in collected.values():
-        zone_less.update(
-            dict(
-                f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())
-                .group_by("_file")
-                .len()
-                .iter_rows()
-            )
-        )
+        zone_less.update(per_file(f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())))
     collected = {k: f.drop("_zone_less") for k, f in collected.items()}
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
@@ -217,8 +209,8 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     parsed = Counter(usage.parsed)
     used = Counter(usage.used)
     for k, f in collected.items():
-        parsed.update(_per_file(f))
-        used.update(_per_file(good[k]))
+        parsed.update(per_file(f))
+        used.update(per_file(good[k]))
     inputs = _summaries(loaded, parsed, used, rejects, zone_less)
     _enforce_bad_row_limits(inputs, rejects, cfg)
     if not sum(usage.used.values()) and cfg.allow_empty:
@@ -269,7 +261,8 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         for check in CHECKS
         if check.group is Group.MECHANISM
     ]
-    screened = mechanism_screen(mechanisms, cfg)
+    groups = {check.id: check.group for check in CHECKS}
+    screened = screened_by_mechanism(mechanisms, groups, cfg)
     outcomes = [
         run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs, screened)
         for check in CHECKS
@@ -277,7 +270,6 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     ]
     results = pl.concat([*mechanisms, *outcomes]).sort("account", "check")
     totals = totals.join(cohorts, on="account", how="left")
-    groups = {check.id: check.group for check in CHECKS}
     excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
@@ -322,10 +314,6 @@ def _names(files: list[InputFile]) -> str:
     if len(files) == 1:
         return files[0].name
     return f"{len(files)} inputs" if files else "inputs"
-
-
-def _per_file(frame: pl.DataFrame) -> dict[str, int]:
-    return {name: int(n) for name, n in frame.group_by("_file").len().iter_rows()}
 
 
 def _summaries(
@@ -533,23 +521,16 @@ def assign_cohorts(accounts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     )
 
 
-def mechanism_screen(mechanisms: list[pl.DataFrame], cfg: AuditConfig) -> frozenset[str]:
-    """Accounts whose mechanism evidence passes the tier-2 screen (Bonferroni minimum over the
-    mechanism checks, then BH, or BY with --strict, at --fdr q), as `decide` screens them."""
-    results = pl.concat(mechanisms) if mechanisms else pl.DataFrame(schema=RESULT_SCHEMA)
-    per = (
-        results.filter(pl.col("applicable"))
-        .group_by("account")
-        .agg(pl.col("p_value").min().alias("p"), pl.len().alias("k"))
-        .sort("account")
-    )
-    if per.is_empty():
+def screened_by_mechanism(
+    mechanisms: list[pl.DataFrame], groups: dict[str, Group], cfg: AuditConfig
+) -> frozenset[str]:
+    """Accounts that pass tier 2's mechanism screen, combined and screened as `decide` does."""
+    if not mechanisms:
         return frozenset()
-    p = np.minimum(1.0, per["p"].to_numpy() * per["k"].to_numpy())
-    q = fdr_adjust(p, dependent=cfg.strict)
-    return frozenset(
-        a for a, qi in zip(per["account"].to_list(), q, strict=True) if qi <= cfg.fdr_q
-    )
+    combined = combine_groups(pl.concat(mechanisms), groups, primary="excess-tokens")
+    p = combined["p_mechanism"].fill_null(float("nan")).to_numpy().astype(np.float64)
+    passed = mechanism_screen(p, cfg)
+    return frozenset(a for a, ok in zip(combined["account"].to_list(), passed, strict=True) if ok)
 
 
 def run_by_cohort(

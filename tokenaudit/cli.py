@@ -237,6 +237,13 @@ def _parse_date(name: str, value: str | None) -> date | None:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=name) from None
 
 
+def _period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
+    start, end = _parse_date("--since", since), _parse_date("--until", until)
+    if start and end and start > end:
+        raise ConfigError(f"--since {start} is after --until {end}")
+    return start, end
+
+
 def _check_zone(zone: str, option: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -306,9 +313,7 @@ def _build_config(
             ) from None
         if not 1 <= window_days <= 120:
             raise typer.BadParameter("must be between 1 and 120 days", param_hint="--window")
-    start, end = _parse_date("--since", since), _parse_date("--until", until)
-    if start and end and start > end:
-        raise ConfigError(f"--since {start} is after --until {end}")
+    start, end = _period(since, until)
     return AuditConfig(
         since=start,
         until=end,
@@ -965,10 +970,8 @@ def panel_sql(
             raise typer.BadParameter(
                 "must be a table name without control characters", param_hint=name
             )
-    start, end = _parse_date("--since", since), _parse_date("--until", until)
     with _guarded(debug):
-        if start and end and start > end:
-            raise ConfigError(f"--since {start} is after --until {end}")
+        start, end = _period(since, until)
         from tokenaudit.warehouse import panel_sql as build_sql
 
         sql = build_sql(

@@ -26,6 +26,7 @@ import math
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from tokenaudit.checks.base import Group
@@ -80,6 +81,13 @@ _P_SCHEMA: Final = {
 }
 
 
+def mechanism_screen(p_mechanism: FloatArray, cfg: AuditConfig) -> npt.NDArray[np.bool_]:
+    """Tier 2's screen: BH (BY with --strict) on the mechanism p-values at q ≤ --fdr (NaN = no
+    mechanism applied, counted as p = 1)."""
+    q_mech = fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=cfg.strict)
+    return np.asarray(q_mech <= cfg.fdr_q, dtype=np.bool_)
+
+
 def tier_qvalues(
     p_outcome: FloatArray, p_mechanism: FloatArray, p_primary: FloatArray, cfg: AuditConfig
 ) -> tuple[FloatArray, FloatArray]:
@@ -89,8 +97,7 @@ def tier_qvalues(
     """
     dep = cfg.strict
     q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=dep)
-    q_mech = fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=dep)
-    screened = q_mech <= cfg.fdr_q
+    screened = mechanism_screen(p_mechanism, cfg)
     q2 = np.full(p_outcome.size, np.inf)
     if screened.any():
         q2[screened] = fdr_adjust(np.nan_to_num(p_primary[screened], nan=1.0), dependent=dep)

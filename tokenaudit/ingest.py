@@ -21,6 +21,7 @@ import polars as pl
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.identities import IdentityMap
+from tokenaudit.loaders.canonical import within_bounds
 from tokenaudit.panel import (
     narrow_usage,
     period_bounds,
@@ -66,16 +67,8 @@ class UsagePanel:
 
 
 def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
-    """Rows worth reading for the period. Rows without a timestamp are kept (they are rejected
-    later, and counted)."""
-    lo, hi = period_bounds(cfg)
-    keep = pl.col(column).is_null()
-    inside = pl.lit(True)
-    if lo is not None:
-        inside = inside & (pl.col(column) >= lo)
-    if hi is not None:
-        inside = inside & (pl.col(column) < hi)
-    return keep | inside
+    """Rows worth reading for the period (see `panel.period_bounds`)."""
+    return within_bounds(column, *period_bounds(cfg))
 
 
 def bucket_count(expected_rows: int) -> int:
@@ -116,9 +109,9 @@ def build_usage_panel(
             dropped.select(list(REJECT_SCHEMA)),
         ]
         duplicates += dropped.height
-        parsed.update(_per_file(part))
-        used.update(_per_file(kept))
-        zone_less.update(_per_file(good.filter(pl.col("_zone_less"))))
+        parsed.update(per_file(part))
+        used.update(per_file(kept))
+        zone_less.update(per_file(good.filter(pl.col("_zone_less"))))
         days.append(usage_days(kept, cfg))
         del part, good, kept
     return UsagePanel(
@@ -132,7 +125,8 @@ def build_usage_panel(
     )
 
 
-def _per_file(frame: pl.DataFrame) -> dict[str, int]:
+def per_file(frame: pl.DataFrame) -> dict[str, int]:
+    """Rows per input file (`_file`)."""
     return {name: int(k) for name, k in frame.group_by("_file").len().iter_rows()}
 
 
@@ -202,8 +196,8 @@ def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig)
         days=panel_days.sort("account", "day"),
         rejects=pl.concat([rows.filter(flagged).select(list(REJECT_SCHEMA)), repeated]),
         duplicates=0,
-        parsed=_per_file(rows),
-        used=_per_file(good),
+        parsed=per_file(rows),
+        used=per_file(good),
         zone_less={},
         buckets=1,
     )

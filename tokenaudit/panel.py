@@ -205,15 +205,14 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         for p in PHASE_PERIODS
     }
     resultant = [
-        (
+        pl.when(starts.sum() > 0)
+        .then(
             (
                 angles[p].cos().filter(starts).sum() ** 2
                 + angles[p].sin().filter(starts).sum() ** 2
             ).sqrt()
             / starts.sum()
         )
-        .filter(starts.sum() > 0)
-        .first()
         .alias(f"phase_{p}")
         for p in PHASE_PERIODS
     ]

@@ -146,6 +146,8 @@ def panel_sql(
     if until is not None:
         period.append(f"{q('day')} <= DATE '{until.isoformat()}'")
     in_period = " AND ".join(period) or "TRUE"
+    rest = ["ts", *tokens, "requests", "cost_usd", "request_id", "session_id", "source"]
+    carried = ", ".join(f"s.{q(c)}" for c in rest)
     if identities_table is not None:
         ids = _table(identities_table, d)
         # An explicit alias wins over an account's own name; among aliases, the first account
@@ -164,23 +166,13 @@ def panel_sql(
   ) AS {q("ranked")} WHERE {q("rank")} = 1
 ),
 resolved AS (
-  SELECT COALESCE(a.{q("account")}, s.{q("spelling")}) AS {q("account")}, s.* EXCEPT_SPELLING
+  SELECT COALESCE(a.{q("account")}, s.{q("spelling")}) AS {q("account")}, {carried}
   FROM source_rows AS s LEFT JOIN aliases AS a ON a.{q("alias")} = s.{q("spelling")}
 ),"""
     else:
         resolve = f"""resolved AS (
-  SELECT s.{q("spelling")} AS {q("account")}, s.* EXCEPT_SPELLING FROM source_rows AS s
+  SELECT s.{q("spelling")} AS {q("account")}, {carried} FROM source_rows AS s
 ),"""
-    rest = [
-        "ts",
-        *tokens,
-        "requests",
-        "cost_usd",
-        "request_id",
-        "session_id",
-        "source",
-    ]
-    resolve = resolve.replace("s.* EXCEPT_SPELLING", ", ".join(f"s.{q(c)}" for c in rest))
     columns = ", ".join(q(c) for c in ["account", *rest])
     return f"""-- tokenaudit panel-sql --dialect {d.name}: the account-day usage panel.
 -- Reads {_table(table, d)}: canonical usage columns, a view supplying NULL for any it lacks.

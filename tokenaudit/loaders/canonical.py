@@ -205,13 +205,18 @@ def _prune_to_period(
         return instant.astimezone(zone) if zone else instant.replace(tzinfo=None)
 
     lo, hi = period
-    keep = pl.col(source).is_null()
+    return frame.filter(within_bounds(source, bound(lo) if lo else None, bound(hi) if hi else None))
+
+
+def within_bounds(column: str, lo: datetime | None, hi: datetime | None) -> pl.Expr:
+    """Rows in [lo, hi) of a timestamp column, and rows without a timestamp (they are rejected
+    later, and counted)."""
     inside = pl.lit(True)
     if lo is not None:
-        inside = inside & (pl.col(source) >= bound(lo))
+        inside = inside & (pl.col(column) >= lo)
     if hi is not None:
-        inside = inside & (pl.col(source) < bound(hi))
-    return frame.filter(keep | inside)
+        inside = inside & (pl.col(column) < hi)
+    return pl.col(column).is_null() | inside
 
 
 def _text(col: str) -> pl.Expr:
