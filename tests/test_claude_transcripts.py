@@ -42,3 +42,128 @@ def test_tree_quirks_are_each_handled() -> None:
     assert len(truncated) == 1 and truncated[0].unreadable[0][1].startswith("not valid JSON")
     assert "<synthetic>" not in rows["model"].to_list()
     assert "claude-future-9" in rows["model"].to_list()  # unknown models are kept, never priced
+
+
+# ---------------------------------------------------------------- today's layout (Claude Code 2.1.x)
+#
+# tests/data/claude_tree_2026 is a whole `~/.claude` (written by tests/data/make_claude_tree.py):
+# subagent transcripts with their agent-<id>.meta.json sidecars, every line type that is not a
+# request, and the files that sit beside projects/.
+
+TREE_2026 = DATA / "claude_tree_2026"
+
+#: Each request of the tree, by hand: (input, output, cache read, cache write).
+DAY_1 = {
+    "msg_A": (10, 150, 1000, 200),  # streamed: output 5, then 150; the fuller line counts
+    "msg_B": (4, 60, 1200, 50),  # also replayed in the subagent's side-chain: counted once
+    "msg_C": (2, 40, 500, 100),  # 23:30 UTC: still day 1
+    "msg_S1": (3, 30, 800, 0),  # the Explore subagent, streamed 8 → 30
+}
+DAY_2 = {
+    "msg_D": (6, 90, 2000, 300),
+    "msg_E": (1, 10, 100, 0),  # 23:59:59 UTC: still day 2
+    "msg_S2": (5, 70, 600, 40),  # a subagent file of one line
+}
+# Not requests, and so in neither day: the subagent's message echoed by a `progress` line,
+# the <synthetic> error message, and a `hook-event` line (a type no version wrote yet) that
+# even carries usage (777 / 777).
+
+
+def _sums(messages: dict[str, tuple[int, int, int, int]]) -> tuple[int, ...]:
+    return (*(sum(m[i] for m in messages.values()) for i in range(4)), len(messages))
+
+
+def _load_tree(account: str | None = "dev") -> tuple[list, list[str]]:
+    from tokenaudit.audit import load_all
+    from tokenaudit.loaders import expand_paths
+
+    return load_all(expand_paths([TREE_2026]), Path("/tmp"), "UTC", account)
+
+
+def test_todays_tree_per_day_totals_match_the_hand_count() -> None:
+    from tokenaudit.panel import split_duplicate_requests
+
+    loaded, _ = _load_tree()
+    rows = pl.concat([x.frame.collect() for x in loaded], how="vertical_relaxed")
+    assert rows["_reject"].null_count() == rows.height  # no line of any type is rejected
+    kept, dropped = split_duplicate_requests(rows.drop("_reject"))
+    assert dropped.height == 1  # msg_B's side-chain replay
+    days = (
+        kept.group_by(pl.col("timestamp").dt.date().cast(pl.String).alias("day"))
+        .agg(
+            pl.col(
+                "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"
+            ).sum(),
+            pl.len().alias("requests"),
+        )
+        .sort("day")
+    )
+    assert days.rows() == [("2026-03-02", *_sums(DAY_1)), ("2026-03-03", *_sums(DAY_2))]
+    assert _sums(DAY_1) == (19, 280, 3500, 350, 4) and _sums(DAY_2) == (12, 170, 2700, 340, 3)
+    assert set(kept["account"]) == {"dev"}
+
+
+def test_sidecars_and_files_beside_the_projects_are_skipped_with_their_reason() -> None:
+    loaded, skipped = _load_tree()
+    read = sorted(Path(x.file.name).name for x in loaded)
+    assert read == [
+        "5b0e7c1d-1111-4a2b-8c3d-000000000001.jsonl",
+        "5b0e7c1d-2222-4a2b-8c3d-000000000002.jsonl",
+        "5b0e7c1d-3333-4a2b-8c3d-000000000003.jsonl",  # summaries only: a session, no requests
+        "agent-a1b2c3d.jsonl",
+        "agent-e4f5a6b.jsonl",
+    ]
+    why = {Path(s.split(" (", 1)[0]).name: s for s in skipped}
+    assert "subagent's description" in why["agent-a1b2c3d.meta.json"]
+    assert "subagent's description" in why["agent-e4f5a6b.meta.json"]
+    assert "settings" in why["settings.json"]
+    assert "prompt history" in why["history.jsonl"]
+    assert "count the same tokens twice" in why["stats-cache.json"]
+    todos = next(TREE_2026.glob("todos/*.json")).name
+    assert "to-do list" in why[todos]
+    assert "keys: plugins, version" in why["installed_plugins.json"]
+    assert "toolu_01XyZ.txt" in why  # tool output: no kind at all
+
+
+def test_a_sidecar_named_on_the_command_line_is_an_error_with_the_reason() -> None:
+    from tokenaudit.errors import RefusedExport
+    from tokenaudit.loaders import InputFile, load_input
+
+    meta = next(TREE_2026.rglob("agent-a1b2c3d.meta.json"))
+    try:
+        load_input(InputFile(meta, meta.name), Path("/tmp"))
+    except RefusedExport as exc:
+        assert "agent-<id>.jsonl beside it" in exc.why
+    else:
+        raise AssertionError("a sidecar is not a log")
+
+
+def test_without_account_the_tree_belongs_to_the_folder_named() -> None:
+    loaded, _ = _load_tree(account=None)
+    accounts = {a for x in loaded for a in x.frame.collect()["account"].to_list()}
+    assert accounts == {"claude_tree_2026"}
+
+
+def test_scan_of_todays_tree_with_a_commit_log(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+
+    from .conftest import CLI_ENV
+
+    commits = tmp_path / "commits.csv"
+    commits.write_text(
+        "merged_at,author,lines_added,lines_deleted,sha\n"
+        "2026-03-02T17:00:00Z,dev,120,4,aaa1\n"
+        "2026-03-03T17:00:00Z,dev,40,2,aaa2\n"
+    )
+    result = CliRunner(env=CLI_ENV).invoke(
+        app,
+        ["scan", str(TREE_2026), "--account", "dev", "--commits", str(commits), "-f", "json"],
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    assert "skipped" in result.stderr and "agent-<id>.meta.json" not in result.stdout
+    (row,) = json.loads(result.stdout)["accounts"]
+    hand = sum(_sums(DAY_1)[:4]) + sum(_sums(DAY_2)[:4])
+    assert (row["account"], row["tokens"], row["requests"]) == ("dev", hand, 7)
+    assert hand == 4149 + 3222

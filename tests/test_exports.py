@@ -264,7 +264,12 @@ def test_inspect_names_every_file_of_a_mixed_directory(tmp_path: Path) -> None:
         "openai_org_users.json": "org-users",
         "openai_usage_completions.json": "openai-usage",
     }
-    assert len(doc["skipped"]) == 3 and all("(" in s for s in doc["skipped"])
+    assert [Path(s["name"]).name for s in doc["skipped"]] == [
+        "anthropic_cost_report.json",
+        "copilot_users_1_day_envelope.json",
+        "cursor_daily_usage.json",
+    ]
+    assert all(s["reason"] and not s["stops_scan"] for s in doc["skipped"])
     for f in doc["files"]:
         assert f["rows"] == f["used"] + f["rejected"]
     coverage = doc["identity_coverage"]

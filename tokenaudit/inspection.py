@@ -13,10 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from tokenaudit.audit import load_all
 from tokenaudit.config import AuditConfig
+from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
-from tokenaudit.loaders import InputFile
+from tokenaudit.loaders import InputFile, LoadedInput, load_input
+from tokenaudit.loaders.readers import read_raw
 from tokenaudit.panel import split_duplicate_requests
 from tokenaudit.schema import TOKEN_COLUMNS, Kind
 
@@ -50,16 +51,28 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class SkippedFile:
+    """A file found in a directory and not read, and why."""
+
+    name: str
+    reason: str
+    #: `scan` stops on this file (its content cannot be read at all); `inspect` lists it and
+    #: goes on, so that one bad file does not hide what the others are.
+    stops_scan: bool = False
+
+
+@dataclass(frozen=True)
 class Inspection:
     files: list[FileReport]
-    skipped: list[str]
+    skipped: list[SkippedFile]
     coverage: Coverage
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": 1,
+            # 2: `skipped` lists objects (name, reason, stops_scan) instead of strings.
+            "schema_version": 2,
             "files": [f.__dict__ for f in self.files],
-            "skipped": self.skipped,
+            "skipped": [s.__dict__ for s in self.skipped],
             "identity_coverage": {
                 "usage_accounts": self.coverage.usage_accounts,
                 "commit_authors": self.coverage.commit_authors,
@@ -80,8 +93,47 @@ def _reason_key(reason: str) -> str:
     return re.sub(r" of the row kept at .*$", "", reason)
 
 
+def _not_a_log(file: InputFile, workdir: Path) -> str:
+    """Why a file of a directory was of no kind: the columns it has."""
+    try:
+        columns = read_raw(file, workdir).columns
+    except DataError as exc:  # pragma: no cover - it was just read without error
+        return exc.why
+    shown = ", ".join(columns[:6]) + (" …" if len(columns) > 6 else "")
+    return f"not usage, commits or identities (columns: {shown or 'none'})"
+
+
+def load_each(
+    files: list[InputFile], cfg: AuditConfig, workdir: Path
+) -> tuple[list[LoadedInput], list[SkippedFile]]:
+    """Every file loaded, or skipped with its reason. As in `scan`, a file named on the command
+    line that cannot serve is an error; a directory's file is skipped with a note, and one that
+    `scan` would stop on is listed as such instead of ending the inspection."""
+    loaded: list[LoadedInput] = []
+    skipped: list[SkippedFile] = []
+    for file in files:
+        try:
+            item = load_input(file, workdir, assume_tz=cfg.assume_tz, account=cfg.account)
+        except RefusedExport as exc:
+            if not file.in_directory:
+                raise
+            skipped.append(SkippedFile(file.name, exc.why))
+            continue
+        except DataError as exc:
+            if not file.in_directory:
+                raise
+            where = f"line {exc.line}: " if exc.line is not None else ""
+            skipped.append(SkippedFile(file.name, where + exc.why, stops_scan=True))
+            continue
+        if item is None:
+            skipped.append(SkippedFile(file.name, _not_a_log(file, workdir)))
+        else:
+            loaded.append(item)
+    return loaded, skipped
+
+
 def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Inspection:
-    loaded, skipped = load_all(files, workdir, cfg.assume_tz, cfg.account)
+    loaded, skipped = load_each(files, cfg, workdir)
     reports: list[FileReport] = []
     good: dict[Kind, list[pl.DataFrame]] = {k: [] for k in Kind}
     for item in loaded:
@@ -151,4 +203,6 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
             key=lambda x: (-x[1], x[0]),
         ),
     )
-    return Inspection(sorted(reports, key=lambda r: r.name), skipped, coverage)
+    return Inspection(
+        sorted(reports, key=lambda r: r.name), sorted(skipped, key=lambda s: s.name), coverage
+    )

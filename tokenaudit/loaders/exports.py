@@ -10,6 +10,8 @@ fullest line.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,6 +36,9 @@ class Converted:
     note: str = ""
     #: Set when the export is recognised but cannot serve (no per-person data): the reason.
     refuse: str = ""
+    #: Records recognised but unusable, each with its reason: (line, reason). They are rejects
+    #: like any other (counted, listed by --rejects), never silently dropped.
+    rejects: tuple[tuple[int, str], ...] = ()
 
 
 #: Sources whose rows are daily or bucketed totals, never single requests.
@@ -56,6 +61,11 @@ def _get(d: Any, *path: str) -> Any:
     return d
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A JSON object, or {} for a section that is missing, null or of another type."""
+    return value if isinstance(value, dict) else {}
+
+
 def _most(records: Records, has: Callable[[dict[str, Any]], bool]) -> bool:
     """A format is recognised when most of its first records look like it: one damaged record
     must not turn a whole export into an unknown file."""
@@ -63,21 +73,93 @@ def _most(records: Records, has: Callable[[dict[str, Any]], bool]) -> bool:
     return bool(head) and sum(1 for r in head if has(r)) * 2 >= len(head)
 
 
+_NUMBER: Final = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number, or a number written as a string (exports drift between the two)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        return float(value.strip())
+    return None
+
+
 def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    """A count where a missing value means 0 (sizes, session counts); never used for a token
+    column, where a value that is not a number must be rejected, not read as 0 (see `_count`)."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else 0
+
+
+def _count(value: Any) -> Any:
+    """A token count for the canonical row: a whole number (strings like "12" included), None
+    when absent, or the value as it was, so that validation rejects it and names it."""
+    number = _number(value)
+    if number is not None and number.is_integer():
+        return int(number)
+    return value
+
+
+def _add(*values: Any) -> Any:
+    """The sum of several counts (absent ones are 0), or the first value that is not a count,
+    so that validation rejects the row naming it; None when all are absent."""
+    present = [_count(v) for v in values if v is not None]
+    if not present:
+        return None
+    for v in present:
+        if not isinstance(v, int):
+            return v
+    return sum(present)
+
+
+def _dollars_from_cents(cents: Any) -> float | None:
+    number = _number(cents)
+    return number / 100 if number is not None else None
 
 
 # --------------------------------------------------------------------------- usage
 
 
+#: Line types that only Claude Code transcripts write: a file made of them alone (a session with
+#: only summaries, say) is still a transcript, with no requests in it.
+_CLAUDE_ONLY_LINE_TYPES: Final = frozenset(
+    {"summary", "file-history-snapshot", "queue-operation", "ai-title", "last-prompt"}
+)
+
+
+def _is_claude_line(r: dict[str, Any]) -> bool:
+    return (
+        "sessionId" in r
+        or "parentUuid" in r
+        or "leafUuid" in r
+        or r.get("type") in _CLAUDE_ONLY_LINE_TYPES
+    )
+
+
+def _is_request_line(r: dict[str, Any]) -> bool:
+    """Only assistant messages are requests. Every other line type (user turns, summaries,
+    progress lines that echo a subagent's messages, system notes, attachments, titles, and
+    any type a later Claude Code version adds) is skipped as a whole, never rejected line by
+    line: a new line type must not turn a good transcript into a refused one."""
+    kind = r.get("type")
+    if kind is None:  # very old lines had no type: the message's role says what it is
+        return bool(_get(r, "message", "role") == "assistant")
+    return bool(kind == "assistant")
+
+
 def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
     """`~/.claude/projects/**.jsonl`: one line per content block; lines of one message share
     `message.id` + `requestId` and their `output_tokens` grow, so the fullest line counts."""
-    if not any("sessionId" in r or "parentUuid" in r for _, r in records[:50]):
+    if not any(_is_claude_line(r) for _, r in records[:50]):
         return None
     best: dict[str, tuple[int, dict[str, Any]]] = {}
     order: list[str] = []
     for line, r in records:
+        if not _is_request_line(r):
+            continue
         message = r.get("message")
         usage = _get(message, "usage")
         if (
@@ -85,7 +167,7 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
             or "input_tokens" not in usage
             or "output_tokens" not in usage
         ):
-            continue  # user turns, summaries, gateway partial lines with "usage": {}
+            continue  # gateway partial lines with "usage": {}
         model = _get(message, "model")
         if model == "<synthetic>":
             continue  # client-side error messages: no request was made
@@ -94,27 +176,27 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
         key = f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
         creation = usage.get("cache_creation")
         cache_write = (
-            _int(_get(creation, "ephemeral_5m_input_tokens"))
-            + _int(_get(creation, "ephemeral_1h_input_tokens"))
+            _add(
+                _get(creation, "ephemeral_5m_input_tokens"),
+                _get(creation, "ephemeral_1h_input_tokens"),
+            )
             if isinstance(creation, dict)
-            else _int(usage.get("cache_creation_input_tokens"))
+            else _count(usage.get("cache_creation_input_tokens"))
         )
         row = {
             "timestamp": r.get("timestamp"),
-            "input_tokens": usage.get("input_tokens"),
-            "output_tokens": usage.get("output_tokens"),
-            "cache_read_tokens": _int(usage.get("cache_read_input_tokens")),
+            "input_tokens": _count(usage.get("input_tokens")),
+            "output_tokens": _count(usage.get("output_tokens")),
+            "cache_read_tokens": _count(usage.get("cache_read_input_tokens")),
             "cache_write_tokens": cache_write,
             "model": model,
             "request_id": key,
             "session_id": r.get("sessionId"),
             "cost_usd": r.get("costUSD"),
         }
-        size = (
-            _int(row["output_tokens"])
-            + _int(row["input_tokens"])
-            + cache_write
-            + row["cache_read_tokens"]
+        size = sum(
+            _int(row[c])
+            for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
         )
         if key not in best:
             order.append(key)
@@ -128,35 +210,139 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
     return Converted("claude-code-transcript", Kind.USAGE, rows, optional=frozenset({"account"}))
 
 
+# --------------------------------------------------------------------------- not logs
+#
+# Files that sit beside the logs in `~/.claude` or `~/.codex` and are recognisably something
+# else. They are refused with what they are, so that a scanned directory skips them with a
+# note instead of stopping, and `inspect` can say why each was left out.
+
+
+def claude_subagent_sidecar(records: Records, doc: Any) -> Converted | None:
+    """`subagents/agent-<id>.meta.json`: the subagent's type and task, beside its transcript."""
+    if not isinstance(doc, dict) or "agentType" not in doc or records:
+        return None
+    return _refused(
+        "claude-code-subagent-meta",
+        "a Claude Code subagent's description (agent-<id>.meta.json), not a log; its usage is "
+        "in the agent-<id>.jsonl beside it",
+    )
+
+
+#: Keys of Claude Code's settings.json (user, project and local); two of them identify it.
+_CLAUDE_SETTINGS_KEYS: Final = frozenset(
+    {
+        "permissions",
+        "hooks",
+        "env",
+        "model",
+        "statusLine",
+        "enabledPlugins",
+        "includeCoAuthoredBy",
+        "attribution",
+        "apiKeyHelper",
+        "cleanupPeriodDays",
+        "outputStyle",
+        "alwaysThinkingEnabled",
+        "enableAllProjectMcpServers",
+        "enabledMcpjsonServers",
+        "forceLoginMethod",
+        "awsAuthRefresh",
+        "feedbackSurveyState",
+        "theme",
+        "$schema",
+    }
+)
+
+
+def claude_settings(records: Records, doc: Any) -> Converted | None:
+    if not isinstance(doc, dict) or records:
+        return None
+    if len(_CLAUDE_SETTINGS_KEYS & set(doc)) < 2 and not isinstance(doc.get("permissions"), dict):
+        return None
+    return _refused("claude-code-settings", "Claude Code settings, not a log")
+
+
+def claude_stats_cache(records: Records, doc: Any) -> Converted | None:
+    """`~/.claude/stats-cache.json` (what /stats shows): day totals per model without the
+    input/output/cache split, computed from the transcripts beside it."""
+    if not isinstance(doc, dict) or not ({"dailyModelTokens", "dailyActivity"} & set(doc)):
+        return None
+    return _refused(
+        "claude-code-stats-cache",
+        "Claude Code's /stats cache: totals recomputed from the transcripts beside it (reading "
+        "both would count the same tokens twice)",
+    )
+
+
+def prompt_history(records: Records, doc: Any) -> Converted | None:
+    """`~/.claude/history.jsonl` and `~/.codex/history.jsonl`: the prompts typed, no usage."""
+    claude = _most(records, lambda r: "display" in r and "project" in r and "message" not in r)
+    codex = _most(records, lambda r: {"session_id", "ts", "text"} <= set(r))
+    if not (claude or codex):
+        return None
+    tool = "Claude Code" if claude else "Codex"
+    return _refused(
+        f"{tool.split()[0].lower()}-prompt-history", f"{tool} prompt history: no tokens"
+    )
+
+
+def claude_todos(records: Records, doc: Any) -> Converted | None:
+    """`~/.claude/todos/*.json`: a session's to-do list."""
+    if not _most(records, lambda r: "content" in r and "status" in r and "activeForm" in r):
+        return None
+    return _refused("claude-code-todos", "a Claude Code to-do list, not a log")
+
+
+def json_document_without_records(records: Records, doc: Any) -> Converted | None:
+    """A JSON object with no list anywhere at its top (plugin lists, version files, IDE locks,
+    credentials): configuration, not a log. Tried last, after every export that is such an
+    object. Only the key names are shown, never values (they may be secrets)."""
+    if records or not isinstance(doc, dict) or any(isinstance(v, list) for v in doc.values()):
+        return None
+    keys = sorted(str(k) for k in doc)
+    shown = ", ".join(keys[:6]) + (" …" if len(keys) > 6 else "")
+    return _refused(
+        "json-document",
+        f"a JSON document with no list of records (keys: {shown or 'none'}), not a log",
+    )
+
+
 def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | None:
     """Claude Code Analytics API: one row per actor, UTC day and (remote/local, terminal);
     per-model tokens; `estimated_cost.amount` in cents."""
     if not _most(records, lambda r: "actor" in r and "model_breakdown" in r):
         return None
     rows = []
+    without = 0
     for line, r in records:
-        actor = r.get("actor") or {}
-        account = actor.get("email_address") or actor.get("api_key_name")
-        for i, model in enumerate(r.get("model_breakdown") or []):
-            tokens = model.get("tokens") or {}
-            cents = _get(model, "estimated_cost", "amount")
+        actor = _obj(r.get("actor"))
+        # A new actor type is read by whichever identity field it carries.
+        account = (
+            actor.get("email_address") or actor.get("api_key_name") or actor.get("name") or None
+        )
+        breakdown = [m for m in (r.get("model_breakdown") or []) if isinstance(m, dict)]
+        if not breakdown:
+            without += 1  # an actor-day with sessions but no per-model tokens: no usage row
+        for i, model in enumerate(breakdown):
+            tokens = _obj(model.get("tokens"))
             rows.append(
                 {
                     "_line": line,
                     "timestamp": r.get("date"),
                     "account": account,
-                    "input_tokens": tokens.get("input"),
-                    "output_tokens": tokens.get("output"),
-                    "cache_read_tokens": tokens.get("cache_read"),
-                    "cache_write_tokens": tokens.get("cache_creation"),
+                    "input_tokens": _count(tokens.get("input")),
+                    "output_tokens": _count(tokens.get("output")),
+                    "cache_read_tokens": _count(tokens.get("cache_read")),
+                    "cache_write_tokens": _count(tokens.get("cache_creation")),
                     "requests": max(_int(_get(r, "core_metrics", "num_sessions")), 1)
                     if i == 0
                     else 0,
                     "model": model.get("model"),
-                    "cost_usd": float(cents) / 100 if isinstance(cents, int | float) else None,
+                    "cost_usd": _dollars_from_cents(_get(model, "estimated_cost", "amount")),
                 }
             )
-    return Converted("anthropic-claude-code-analytics", Kind.USAGE, rows)
+    note = f"{without} actor-days without a model breakdown (no tokens)" if without else ""
+    return Converted("anthropic-claude-code-analytics", Kind.USAGE, rows, note=note)
 
 
 def _refused(source: str, why: str) -> Converted:
@@ -197,7 +383,9 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
     rows = []
     for line, bucket in records:
         for res in bucket.get("results") or []:
-            creation = res.get("cache_creation") or {}
+            if not isinstance(res, dict):
+                continue
+            creation = _obj(res.get("cache_creation"))
             rows.append(
                 {
                     "_line": line,
@@ -205,13 +393,16 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
                     "account": res.get("account_id")
                     or res.get("api_key_id")
                     or res.get("service_account_id"),
-                    "input_tokens": res.get("uncached_input_tokens"),
-                    "output_tokens": res.get("output_tokens"),
-                    "cache_read_tokens": res.get("cache_read_input_tokens"),
-                    "cache_write_tokens": _int(creation.get("ephemeral_5m_input_tokens"))
-                    + _int(creation.get("ephemeral_1h_input_tokens"))
-                    + _int(res.get("cache_creation_5m_input_tokens"))
-                    + _int(res.get("cache_creation_1h_input_tokens")),
+                    "input_tokens": _count(res.get("uncached_input_tokens")),
+                    "output_tokens": _count(res.get("output_tokens")),
+                    "cache_read_tokens": _count(res.get("cache_read_input_tokens")),
+                    # Both cache windows, nested (the API) or flattened (some client libraries).
+                    "cache_write_tokens": _add(
+                        creation.get("ephemeral_5m_input_tokens"),
+                        creation.get("ephemeral_1h_input_tokens"),
+                        res.get("cache_creation_5m_input_tokens"),
+                        res.get("cache_creation_1h_input_tokens"),
+                    ),
                     "model": res.get("model"),
                 }
             )
@@ -225,17 +416,30 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
     rows = []
     for line, bucket in records:
         for res in bucket.get("results") or []:
-            cached = _int(res.get("input_cached_tokens"))
-            total_in = res.get("input_tokens")
+            if not isinstance(res, dict):
+                continue
+            cached = _count(res.get("input_cached_tokens"))
+            # Newer results count cache writes (30-minute and 12-hour retention) apart, and
+            # `input_tokens` then includes them as well as the cached tokens.
+            written = _add(
+                res.get("input_cache_write_tokens"), res.get("input_cache_write_12h_tokens")
+            )
+            total_in = _count(res.get("input_tokens"))
+            uncached: Any = total_in
+            if isinstance(total_in, int):
+                parts = [p for p in (cached, written) if p is not None]
+                bad = next((p for p in parts if not isinstance(p, int)), None)
+                uncached = bad if bad is not None else total_in - sum(parts)
             rows.append(
                 {
                     "_line": line,
                     "timestamp": bucket.get("start_time"),
                     "account": res.get("user_id") or res.get("api_key_id") or res.get("project_id"),
-                    "input_tokens": _int(total_in) - cached if total_in is not None else None,
-                    "output_tokens": res.get("output_tokens"),
+                    "input_tokens": uncached,
+                    "output_tokens": _count(res.get("output_tokens")),
                     "cache_read_tokens": cached,
-                    "requests": res.get("num_model_requests"),
+                    "cache_write_tokens": written,
+                    "requests": _count(res.get("num_model_requests")),
                     "model": res.get("model"),
                 }
             )
@@ -254,10 +458,10 @@ def ccusage_daily(records: Records, doc: Any) -> Converted | None:
             {
                 "_line": i,
                 "timestamp": day.get("date"),
-                "input_tokens": day.get("inputTokens"),
-                "output_tokens": day.get("outputTokens"),
-                "cache_read_tokens": day.get("cacheReadTokens"),
-                "cache_write_tokens": day.get("cacheCreationTokens"),
+                "input_tokens": _count(day.get("inputTokens")),
+                "output_tokens": _count(day.get("outputTokens")),
+                "cache_read_tokens": _count(day.get("cacheReadTokens")),
+                "cache_write_tokens": _count(day.get("cacheCreationTokens")),
                 "cost_usd": day.get("totalCost"),
             }
         )
@@ -269,23 +473,174 @@ def cursor_usage_events(records: Records, doc: Any) -> Converted | None:
     if not _most(records, lambda r: "userEmail" in r and "timestamp" in r):
         return None
     rows = []
+    without = 0
     for line, r in records:
-        usage = r.get("tokenUsage") or {}
+        usage = r.get("tokenUsage")
+        if not isinstance(usage, dict):
+            # Request-priced calls (isTokenBasedCall false) carry no token counts: the request
+            # happened (its timing counts) with no tokens reported.
+            without += 1
+            usage = {}
         cents = usage.get("totalCents")
         rows.append(
             {
                 "_line": line,
                 "timestamp": r.get("timestamp"),
                 "account": r.get("userEmail"),
-                "input_tokens": _int(usage.get("inputTokens")),
-                "output_tokens": _int(usage.get("outputTokens")),
-                "cache_read_tokens": _int(usage.get("cacheReadTokens")),
-                "cache_write_tokens": _int(usage.get("cacheWriteTokens")),
+                "input_tokens": _count(usage.get("inputTokens")) or 0,
+                "output_tokens": _count(usage.get("outputTokens")) or 0,
+                "cache_read_tokens": _count(usage.get("cacheReadTokens")) or 0,
+                "cache_write_tokens": _count(usage.get("cacheWriteTokens")) or 0,
                 "model": r.get("model"),
-                "cost_usd": float(cents) / 100 if isinstance(cents, int | float) else None,
+                "cost_usd": _dollars_from_cents(cents),
             }
         )
-    return Converted("cursor-usage-events", Kind.USAGE, rows)
+    note = f"{without} events without token counts (request-priced)" if without else ""
+    return Converted("cursor-usage-events", Kind.USAGE, rows, note=note)
+
+
+# Cursor's dashboard CSV (`usage-events-YYYY-MM-DD.csv`). Header names are compared with
+# everything but letters and digits dropped, so that the raw header and the reader's
+# normalised one (`input_(w/_cache_write)`) are the same key.
+_CURSOR_CACHE_WRITE: Final = "inputwcachewrite"
+_CURSOR_INPUT: Final = "inputwocachewrite"
+_CURSOR_TOKEN_COLUMNS: Final = (
+    (_CURSOR_CACHE_WRITE, "Input (w/ Cache Write)", "cache_write_tokens"),
+    (_CURSOR_INPUT, "Input (w/o Cache Write)", "input_tokens"),
+    ("cacheread", "Cache Read", "cache_read_tokens"),
+    ("outputtokens", "Output Tokens", "output_tokens"),
+)
+#: User columns of team exports, most specific first.
+_CURSOR_USER_COLUMNS: Final = ("useremail", "email", "user", "username")
+#: Kinds seen in real exports. Any other kind is read the same way and counted in the note.
+_CURSOR_KINDS: Final = frozenset(
+    {
+        "included",
+        "free",
+        "errored, no charge",
+        "aborted, not charged",
+        "on-demand",
+        "usage-based",
+        "user api key",
+        "included in business",
+        "included in pro",
+    }
+)
+#: Cells that mean "no number here": the token or cost columns of rows Cursor did not meter.
+_CURSOR_BLANK: Final = frozenset({"", "-", "free", "included"})
+
+
+def _header_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _is_cursor_csv(keys: set[str]) -> bool:
+    return {"date", "kind", "model", "totaltokens"} <= keys and (
+        _CURSOR_CACHE_WRITE in keys or _CURSOR_INPUT in keys
+    )
+
+
+def is_csv_export(columns: Any) -> bool:
+    """Whether a CSV header (raw or normalised names) is a vendor export that `convert` maps:
+    LiteLLM spend logs or Cursor's dashboard usage CSV. Other CSV files are read as canonical."""
+    names = {str(c) for c in columns}
+    return {"starttime", "prompt_tokens"} <= names or _is_cursor_csv(
+        {_header_key(c) for c in names}
+    )
+
+
+def _cursor_cell(value: Any) -> int | str | None:
+    """A token cell: a whole number, None for a blank ("", "-", "Free"), or the text itself
+    when it is neither (the row is then rejected, naming it)."""
+    text = "" if value is None else str(value).strip()
+    if text.lower() in _CURSOR_BLANK:
+        return None
+    number = _number(text.replace(",", ""))
+    if number is not None and number.is_integer() and number >= 0:
+        return int(number)
+    return text
+
+
+def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
+    """Cursor dashboard usage CSV, older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent
+    ID,Automation ID,…,Total Tokens,Requests`) layouts; team exports add a user column.
+
+    Each row is one request. "Input (w/ Cache Write)" is the cache write, "Input (w/o Cache
+    Write)" the plain input; with Cache Read and Output Tokens they add up to Total Tokens,
+    which is checked on every row (a row that does not add up is rejected with both sums).
+    Tokens are recorded as reported whatever the kind: errored, aborted and free requests ran
+    the model, they were only not billed. Blank, "-" and "Free" token cells are no tokens.
+    `Requests` is Cursor's billing unit (0.5, 2, "Free"), not a count, so each row is one
+    request; `Cost` is kept when it is a dollar amount and is unknown otherwise ("Included")."""
+    if not records:
+        return None
+    keys = {_header_key(str(k)) for k in records[0][1]}
+    if not _is_cursor_csv(keys):
+        return None
+    user_keys = [k for k in _CURSOR_USER_COLUMNS if k in keys]
+    rows: list[dict[str, Any]] = []
+    rejects: list[tuple[int, str]] = []
+    kinds: Counter[str] = Counter()
+    unknown: Counter[str] = Counter()
+    no_tokens = 0
+    for line, raw in records:
+        r = {_header_key(str(k)): v for k, v in raw.items()}
+        kind = str(r.get("kind") or "").strip()
+        kinds[kind.lower()] += 1
+        if kind.lower() not in _CURSOR_KINDS:
+            unknown[kind or "(blank)"] += 1
+        cells = {col: _cursor_cell(r.get(key)) for key, _, col in _CURSOR_TOKEN_COLUMNS}
+        total = _cursor_cell(r.get("totaltokens"))
+        bad = next(
+            (
+                f"column '{label}': not a whole number '{cells[col]}'"
+                for key, label, col in _CURSOR_TOKEN_COLUMNS
+                if isinstance(cells[col], str)
+            ),
+            None,
+        )
+        if bad is None and isinstance(total, str):
+            bad = f"column 'Total Tokens': not a whole number '{total}'"
+        parts = sum(v for v in cells.values() if isinstance(v, int))
+        if bad is None and isinstance(total, int) and parts != total:
+            bad = (
+                "token columns do not add up: Input (w/ Cache Write) + Input (w/o Cache Write) "
+                f"+ Cache Read + Output Tokens = {parts}, Total Tokens = {total}"
+            )
+        if bad is not None:
+            rejects.append((line, bad))
+            continue
+        if all(v is None for v in cells.values()) and total is None:
+            no_tokens += 1
+        cost_text = str(r.get("cost") or "").strip().replace("$", "").replace(",", "")
+        row: dict[str, Any] = {
+            "_line": line,
+            "timestamp": r.get("date"),
+            **{col: cells[col] or 0 for _, _, col in _CURSOR_TOKEN_COLUMNS},
+            "requests": 1,
+            "model": r.get("model"),
+            "cost_usd": _number(cost_text),
+        }
+        if user_keys:
+            row["account"] = next((r[k] for k in user_keys if r.get(k)), None)
+        rows.append(row)
+    notes = []
+    unbilled = kinds["errored, no charge"] + kinds["aborted, not charged"]
+    if unbilled:
+        notes.append(f"{unbilled} errored or aborted requests counted with their tokens")
+    if no_tokens:
+        notes.append(f"{no_tokens} requests report no tokens")
+    if unknown:
+        listed = ", ".join(f"'{k}' ×{n}" for k, n in sorted(unknown.items()))
+        notes.append(f"kinds not seen before, read like the others: {listed}")
+    return Converted(
+        "cursor-usage-csv",
+        Kind.USAGE,
+        rows,
+        optional=frozenset() if user_keys else frozenset({"account"}),
+        note="; ".join(notes),
+        rejects=tuple(rejects),
+    )
 
 
 def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
@@ -370,7 +725,7 @@ def codex_session(records: Records, doc: Any) -> Converted | None:
             if total == last_total:
                 continue  # a repeated cumulative total is the same request reported again
             last_total = total
-            last = info.get("last_token_usage") or {}
+            last = _obj(info.get("last_token_usage"))
             cached = _int(last.get("cached_input_tokens"))
             rows.append(
                 {
@@ -405,9 +760,9 @@ def copilot_user_report(records: Records, doc: Any) -> Converted | None:
                 "_line": line,
                 "timestamp": r.get("day"),
                 "account": r.get("user_login"),
-                "input_tokens": usage.get("prompt_tokens_sum"),
-                "output_tokens": usage.get("output_tokens_sum"),
-                "requests": _get(cli, "request_count"),
+                "input_tokens": _count(usage.get("prompt_tokens_sum")),
+                "output_tokens": _count(usage.get("output_tokens_sum")),
+                "requests": _count(_get(cli, "request_count")),
             }
         )
     note = f"{without} user-days without CLI token data" if without else ""
@@ -426,8 +781,39 @@ def copilot_report_envelope(records: Records, doc: Any) -> Converted | None:
 # --------------------------------------------------------------------------- commits
 
 
+def _graphql_nodes(doc: Any) -> list[dict[str, Any]]:
+    """Pull-request nodes of a raw GraphQL response (`{"data": {…{"nodes": […]}}}`, or
+    `edges[].node`), wherever under `data` the query put them."""
+    found: list[dict[str, Any]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key in ("nodes", "edges") and isinstance(inner, list):
+                    items = [
+                        i.get("node") if key == "edges" and isinstance(i, dict) else i
+                        for i in inner
+                    ]
+                    prs = [i for i in items if isinstance(i, dict) and "mergedAt" in i]
+                    if prs:
+                        found.extend(prs)
+                        continue
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    if isinstance(doc, dict) and isinstance(doc.get("data"), dict):
+        walk(doc["data"])
+    return found
+
+
 def gh_pr_list(records: Records, doc: Any) -> Converted | None:
-    """`gh pr list --json …`: only merged pull requests are merged work."""
+    """`gh pr list --json …` or a GraphQL pull-request query: only merged pull requests are
+    merged work (`mergedAt` set). `author` is null when the account is gone (the row is then
+    rejected for its missing author); apps are `is_bot` (gh) or `__typename: Bot` (GraphQL)."""
+    if not records:
+        records = list(enumerate(_graphql_nodes(doc), start=1))
     if not _most(records, lambda r: "number" in r and ("mergedAt" in r or "mergedat" in r)):
         return None
     rows = []
@@ -437,22 +823,22 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
         if not merged:
             skipped += 1
             continue
-        author = r.get("author") or {}
+        author = _obj(r.get("author"))
         login = author.get("login")
-        if author.get("is_bot") and login and not login.endswith("[bot]"):
+        is_bot = author.get("is_bot") or author.get("__typename") == "Bot"
+        if is_bot and login and not login.endswith("[bot]"):
             login = f"{login}[bot]"
-        url = r.get("url") or ""
-        repo = "/".join(url.split("/")[3:5]) if url.count("/") >= 4 else None
+        repo = _github_repo(r)
         rows.append(
             {
                 "_line": line,
                 "merged_at": merged,
                 "author": login,
-                "lines_added": r.get("additions"),
-                "lines_deleted": r.get("deletions"),
+                "lines_added": _count(r.get("additions")),
+                "lines_deleted": _count(r.get("deletions")),
                 "pr_id": f"{repo or ''}#{r.get('number')}",
                 "sha": _get(r, "mergeCommit", "oid"),
-                "files_changed": r.get("changedFiles"),
+                "files_changed": _count(r.get("changedFiles")),
                 "message": r.get("title"),
                 "repo": repo,
             }
@@ -460,6 +846,82 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     note = f"{skipped} pull requests not merged" if skipped else ""
     return Converted(
         "gh-pr-list", Kind.COMMITS, rows, optional=frozenset({"lines_added"}), note=note
+    )
+
+
+def _github_repo(r: dict[str, Any]) -> str | None:
+    """owner/name of a pull request's base repository (the head repository can be gone)."""
+    name = _get(r, "base", "repo", "full_name") or _get(r, "baseRepository", "nameWithOwner")
+    if name:
+        return str(name)
+    for url in (r.get("html_url"), r.get("url"), _get(r, "pull_request", "html_url")):
+        if isinstance(url, str) and "/repos/" in url:
+            return "/".join(url.split("/repos/", 1)[1].split("/")[:2])
+        if isinstance(url, str) and url.count("/") >= 4:
+            return "/".join(url.split("/")[3:5])
+    return None
+
+
+def github_pulls(records: Records, doc: Any) -> Converted | None:
+    """GitHub REST pull requests (`GET /repos/{o}/{r}/pulls?state=all`, `gh api --paginate`),
+    and search results that nest `merged_at` under `pull_request`.
+
+    Merged means `merged_at` is set. `merge_commit_sha` is not evidence: GitHub fills it with
+    a test merge on open and closed-unmerged pull requests too. The list endpoint has no line
+    counts: such a pull request is a change of unknown size (null lines), which still counts
+    as merged work and is never called trivial."""
+
+    def merged_at(r: dict[str, Any]) -> Any:
+        return r.get("merged_at") if "merged_at" in r else _get(r, "pull_request", "merged_at")
+
+    def looks(r: dict[str, Any]) -> bool:
+        nested = isinstance(r.get("pull_request"), dict)
+        return "number" in r and ("merged_at" in r or nested) and ("user" in r or "head" in r)
+
+    if not _most(records, looks):
+        return None
+    rows = []
+    states: Counter[str] = Counter()
+    no_lines = 0
+    for line, r in records:
+        when = merged_at(r)
+        if not when:
+            states[str(r.get("state") or "unknown")] += 1
+            continue
+        user = _obj(r.get("user"))
+        login = user.get("login")
+        if user.get("type") == "Bot" and login and not str(login).endswith("[bot]"):
+            login = f"{login}[bot]"
+        repo = _github_repo(r)
+        if r.get("additions") is None:
+            no_lines += 1
+        rows.append(
+            {
+                "_line": line,
+                "merged_at": when,
+                "author": login,  # null when the account was deleted: rejected, with a reason
+                "lines_added": _count(r.get("additions")),
+                "lines_deleted": _count(r.get("deletions")),
+                "pr_id": f"{repo or ''}#{r.get('number')}",
+                # Once merged, this is the merge or squash commit on the base branch.
+                "sha": r.get("merge_commit_sha"),
+                "files_changed": _count(r.get("changed_files")),
+                "message": r.get("title"),
+                "repo": repo,
+            }
+        )
+    notes = []
+    if states:
+        listed = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+        notes.append(f"{sum(states.values())} pull requests not merged ({listed})")
+    if no_lines:
+        notes.append(f"{no_lines} merged without line counts (size unknown, still a change)")
+    return Converted(
+        "github-pulls",
+        Kind.COMMITS,
+        rows,
+        optional=frozenset({"lines_added"}),
+        note="; ".join(notes),
     )
 
 
@@ -502,6 +964,12 @@ def org_users(records: Records, doc: Any) -> Converted | None:
 
 
 ADAPTERS: Final[tuple[Callable[[Records, Any], Converted | None], ...]] = (
+    # Files that are not logs first: a prompt history has Claude's `sessionId` too.
+    prompt_history,
+    claude_subagent_sidecar,
+    claude_settings,
+    claude_stats_cache,
+    claude_todos,
     claude_code_transcript,
     anthropic_claude_code_analytics,
     anthropic_cost_report,
@@ -513,15 +981,35 @@ ADAPTERS: Final[tuple[Callable[[Records, Any], Converted | None], ...]] = (
     copilot_user_report,
     copilot_report_envelope,
     cursor_usage_events,
+    cursor_usage_csv,
     litellm_spend_logs,
     gh_pr_list,
+    github_pulls,
     gitlab_merge_requests,
     org_users,
+    # Last: a JSON object no adapter above took and that holds no records is configuration.
+    json_document_without_records,
+)
+
+
+#: Adapters of JSON Lines formats, whose records are the file's lines.
+_LINE_ADAPTERS: Final[tuple[Callable[[Records, Any], Converted | None], ...]] = (
+    prompt_history,
+    claude_code_transcript,
+    codex_session,
+    copilot_user_report,
 )
 
 
 def convert(records: Records, doc: Any) -> Converted | None:
     """The first adapter that recognises the content, or None for canonical (flat) files."""
+    if not records and isinstance(doc, dict):
+        # A JSON Lines file of one line (a subagent that made one request, a day of one
+        # Copilot user) reads as a single JSON object: that object is its one record.
+        for adapter in _LINE_ADAPTERS:
+            converted = adapter([(1, doc)], None)
+            if converted is not None:
+                return converted
     for adapter in ADAPTERS:
         converted = adapter(records, doc)
         if converted is not None:

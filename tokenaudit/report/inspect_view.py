@@ -66,13 +66,7 @@ def render_inspection(inspection: Inspection, console: Console) -> None:
             )
         if f.note:
             console.print(Text(f"  {visible(f.name)}: {visible(f.note)}", style="dim"))
-    if inspection.skipped:
-        console.print(
-            Text(
-                f"Skipped (not logs): {', '.join(visible(s) for s in inspection.skipped)}",
-                style="dim",
-            )
-        )
+    _render_skipped(inspection, console)
     c = inspection.coverage
     console.print(
         Text(
@@ -91,3 +85,28 @@ def render_inspection(inspection: Inspection, console: Console) -> None:
         console.print(Text(f"  merged changes, no usage: {visible(author)} ({changes} changes)"))
     if len(c.commits_without_usage) > 10:
         console.print(Text(f"  … {len(c.commits_without_usage) - 10} more", style="dim"))
+
+
+#: Skipped files shown per reason before the rest are summed up (a `~/.claude` holds hundreds
+#: of to-do lists); the JSON form lists every one.
+_SKIPPED_PER_REASON = 5
+
+
+def _render_skipped(inspection: Inspection, console: Console) -> None:
+    if not inspection.skipped:
+        return
+    console.print(Text(f"Not read: {len(inspection.skipped)} file(s)", style="bold"))
+    by_reason: dict[tuple[bool, str], list[str]] = {}
+    for s in inspection.skipped:
+        by_reason.setdefault((s.stops_scan, s.reason), []).append(s.name)
+    # Files that would stop a scan first: they are the ones to act on.
+    for (stops, reason), names in sorted(
+        by_reason.items(), key=lambda kv: (not kv[0][0], kv[0][1])
+    ):
+        style = "red" if stops else "dim"
+        why = f"scan stops here: {reason}" if stops else reason
+        for name in names[:_SKIPPED_PER_REASON]:
+            console.print(Text(f"  {visible(name)}: {visible(why)}", style=style))
+        if len(names) > _SKIPPED_PER_REASON:
+            more = len(names) - _SKIPPED_PER_REASON
+            console.print(Text(f"  … {more} more: {visible(why)}", style=style))
