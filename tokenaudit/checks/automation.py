@@ -22,7 +22,10 @@ accounts, `fit_beta_binomial(robust=True)`), p = P(X ≥ x_i). A fingerprint cou
 days, trivially small differences are significant). The check's p-value is the Bonferroni
 minimum over the counted fingerprints (valid under any dependence between them).
 
-Honest overnight agents can show some of this; that is why a mechanism alone never flags.
+Only `same-size` counts as evidence (`EVIDENCE`): re-sending the same request again and again is
+what busywork looks like and what working agents, whose context and answers change from one turn
+to the next, do not produce. The others are produced by honest automation as well
+(`CONTEXT_ONLY`) and are shown, never counted. A mechanism alone never flags.
 """
 
 from __future__ import annotations
@@ -59,10 +62,15 @@ PARALLEL_SESSIONS: Final = 4
 #: overnight agent runs happen on some nights, a loop runs on all of them.
 MIN_SHARE: Final = {"no-sleep": 0.6}
 
-#: Reported, never counted: heavy honest agent use reads nearly all its prompt from the cache
-#: too, so an abnormal share says "agent-like", not "busywork". Counted, it put honest agent
-#: power users through tier 2's mechanism screen (2 of 6 `suspicious` in a 200-account run).
-CONTEXT_ONLY: Final = ("cache-ratio",)
+#: Reported, never counted: fingerprints that honest automation produces as well. Measured on
+#: the honest automation of two independent families of generated organisations
+#: (`benchmarks/fingerprints.py`, figures in README): overnight and all-day agent runs are
+#: sleepless and poll at machine-regular intervals, agent fleets run many sessions at once, CI
+#: jobs under a person's key start in step with cron, and heavy agent use reads nearly all its
+#: prompt from the cache. Each of these says "a machine did this", not "busywork"; counted, they
+#: put honest agent users through tier 2 (4 of 5 overnight-agent users of one independently
+#: generated organisation were `suspicious`). They stay in the evidence as context.
+CONTEXT_ONLY: Final = ("no-sleep", "regular", "parallel", "phase-locked", "cache-ratio")
 MIN_BURSTS: Final = 8
 PHASE_P: Final = 1e-3
 CACHE_Z: Final = 3.5
@@ -207,22 +215,23 @@ class Automation:
             summary = (
                 "; ".join(parts) + f" ({p_is(p_account)})"
                 if shown
-                else f"no machine-like timing on {row['timed']} timed days"
+                else f"no identical request sizes on {row['timed']} timed days"
             )
             context = [f for f in CONTEXT_ONLY if float(pvals[f][i]) < 0.05]
             if context:
                 summary += "; context, not evidence: " + "; ".join(
-                    f"{row[f]} of {row['timed']} {_WORDS[f]} ({p_is(float(pvals[f][i]))})"
+                    f"{row[f]} of {row['timed']} {_WORDS[f].format(h=cfg.sleep_gap_hours)} "
+                    f"({p_is(float(pvals[f][i]))})"
                     for f in context
                 )
             limit = max(
                 cfg.mechanism_min_days - 1, math.ceil(cfg.mechanism_min_share * row["timed"]) - 1
             )
-            clear = f"no machine-like fingerprint on more than {limit} of {row['timed']} timed days"
+            clear = f"identical request sizes on at most {limit} of {row['timed']} timed days"
             brief = (
                 f"{_BRIEF[strongest]} on {row[strongest]} of {row['timed']} days"
                 if shown
-                else "no machine-like timing"
+                else "no identical request sizes"
             )
             rows.append((name, True, float(share), p_account, float(share), summary, clear, brief))
         return result_frame(self.id, rows)
