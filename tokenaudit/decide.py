@@ -6,15 +6,22 @@
 - Tier 1 (`review`, "usage not followed by merged work"): Benjamini–Hochberg on p_outcome across
   the tested accounts, q ≤ fdr_q.
 - Tier 2 (`suspicious`, "usage not explained by merged work, with an inflation mechanism"):
-  independent filtering (Bourgon, Gentleman & Huber 2010). First the mechanism screen:
-  Benjamini–Hochberg on p_mechanism across the tested accounts, q ≤ fdr_q. Then, among the
-  screened accounts only, Benjamini–Hochberg on the primary outcome test (`excess-tokens`:
-  usage not explained by merged output), q ≤ fdr_q. A strong mechanism thus adds power (the
-  outcome test corrects for a handful of accounts, not the whole organisation), while an account
-  with a mechanism but output that accounts for its usage — honest automation that ships —
-  stays clear. The screen is valid when, for honest accounts, the mechanism statistics (request
-  timing, sizes, merge sizes) carry no information about the outcome statistic; the benchmark's
-  all-honest populations, which include overnight agent users, check exactly that.
+  a mechanism screen, then a confirmation at a fixed level. The screen is Benjamini–Hochberg on
+  p_mechanism across all the tested accounts, q ≤ fdr_q; only fingerprints that honest
+  automation does not produce are counted in p_mechanism (identical request sizes, trivial
+  merges, bunching at a quota or snapshot: `checks/automation.py`). A screened account is
+  `suspicious` when its outcome evidence confirms that the usage is not explained by merged work:
+  p_outcome ≤ `confirm_p` (a fixed level, the same whether 2 or 50 accounts pass the screen).
+  Why this holds where independent filtering did not: the honest accounts that pass a screen are
+  not a random draw of the honest accounts (on independently generated organisations they were
+  exactly the heaviest agent users), so a Benjamini–Hochberg step among the screened accounts
+  corrected for a handful of tests whose p-values were small for a reason unrelated to padding.
+  Here the outcome step adapts to nothing: every honest `suspicious` account is an honest
+  account that passed the screen, so P(≥ 1 honest `suspicious`) ≤ P(≥ 1 honest account passes
+  the screen), which Benjamini–Hochberg over all the tested accounts keeps at q or below when
+  the counted mechanisms' null holds for honest people — and it does for every kind of honest
+  automation measured, which is what "counted" means. The confirmation keeps a busy-looking
+  account that ships (its tokens are what its output explains) out of tier 2.
 - `--strict` uses Benjamini–Yekutieli in every step.
 - Accounts failing an evidence gate are `insufficient_data` and get no p-value; bots are
   `excluded`. Neither is ever flagged.
@@ -93,14 +100,17 @@ def tier_qvalues(
 ) -> tuple[FloatArray, FloatArray]:
     """q-values of tier 1 and tier 2 for the tested accounts (NaN p = the test did not apply).
 
-    Tier 2's q is only finite for accounts that pass the mechanism screen.
+    Tier 2's q is the mechanism screen's Benjamini–Hochberg q, finite only for accounts whose
+    outcome evidence confirms it (p_outcome ≤ `confirm_p`). `p_primary` is accepted for callers
+    that rank by it; the rule itself reads the combined outcome evidence, so that a usage rise
+    against the account's own past confirms as well as excess against peers does.
     """
     dep = cfg.strict
     q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=dep)
-    screened = mechanism_screen(p_mechanism, cfg)
-    q2 = np.full(p_outcome.size, np.inf)
-    if screened.any():
-        q2[screened] = fdr_adjust(np.nan_to_num(p_primary[screened], nan=1.0), dependent=dep)
+    q_mech = fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=dep)
+    confirmed = np.nan_to_num(p_outcome, nan=1.0) <= cfg.confirm_p
+    q2 = np.where(confirmed & (q_mech <= cfg.fdr_q), q_mech, np.inf)
+    del p_primary
     return q1, q2
 
 
@@ -137,9 +147,10 @@ def decide(
     }
 
     reasons_by_account = _reasons(results)
-    # A suspicious account's reasons always name the outcome test its flag rests on, even where
-    # that p-value is above REASON_P (it passed Benjamini–Hochberg among the screened accounts).
-    with_primary = _reasons(results, always=primary)
+    # A suspicious account's reasons always name the outcome test that confirmed it, even where
+    # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
+    outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
+    with_primary = _reasons(results, always=outcome_checks)
     statuses: list[str] = []
     qvalues: list[float | None] = []
     scores: list[float] = []
@@ -198,17 +209,22 @@ def _strength(row: dict[str, Any]) -> float:
     return (usage + e_mech) / (2 * EVIDENCE_CAP)
 
 
-def _reasons(results: pl.DataFrame, always: str | None = None) -> dict[str, str]:
-    """`check effect (p=…)` for every applicable check with p ≤ REASON_P (and check `always`
-    whatever its p-value), strongest first."""
+def _reasons(results: pl.DataFrame, always: frozenset[str] = frozenset()) -> dict[str, str]:
+    """`check effect (p=…)` for every applicable check with p ≤ REASON_P, and the strongest of
+    the checks in `always` whatever its p-value, strongest first."""
     out: dict[str, list[tuple[float, str, str]]] = {}
-    shown = pl.col("p_value") <= REASON_P
-    if always is not None:
-        shown = shown | (pl.col("check") == always)
-    for account, check, p, brief in (
-        results.filter(pl.col("applicable") & shown)
-        .select("account", "check", "p_value", "brief")
-        .iter_rows()
-    ):
-        out.setdefault(account, []).append((p, check, f"{check}: {brief} ({p_is(p)})"))
+    applicable = results.filter(pl.col("applicable"))
+    strongest = (
+        applicable.filter(pl.col("check").is_in(list(always)))
+        .sort("p_value", "check")
+        .group_by("account", maintain_order=True)
+        .first()
+        .select("account", "check")
+    )
+    forced = set(strongest.iter_rows())
+    for account, check, p, brief in applicable.select(
+        "account", "check", "p_value", "brief"
+    ).iter_rows():
+        if p <= REASON_P or (account, check) in forced:
+            out.setdefault(account, []).append((p, check, f"{check}: {brief} ({p_is(p)})"))
     return {a: "; ".join(text for _, _, text in sorted(items)) for a, items in out.items()}
