@@ -16,29 +16,18 @@ fraction of it in output (research/methods.md §0).
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Final
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import (
-    p_is,
-    robust_scale,
-    siegel_slope,
-    student_t_df,
-    student_t_isf,
-    student_t_sf,
-)
+from tokenaudit.checks.stats import EmpiricalNull, p_is, siegel_slope
 from tokenaudit.config import AuditConfig
 
 MIN_COHORT = 10
 #: "What would clear it" names the level at which the one-sided p-value would exceed this.
 CLEAR_P = 0.05
-
-
-#: Share of the upper side's residuals whose exact size the tail-shape fit does not use.
-CENSORED_SHARE: Final = 0.15
 
 
 class ExcessTokens:
@@ -62,28 +51,13 @@ class ExcessTokens:
             in_null = np.ones(len(names), dtype=bool)
         slope, intercept = siegel_slope(x[in_null], t[in_null])
         resid = t - (intercept + slope * x)
-        null_resid = resid[in_null]
-        centre = float(np.median(null_resid))
-        # The upper semi-MAD when the upper side is wider: honest heavy users spread the side
-        # under test more than the other, and one symmetric scale would understate it.
-        above = null_resid[null_resid > centre] - centre
-        upper_scale = 1.482602218505602 * float(np.median(above)) if above.size >= 5 else 0.0
-        scale = max(robust_scale(null_resid, floor=0.05), upper_scale)
-        z = (resid - centre) / scale
-        null_z = z[in_null]
-        # The tested tail sets the tail shape: honest heavy users make the upper tail heavier than
-        # the lower one, and a symmetric fit to both would understate it (anti-conservative).
-        # The most extreme 15 % of that side is censored in the fit (known only to lie beyond
-        # it): those are the accounts under test, and with many tokenmaxxers in a cohort their
-        # own excess fattened the null until it explained them (no flag in a 1000-account org
-        # with 10 % tokenmaxxers).
-        upper = null_z[null_z > 0]
-        censor = float(np.quantile(upper, 1 - CENSORED_SHARE)) if upper.size >= 20 else None
-        nu = student_t_df(np.concatenate([upper, -upper]) if upper.size >= 5 else null_z, censor)
-        p = student_t_sf(z, nu)
+        null = EmpiricalNull(resid, in_null, floor=0.05)
+        centre, scale = null.centre, null.scale
+        z = null.z(resid)
+        p = null.p(resid)
         effect = np.exp(resid - centre)
         peer_rate = np.exp(intercept + slope * x + centre)
-        z_clear = student_t_isf(CLEAR_P, nu)
+        z_clear = (null.clear_level(CLEAR_P) - centre) / scale
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             summary = (

@@ -241,3 +241,39 @@ def format_p(p: float) -> str:
     if p >= 0.001:
         return f"{p:.3f}".rstrip("0").rstrip(".") if p < 1 else "1"
     return f"{p:.0e}".replace("e-0", "e-")
+
+
+#: Share of the upper side's standardised values whose exact size the tail-shape fit does not use.
+CENSORED_SHARE = 0.15
+
+
+class EmpiricalNull:
+    """An empirical null (Efron 2004) for a one-sided, upper-tail statistic: centre = median,
+    scale = the larger of the normal-consistent MAD and the upper semi-MAD (honest heavy users
+    spread the tested side more than the other), tail = a Student t whose degrees of freedom are
+    fitted to the upper side mirrored, with the most extreme `CENSORED_SHARE` of it censored (the
+    accounts under test must not fatten the null until it explains them).
+
+    `values` are every account's statistic; `in_null` marks those the null is fitted on."""
+
+    def __init__(self, values: FloatArray, in_null: NDArray[np.bool_], floor: float) -> None:
+        fit = values[in_null]
+        self.centre = float(np.median(fit))
+        above = fit[fit > self.centre] - self.centre
+        upper = 1.482602218505602 * float(np.median(above)) if above.size >= 5 else 0.0
+        self.scale = max(robust_scale(fit, floor=floor), upper)
+        z_fit = (fit - self.centre) / self.scale
+        side = z_fit[z_fit > 0]
+        censor = float(np.quantile(side, 1 - CENSORED_SHARE)) if side.size >= 20 else None
+        self.nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
+
+    def z(self, values: FloatArray) -> FloatArray:
+        return (values - self.centre) / self.scale
+
+    def p(self, values: FloatArray) -> FloatArray:
+        """One-sided upper-tail p-values."""
+        return student_t_sf(self.z(values), self.nu)
+
+    def clear_level(self, p: float) -> float:
+        """The value of the statistic whose p-value is `p`."""
+        return self.centre + student_t_isf(p, self.nu) * self.scale

@@ -1,21 +1,31 @@
-"""`usage-jump`: a rise in an account's own usage that its merged output did not follow.
+"""`usage-jump`: the account against its own past — a rise in usage its merged output did not follow.
 
-Two weekly series, both cohort-relative (each week's cohort median is subtracted, so an org-wide
-shift — a new model, a leaderboard launch — moves nobody):
-    u_w = log tokens_w − median_cohort(log tokens_w)                     (the usage level)
-    s_w = log(0.5 + changes_w) − β̂·log tokens_w − median_cohort(·)       (output given usage)
-β̂ is a low (25th) percentile of the per-account Theil–Sen slopes of log output on log tokens:
-an overestimated elasticity would flag honest ramp-ups, an underestimated one only costs power.
-H0: usage did not rise, or output rose as expected with it. Intersection–union test:
-p = max(p_jump, p_drop), where p_jump is Pettitt's test for an upward shift in u (unknown date,
-p ≈ exp(−6K²/(T³+T²))) or a one-sided Mann–Whitney at `--change-date`, and p_drop a one-sided
-Mann–Whitney that s fell after the change (exact for small samples). At least 4 weeks on each
-side; weeks without usage (leave) are left out. Effect: the usage multiple after vs before.
+Honest people differ from each other by a factor of ten in tokens for the same output; one person
+differs from their own earlier weeks far less. So this check compares each account with itself:
+for a split day s (the `--change-date`, or else the week start that fits best),
+    ΔL = mean(r_d, d ≥ s) − mean(r_d, d < s)      r_d = log tokens_d − median of the cohort's
+                                                    log tokens in d's week (an org-wide shift,
+                                                    a new model or a leaderboard launch, moves
+                                                    nobody)
+    ΔO = log rate_after − log rate_before          rate = (merged changes + ½) / active days
+    D  = ΔL − b·ΔO
+where b, the elasticity of usage with output, is a Siegel line of ΔL on ΔO across the cohort at
+the middle split (clipped to [0, 1]): output that rose with the usage explains it. Without a
+change date, each account gets the largest D over the week starts that leave `MIN_SIDE_DAYS`
+active days on each side.
+H0: the account's D is drawn from the honest cohort's distribution of D — which includes honest
+people adopting agents, ramping up and winding down. p-value: the upper tail of the cohort's
+empirical null (`stats.EmpiricalNull`): every account, honest or not, is given the same search for
+its best split, so the search needs no correction of its own.
+Effect: the usage multiple after vs before, relative to the cohort.
+A right `--change-date` adds power (no search: the honest null narrows, the padder's whole rise
+falls on one side); a wrong one splits the rise and shows less.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 from typing import ClassVar, Final
 
 import numpy as np
@@ -29,18 +39,20 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.deadline_spikes import week_of, weekly
-from tokenaudit.checks.stats import p_is
+from tokenaudit.checks.deadline_spikes import week_of
+from tokenaudit.checks.stats import EmpiricalNull, p_is, siegel_slope
 from tokenaudit.config import AuditConfig
 
-MIN_SIDE: Final = 4
+#: Active days each side of a split needs.
+MIN_SIDE_DAYS: Final = 8
 MIN_COHORT: Final = 10
-EXACT_LIMIT: Final = 5000
+#: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
+MAX_ELASTICITY: Final = 1.0
 
 
 def mann_whitney_less(after: np.ndarray, before: np.ndarray) -> float:
     """One-sided P-value that `after` tends to be smaller than `before` (Mann–Whitney U; exact by
-    enumeration for small samples, normal approximation with tie correction otherwise)."""
+    counting rank sums for small samples, normal approximation with tie correction otherwise)."""
     n1, n2 = after.size, before.size
     if n1 == 0 or n2 == 0:
         return 1.0
@@ -58,6 +70,9 @@ def mann_whitney_less(after: np.ndarray, before: np.ndarray) -> float:
     if var <= 0:
         return 1.0
     return float(special.ndtr((observed - mean + 0.5) / math.sqrt(var)))
+
+
+EXACT_LIMIT: Final = 5000
 
 
 def _exact_rank_sum_cdf(ranks: np.ndarray, n1: int, observed: float) -> float:
@@ -86,25 +101,69 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def pettitt_increase(series: np.ndarray, min_side: int = MIN_SIDE) -> tuple[int, float]:
-    """(first index after the change, p) of Pettitt's test for an upward shift."""
-    n = series.size
-    sign = np.sign(series[None, :] - series[:, None])  # sign(x_j − x_i)
-    best_t, best_k = -1, -math.inf
-    for t in range(min_side, n - min_side + 1):
-        k = float(sign[:t, t:].sum())
-        if k > best_k:
-            best_t, best_k = t, k
-    if best_t < 0 or best_k <= 0:
-        return max(best_t, min_side), 1.0
-    return best_t, min(1.0, math.exp(-6 * best_k**2 / (n**3 + n**2)))
+Option = tuple[int, float, float, float, int, int]
 
 
-def _theil_sen(x: np.ndarray, y: np.ndarray) -> float | None:
-    dx = x[None, :] - x[:, None]
-    dy = y[None, :] - y[:, None]
-    mask = np.triu(dx != 0, 1)
-    return float(np.median(dy[mask] / dx[mask])) if mask.any() else None
+class _Series:
+    """One account's active days: day numbers, cohort-relative log tokens, and merged changes
+    per calendar day (for the output on each side of a split)."""
+
+    def __init__(self, day_no: np.ndarray, r: np.ndarray, merged: dict[int, int]) -> None:
+        self.day_no = day_no
+        self.r = r
+        self.first, self.last = int(day_no[0]), int(day_no[-1])
+        self.merge_days = np.array(sorted(merged), dtype=np.int64)
+        self.merge_counts = np.array([merged[d] for d in sorted(merged)], dtype=np.float64)
+
+    def sides(self, split: int) -> tuple[float, float, float, int, int] | None:
+        """(ΔL, ΔO, usage multiple, active days before, after) at `split`, or None when a side
+        is too thin."""
+        before = self.day_no < split
+        n_b, n_a = int(before.sum()), int((~before).sum())
+        if n_b < MIN_SIDE_DAYS or n_a < MIN_SIDE_DAYS:
+            return None
+        d_l = float(self.r[~before].mean() - self.r[before].mean())
+        in_b = (self.merge_days >= self.first) & (self.merge_days < split)
+        in_a = (self.merge_days >= split) & (self.merge_days <= self.last)
+        rate_b = (float(self.merge_counts[in_b].sum()) + 0.5) / n_b
+        rate_a = (float(self.merge_counts[in_a].sum()) + 0.5) / n_a
+        return d_l, math.log(rate_a / rate_b), math.exp(d_l), n_b, n_a
+
+
+def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Series]:
+    days = data.days.filter(pl.col("tokens") > 0).with_columns(
+        week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
+    )
+    days = days.with_columns(
+        (pl.col("_lt") - pl.col("_lt").median().over("_week")).alias("_r"),
+        (pl.col("day") - pl.lit(origin)).dt.total_days().alias("_n"),
+    ).sort("account", "day")
+    merged: dict[str, dict[int, int]] = {}
+    if data.outputs is not None and data.outputs.height:
+        per_day = (
+            data.outputs.group_by("account", "day")
+            .agg(pl.col("changes").sum())
+            .with_columns((pl.col("day") - pl.lit(origin)).dt.total_days().alias("_n"))
+        )
+        for account, n, changes in per_day.select("account", "_n", "changes").iter_rows():
+            merged.setdefault(account, {})[int(n)] = int(changes)
+    out = {}
+    for part in days.partition_by("account"):
+        name = str(part["account"][0])
+        out[name] = _Series(
+            part["_n"].to_numpy().astype(np.int64),
+            part["_r"].to_numpy().astype(np.float64),
+            merged.get(name, {}),
+        )
+    return out
+
+
+def _splits(series: _Series, origin: date, cfg: AuditConfig) -> list[int]:
+    """Week starts strictly inside the account's active span."""
+    first = origin + timedelta(days=series.first)
+    # The same week start as `week_of` (Python's weekday() is Polars' weekday() − 1).
+    start = series.first - (first.weekday() - cfg.week_start) % 7
+    return list(range(start + 7, series.last + 1, 7))
 
 
 class UsageJump:
@@ -120,74 +179,82 @@ class UsageJump:
             return not_applicable(
                 self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
             )
-        weeks = weekly(data.days, cfg).filter(pl.col("tokens") > 0)
-        outputs = (
-            data.outputs
-            if data.outputs is not None
-            else pl.DataFrame(schema={"account": pl.String, "day": pl.Date, "changes": pl.Int64})
-        )
-        merged = (
-            outputs.with_columns(week_of(pl.col("day"), cfg).alias("week"))
-            .group_by("account", "week")
-            .agg(pl.col("changes").sum())
-        )
-        weeks = weeks.join(merged, on=["account", "week"], how="left").with_columns(
-            pl.col("changes").fill_null(0), pl.col("tokens").log().alias("lt")
-        )
-        weeks = weeks.with_columns((pl.col("lt") - pl.col("lt").median().over("week")).alias("u"))
-        slopes = []
-        # One split into per-account frames (iterating a group-by runs a query per account).
-        for series in weeks.partition_by("account"):
-            if series.height >= 2 * MIN_SIDE:
-                b = _theil_sen(series["lt"].to_numpy(), np.log(0.5 + series["changes"].to_numpy()))
-                if b is not None:
-                    slopes.append(b)
-        beta = float(np.clip(np.percentile(slopes, 25), 0.0, 0.5)) if slopes else 0.0
-        weeks = weeks.with_columns(
-            ((pl.col("changes") + 0.5).log() - beta * pl.col("lt")).alias("_s")
-        )
-        weeks = weeks.with_columns(
-            (pl.col("_s") - pl.col("_s").median().over("week")).alias("s")
-        ).sort("account", "week")
-        by_account = {str(g["account"][0]): g for g in weeks.partition_by("account")}
+        origin = data.days["day"].min()
+        assert isinstance(origin, date)
+        series = _series(data, cfg, origin)
+        fixed = (cfg.change_date - origin).days if cfg.change_date is not None else None
+        # Per account, every admissible split: (split, ΔL, ΔO, multiple, n_before, n_after).
+        # With a change date the fixed split is tested beside the search, each against its own
+        # null, and the better p-value is doubled (Bonferroni over the two): a right date adds
+        # power, a wrong one costs at most that factor of two.
+        modes: dict[str, dict[str, list[Option]]] = {"search": {}}
+        if fixed is not None:
+            modes["date"] = {}
+        for name in names:
+            s = series.get(name)
+            if s is None:
+                continue
+            for mode, found_by in modes.items():
+                splits = (
+                    [fixed] if mode == "date" and fixed is not None else _splits(s, origin, cfg)
+                )
+                found = [(t, *v) for t in splits if (v := s.sides(t)) is not None]
+                if found:
+                    found_by[name] = found
+        tested = sorted(set().union(*modes.values()))
+        if len(tested) < MIN_COHORT:
+            return not_applicable(
+                self.id,
+                names,
+                f"only {len(tested)} accounts have {MIN_SIDE_DAYS}+ active days on both sides "
+                f"of a split (needs {MIN_COHORT})",
+            )
+        # The elasticity comes from one split per account (the middle one of the search), so that
+        # the search below cannot choose the splits that make the line.
+        middle = [opts[len(opts) // 2] for opts in modes["search"].values()] or [
+            opts[0] for opts in modes["date"].values()
+        ]
+        slope, _ = siegel_slope(np.array([m[2] for m in middle]), np.array([m[1] for m in middle]))
+        b = float(np.clip(slope, 0.0, MAX_ELASTICITY))
+        best: dict[str, tuple[float, float, Option, EmpiricalNull]] = {}
+        for found_by in modes.values():
+            accounts = sorted(found_by)
+            if len(accounts) < MIN_COHORT:
+                continue
+            chosen = [
+                max(((o[1] - b * o[2], o) for o in found_by[n]), key=lambda v: (v[0], -v[1][0]))
+                for n in accounts
+            ]
+            stat = np.array([c[0] for c in chosen])
+            in_null = np.array([n not in data.null_excluded for n in accounts])
+            if in_null.sum() < MIN_COHORT:
+                in_null = np.ones(len(accounts), dtype=bool)
+            null = EmpiricalNull(stat, in_null, floor=0.05)
+            pvals = null.p(stat)
+            for k, name in enumerate(accounts):
+                p_k = min(1.0, float(pvals[k]) * len(modes))
+                if name not in best or p_k < best[name][0]:
+                    best[name] = (p_k, float(stat[k]), chosen[k][1], null)
         rows: list[ResultRow] = []
         for name in names:
-            g = by_account.get(name)
-            if g is None or g.height < 2 * MIN_SIDE:
-                rows.append(
-                    skipped(
-                        name,
-                        f"only {0 if g is None else g.height} active weeks (needs {2 * MIN_SIDE})",
-                    )
+            if name not in best:
+                why = (
+                    f"fewer than {MIN_SIDE_DAYS} active days on a side of {cfg.change_date}"
+                    if cfg.change_date is not None
+                    else f"fewer than {2 * MIN_SIDE_DAYS} active days to compare with each other"
                 )
+                rows.append(skipped(name, why))
                 continue
-            u = g["u"].to_numpy()
-            s = g["s"].to_numpy()
-            if cfg.change_date is not None:
-                t = int((g["week"] < cfg.change_date).sum())
-                if t < MIN_SIDE or g.height - t < MIN_SIDE:
-                    rows.append(
-                        skipped(
-                            name,
-                            f"fewer than {MIN_SIDE} active weeks on a side of {cfg.change_date}",
-                        )
-                    )
-                    continue
-                p_jump = mann_whitney_less(-u[t:], -u[:t])
-            else:
-                t, p_jump = pettitt_increase(u)
-            p_drop = mann_whitney_less(s[t:], s[:t])
-            p = max(p_jump, p_drop)
-            ratio = math.exp(float(np.median(u[t:]) - np.median(u[:t])))
-            merged_weekly = g["changes"].to_numpy().astype(np.float64)
-            out_before = float(np.mean(merged_weekly[:t]))
-            out_after = float(np.mean(merged_weekly[t:]))
-            since = g["week"][t]
+            p, value, (split, _, d_o_i, ratio, n_b, n_a), null = best[name]
+            since = origin + timedelta(days=split)
+            out_ratio = math.exp(d_o_i)
+            z = float(null.z(np.array([value]))[0])
             summary = (
-                f"usage ×{ratio:.1f} vs the cohort since the week of {since}; merged changes a week "
-                f"{out_before:.1f} → {out_after:.1f} ({p_is(p)})"
+                f"usage ×{ratio:.1f} vs the cohort since {since} ({n_b} active days before, "
+                f"{n_a} after); merged output per active day ×{out_ratio:.1f} "
+                f"(z={z:.1f}, {p_is(p)})"
             )
-            clear = f"merged output rising with usage after the week of {since}"
-            brief = f"usage ×{ratio:.1f} since {since}, output {out_before:.1f} → {out_after:.1f} a week"
-            rows.append((name, True, ratio, p, ratio, summary, clear, brief))
+            clear = f"merged output rising with usage after {since}"
+            brief = f"usage ×{ratio:.1f} since {since}, merged output ×{out_ratio:.1f}"
+            rows.append((name, True, value, p, ratio, summary, clear, brief))
         return result_frame(self.id, rows)
