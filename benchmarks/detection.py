@@ -1,22 +1,35 @@
-"""Detection quality of `tokenaudit scan`, scenario by scenario, with Monte Carlo error.
+"""Detection quality on two independent families of organisations, mean and worst organisation.
 
-Runs the real commands (`tokenaudit generate`, then `tokenaudit scan`) on generated
-organisations: all-honest, 2 %, 5 % and 10 % tokenmaxxers, and a 30 % contamination stress
-test, at 60, 200 and 1000 accounts (nine weeks, a weekly quota so that quota hitters exist), over
-several seeds each. Per scenario it prints, as mean ± standard error over seeds:
+Every organisation's generator parameters are drawn per seed from wide ranges, so that no rule
+can sit just outside one generator's own settings:
 
-- average precision (AP) and ROC-AUC of `score`, and precision at 10;
-- the same AP for the naive ranking (tokens per merged line) and, when scikit-learn is installed
-  (`pip install -e ".[bench]"`), an Isolation Forest on the same per-account report columns;
-- recall of `suspicious` (q ≤ 0.10 in tier 2) per tokenmaxxer tactic, and of any flag;
+- `simulate`: `tokenaudit.simulate` with its `Family` ranges drawn per seed: honest spread of log
+  tokens 0.5–1.2, overnight agent runs on 0–100 % of days lasting 1–24 h, every tactic from ×2
+  to ×100 (intermittent padding ×2–30), quota on or off, an org-wide shock or not.
+- `families`: `tokenaudit.synthetic.families`, a second generator that shares no code with the
+  first (latent productivity and appetite, per-team habits, agent adoption that changes during the
+  period, tool switches, CI jobs under a person's key, agent fleets that ship).
+
+Scenarios per generator: `honest` (nobody pads), `mixed` (3–15 % tokenmaxxers of every tactic),
+`launch` (a usage leaderboard launches mid-period and the tokenmaxxers pad from then on; scanned
+without `--change-date`, with the right one, and with a wrong one three weeks earlier), and
+small teams of 8 and 15 people. Per scenario it prints the mean over organisations and the worst
+organisation of the family:
+
+- P(≥ 1 honest `suspicious`); honest agent users (overnight, all-day, fleets, CI jobs under their
+  key, on-call) `suspicious`; the share of honest people in `review`;
 - the realised false discovery proportion of `suspicious`;
-- the share of honest accounts in the top token decile flagged `suspicious`, and of each hard
-  honest archetype;
-- how often the top reason names the check that fits the injected tactic;
-- for all-honest populations, P(at least one `suspicious`).
+- recall of `suspicious` for scripted loops and trivial-merge padders at ×3 and above (with
+  their mechanism); recall of `review` or above for plain padding at ×10 and above and for
+  launch padding;
+- average precision of `score` over every tactic but drip-feeding, and the naive tokens per
+  merged line baseline's.
 
-    python benchmarks/detection.py                       # the full grid (about 10 minutes)
-    python benchmarks/detection.py --sizes 200 --shares 0 0.05 --seeds 3
+The audit runs in-process (`run_audit`, the library entry point `tokenaudit scan` calls), two
+organisations at a time.
+
+    python benchmarks/detection.py                 # 6 organisations per scenario (about 15 min)
+    python benchmarks/detection.py --orgs 2 --generators families --scenarios honest mixed
 """
 
 from __future__ import annotations
@@ -24,33 +37,193 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-#: Which checks speak to each tactic: the top reason of a caught account should be one of them.
-TACTIC_CHECKS = {
-    "scripted-loop": {"automation"},
-    "swarm-idler": {"automation"},
-    "camouflage": {"trivial-merges"},
-    "quota-hitter": {"deadline-spikes"},
-    "intermittent": {"usage-jump", "barren-days", "excess-tokens"},
-    "drip-feeder": {"excess-tokens", "barren-days"},
-}
-HARD_HONEST = ("agent-power-user", "explorer", "reviewer", "late-merger", "on-call")
-DEFAULT_SEEDS = {60: 8, 200: 4, 1000: 1}
+#: Tactics whose mechanism counts toward `suspicious` (identical sizes, tiny merges, bunching).
+MECHANISM_TACTICS = ("scripted-loop", "camouflage")
+#: Tactics that are plain padding: more tokens, human timing, nothing else.
+PLAIN_TACTICS = ("plain-padding", "intermittent", "swarm-idler")
 
 
-def run(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode not in (0, 1):
-        sys.exit(f"command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
+@dataclass(frozen=True)
+class Job:
+    generator: str
+    scenario: str
+    seed: int
+    accounts: int
+    change: str = "none"  # none | right | wrong (launch scenario only)
+
+
+@dataclass(frozen=True)
+class Org:
+    """One generated organisation on disk and its truth, in one shape for both generators."""
+
+    files: list[Path]
+    truth: pl.DataFrame  # account, is_maxxer, tactic, inflation, mechanism, automation
+    launch: date | None
+    quota: float | None
+
+
+def _simulate_org(job: Job, out: Path) -> Org:
+    from tokenaudit.simulate import START, Family, generate_org, write_org
+
+    rng = np.random.default_rng(10_000 + job.seed)
+    days = 63
+    lo = float(rng.uniform(0.0, 0.6))
+    run_lo = float(rng.uniform(1.0, 8.0))
+    launch = int(rng.integers(days // 3, 2 * days // 3)) if job.scenario == "launch" else None
+    fam = Family(
+        spread=float(rng.uniform(0.5, 1.2)),
+        overnight_p=(lo, min(1.0, lo + float(rng.uniform(0.0, 0.5)))),
+        run_hours=(run_lo, min(24.0, run_lo + float(rng.uniform(1.0, 16.0)))),
+        loop_mult=(2.0, 100.0),
+        swarm_mult=(2.0, 100.0),
+        camouflage_mult=(2.0, 100.0),
+        pad_mult=(2.0, 30.0),
+        launch_day=launch,
+    )
+    share = 0.0 if job.scenario == "honest" else float(rng.uniform(0.03, 0.15))
+    quota = 5e7 if rng.uniform() < 0.5 else None
+    org = generate_org(
+        job.accounts,
+        days,
+        job.seed,
+        share,
+        quota=quota,
+        shock=bool(rng.uniform() < 0.3),
+        family=fam,
+    )
+    files = write_org(org, out, fmt="parquet")
+    assert org.inflation is not None
+    truth = org.truth.join(org.inflation, on="account", how="left").select(
+        "account",
+        "is_maxxer",
+        pl.when(pl.col("is_maxxer")).then(pl.col("archetype")).alias("tactic"),
+        "inflation",
+        pl.col("archetype")
+        .is_in(["scripted-loop", "camouflage", "quota-hitter"])
+        .alias("mechanism"),
+        pl.when(pl.col("archetype") == "agent-power-user")
+        .then(pl.lit("overnight"))
+        .when(pl.col("archetype") == "on-call")
+        .then(pl.lit("on-call"))
+        .alias("automation"),
+    )
+    return Org(
+        [f for f in files if f.name != "truth.csv"],
+        truth,
+        START + timedelta(days=launch) if launch is not None else None,
+        quota,
+    )
+
+
+def _families_org(job: Job, out: Path) -> Org:
+    from tokenaudit.synthetic.families import build_org, draw_params, write_family_org
+
+    params = draw_params(job.seed, scenario=job.scenario, accounts=job.accounts)
+    org = build_org(params, job.seed)
+    paths = write_family_org(org, out, fmt="parquet")
+    truth = org.truth.select(
+        "account",
+        "is_maxxer",
+        "tactic",
+        "inflation",
+        "mechanism",
+        "automation",
+    )
+    launch = (
+        params.start + timedelta(days=params.launch_day) if params.launch_day is not None else None
+    )
+    return Org([paths["usage"], paths["commits"], paths["identities"]], truth, launch, None)
+
+
+def run_job(job: Job) -> dict[str, float]:
+    from tokenaudit.audit import run_audit
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.loaders import expand_paths
+
+    with tempfile.TemporaryDirectory(prefix="tokenaudit-detection-") as tmp:
+        out = Path(tmp)
+        org = (_simulate_org if job.generator == "simulate" else _families_org)(job, out / "org")
+        cfg = AuditConfig(quota=org.quota)
+        if job.change != "none" and org.launch is not None:
+            shift = timedelta(days=0 if job.change == "right" else -21)
+            cfg = replace(cfg, change_date=org.launch + shift)
+        work = out / "work"
+        work.mkdir()
+        report = run_audit(expand_paths(org.files), cfg, work)
+    df = report.accounts.join(org.truth, on="account", how="inner")
+    return figures(df, launch=job.scenario == "launch")
+
+
+def figures(df: pl.DataFrame, *, launch: bool = False) -> dict[str, float]:
+    """Every figure of one organisation; counts as `hits/n` pairs where a pooled rate is wanted."""
+    honest = df.filter(~pl.col("is_maxxer"))
+    maxxers = df.filter(pl.col("is_maxxer"))
+    suspicious = df.filter(pl.col("status") == "suspicious")
+    agents = honest.filter(pl.col("automation").is_not_null())
+    out: dict[str, float] = {
+        "honest_any_suspicious": float((honest["status"] == "suspicious").any()),
+        "honest_suspicious": float((honest["status"] == "suspicious").sum()),
+        "honest_agents_suspicious": float((agents["status"] == "suspicious").sum()),
+        "honest_agents": float(agents.height),
+        "honest_review_share": float((honest["status"] == "review").mean() or 0.0),
+        "fdp": float((~suspicious["is_maxxer"]).mean()) if suspicious.height else 0.0,
+        "maxxers": float(maxxers.height),
+    }
+
+    def recall(name: str, members: pl.DataFrame, statuses: tuple[str, ...]) -> None:
+        out[f"{name}_hits"] = float(members["status"].is_in(statuses).sum())
+        out[f"{name}_n"] = float(members.height)
+
+    at3 = pl.col("inflation").fill_null(0.0) >= 3
+    at10 = pl.col("inflation").fill_null(0.0) >= 10
+    recall(
+        "loops_x3",
+        maxxers.filter((pl.col("tactic") == "scripted-loop") & at3 & pl.col("mechanism")),
+        ("suspicious",),
+    )
+    recall(
+        "trivial_x3",
+        maxxers.filter((pl.col("tactic") == "camouflage") & at3 & pl.col("mechanism")),
+        ("suspicious",),
+    )
+    recall(
+        "plain_x10",
+        maxxers.filter(pl.col("tactic").is_in(PLAIN_TACTICS) & at10),
+        ("suspicious", "review"),
+    )
+    recall(
+        "launch",
+        maxxers.filter(at3 if launch else pl.lit(False)),
+        ("suspicious", "review"),
+    )
+    recall("any_flag", maxxers, ("suspicious", "review"))
+    for tactic in sorted(set(maxxers["tactic"].drop_nulls().to_list())):
+        recall(
+            f"tactic:{tactic}", maxxers.filter(pl.col("tactic") == tactic), ("suspicious", "review")
+        )
+    people = df.filter(pl.col("tactic").fill_null("") != "drip-feeder")
+    if people["is_maxxer"].any():
+        out["ap"] = average_precision(people.sort("rank")["is_maxxer"].to_list())
+        naive = people.with_columns(
+            pl.when(pl.col("merged_lines") > 0)
+            .then(pl.col("tokens") / pl.col("merged_lines"))
+            .otherwise(float("inf"))
+            .alias("_naive")
+        ).sort(["_naive", "account"], descending=[True, False])
+        out["naive_ap"] = average_precision(naive["is_maxxer"].to_list())
+    return out
 
 
 def average_precision(labels: list[bool]) -> float:
@@ -62,241 +235,93 @@ def average_precision(labels: list[bool]) -> float:
     return total / hits if hits else math.nan
 
 
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Mann–Whitney form: P(a random positive scores above a random negative), ties half."""
-    pos, neg = scores[labels], scores[~labels]
-    if pos.size == 0 or neg.size == 0:
-        return math.nan
-    order = np.argsort(np.concatenate([pos, neg]), kind="stable")
-    ranks = np.empty(order.size)
-    ranks[order] = np.arange(1, order.size + 1)
-    values = np.concatenate([pos, neg])
-    for v in np.unique(values):
-        tied = values == v
-        ranks[tied] = ranks[tied].mean()
-    return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+ROWS: tuple[tuple[str, str, str], ...] = (
+    # key, label, which direction is worse
+    ("honest_any_suspicious", "P(≥ 1 honest suspicious)", "max"),
+    ("honest_suspicious", "honest people suspicious (count)", "max"),
+    ("honest_agents_suspicious", "honest agent users suspicious (count)", "max"),
+    ("honest_review_share", "honest people in review (share)", "max"),
+    ("fdp", "realised FDP of suspicious", "max"),
+    ("ap", "AP of score, all but drip-feeders", "min"),
+    ("naive_ap", "AP of naive tokens per merged line", "min"),
+)
+RECALLS: tuple[tuple[str, str], ...] = (
+    ("loops_x3", "recall suspicious: scripted loops ×3+ (identical sizes)"),
+    ("trivial_x3", "recall suspicious: trivial-merge padders ×3+"),
+    ("plain_x10", "recall review+: plain padding ×10+"),
+    ("launch", "recall review+: launch padders ×3+"),
+    ("any_flag", "recall review+: every tokenmaxxer"),
+)
 
 
-def ranked_ap(df: pl.DataFrame, column: str) -> float:
-    ranked = df.sort([column, "account"], descending=[True, False])
-    return average_precision(ranked["is_maxxer"].to_list())
-
-
-def isolation_forest_ap(df: pl.DataFrame, seed: int) -> float:
-    try:
-        from sklearn.ensemble import IsolationForest
-    except ImportError:
-        return math.nan
-    features = df.select(
-        pl.col("tokens").log1p(),
-        pl.col("requests").log1p(),
-        pl.col("active_days"),
-        pl.col("merged_changes").log1p(),
-        pl.col("merged_lines").log1p(),
-        pl.col("barren_token_share").fill_null(0.0),
-        pl.col("cost_usd").fill_null(0.0).log1p(),
-    ).to_numpy()
-    forest = IsolationForest(n_estimators=200, random_state=seed).fit(features)
-    anomaly = -forest.score_samples(features)
-    return ranked_ap(df.with_columns(pl.Series("_iforest", anomaly)), "_iforest")
-
-
-def scan_org(workdir: Path, accounts: int, share: float, seed: int, quota: float) -> pl.DataFrame:
-    tool = [sys.executable, "-m", "tokenaudit"]
-    org = workdir / f"org-{accounts}-{share}-{seed}"
-    quota_args = ["--quota", str(quota)]
-    run(
-        [
-            *tool,
-            "generate",
-            str(org),
-            "--accounts",
-            str(accounts),
-            "--days",
-            "63",
-            "--seed",
-            str(seed),
-            "--maxxer-share",
-            str(share),
-            "--file-format",
-            "parquet",
-            *quota_args,
+def summarise(label: str, results: list[dict[str, float]]) -> None:
+    print(f"### {label}\n")
+    print("| figure | mean | worst organisation |\n|---|---|---|")
+    for key, name, worse in ROWS:
+        values = [r[key] for r in results if key in r and not math.isnan(r[key])]
+        if not values:
+            continue
+        worst = max(values) if worse == "max" else min(values)
+        print(f"| {name} | {statistics.fmean(values):.3f} | {worst:.3f} |")
+    for key, name in RECALLS:
+        pairs = [(r[f"{key}_hits"], r[f"{key}_n"]) for r in results if r.get(f"{key}_n")]
+        if not pairs:
+            continue
+        hits, n = sum(h for h, _ in pairs), sum(t for _, t in pairs)
+        worst = min(h / t for h, t in pairs)
+        print(f"| {name} | {hits / n:.2f} ({hits:.0f}/{n:.0f}) | {worst:.2f} |")
+    tactics = sorted(
+        {k[7:-5] for r in results for k in r if k.startswith("tactic:") and k.endswith("_hits")}
+    )
+    for tactic in tactics:
+        pairs = [
+            (r[f"tactic:{tactic}_hits"], r[f"tactic:{tactic}_n"])
+            for r in results
+            if r.get(f"tactic:{tactic}_n")
         ]
-    )
-    report = org / "report.csv"
-    run(
-        [
-            *tool,
-            "scan",
-            str(org / "usage.parquet"),
-            str(org / "commits.parquet"),
-            "--identities",
-            str(org / "identities.csv"),
-            "--format",
-            "csv",
-            "--all",
-            "--exit-zero",
-            "--output",
-            str(report),
-            *quota_args,
-        ]
-    )
-    truth = pl.read_csv(org / "truth.csv").select("account", "archetype", "is_maxxer")
-    return (
-        pl.read_csv(report)
-        .join(truth, on="account", how="left")
-        .with_columns(pl.col("is_maxxer").fill_null(False), pl.col("archetype").fill_null("bot"))
-    )
-
-
-def seed_figures(df: pl.DataFrame, seed: int) -> dict[str, float]:
-    """Every figure of one organisation (NaN where it does not apply)."""
-    people = df.filter(pl.col("archetype") != "bot")
-    labels = people["is_maxxer"].to_numpy()
-    suspicious = people.filter(pl.col("status") == "suspicious")
-    naive = people.with_columns(
-        pl.when(pl.col("merged_lines") > 0)
-        .then(pl.col("tokens") / pl.col("merged_lines"))
-        .otherwise(float("inf"))
-        .alias("_naive")
-    )
-    top_decile = people.filter(pl.col("tokens") >= people["tokens"].quantile(0.9))
-    honest_top = top_decile.filter(~pl.col("is_maxxer"))
-    out: dict[str, float] = {
-        "any_suspicious": float(suspicious.height > 0),
-        "fdp": (suspicious.filter(~pl.col("is_maxxer")).height / suspicious.height)
-        if suspicious.height
-        else 0.0,
-        "honest_top_decile_flagged": (
-            honest_top.filter(pl.col("status") == "suspicious").height / honest_top.height
-            if honest_top.height
-            else math.nan
-        ),
-    }
-    if labels.any():
-        ranked = people.sort("rank")["is_maxxer"].to_list()
-        out |= {
-            "ap": average_precision(ranked),
-            "auc": roc_auc(people["score"].to_numpy(), labels),
-            "p_at_10": sum(ranked[:10]) / 10,
-            "naive_ap": ranked_ap(naive, "_naive"),
-            "iforest_ap": isolation_forest_ap(people, seed),
-            "ap_without_drip": average_precision(
-                people.filter(pl.col("archetype") != "drip-feeder")
-                .sort("rank")["is_maxxer"]
-                .to_list()
-            ),
-        }
-        caught = suspicious.filter(pl.col("is_maxxer"))
-        if caught.height:
-            matches = [
-                reason.split(":")[0] in TACTIC_CHECKS.get(tactic, set())
-                for reason, tactic in caught.select("reasons", "archetype").iter_rows()
-            ]
-            out["top_reason_matches"] = sum(matches) / len(matches)
-    for tactic in TACTIC_CHECKS:
-        members = people.filter(pl.col("archetype") == tactic)
-        if members.height:
-            out[f"recall:{tactic}"] = (members["status"] == "suspicious").mean()  # type: ignore[assignment]
-            out[f"flagged:{tactic}"] = members["flagged"].mean()  # type: ignore[assignment]
-    for archetype in HARD_HONEST:
-        members = people.filter(pl.col("archetype") == archetype)
-        if members.height:
-            out[f"honest:{archetype}"] = (members["status"] == "suspicious").mean()  # type: ignore[assignment]
-    return out
-
-
-def mean_se(values: list[float]) -> str:
-    values = [v for v in values if not math.isnan(v)]
-    if not values:
-        return "–"
-    m = statistics.fmean(values)
-    if len(values) < 2:
-        return f"{m:.3f}"
-    return f"{m:.3f} ± {statistics.stdev(values) / math.sqrt(len(values)):.3f}"
-
-
-def pooled(values: list[tuple[int, int]]) -> str:
-    hits = sum(h for h, _ in values)
-    n = sum(t for _, t in values)
-    return f"{hits / n:.2f} ({hits}/{n})" if n else "–"
+        hits, n = sum(h for h, _ in pairs), sum(t for _, t in pairs)
+        print(f"| flagged (review+): {tactic} | {hits / n:.2f} ({hits:.0f}/{n:.0f}) | |")
+    print(flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[60, 200, 1000])
-    parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.02, 0.05, 0.10, 0.30])
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per scenario")
-    parser.add_argument("--first-seed", type=int, default=3000)
-    parser.add_argument(
-        "--quota", type=float, default=5e7, help="weekly token quota of every person"
-    )
+    parser.add_argument("--generators", nargs="+", default=["simulate", "families"])
+    parser.add_argument("--scenarios", nargs="+", default=["honest", "mixed", "launch", "small"])
+    parser.add_argument("--orgs", type=int, default=6, help="organisations per scenario")
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--first-seed", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     started = time.perf_counter()
-    print("# Detection scenarios\n")
-    print(
-        "python benchmarks/detection.py "
-        f"--sizes {' '.join(map(str, args.sizes))} --shares {' '.join(map(str, args.shares))}"
-        + (f" --seeds {args.seeds}" if args.seeds else "")
-        + "\n"
-    )
-    with tempfile.TemporaryDirectory(prefix="tokenaudit-bench-") as tmp:
-        for accounts in args.sizes:
-            n_seeds = args.seeds or DEFAULT_SEEDS.get(accounts, 2)
-            quota = args.quota
-            for share in args.shares:
-                figures: dict[str, list[float]] = defaultdict(list)
-                counts: dict[str, list[tuple[int, int]]] = defaultdict(list)
-                for seed in range(args.first_seed, args.first_seed + n_seeds):
-                    df = scan_org(Path(tmp), accounts, share, seed, quota)
-                    for key, value in seed_figures(df, seed).items():
-                        figures[key].append(float(value))
-                    people = df.filter(pl.col("archetype") != "bot")
-                    for tactic in TACTIC_CHECKS:
-                        members = people.filter(pl.col("archetype") == tactic)
-                        counts[f"recall:{tactic}"].append(
-                            ((members["status"] == "suspicious").sum(), members.height)
-                        )
-                    for archetype in HARD_HONEST:
-                        members = people.filter(pl.col("archetype") == archetype)
-                        counts[f"honest:{archetype}"].append(
-                            ((members["status"] == "suspicious").sum(), members.height)
-                        )
-                    suspicious = people.filter(pl.col("status") == "suspicious")
-                    counts["suspicious"].append(
-                        (int(suspicious["is_maxxer"].sum()), suspicious.height)
-                    )
-                label = f"{accounts} accounts, {share:.0%} tokenmaxxers, {n_seeds} seeds"
-                print(f"## {label}\n")
-                print("| figure | value |\n|---|---|")
-                for key, name in (
-                    ("ap", "AP of score"),
-                    ("ap_without_drip", "AP of score, drip-feeders left out"),
-                    ("auc", "ROC-AUC of score"),
-                    ("p_at_10", "precision at 10"),
-                    ("naive_ap", "AP of naive tokens per merged line"),
-                    ("iforest_ap", "AP of Isolation Forest (report columns)"),
-                    ("fdp", "realised FDP of suspicious"),
-                    ("any_suspicious", "P(≥ 1 suspicious)"),
-                    ("honest_top_decile_flagged", "honest top-decile users flagged suspicious"),
-                    ("top_reason_matches", "top reason matches the tactic (true positives)"),
-                ):
-                    if figures.get(key):
-                        print(f"| {name} | {mean_se(figures[key])} |")
-                print(f"| suspicious: true / all | {pooled(counts['suspicious'])} |")
-                for tactic in TACTIC_CHECKS:
-                    if sum(t for _, t in counts[f"recall:{tactic}"]):
-                        print(
-                            f"| recall of {tactic} (suspicious) | {pooled(counts[f'recall:{tactic}'])} |"
-                        )
-                for archetype in HARD_HONEST:
-                    if sum(t for _, t in counts[f"honest:{archetype}"]):
-                        print(
-                            f"| honest {archetype} flagged suspicious | {pooled(counts[f'honest:{archetype}'])} |"
-                        )
-                print(flush=True)
+    print("# Detection on two families of organisations\n")
+    print("`python " + " ".join(["benchmarks/detection.py", *sys.argv[1:]]) + "`\n")
+    groups: dict[str, list[Job]] = defaultdict(list)
+    seeds = range(args.first_seed, args.first_seed + args.orgs)
+    for gen in args.generators:
+        for scenario in args.scenarios:
+            if scenario == "small":
+                for size in (8, 15):
+                    for s in seeds:
+                        groups[f"{gen}: {size} people, mixed"].append(Job(gen, "mixed", s, size))
+                        groups[f"{gen}: {size} people, honest"].append(Job(gen, "honest", s, size))
+                continue
+            if scenario == "launch":
+                for change in ("none", "right", "wrong"):
+                    label = f"{gen}: launch, --change-date {change}"
+                    groups[label] = [Job(gen, "launch", s, args.accounts, change) for s in seeds]
+                continue
+            groups[f"{gen}: {scenario}"] = [Job(gen, scenario, s, args.accounts) for s in seeds]
+    jobs = [job for batch in groups.values() for job in batch]
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = dict(zip(jobs, pool.map(run_job, jobs), strict=True))
+    for label, batch in groups.items():
+        summarise(
+            f"{label} ({len(batch)} organisations of {batch[0].accounts})",
+            [results[j] for j in batch],
+        )
     print(f"_{time.perf_counter() - started:.0f} s in all._")
 
 

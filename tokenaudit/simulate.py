@@ -160,15 +160,41 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Family:
+    """The ranges an organisation's people are drawn from. The defaults are `generate`'s; the
+    detection benchmark draws each organisation's ranges from much wider ones, so that no rule
+    can sit just outside them."""
+
+    #: SD of log tokens per day between honest people.
+    spread: float = 1.0
+    #: Agent power users: share of days with an overnight run, and the run's length (hours).
+    overnight_p: tuple[float, float] = (0.3, 0.5)
+    run_hours: tuple[float, float] = (4.0, 9.0)
+    #: Token multiples of the tactics.
+    loop_mult: tuple[float, float] = (10.0, 100.0)
+    swarm_mult: tuple[float, float] = (5.0, 30.0)
+    camouflage_mult: tuple[float, float] = (5.0, 20.0)
+    pad_mult: tuple[float, float] = (3.0, 10.0)
+    #: A leaderboard launch: every tokenmaxxer is honest before this day and pads from it on.
+    launch_day: int | None = None
+
+
+@dataclass(frozen=True)
 class GeneratedOrg:
     usage: pl.DataFrame
     commits: pl.DataFrame
     identities: pl.DataFrame
     truth: pl.DataFrame
+    #: The token multiple each tokenmaxxer's tactic adds (for the benchmarks; not written).
+    inflation: pl.DataFrame | None = None
 
 
 def _people(
-    rng: np.random.Generator, n: int, maxxer_share: float, quota: float | None = None
+    rng: np.random.Generator,
+    n: int,
+    maxxer_share: float,
+    quota: float | None = None,
+    fam: Family = Family(),
 ) -> list[Person]:
     n_maxxers = round(n * maxxer_share)
     tactics = list(MAXXER_ARCHETYPES)
@@ -228,7 +254,7 @@ def _people(
             tz=float(rng.choice(_TIMEZONES)),
             work_start=float(rng.uniform(7.5, 10.5)),
             work_hours=float(rng.uniform(7.0, 10.0)),
-            base_tokens=float(7e6 * math.exp(rng.normal(0.0, 1.0))),
+            base_tokens=float(7e6 * math.exp(rng.normal(0.0, fam.spread))),
             request_size=float(400e3 * math.exp(rng.normal(0.0, 0.4))),
             weekday_p=float(rng.uniform(0.7, 0.95)),
             weekend_p=0.0 if rng.uniform() < 0.8 else float(rng.uniform(0.1, 0.4)),
@@ -238,12 +264,16 @@ def _people(
             lag_median_days=1.5,
             cache_read_share=float(rng.uniform(0.80, 0.92)),
         )
-        _shape_archetype(p, rng)
+        _shape_archetype(p, rng, fam)
         people.append(p)
     return people
 
 
-def _shape_archetype(p: Person, rng: np.random.Generator) -> None:
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(math.exp(rng.uniform(math.log(bounds[0]), math.log(bounds[1]))))
+
+
+def _shape_archetype(p: Person, rng: np.random.Generator, fam: Family) -> None:
     k = p.archetype
     if k == "explorer":
         p.token_mult = float(rng.uniform(2, 5))
@@ -265,30 +295,34 @@ def _shape_archetype(p: Person, rng: np.random.Generator) -> None:
         p.token_mult = float(rng.uniform(5, 20))
         p.output_mult = float(rng.uniform(1.5, 3))
         p.cache_read_share = float(rng.uniform(0.95, 0.98))
-        p.extra["overnight_p"] = float(rng.uniform(0.3, 0.5))
+        p.extra["overnight_p"] = float(rng.uniform(*fam.overnight_p))
     elif k == "on-call":
         p.token_mult = float(rng.uniform(1, 2))
         p.role = "sre"
         p.extra["oncall_offset"] = float(rng.integers(0, 4))
     elif k == "scripted-loop":
-        p.extra["loop_mult"] = float(math.exp(rng.uniform(math.log(10), math.log(100))))
+        p.extra["loop_mult"] = _log_uniform(rng, fam.loop_mult)
         p.extra["cadence_s"] = float(rng.choice([60.0, 120.0, 300.0]))
         p.extra["loop_start_frac"] = float(rng.uniform(0.0, 0.4))
     elif k == "swarm-idler":
-        p.extra["swarm_mult"] = float(math.exp(rng.uniform(math.log(5), math.log(30))))
+        p.extra["swarm_mult"] = _log_uniform(rng, fam.swarm_mult)
         p.cache_read_share = float(rng.uniform(0.94, 0.98))
     elif k == "camouflage":
-        p.token_mult = float(rng.uniform(5, 20))
+        p.token_mult = float(rng.uniform(*fam.camouflage_mult))
         p.extra["trivial_per_week"] = float(rng.uniform(1, 3))
     elif k == "drip-feeder":
         p.extra["drip_to"] = float(rng.uniform(1.3, 3))
         p.extra["drip_weeks"] = float(rng.uniform(6, 10))
     elif k == "intermittent":
-        p.extra["pad_mult"] = float(rng.uniform(3, 10))
+        p.extra["pad_mult"] = float(rng.uniform(*fam.pad_mult))
         p.extra["pad_share"] = float(rng.uniform(0.3, 0.5))
 
 
-def _day_multiplier(p: Person, d: int, n_days: int, padded_weeks: set[int]) -> float:
+def _day_multiplier(
+    p: Person, d: int, n_days: int, padded_weeks: set[int], launch: int | None = None
+) -> float:
+    if p.is_maxxer and launch is not None and d < launch:
+        return 1.0
     mult = p.token_mult
     if p.archetype == "new-joiner":
         weeks_in = (d - p.start_day) / 7
@@ -390,7 +424,9 @@ def _usage_for(
     rows: _Rows,
     active_days: list[int],
     session_counter: list[int],
+    fam: Family = Family(),
 ) -> None:
+    pad_from = fam.launch_day
     padded_weeks: set[int] = set()
     if p.archetype == "intermittent":
         weeks = n_days // 7 + 1
@@ -398,6 +434,8 @@ def _usage_for(
     if p.archetype == "drip-feeder":
         p.extra["drip_start"] = float(rng.integers(0, max(n_days // 3, 1)))
     loop_start = int(p.extra.get("loop_start_frac", 0.0) * n_days)
+    if pad_from is not None:
+        loop_start = pad_from
     week_tokens: dict[int, float] = {}
     for d in range(n_days):
         day_start = (
@@ -426,7 +464,7 @@ def _usage_for(
         if not _active(rng, p, d):
             continue
         active_days.append(d)
-        mult = _day_multiplier(p, d, n_days, padded_weeks)
+        mult = _day_multiplier(p, d, n_days, padded_weeks, pad_from)
         day_tokens = p.base_tokens * mult * math.exp(rng.normal(0.0, 0.6))
         week_tokens[d // 7] = week_tokens.get(d // 7, 0.0) + day_tokens
         n_req = int(np.clip(round(day_tokens / (p.request_size * max(mult, 1.0) ** 0.5)), 3, 400))
@@ -446,7 +484,7 @@ def _usage_for(
         if p.archetype == "agent-power-user" and rng.uniform() < p.extra["overnight_p"]:
             # An overnight agent run: long, regularly polling, and it ships (see output_mult).
             local_start = day_start - p.tz * 3600 + rng.uniform(20, 23) * 3600
-            hours = rng.uniform(4, 9)
+            hours = rng.uniform(*fam.run_hours)
             n_run = int(hours * 3600 / 150)
             run_ts = local_start + np.cumsum(rng.lognormal(math.log(150), 0.5, size=n_run))
             run_tokens = day_tokens * rng.uniform(0.5, 1.5)
@@ -459,7 +497,7 @@ def _usage_for(
             n_ts = night + np.cumsum(rng.lognormal(math.log(60), 1.0, size=k))
             tokens = p.base_tokens * 0.3 * rng.lognormal(0, 0.5, size=k) / k
             rows.add_session(p.account, n_ts, tokens, 0.02, p.cache_read_share, session_counter)
-        if p.archetype == "swarm-idler":
+        if p.archetype == "swarm-idler" and (pad_from is None or d >= pad_from):
             n_agents = int(rng.integers(4, 10))
             swarm_tokens = p.base_tokens * p.extra["swarm_mult"] * math.exp(rng.normal(0, 0.4))
             launch = (
@@ -628,6 +666,7 @@ def generate_org(
     *,
     quota: float | None = None,
     shock: bool = False,
+    family: Family = Family(),
 ) -> GeneratedOrg:
     """Draw one synthetic organisation. Deterministic per argument set.
 
@@ -635,7 +674,7 @@ def generate_org(
     multiplies everybody's usage by U(1.3, 2) from one week on (a new model, a mandate).
     """
     rng = np.random.Generator(np.random.PCG64(seed))
-    people = _people(rng, accounts, maxxer_share, quota)
+    people = _people(rng, accounts, maxxer_share, quota, family)
     for p in people:
         if p.archetype == "quota-hitter" and quota is not None:
             p.extra["quota"] = quota
@@ -651,7 +690,7 @@ def generate_org(
     pr_counter = [1000]
     for p in people:
         active: list[int] = []
-        _usage_for(rng, p, days, rows, active, session_counter)
+        _usage_for(rng, p, days, rows, active, session_counter, family)
         merges += _merges_for(rng, p, people, days, active, pr_counter)
     # A CI service account: cron usage, no human behind it (must be excluded, never flagged).
     ci_ts = np.concatenate(
@@ -704,7 +743,22 @@ def generate_org(
             "quota": [p.extra.get("quota") for p in people],
         }
     ).sort("account")
-    return GeneratedOrg(usage, commits, identities, truth)
+    inflation = pl.DataFrame(
+        {"account": [p.account for p in people], "inflation": [_inflation(p) for p in people]},
+        schema={"account": pl.String, "inflation": pl.Float64},
+    ).sort("account")
+    return GeneratedOrg(usage, commits, identities, truth, inflation)
+
+
+def _inflation(p: Person) -> float | None:
+    """The token multiple a tactic adds over the person's honest level (None for honest people
+    and for tactics that move tokens around rather than multiply them)."""
+    if not p.is_maxxer:
+        return None
+    for key in ("loop_mult", "swarm_mult", "pad_mult", "drip_to"):
+        if key in p.extra:
+            return round(p.extra[key], 3)
+    return round(p.token_mult, 3) if p.token_mult != 1.0 else None
 
 
 _COMMIT_SCHEMA: Final = {
