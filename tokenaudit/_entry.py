@@ -1,8 +1,23 @@
 """The console entry point: as small as possible, so that Ctrl-C during start-up (while the CLI
-and its libraries import) still ends with exit 130 and one line, never a traceback."""
+and its libraries import) still ends with exit 130 and one line, never a traceback.
+
+It also owns the process-level contract that no command can keep on its own:
+
+- SIGINT and SIGTERM both unwind the run (temporary files removed, a previous `-o` report
+  intact) and end with 128 + the signal's number: 130 and 143.
+- A standard stream that was closed before we started (`>&-`, `2>&-`, `<&-`) is reopened on
+  /dev/null, so that no file we open later can take its descriptor number and receive the report
+  or a diagnostic by accident; the CLI is told which ones were closed.
+- Diagnostics on stderr are best-effort: a full or closed stderr never changes the outcome.
+- The final flush of stdout happens here, inside the handlers: a full device is exit 74, a
+  closed pipe 141. After it the process ends at once, so a late signal cannot turn a finished
+  run into death-by-signal.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
@@ -10,49 +25,173 @@ from types import FrameType
 from typing import Any
 
 INTERRUPTED = 130
-_interrupt_seen = False
+BROKEN_PIPE = 141
+IO_ERROR = 74
+_interrupt_signal: int | None = None
+#: Standard streams (0, 1, 2) that were closed when the process started.
+closed_streams: frozenset[int] = frozenset()
 
 
 def interrupt_seen() -> bool:
-    """Whether Ctrl-C arrived. A KeyboardInterrupt raised inside a library callback can be
-    swallowed there and come out as some other exception; the CLI asks this before calling an
-    error internal."""
-    return _interrupt_seen
+    """Whether Ctrl-C (or SIGTERM) arrived. A KeyboardInterrupt raised inside a library callback
+    can be swallowed there and come out as some other exception; the CLI asks this before
+    calling an error internal."""
+    return _interrupt_signal is not None
 
 
-def _on_sigint(signum: int, frame: FrameType | None) -> None:
-    global _interrupt_seen
-    _interrupt_seen = True
+def interrupt_code() -> int:
+    """The exit code of an interrupted run: 128 + the signal (130 for SIGINT, 143 for SIGTERM)."""
+    return 128 + (_interrupt_signal or signal.SIGINT)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _interrupt_signal
+    if _interrupt_signal is None:
+        _interrupt_signal = signum
     raise KeyboardInterrupt
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
     # After Ctrl-C, an interrupt that struck inside a finaliser is expected, not news.
-    if not _interrupt_seen:
+    if _interrupt_signal is None:
         sys.__unraisablehook__(unraisable)
 
 
-def _interrupted() -> None:
+class _BestEffort:
+    """A text stream whose write and flush never raise: diagnostics must not end the run."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _ClosedOutput:
+    """Stands for a stdout that was closed before we started: every write fails as writing to
+    the closed descriptor would (EBADF), so the report's loss is an I/O error (exit 74), never a
+    silent success."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return 1
+
+
+def _guard_standard_streams() -> None:
+    global closed_streams
+    closed: set[int] = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+            # NOTE: os.open returns the lowest free descriptor, which is `fd` itself.
+            reopened = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if reopened != fd:
+                os.dup2(reopened, fd)
+                os.close(reopened)
+    closed_streams = frozenset(closed)
+    if 2 in closed or sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
+    sys.stderr = _BestEffort(sys.stderr)  # type: ignore[assignment]
+    if 1 in closed or sys.stdout is None:
+        sys.stdout = _ClosedOutput()  # type: ignore[assignment]
+    if 0 in closed:
+        sys.stdin = None  # type: ignore[assignment]
+
+
+def _interrupted(code: int | None = None) -> None:
     # NOTE: exit at once. Interpreter shutdown with a library still importing on a side thread
     # can turn a handled Ctrl-C back into death-by-SIGINT (-2); cleanup has already run by now.
+    code = code or interrupt_code()
     try:
-        sys.stderr.write("tokenaudit: interrupted\n")
+        word = "interrupted" if code == INTERRUPTED else "terminated"
+        sys.stderr.write(f"tokenaudit: {word}\n")
         sys.stderr.flush()
     finally:
-        os._exit(INTERRUPTED)
+        os._exit(code)
+
+
+def _exit_status(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    sys.stderr.write(f"{exc.code}\n")
+    return 1
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush what is left for stdout; a failure here is the run's failure."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _point_stdout_at_devnull()
+        return BROKEN_PIPE
+    except (OSError, ValueError) as exc:
+        _point_stdout_at_devnull()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            return BROKEN_PIPE
+        sys.stderr.write(f"tokenaudit: error: writing to stdout failed: {why}\n")
+        return IO_ERROR
+    return code
+
+
+def _point_stdout_at_devnull() -> None:
+    # Python docs, "Note on SIGPIPE": the interpreter's own final flush must not raise again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     sys.unraisablehook = _quiet_unraisable
+    code = 70
     try:
-        from tokenaudit.cli import main as run
+        _guard_standard_streams()
+        try:
+            from tokenaudit.cli import main as run
 
-        run()
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = _exit_status(exc)
+        if code in (INTERRUPTED, 128 + signal.SIGTERM):
+            # The CLI has said so and cleaned up; only what stdout still holds is left.
+            try:
+                sys.stdout.flush()
+            finally:
+                os._exit(code)
+        code = _flush_stdout(code)
+        sys.stderr.flush()
     except KeyboardInterrupt:
         _interrupted()
-    except SystemExit as exc:
-        if exc.code == INTERRUPTED:
-            sys.stdout.flush()
-            os._exit(INTERRUPTED)
-        raise
+    # From here on the outcome is decided: a late signal must not change it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os._exit(code)

@@ -13,12 +13,20 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 
 from tokenaudit import __version__
-from tokenaudit.errors import ConfigError, ExitCode, OutputError, TokenauditError, WriteError
+from tokenaudit.errors import (
+    ConfigError,
+    ExitCode,
+    InputMissingError,
+    OutputError,
+    TokenauditError,
+    WriteError,
+)
+from tokenaudit.output import check_output_path, write_atomically
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -221,6 +229,32 @@ PseudonymizeOpt = Annotated[
         help="Replace every person identifier by a keyed HMAC-SHA256 pseudonym (key: 32+ bytes, mode 600).",
     ),
 ]
+MaxExpandedOpt = Annotated[
+    str,
+    typer.Option(
+        "--max-expanded-size",
+        metavar="SIZE|auto",
+        help="Refuse a compressed input that expands past SIZE (e.g. 2G; exit 65). auto = "
+        "64 times its compressed size, at least 256M.",
+    ),
+]
+ReferenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--reference",
+        metavar="FILE",
+        help="Compare with the fitted null models of a larger scan (see README: when a "
+        "reference is appropriate).",
+    ),
+]
+SaveReferenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-reference",
+        metavar="FILE",
+        help="Write this scan's fitted null models (no personal data) for small-team scans.",
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
 VerboseOpt = Annotated[
     bool,
@@ -342,6 +376,7 @@ def _input_files(
     workdir: Path,
     repos: list[Path] | None = None,
     branch: str | None = None,
+    max_expanded: int | None = None,
 ) -> list[InputFile]:
     from tokenaudit.loaders import InputFile, expand_paths
     from tokenaudit.loaders.readers import read_text_stream
@@ -360,10 +395,10 @@ def _input_files(
                 if stdin_used:
                     raise ConfigError("'-' (stdin) can be given only once")
                 stdin_used = True
-                spooled = read_text_stream(sys.stdin.buffer, workdir)  # type: ignore[arg-type]
-                files.append(InputFile(spooled, "<stdin>", kind))
+                spooled = _spool_stdin(read_text_stream, workdir)
+                files.append(InputFile(spooled, "<stdin>", kind, max_expanded=max_expanded))
             else:
-                files.extend(expand_paths([item], kind))
+                files.extend(expand_paths([item], kind, max_expanded=max_expanded))
     if repos:
         from tokenaudit.loaders.git import repository_input
 
@@ -371,6 +406,40 @@ def _input_files(
     if not files:
         raise typer.BadParameter("give at least one PATH, --usage, --commits or --repo")
     return files
+
+
+def _spool_stdin(read_text_stream: Any, workdir: Path) -> Path:
+    from tokenaudit import _entry
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or 0 in _entry.closed_streams:
+        raise InputMissingError("<stdin>", "standard input is closed")
+    try:
+        return Path(read_text_stream(stream, workdir))
+    except OSError as exc:
+        raise InputMissingError("<stdin>", f"cannot read: {exc.strerror or exc}") from exc
+
+
+_SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def _parse_size(value: str) -> int | None:
+    """'auto' → None; '512M', '2G', '2GiB', '100MB', '1048576' → bytes (powers of 1024)."""
+    text = value.strip().lower()
+    if text == "auto":
+        return None
+    import re
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text)
+    if not match:
+        raise typer.BadParameter(
+            f"expected a size such as 512M or 4G, or 'auto', got {value!r}",
+            param_hint="--max-expanded-size",
+        )
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    if size < 1:
+        raise typer.BadParameter("must be at least 1 byte", param_hint="--max-expanded-size")
+    return size
 
 
 # ----------------------------------------------------------------------------- running safely
@@ -397,8 +466,7 @@ def _guarded(debug: bool) -> Iterator[None]:
     except TokenauditError as exc:
         _fail(f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
-        sys.stderr.write("tokenaudit: interrupted\n")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        _interrupted()
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
@@ -408,8 +476,7 @@ def _guarded(debug: bool) -> Iterator[None]:
         from tokenaudit._entry import interrupt_seen
 
         if interrupt_seen():  # a Ctrl-C that a library turned into another exception
-            sys.stderr.write("tokenaudit: interrupted\n")
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            _interrupted()
         if debug:
             import traceback
 
@@ -419,6 +486,16 @@ def _guarded(debug: bool) -> Iterator[None]:
             "(rerun with --debug for a traceback)",
             ExitCode.INTERNAL,
         )
+
+
+def _interrupted() -> NoReturn:
+    """SIGINT → 130, SIGTERM → 143; the `with` blocks being unwound remove the temp files."""
+    from tokenaudit._entry import interrupt_code
+
+    code = interrupt_code()
+    word = "interrupted" if code == ExitCode.INTERRUPTED else "terminated"
+    sys.stderr.write(f"tokenaudit: {word}\n")
+    raise typer.Exit(code) from None
 
 
 def _silence_stdout() -> None:
@@ -450,57 +527,25 @@ def _workdir() -> Iterator[Path]:
         yield Path(name)
 
 
-def check_output_path(path: Path) -> None:
-    """Fail before the analysis, not after it, when the report could never be written."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot create {path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise OutputError(f"cannot create {path}: it is a directory")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot create {path}: directory {parent} is not writable")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same directory, fsync, rename over the target, fsync the directory.
-    A failure at any step leaves the previous file untouched and no temp file behind."""
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise OutputError(f"cannot create {path}: directory {parent} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tokenaudit-", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, IsADirectoryError):
-            raise OutputError(f"cannot create {path}: it is a directory") from exc
-        if isinstance(exc, OSError):
-            raise WriteError(f"writing {path} failed: {exc.strerror or exc}") from exc
-        raise
-    try:
-        dir_fd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory; the rename itself is done
-
-
 def _emit(text: str, output: Path | None) -> None:
     if output is not None:
         write_atomically(output, text)
         return
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    with _writing_stdout():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """A failed write to stdout (a full device, a closed descriptor) is exit 74; a reader that
+    went away stays a broken pipe (141)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise WriteError(f"writing the report to stdout failed: {exc.strerror or exc}") from exc
 
 
 def _stderr_console() -> Console:
@@ -538,10 +583,11 @@ def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
         )
     if report.skipped:
         names = ", ".join(visible(s) for s in report.skipped[:3]) + (
-            " …" if len(report.skipped) > 3 else ""
+            f", … ({len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
         )
         err.write(
-            f"tokenaudit: note: skipped {len(report.skipped)} file(s) that are not usage, commits or identities: {names}\n"
+            f"tokenaudit: note: skipped {len(report.skipped)} file(s) that are not logs "
+            f"(not usage, commits or identities): {names}\n"
         )
     if report.unmatched_usage or report.unmatched_authors:
         err.write(
@@ -639,7 +685,10 @@ def scan(
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,
     allow_empty: AllowEmptyOpt = False,
+    max_expanded_size: MaxExpandedOpt = "auto",
     pseudonymize: PseudonymizeOpt = None,
+    reference: ReferenceOpt = None,
+    save_reference: SaveReferenceOpt = None,
     strict: StrictOpt = False,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -653,13 +702,25 @@ def scan(
         cfg = _build_config(
             since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
         )
-        for target in (output, rejects_file):
+        for target in (output, rejects_file, save_reference):
             if target is not None:
                 check_output_path(target)
+        cfg = _with_reference(cfg, reference)
         key = _pseudonym_key(pseudonymize)
-        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
+        files = _input_files(
+            paths,
+            usage,
+            commits,
+            identities,
+            workdir,
+            repo,
+            branch,
+            _parse_size(max_expanded_size),
+        )
         with _progress(f"auditing {len(files)} input file(s)"):
             report = run_audit(files, cfg, workdir)
+        if save_reference is not None:
+            _save_reference(save_reference, report, cfg)
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
 
@@ -684,6 +745,31 @@ def scan(
         _emit_report(report, cfg, shown, accounts.height - shown.height, chosen, output, csv_raw)
         code = _exit_code(report, fail_on, exit_zero)
     raise typer.Exit(code)
+
+
+def _with_reference(cfg: AuditConfig, path: Path | None) -> AuditConfig:
+    """`--reference FILE`: the fitted null models of a larger scan, carried in the config."""
+    if path is None:
+        return cfg
+    import dataclasses
+
+    try:
+        from tokenaudit.reference import load_reference
+    except ImportError:
+        raise ConfigError("--reference is not available in this build") from None
+    ref = load_reference(Path(path))
+    if "reference" not in {f.name for f in dataclasses.fields(cfg)}:
+        raise ConfigError("--reference is not available in this build")
+    return dataclasses.replace(cfg, reference=ref)  # type: ignore[call-arg]
+
+
+def _save_reference(path: Path, report: AuditReport, cfg: AuditConfig) -> None:
+    """`--save-reference FILE`: this scan's null models, written like every report."""
+    try:
+        from tokenaudit.reference import dump_reference
+    except ImportError:
+        raise ConfigError("--save-reference is not available in this build") from None
+    write_atomically(path, dump_reference(report, cfg))
 
 
 def _pseudonym_key(path: Path | None) -> bytes | None:
@@ -720,8 +806,10 @@ def _emit_report(
         from tokenaudit.report.table import render_table
 
         if output is None:
-            console = Console(highlight=False, markup=False, emoji=False)
-            render_table(shown, console, hidden=hidden)
+            with _writing_stdout():
+                console = Console(highlight=False, markup=False, emoji=False)
+                render_table(shown, console, hidden=hidden)
+                sys.stdout.flush()
             return
         import io
 
@@ -784,7 +872,9 @@ def explain(
     assume_tz: AssumeTzOpt = "UTC",
     max_bad_rows: MaxBadRowsOpt = None,
     max_bad_ratio: MaxBadRatioOpt = 0.5,
+    max_expanded_size: MaxExpandedOpt = "auto",
     pseudonymize: PseudonymizeOpt = None,
+    reference: ReferenceOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -799,8 +889,18 @@ def explain(
         cfg = _build_config(
             since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
         )
+        cfg = _with_reference(cfg, reference)
         key = _pseudonym_key(pseudonymize)
-        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
+        files = _input_files(
+            paths,
+            usage,
+            commits,
+            identities,
+            workdir,
+            repo,
+            branch,
+            _parse_size(max_expanded_size),
+        )
         report = run_audit(files, cfg, workdir)
         wanted = _find_account(report, account)
         if key is not None:
@@ -812,7 +912,9 @@ def explain(
             )
         if wanted is None:
             raise ConfigError(f"no account {account!r} in the inputs")
-        render_explain(report, wanted, Console(highlight=False, markup=False, emoji=False))
+        with _writing_stdout():
+            render_explain(report, wanted, Console(highlight=False, markup=False, emoji=False))
+            sys.stdout.flush()
 
 
 def _find_account(report: AuditReport, account: str) -> str | None:
@@ -820,10 +922,13 @@ def _find_account(report: AuditReport, account: str) -> str | None:
 
     from tokenaudit.identities import normalise_identity
 
-    norm = pl.select(normalise_identity(pl.lit(account))).item()
     names = report.accounts["account"].to_list()
-    for name in names:
-        if name == account or name.lower() == norm:
+    if account in names:
+        return account
+    keys = pl.select(normalise_identity(pl.Series([account, *names], dtype=pl.String))).to_series()
+    wanted = keys[0]
+    for name, key in zip(names, keys[1:], strict=True):
+        if key == wanted:
             return str(name)
     return None
 
@@ -838,6 +943,7 @@ def inspect(
     branch: BranchOpt = None,
     account: AccountOpt = None,
     assume_tz: AssumeTzOpt = "UTC",
+    max_expanded_size: MaxExpandedOpt = "auto",
     fmt: Annotated[
         str,
         typer.Option(
@@ -854,7 +960,16 @@ def inspect(
 
         checks = InputChecks(assume_tz, account)
         cfg = _build_config(None, None, "UTC", "auto", False, checks)
-        files = _input_files(paths, usage, commits, identities, workdir, repo, branch)
+        files = _input_files(
+            paths,
+            usage,
+            commits,
+            identities,
+            workdir,
+            repo,
+            branch,
+            _parse_size(max_expanded_size),
+        )
         inspection = inspect_inputs(files, cfg, workdir)
         if fmt == "json" or (fmt == "auto" and not sys.stdout.isatty()):
             from tokenaudit.report.inspect_view import render_inspection_json
@@ -865,7 +980,9 @@ def inspect(
 
             from tokenaudit.report.inspect_view import render_inspection
 
-            render_inspection(inspection, Console(highlight=False, markup=False, emoji=False))
+            with _writing_stdout():
+                render_inspection(inspection, Console(highlight=False, markup=False, emoji=False))
+                sys.stdout.flush()
 
 
 @app.command()
@@ -983,8 +1100,7 @@ def panel_sql(
             until=end,
         )
         if output is None:
-            sys.stdout.write(sql)
-            sys.stdout.flush()
+            _emit(sql, None)
         else:
             check_output_path(output)
             write_atomically(output, sql)
@@ -998,6 +1114,13 @@ def main() -> None:
         _silence_stdout()
         sys.exit(int(ExitCode.BROKEN_PIPE))
     except KeyboardInterrupt:
-        sys.stderr.write("tokenaudit: interrupted\n")
+        from tokenaudit._entry import interrupt_code
+
+        code = interrupt_code()
+        sys.stderr.write(
+            "tokenaudit: interrupted\n"
+            if code == ExitCode.INTERRUPTED
+            else "tokenaudit: terminated\n"
+        )
         sys.stderr.flush()
-        sys.exit(int(ExitCode.INTERRUPTED))
+        sys.exit(code)

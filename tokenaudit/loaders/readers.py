@@ -12,11 +12,13 @@ import gzip
 import io
 import json
 import lzma
+import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
@@ -26,6 +28,9 @@ from tokenaudit.loaders.sources import InputFile
 from tokenaudit.schema import Kind
 
 _SNIFF_BYTES = 64 * 1024
+# The stdlib reader's default field limit (128 KiB) would end the run on one long cell; lines
+# are capped at `MAX_LINE_BYTES` before any reader sees them, quoted multi-line cells are not.
+csv.field_size_limit(64 << 20)
 _JSON_RECORD_KEYS = ("data", "records", "rows", "items", "usage", "commits", "results")
 
 
@@ -58,39 +63,280 @@ def _open_failure(file: InputFile, exc: OSError) -> InputMissingError:
     return InputMissingError(file.name, exc.strerror or type(exc).__name__.lower())
 
 
-def decompressed(file: InputFile, workdir: Path) -> tuple[Path, str]:
-    """Return a path to plain content (decompressing gzip/bz2/xz/zstd into `workdir`) and the
-    compression name ("" when none)."""
+#: A CSV/TSV line longer than this is not read: it becomes one unreadable row (with its line
+#: number), so that one runaway line (a 4 GiB line in a small .gz) can neither exhaust memory
+#: nor end the run.
+MAX_LINE_BYTES: Final = 1 << 20
+#: NDJSON records may be larger (a Claude Code transcript line can quote a whole file).
+MAX_NDJSON_LINE_BYTES: Final = 16 << 20
+#: Compressed input may expand to this many times its compressed size, and at least to
+#: `EXPANSION_FLOOR` bytes, unless --max-expanded-size says otherwise: honest logs compress
+#: 5-20 fold, a decompression bomb hundreds of times.
+EXPANSION_RATIO: Final = 64
+EXPANSION_FLOOR: Final = 256 << 20
+_CHUNK: Final = 1 << 20
+_BOMS: Final = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16"),
+)
+
+
+def expansion_limit(compressed_bytes: int, explicit: int | None) -> int:
+    """How far a compressed input may expand (see `EXPANSION_RATIO`)."""
+    if explicit is not None:
+        return explicit
+    return max(EXPANSION_FLOOR, EXPANSION_RATIO * compressed_bytes)
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.4g}{unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True)
+class PlainInput:
+    """A file's content as plain UTF-8 on disk, ready to sniff and scan."""
+
+    path: Path
+    #: "gzip", "bz2", "xz" or "" (what was decompressed).
+    compression: str
+    #: The format `sniff_bytes` saw.
+    fmt: str
+    #: Lines left out because they were too long: (line, reason).
+    long_lines: tuple[tuple[int, str], ...] = ()
+    #: "UTF-16" or "UTF-32" when the file was transcoded, else "".
+    transcoded: str = ""
+
+
+class _LineGuard:
+    """Copies text chunk by chunk, leaving out (as an empty line, so later line numbers hold)
+    every line longer than `limit`. Memory: one chunk plus at most `limit` bytes of a pending
+    line. Chunks must be at most `limit` long, so only a line spanning chunks can be too long."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.line = 1
+        self.pending = bytearray()
+        self.pending_len = 0
+        self.dropping = False
+        self.long: list[tuple[int, str]] = []
+
+    def _grow(self, part: bytes) -> None:
+        self.pending_len += len(part)
+        if self.dropping:
+            return
+        if self.pending_len > self.limit:
+            self.dropping = True
+            self.pending = bytearray()
+        else:
+            self.pending += part
+
+    def _end_line(self, newline: bytes) -> bytes:
+        if self.dropping:
+            self.long.append(
+                (
+                    self.line,
+                    f"line is longer than {_size_text(self.limit)} "
+                    f"({_size_text(self.pending_len)} or more); not read",
+                )
+            )
+            out = newline
+        else:
+            out = bytes(self.pending) + newline
+        self.pending, self.pending_len, self.dropping = bytearray(), 0, False
+        return out
+
+    def feed(self, chunk: bytes) -> bytes:
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._grow(chunk)
+            return b""
+        self._grow(chunk[:first])
+        out = [self._end_line(b"\n")]
+        last = chunk.rfind(b"\n")
+        middle = chunk[first + 1 : last + 1]
+        out.append(middle)
+        self.line += 1 + middle.count(b"\n")
+        self._grow(chunk[last + 1 :])
+        return b"".join(out)
+
+    def close(self) -> bytes:
+        if not self.pending_len:
+            return b""
+        return self._end_line(b"")
+
+
+def _bom(head: bytes) -> tuple[str, str] | None:
+    for mark, codec, label in _BOMS:
+        if head.startswith(mark):
+            return codec, label
+    return None
+
+
+def _looks_like_utf16_without_bom(head: bytes) -> bool:
+    sample = head[:4096]
+    return len(sample) >= 8 and sample.count(b"\x00") > len(sample) // 4
+
+
+def prepare(file: InputFile, workdir: Path) -> PlainInput:
+    """The file's content as plain UTF-8 on disk: gzip/bz2/xz are decompressed and UTF-16/32
+    (with a byte-order mark) transcoded into `workdir`, with the expansion capped
+    (`expansion_limit`) and over-long lines of line formats left out (`MAX_LINE_BYTES`).
+    A plain UTF-8 file is used where it is, unless it has an over-long line."""
     try:
-        with file.path.open("rb") as fh:
-            head = fh.read(6)
+        fh = file.path.open("rb")
     except OSError as exc:
         raise _open_failure(file, exc) from exc
-    opener: Any = None
-    kind = ""
-    if head.startswith(b"\x1f\x8b"):
-        opener, kind = gzip.open, "gzip"
-    elif head.startswith(b"BZh"):
-        opener, kind = bz2.open, "bz2"
-    elif head.startswith(b"\xfd7zXZ\x00"):
-        opener, kind = lzma.open, "xz"
-    elif head.startswith(b"\x28\xb5\x2f\xfd"):
-        raise DataError(file.name, "zstd-compressed input is not supported; decompress it first")
-    if opener is None:
-        return file.path, ""
-    fd, tmp_name = tempfile.mkstemp(dir=workdir, suffix=".raw")
-    try:
-        with opener(file.path, "rb") as src, open(fd, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
-        raise DataError(file.name, f"{kind} stream is corrupt or truncated ({exc})") from exc
-    return Path(tmp_name), kind
+    with fh:
+        try:
+            magic = fh.read(6)
+            fh.seek(0)
+            compressed_size = os.fstat(fh.fileno()).st_size
+        except OSError as exc:
+            raise _open_failure(file, exc) from exc
+        opener: Any = None
+        kind = ""
+        if magic.startswith(b"\x1f\x8b"):
+            opener, kind = gzip.open, "gzip"
+        elif magic.startswith(b"BZh"):
+            opener, kind = bz2.BZ2File, "bz2"
+        elif magic.startswith(b"\xfd7zXZ\x00"):
+            opener, kind = lzma.LZMAFile, "xz"
+        elif magic.startswith(b"\x28\xb5\x2f\xfd"):
+            raise DataError(
+                file.name, "zstd-compressed input is not supported; decompress it first"
+            )
+        try:
+            stream: Any = opener(fh, mode="rb") if opener else fh
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise DataError(file.name, f"{kind} stream is corrupt or truncated ({exc})") from exc
+        limit = expansion_limit(compressed_size, file.max_expanded) if kind else None
+        return _Preparer(file, workdir, stream, kind, limit).run()
+
+
+class _Preparer:
+    """One pass over a (decompressing) stream: sniff, transcode, guard lines, cap expansion."""
+
+    def __init__(
+        self, file: InputFile, workdir: Path, stream: Any, kind: str, limit: int | None
+    ) -> None:
+        self.file, self.workdir, self.stream, self.kind, self.limit = (
+            file,
+            workdir,
+            stream,
+            kind,
+            limit,
+        )
+        self.expanded = 0
+        self.decoder: Any = None
+        self.label = ""
+
+    def _read(self) -> bytes:
+        try:
+            raw = self.stream.read(_CHUNK)
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+            if not self.kind and isinstance(exc, OSError):
+                raise _open_failure(self.file, exc) from exc
+            raise DataError(
+                self.file.name, f"{self.kind} stream is corrupt or truncated ({exc})"
+            ) from exc
+        self.expanded += len(raw)
+        if self.limit is not None and self.expanded > self.limit:
+            rule = (
+                "--max-expanded-size"
+                if self.file.max_expanded is not None
+                else f"{EXPANSION_RATIO} times its compressed size, at least "
+                f"{_size_text(EXPANSION_FLOOR)}"
+            )
+            raise DataError(
+                self.file.name,
+                f"{self.kind} content expands past {_size_text(self.limit)} ({rule}): refused as "
+                "a likely decompression bomb; give --max-expanded-size SIZE to read it",
+            )
+        if self.decoder is None:
+            return raw
+        try:
+            return self.decoder.decode(raw, final=not raw).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                self.file.name, f"not valid {self.label} at byte {self.expanded - len(raw)}"
+            ) from exc
+
+    def run(self) -> PlainInput:
+        first = self._read()
+        bom = _bom(first)
+        if bom is not None:
+            codec, self.label = bom
+            import codecs
+
+            self.decoder = codecs.getincrementaldecoder(codec)()
+            mark = 4 if self.label == "UTF-32" else 2
+            first = self.decoder.decode(first[mark:]).encode("utf-8")
+        elif _looks_like_utf16_without_bom(first):
+            raise DataError(
+                self.file.name,
+                "looks like UTF-16 text without a byte-order mark; save it as UTF-8 (CSV UTF-8)",
+            )
+        fmt = sniff_bytes(first)
+        line_limit = {"csv": MAX_LINE_BYTES, "tsv": MAX_LINE_BYTES}.get(
+            fmt, MAX_NDJSON_LINE_BYTES if fmt == "ndjson" else None
+        )
+        if not self.kind and self.decoder is None:
+            if line_limit is None or not self._has_long_line(first, line_limit):
+                return PlainInput(self.file.path, "", fmt)
+            self.stream.seek(0)
+            self.expanded = 0
+            first = self._read()
+        guard = _LineGuard(line_limit) if line_limit is not None else None
+        fd, tmp_name = tempfile.mkstemp(dir=self.workdir, suffix=".raw")
+        try:
+            with open(fd, "wb") as dst:
+                chunk = first
+                while chunk:
+                    for piece in _pieces(chunk, line_limit):
+                        dst.write(guard.feed(piece) if guard else piece)
+                    chunk = self._read()
+                if guard:
+                    dst.write(guard.close())
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return PlainInput(
+            Path(tmp_name), self.kind, fmt, tuple(guard.long) if guard else (), self.label
+        )
+
+    def _has_long_line(self, first: bytes, limit: int) -> bool:
+        guard = _LineGuard(limit)
+        chunk = first
+        while chunk:
+            for piece in _pieces(chunk, limit):
+                guard.feed(piece)
+                if guard.dropping or guard.long:
+                    return True
+            chunk = self._read()
+        guard.close()
+        return bool(guard.long)
+
+
+def _pieces(chunk: bytes, limit: int | None) -> list[bytes]:
+    if limit is None or len(chunk) <= limit:
+        return [chunk]
+    return [chunk[i : i + limit] for i in range(0, len(chunk), limit)]
 
 
 def sniff_format(path: Path) -> str:
     """'parquet', 'json', 'ndjson', 'tsv', 'csv' or 'empty', from the first bytes."""
     with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+        return sniff_bytes(fh.read(_SNIFF_BYTES))
+
+
+def sniff_bytes(head: bytes) -> str:
+    """`sniff_format` of the first bytes of a file."""
+    head = head[:_SNIFF_BYTES]
     if head.startswith(b"PAR1"):
         return "parquet"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
@@ -102,7 +348,7 @@ def sniff_format(path: Path) -> str:
         first, _, rest = text.partition("\n")
         try:
             json.loads(first)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return "json"
         return "ndjson" if rest.strip() or len(head) == _SNIFF_BYTES else "json"
     header = text.split("\n", 1)[0]
@@ -111,24 +357,27 @@ def sniff_format(path: Path) -> str:
 
 def read_raw(file: InputFile, workdir: Path) -> RawTable:
     """Read one input file into a `RawTable`, whatever its format."""
-    plain, compression = decompressed(file, workdir)
-    try:
-        fmt = sniff_format(plain)
-    except OSError as exc:
-        raise _open_failure(file, exc) from exc
-    label = f"{fmt}+{compression}" if compression else fmt
+    plain = prepare(file, workdir)
+    table = _read_format(file, plain)
+    if plain.long_lines:
+        merged = tuple(sorted((*table.unreadable, *plain.long_lines)))
+        table = replace(table, unreadable=merged)
+    return table
+
+
+def _read_format(file: InputFile, plain: PlainInput) -> RawTable:
+    fmt, path = plain.fmt, plain.path
+    label = "+".join(x for x in (fmt, plain.compression, plain.transcoded.lower()) if x)
     if fmt in ("csv", "tsv"):
-        table = _read_delimited(file, plain, label, "\t" if fmt == "tsv" else ",")
+        table = _read_delimited(file, path, label, "\t" if fmt == "tsv" else ",")
         return _export_from_table(table) or table
     if fmt == "empty":
         raise DataError(file.name, "file is empty")
     if fmt == "parquet":
-        return _read_parquet(file, plain, label)
+        return _read_parquet(file, path, label)
     if fmt == "json":
-        return _read_json(file, plain, label)
-    if fmt == "ndjson":
-        return _read_ndjson(file, plain, label)
-    return _read_delimited(file, plain, label, "\t" if fmt == "tsv" else ",")
+        return _read_json(file, path, label)
+    return _read_ndjson(file, path, label)
 
 
 def _export_from_table(table: RawTable) -> RawTable | None:
@@ -201,12 +450,16 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
         # One cheap pass (the last column only) decides whether the file can stay lazy: Polars
         # pads a short row with nulls, indistinguishable from empty cells, so a file whose last
         # column has nulls goes through the stdlib reader, which can tell them apart.
-        rows, short_suspects = (
+        # NOTE: every column is read here, not only the last: Polars notices a row with too
+        # many fields only when it parses them all, and it must notice it now, while the stdlib
+        # fallback below can still take over (later it would end the run).
+        counts = (
             pl.scan_csv(path, **options)
-            .select(pl.len(), pl.col(names[-1]).null_count())
+            .select(pl.len(), pl.col(names[-1]).null_count(), pl.exclude("_row").null_count())
             .collect()
             .row(0)
         )
+        rows, short_suspects = counts[0], counts[1]
         if short_suspects:
             df = pl.read_csv(path, **options)
             df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
@@ -214,7 +467,7 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
             return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
         # Ragged or badly quoted rows: fall back to the stdlib reader, which can say which line.
-        return _read_delimited_slowly(path, fmt, sep, names)
+        return _read_delimited_slowly(file, path, fmt, sep, names)
     lazy = pl.scan_csv(path, **options).select(
         pl.exclude("_row"), (pl.col("_row") + 2).cast(pl.Int64).alias("_line")
     )
@@ -232,13 +485,16 @@ def _drop_short_and_blank_rows(
         reader = csv.reader(fh, delimiter=sep)
         next(reader, None)
         start = reader.line_num + 1
-        for index, record in enumerate(reader):
-            lines.append(start)
-            if not record:
-                blank.append(index)
-            elif len(record) != width:
-                short[index] = (start, len(record))
-            start = reader.line_num + 1
+        try:
+            for index, record in enumerate(reader):
+                lines.append(start)
+                if not record:
+                    blank.append(index)
+                elif len(record) != width:
+                    short[index] = (start, len(record))
+                start = reader.line_num + 1
+        except csv.Error:
+            return df, []  # the stdlib reader cannot split it: keep Polars' view
     if len(lines) != df.height:  # the two readers disagree on the records: keep Polars' view
         return df, []
     drop = set(blank) | set(short)
@@ -249,7 +505,9 @@ def _drop_short_and_blank_rows(
     return kept, unreadable
 
 
-def _read_delimited_slowly(path: Path, fmt: str, sep: str, names: list[str]) -> RawTable:
+def _read_delimited_slowly(
+    file: InputFile, path: Path, fmt: str, sep: str, names: list[str]
+) -> RawTable:
     rows: list[list[str | None]] = []
     lines: list[int] = []
     unreadable: list[tuple[int, str]] = []
@@ -257,7 +515,18 @@ def _read_delimited_slowly(path: Path, fmt: str, sep: str, names: list[str]) -> 
         reader = csv.reader(fh, delimiter=sep)
         next(reader, None)
         start = reader.line_num + 1
-        for record in reader:
+        records = iter(reader)
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # A field past the size limit (an unterminated quote swallowing the rest of the
+                # file, say): the rest of the file cannot be split into rows.
+                raise DataError(
+                    file.name, f"malformed {fmt.split('+')[0].upper()}: {exc}", line=start
+                ) from None
             line = start
             start = reader.line_num + 1
             if not record:
@@ -282,7 +551,10 @@ def _scalar_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return json.dumps(value)
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return None  # a nested value no column can use
 
 
 def _records_frame(records: list[tuple[int, dict[str, Any]]]) -> pl.DataFrame:
@@ -300,17 +572,51 @@ def _records_frame(records: list[tuple[int, dict[str, Any]]]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=schema)
 
 
-def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
+def _json_documents(file: InputFile, path: Path) -> list[Any]:
+    """Every JSON document in the file: one, or several back to back (`gh api --paginate`
+    writes `[...][...]`, or one array per line)."""
     try:
-        with path.open("r", encoding="utf-8") as fh:
-            doc = json.load(fh)
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(file.name, f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            file.name, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
-        ) from exc
-    items = _json_records(doc)
+    decoder = json.JSONDecoder()
+    docs: list[Any] = []
+    pos = 0
+    end = len(text)
+    while True:
+        while pos < end and text[pos] in "\ufeff \t\r\n":
+            pos += 1
+        if pos >= end:
+            break
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                file.name, f"not valid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+            ) from exc
+        except RecursionError:
+            line = text.count("\n", 0, pos) + 1
+            raise DataError(file.name, "JSON nested too deeply to read", line=line) from None
+        docs.append(doc)
+    if not docs:
+        raise DataError(file.name, "file is empty")
+    return docs
+
+
+def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
+    docs = _json_documents(file, path)
+    doc = docs[0]
+    if len(docs) == 1:
+        items = _json_records(doc)
+    else:
+        # Pages of one listing: their records, numbered on across the pages.
+        pages = [_json_records(d) for d in docs]
+        items = None if any(p is None for p in pages) else [r for p in pages for r in p or []]
+        if items is None:
+            raise DataError(
+                file.name,
+                f"holds {len(docs)} JSON documents, not all of them lists of records",
+            )
     if items is None and isinstance(doc, dict):
         converted = exports.convert([], doc)
         if converted is not None:
@@ -357,6 +663,9 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
                 continue
             except json.JSONDecodeError as exc:
                 unreadable.append((line_no, f"not valid JSON ({exc.msg})"))
+                continue
+            except RecursionError:
+                unreadable.append((line_no, "JSON nested too deeply to read"))
                 continue
             if isinstance(item, dict):
                 records.append((line_no, item))
