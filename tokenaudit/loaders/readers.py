@@ -381,8 +381,9 @@ def _read_format(file: InputFile, plain: PlainInput) -> RawTable:
 
 
 def _export_from_table(table: RawTable) -> RawTable | None:
-    """Vendor CSV exports (LiteLLM spend logs) are recognised from their header."""
-    if not {"starttime", "prompt_tokens"} <= set(table.columns):
+    """Vendor CSV exports (LiteLLM spend logs, Cursor's usage CSV) are recognised from their
+    header (`exports.is_csv_export`); any other CSV stays canonical and lazy."""
+    if not exports.is_csv_export(table.columns):
         return None
     df = table.frame.collect()
     records = [(row.pop("_line"), row) for row in df.to_dicts()]
@@ -406,6 +407,9 @@ def _from_export(
 ) -> RawTable:
     if converted.refuse:
         raise RefusedExport(name, converted.refuse)
+    if converted.rejects:
+        # Records the converter recognised but could not use are rejects like unreadable lines.
+        unreadable = sorted([*unreadable, *converted.rejects])
     df = exports.rows_frame(converted)
     columns = tuple(c for c in df.columns if c != "_line")
     return RawTable(
