@@ -109,7 +109,7 @@ def test_cursor_newer_layout_without_cost_and_without_a_final_newline() -> None:
     # `Requests` is Cursor's billing unit, not a count: every row is one request.
     assert [r["requests"] for r in converted.rows] == [1, 1, 1, 1]
     assert all(r["cost_usd"] is None for r in converted.rows)
-    assert converted.rejects == ((6, "column 'Input (w/ Cache Write)': not a whole number 'abc'"),)
+    assert converted.rejects == ((6, "column 'Input (w/ Cache Write)': not a token count 'abc'"),)
 
 
 def test_cursor_team_export_names_each_row_by_its_user_column() -> None:
@@ -121,7 +121,7 @@ def test_cursor_team_export_names_each_row_by_its_user_column() -> None:
     assert converted.note == ""  # Included and On-Demand are known kinds
 
 
-def test_cursor_team_row_without_a_user_is_rejected_for_it(tmp_path: Path) -> None:
+def test_cursor_team_row_without_a_user_is_rejected_for_it() -> None:
     records = csv_records("cursor_usage_csv_team.csv")
     records[0][1]["user"] = ""
     converted = exports.convert(records, None)

@@ -6,13 +6,20 @@ Token semantics are kept right at this boundary (research/formats.md): Anthropic
 uncached input apart from cache reads, OpenAI's `input_tokens` includes cached tokens (split
 here), Anthropic costs are in cents, and a streamed Claude Code message is counted once, by its
 fullest line.
+
+Adapters tolerate drift: unknown fields are ignored, missing optional sections are counted in the
+note, numbers written as strings are read as numbers (a token value that is no number is passed
+on as it is, so that validation rejects the row and names it, never read as 0), and new enum
+values (line types, kinds, states) are read or skipped, never fatal. Files that sit beside the
+logs (Claude Code settings, subagent sidecars, prompt histories …) are refused with what they
+are, which a scanned directory turns into a skip with a note.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -73,6 +80,7 @@ def _most(records: Records, has: Callable[[dict[str, Any]], bool]) -> bool:
     return bool(head) and sum(1 for r in head if has(r)) * 2 >= len(head)
 
 
+_DIGITS: Final = re.compile(r"^\s*[+-]?\d+\s*$")
 _NUMBER: Final = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -97,6 +105,10 @@ def _int(value: Any) -> int:
 def _count(value: Any) -> Any:
     """A token count for the canonical row: a whole number (strings like "12" included), None
     when absent, or the value as it was, so that validation rejects it and names it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # exact, however large (a float would round past 2**53)
+    if isinstance(value, str) and _DIGITS.match(value):
+        return int(value)
     number = _number(value)
     if number is not None and number.is_integer():
         return int(number)
@@ -317,9 +329,7 @@ def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | N
     for line, r in records:
         actor = _obj(r.get("actor"))
         # A new actor type is read by whichever identity field it carries.
-        account = (
-            actor.get("email_address") or actor.get("api_key_name") or actor.get("name") or None
-        )
+        account = actor.get("email_address") or actor.get("api_key_name")
         breakdown = [m for m in (r.get("model_breakdown") or []) if isinstance(m, dict)]
         if not breakdown:
             without += 1  # an actor-day with sessions but no per-model tokens: no usage row
@@ -540,7 +550,7 @@ def _is_cursor_csv(keys: set[str]) -> bool:
     )
 
 
-def is_csv_export(columns: Any) -> bool:
+def is_csv_export(columns: Iterable[str]) -> bool:
     """Whether a CSV header (raw or normalised names) is a vendor export that `convert` maps:
     LiteLLM spend logs or Cursor's dashboard usage CSV. Other CSV files are read as canonical."""
     names = {str(c) for c in columns}
@@ -593,14 +603,14 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
         total = _cursor_cell(r.get("totaltokens"))
         bad = next(
             (
-                f"column '{label}': not a whole number '{cells[col]}'"
+                f"column '{label}': not a token count '{cells[col]}'"
                 for key, label, col in _CURSOR_TOKEN_COLUMNS
                 if isinstance(cells[col], str)
             ),
             None,
         )
         if bad is None and isinstance(total, str):
-            bad = f"column 'Total Tokens': not a whole number '{total}'"
+            bad = f"column 'Total Tokens': not a token count '{total}'"
         parts = sum(v for v in cells.values() if isinstance(v, int))
         if bad is None and isinstance(total, int) and parts != total:
             bad = (
