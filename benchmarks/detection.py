@@ -195,7 +195,9 @@ def figures(df: pl.DataFrame, *, launch: bool = False) -> dict[str, float]:
     )
     recall(
         "trivial_x3",
-        maxxers.filter((pl.col("tactic") == "camouflage") & at3 & pl.col("mechanism")),
+        maxxers.filter(
+            pl.col("tactic").is_in(["camouflage", "trivial-merge"]) & at3 & pl.col("mechanism")
+        ),
         ("suspicious",),
     )
     recall(

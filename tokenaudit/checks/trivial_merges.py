@@ -2,13 +2,15 @@
 
 Statistic: x_i, the number of credited merged changes that do not count as output (tiny changes
 of at most `trivial_max_lines` lines, reverts, and changes reverted within `revert_cancel_days`),
-as a rate over the account's n_i active days (x_i capped at n_i).
-H0: the account's rate comes from the cohort's distribution of honest rates, tested with a
-beta-binomial whose null is fitted robustly (see `fit_beta_binomial(robust=True)`),
-p = P(X ≥ x_i). The same effect-size gate as `automation` applies.
+both as a share of the account's m_i credited merges and as a rate over its n_i active days.
+H0: the account's share or its rate comes from the cohort's distribution of honest ones, each
+tested with a beta-binomial whose null is fitted robustly (see `fit_beta_binomial(robust=True)`),
+p = max(P(X ≥ x_i | m_i), P(X ≥ x_i | n_i)) (intersection–union: both must be unusual). The same
+effect-size gate as `automation` applies to each.
 
-A rate per active day, not a share of all merges: a person who merges little (a reviewer) would
-otherwise look like camouflage after two typo fixes.
+Both, because each alone names honest people: a rate alone names those who ship a lot (agent
+users opening many small pull requests merge more of every size), a share alone names those who
+merge little (a reviewer's few typo fixes are most of their merges). Camouflage is both.
 
 Trivial merges do not inflate usage by themselves; they are the cover a tokenmaxxer puts up so
 that the account seems to ship. So this is a mechanism (tier 2), never outcome evidence.
@@ -38,29 +40,40 @@ class TrivialMerges:
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
-        days = acc["active_days"].to_numpy().astype(np.int64)
-        x_raw = acc["non_output_changes"].to_numpy().astype(np.int64)
-        x_all = np.minimum(x_raw, days)
         if len(names) < MIN_COHORT:
             return not_applicable(
                 self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
             )
-        gated = (x_all >= MIN_CHANGES) & (x_all >= cfg.mechanism_min_share * days)
-        # Without an account past the effect-size gate every p-value is 1: no null to fit.
-        a, b = fit_beta_binomial(x_all, days, robust=True) if gated.any() else (1.0, 1.0)
-        cohort_rate = a / (a + b) if gated.any() else float(x_all.sum() / max(days.sum(), 1))
+        x = acc["non_output_changes"].to_numpy().astype(np.int64)
+        merges = x + acc["merged_changes"].to_numpy().astype(np.int64)
+        days = acc["active_days"].to_numpy().astype(np.int64)
+        p_share, share_rate = _tail(x, merges, cfg)
+        p_rate, day_rate = _tail(np.minimum(x, days), days, cfg)
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
-            x, n = int(x_all[i]), int(days[i])
-            p = float(beta_binomial_sf(np.array([x]), np.array([n]), a, b)[0])
-            if x < MIN_CHANGES or x < cfg.mechanism_min_share * n:
-                p = 1.0
+            # Intersection–union: both unusual, or neither counts.
+            p = max(float(p_share[i]), float(p_rate[i]))
+            xi, ni, di = int(x[i]), int(merges[i]), int(days[i])
+            share = xi / ni if ni else 0.0
             summary = (
-                f"{int(x_raw[i])} trivial or reverted merged changes in {n} active days "
-                f"({x / n:.2f} a day vs cohort {cohort_rate:.2f}; {p_is(p)})"
+                f"{xi} of {ni} merged changes trivial or reverted ({share:.0%} vs cohort "
+                f"{share_rate:.0%}; {xi / di:.2f} a day vs {day_rate:.2f}; {p_is(p)})"
             )
-            limit = max(MIN_CHANGES - 1, math.ceil(cfg.mechanism_min_share * n) - 1)
-            clear = f"at most {limit} trivial or reverted merged changes in {n} active days"
-            brief = f"{int(x_raw[i])} trivial or reverted merges in {n} active days"
-            rows.append((name, True, float(x), p, x / n, summary, clear, brief))
+            limit = max(MIN_CHANGES - 1, math.ceil(cfg.mechanism_min_share * ni) - 1)
+            clear = f"at most {limit} of {ni} merged changes trivial or reverted"
+            brief = f"{xi} of {ni} merges trivial or reverted"
+            rows.append((name, True, float(xi), p, share, summary, clear, brief))
         return result_frame(self.id, rows)
+
+
+def _tail(x: np.ndarray, n: np.ndarray, cfg: AuditConfig) -> tuple[np.ndarray, float]:
+    """(P(X ≥ x_i) under the cohort's robust beta-binomial, the cohort's rate), with the
+    effect-size gate of the mechanism checks (1 below it)."""
+    gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * n) & (n > 0)
+    if not gated.any():
+        # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
+        return np.ones(x.size), float(x.sum() / max(int(n.sum()), 1))
+    has = n > 0
+    a, b = fit_beta_binomial(x[has], n[has], robust=True)
+    p = beta_binomial_sf(x, np.maximum(n, 1), a, b)
+    return np.where(gated, p, 1.0), a / (a + b)
