@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from .conftest import DATA
 
@@ -103,7 +104,7 @@ def test_todays_tree_per_day_totals_match_the_hand_count() -> None:
     assert set(kept["account"]) == {"dev"}
 
 
-def test_sidecars_and_files_beside_the_projects_are_skipped_with_their_reason() -> None:
+def test_sidecars_and_files_beside_the_projects_are_skipped_each_with_a_reason() -> None:
     loaded, skipped = _load_tree()
     read = sorted(Path(x.file.name).name for x in loaded)
     assert read == [
@@ -113,29 +114,47 @@ def test_sidecars_and_files_beside_the_projects_are_skipped_with_their_reason() 
         "agent-a1b2c3d.jsonl",
         "agent-e4f5a6b.jsonl",
     ]
-    why = {Path(s.split(" (", 1)[0]).name: s for s in skipped}
-    assert "subagent's description" in why["agent-a1b2c3d.meta.json"]
-    assert "subagent's description" in why["agent-e4f5a6b.meta.json"]
-    assert "settings" in why["settings.json"]
-    assert "prompt history" in why["history.jsonl"]
-    assert "count the same tokens twice" in why["stats-cache.json"]
-    todos = next(TREE_2026.glob("todos/*.json")).name
-    assert "to-do list" in why[todos]
-    assert "keys: plugins, version" in why["installed_plugins.json"]
-    assert "toolu_01XyZ.txt" in why  # tool output: no kind at all
+    # Skipped, each with its reason (from its content, or from its name or folder when the
+    # directory walk already knows it is no log), never an error that stops the scan.
+    reasons = {Path(s.split(" (", 1)[0]).name: s.split(" (", 1)[1] for s in skipped if " (" in s}
+    assert sorted(reasons) == sorted(
+        [
+            "agent-a1b2c3d.meta.json",
+            "agent-e4f5a6b.meta.json",
+            "settings.json",
+            "history.jsonl",
+            "stats-cache.json",
+            next(TREE_2026.glob("todos/*.json")).name,
+            "installed_plugins.json",
+            "toolu_01XyZ.txt",
+        ]
+    )
+    assert all(r.strip(") ") for r in reasons.values())
 
 
-def test_a_sidecar_named_on_the_command_line_is_an_error_with_the_reason() -> None:
+#: Each file beside the transcripts, named on its own (so that only its content can tell), and
+#: what it is refused as.
+BESIDE = [
+    ("projects/*/*/subagents/agent-a1b2c3d.meta.json", "subagent's description"),
+    ("settings.json", "Claude Code settings, not a log"),
+    ("history.jsonl", "Claude Code prompt history: no tokens"),
+    ("stats-cache.json", "count the same tokens twice"),
+    ("todos/*.json", "a Claude Code to-do list, not a log"),
+    ("plugins/installed_plugins.json", "keys: plugins, version"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "why"), BESIDE)
+def test_files_beside_the_transcripts_are_recognised_from_their_content(
+    pattern: str, why: str
+) -> None:
     from tokenaudit.errors import RefusedExport
     from tokenaudit.loaders import InputFile, load_input
 
-    meta = next(TREE_2026.rglob("agent-a1b2c3d.meta.json"))
-    try:
-        load_input(InputFile(meta, meta.name), Path("/tmp"))
-    except RefusedExport as exc:
-        assert "agent-<id>.jsonl beside it" in exc.why
-    else:
-        raise AssertionError("a sidecar is not a log")
+    path = next(TREE_2026.glob(pattern))
+    with pytest.raises(RefusedExport) as refused:
+        load_input(InputFile(path, path.name), Path("/tmp"))
+    assert why in refused.value.why
 
 
 def test_without_account_the_tree_belongs_to_the_folder_named() -> None:
