@@ -113,11 +113,11 @@ def _guard_standard_streams() -> None:
     closed_streams = frozenset(closed)
     if 2 in closed or sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
-    sys.stderr = _BestEffort(sys.stderr)  # type: ignore[assignment]
+    sys.stderr = _BestEffort(sys.stderr)
     if 1 in closed or sys.stdout is None:
-        sys.stdout = _ClosedOutput()  # type: ignore[assignment]
+        sys.stdout = _ClosedOutput()
     if 0 in closed:
-        sys.stdin = None  # type: ignore[assignment]
+        sys.stdin = None
 
 
 def _interrupted(code: int | None = None) -> None:

@@ -925,7 +925,11 @@ def _find_account(report: AuditReport, account: str) -> str | None:
     names = report.accounts["account"].to_list()
     if account in names:
         return account
-    keys = pl.select(normalise_identity(pl.Series([account, *names], dtype=pl.String))).to_series()
+    keys = (
+        pl.DataFrame({"a": [account, *names]}, schema={"a": pl.String})
+        .select(normalise_identity(pl.col("a")))
+        .to_series()
+    )
     wanted = keys[0]
     for name, key in zip(names, keys[1:], strict=True):
         if key == wanted:

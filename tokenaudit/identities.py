@@ -1,8 +1,14 @@
 """Who is who: alias resolution across usage accounts and commit authors.
 
-Emails and logins compare case-insensitively; GitHub noreply addresses
-(`12345+login@users.noreply.github.com`) stand for their login; an identities file maps any
-spelling to one account. Unmatched identities are reported by the caller, never dropped.
+Emails and logins compare case-insensitively and after Unicode compatibility normalisation
+(NFKC: `zoë` typed as one code point or as `o` + combining diaeresis, full-width letters, ligatures
+are one person); GitHub noreply addresses (`12345+login@users.noreply.github.com`) stand for
+their login; an identities file maps any spelling to one account. Unmatched identities are
+reported by the caller, never dropped.
+
+An account is *shown* as the identities file spells it, else as the usage logs spell it most
+often (NFC; ties go to the spelling that sorts first), so a report joins back to the names
+people use (`YuriiMotov`, not `yuriimotov`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ _NOREPLY = r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$"
 
 
 def normalise_identity(expr: pl.Expr) -> pl.Expr:
-    """Case-fold, trim, and reduce GitHub noreply addresses to the login they stand for."""
-    folded = expr.str.strip_chars().str.to_lowercase()
+    """The matching key of a spelling: trimmed, NFKC-normalised, lower-cased, and a GitHub noreply
+    address reduced to the login it stands for."""
+    folded = expr.str.strip_chars().str.normalize("NFKC").str.to_lowercase().str.strip_chars()
     login = folded.str.extract(_NOREPLY, 1)
     return pl.coalesce(login, folded)
 
@@ -28,6 +35,9 @@ class IdentityMap:
     aliases: dict[str, str] = field(default_factory=dict)
     teams: dict[str, str] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
+    #: Matching key → the spelling shown for accounts the identities file does not name; learnt
+    #: from the usage logs (`learn_spellings`) so that commit authors resolve to the same name.
+    display: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_frame(cls, identities: pl.DataFrame) -> IdentityMap:
@@ -58,16 +68,48 @@ class IdentityMap:
             if role:
                 roles.setdefault(account, role)
         # An account name is an alias of itself, so usage logged under the account name resolves.
-        for account in sorted(set(aliases.values())):
-            aliases.setdefault(account.strip().lower(), account)
+        accounts = sorted(set(aliases.values()))
+        keys = (
+            pl.DataFrame({"a": accounts}, schema={"a": pl.String})
+            .select(normalise_identity(pl.col("a")))
+            .to_series()
+        )
+        for account, key in zip(accounts, keys.to_list(), strict=True):
+            aliases.setdefault(key, account)
         return cls(aliases, teams, roles)
 
     def resolve(self, expr: pl.Expr) -> pl.Expr:
-        """Map any spelling to its account; unknown spellings become their normalised form."""
+        """Map any spelling to its account; unknown spellings become their display spelling if
+        one was learnt, else their matching key."""
         norm = normalise_identity(expr)
-        if not self.aliases:
+        table = {**self.display, **self.aliases}
+        if not table:
             return norm
-        return norm.replace_strict(self.aliases, default=norm, return_dtype=pl.String)
+        return norm.replace_strict(table, default=norm, return_dtype=pl.String)
+
+    def is_named(self, account: str) -> bool:
+        """Whether `account` is an account of the identities file (spelled as the file does)."""
+        return account in self._named()
+
+    def _named(self) -> frozenset[str]:
+        return frozenset(self.aliases.values())
+
+    def learn_spellings(self, counts: dict[tuple[str, str], int]) -> dict[str, str]:
+        """Choose how to show each account the identities file does not name: its most frequent
+        spelling in `counts` ((account key, spelling) → rows), ties to the first in sort order.
+        Returns key → spelling for the keys whose spelling differs, and remembers it, so that
+        later resolutions (commit authors) land on the same name."""
+        named = self._named()
+        best: dict[str, tuple[int, str]] = {}
+        for (key, spelling), n in counts.items():
+            if key in named or not spelling:
+                continue
+            current = best.get(key)
+            if current is None or (-n, spelling) < (-current[0], current[1]):
+                best[key] = (n, spelling)
+        chosen = {key: spelling for key, (_, spelling) in best.items() if spelling != key}
+        self.display.update(chosen)
+        return chosen
 
     def resolve_column(self, frame: pl.DataFrame, column: str) -> pl.DataFrame:
         """`resolve` applied to the distinct spellings only, then mapped back: logs repeat a few

@@ -6,20 +6,35 @@ temporary directory; each bucket is then small enough to de-duplicate, sort and 
 memory, and only its account-days are kept. Every account lands in exactly one bucket and every
 step after the split works per account, so the panel does not depend on the number of buckets
 (a test holds one bucket equal to several).
+
+Two guards keep a few wild rows from changing everybody's result:
+
+- **Stray timestamps.** Without --since/--until the audited period runs from the first usage day
+  to the last, so one row dated 1970 (or 2099) would stretch it over decades and change other
+  people's statuses. Usage days are grouped into stretches separated by more than
+  `STRAY_GAP_DAYS` days without any usage; a stretch other than the largest is quarantined (each
+  row rejected with its reason) when it holds under `STRAY_MAX_SHARE` of the rows or spans at
+  most `STRAY_MAX_DAYS` days. Usage within `STRAY_GAP_DAYS` of the rest is never touched, so a
+  real month at the edge of the data always stays; --since/--until turn the rule off on their
+  side.
+- **Totals that cannot be counted.** Every row is plausible (`canonical.PLAUSIBLE_MAX`), and
+  the totals are checked in floating point before the Int64 sums are trusted: past 2^62 they
+  would wrap around silently, so the run stops with exit 65 instead.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
 import polars as pl
 
 from tokenaudit.config import AuditConfig
+from tokenaudit.errors import DataError
 from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders.canonical import within_bounds
 from tokenaudit.panel import (
@@ -49,6 +64,12 @@ _KEPT: Final = (
     "_zone_less",
 )
 REJECT_SCHEMA: Final = {"_file": pl.String(), "_line": pl.Int64(), "_reject": pl.String()}
+#: Stray timestamps (see the module docstring).
+STRAY_GAP_DAYS: Final = 60
+STRAY_MAX_SHARE: Final = 0.02
+STRAY_MAX_DAYS: Final = 3
+#: Token and request totals must stay below this to be summed exactly in Int64.
+_MAX_TOTAL: Final = float(2**62)
 
 
 @dataclass(frozen=True)
@@ -90,20 +111,38 @@ def build_usage_panel(
     With `pushdown` (the default), rows far outside --since/--until are dropped as they are
     read; without it every row is read (the same panel, slower: tests compare the two)."""
     rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
-    rows = narrow_usage(rows.with_columns(idmap.resolve(pl.col("account")).alias("account")))
+    rows = narrow_usage(
+        rows.with_columns(
+            pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
+            idmap.resolve(pl.col("account")).alias("account"),
+        )
+    )
     if pushdown and (cfg.since is not None or cfg.until is not None):
         rows = rows.filter(near_period(cfg))
     n = buckets if buckets is not None else bucket_count(expected_rows)
+    parts = _split(rows, n, workdir)
+    keep = _main_stretch(_day_counts(parts), cfg)
     days: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     duplicates = 0
     parsed: Counter[str] = Counter()
     used: Counter[str] = Counter()
     zone_less: Counter[str] = Counter()
-    for part in _split(rows, n, workdir):
+    spellings: Counter[tuple[str, str]] = Counter()
+    totals = [0.0, 0.0]
+    for lazy in parts:
+        part = _quarantine_strays(lazy.collect().rechunk(), keep)
         flagged = part["_reject"].is_not_null()
         good = part.filter(~flagged).drop("_reject")
+        spellings.update(
+            {
+                (a, sp): int(k)
+                for a, sp, k in good.group_by("account", "_spelling").len().iter_rows()
+            }
+        )
+        good = good.drop("_spelling")
         kept, dropped = split_duplicate_requests(good.drop("_zone_less"), key=("request_id",))
+        _add_totals(totals, kept)
         rejects += [
             part.filter(flagged).select(list(REJECT_SCHEMA)),
             dropped.select(list(REJECT_SCHEMA)),
@@ -114,8 +153,16 @@ def build_usage_panel(
         zone_less.update(per_file(good.filter(pl.col("_zone_less"))))
         days.append(usage_days(kept, cfg))
         del part, good, kept
+    shown = idmap.learn_spellings(dict(spellings))
+    panel_days = pl.concat(days)
+    if shown:
+        panel_days = panel_days.with_columns(
+            pl.col("account").replace_strict(
+                shown, default=pl.col("account"), return_dtype=pl.String
+            )
+        )
     return UsagePanel(
-        days=pl.concat(days).sort("account", "day"),
+        days=panel_days.sort("account", "day"),
         rejects=pl.concat(rejects),
         duplicates=duplicates,
         parsed=dict(parsed),
@@ -125,16 +172,103 @@ def build_usage_panel(
     )
 
 
+def _add_totals(totals: list[float], kept: pl.DataFrame) -> None:
+    """Add the bucket's token and request totals (in Float64, which cannot wrap) and refuse the
+    input once they leave the range Int64 sums are exact in."""
+    tokens, requests = kept.select(
+        pl.sum_horizontal([pl.col(c).cast(pl.Float64) for c in TOKEN_COLUMNS]).sum(),
+        pl.col("requests").cast(pl.Float64).sum(),
+    ).row(0)
+    totals[0] += float(tokens or 0.0)
+    totals[1] += float(requests or 0.0)
+    if totals[0] >= _MAX_TOTAL or totals[1] >= _MAX_TOTAL:
+        what = "tokens" if totals[0] >= _MAX_TOTAL else "requests"
+        raise DataError(
+            "usage",
+            f"the {what} add up to more than 2^62 ({max(totals):.3g}); such totals cannot be "
+            "counted exactly, so no report is made (check the token columns)",
+        )
+
+
+def _day_counts(parts: list[pl.LazyFrame]) -> pl.DataFrame:
+    """Rows per UTC day of the usable rows, over every part."""
+    counts = [
+        part.filter(pl.col("_reject").is_null() & pl.col("timestamp").is_not_null())
+        .group_by(pl.col("timestamp").dt.date().alias("day"))
+        .len()
+        .collect()
+        for part in parts
+    ]
+    if not counts:
+        return pl.DataFrame(schema={"day": pl.Date, "len": pl.UInt32})
+    return pl.concat(counts).group_by("day").agg(pl.col("len").sum()).sort("day")
+
+
+def _main_stretch(counts: pl.DataFrame, cfg: AuditConfig) -> tuple[date, date, str] | None:
+    """The days usage is kept on when stray stretches are quarantined: (first, last, the reason
+    text's range), or None when nothing is stray."""
+    if counts.height < 2:
+        return None
+    days = counts["day"].to_list()
+    rows = counts["len"].to_list()
+    stretches: list[list[int]] = [[0]]
+    for i in range(1, len(days)):
+        if (days[i] - days[i - 1]).days > STRAY_GAP_DAYS:
+            stretches.append([])
+        stretches[-1].append(i)
+    if len(stretches) == 1:
+        return None
+    total = sum(rows)
+    sizes = [sum(rows[i] for i in s) for s in stretches]
+    main = max(range(len(stretches)), key=lambda k: (sizes[k], k))
+
+    def stray(k: int) -> bool:
+        if k == main:
+            return False
+        small = sizes[k] < STRAY_MAX_SHARE * total
+        brief = len(stretches[k]) <= STRAY_MAX_DAYS and sizes[k] < sizes[main]
+        return small or brief
+
+    kept = [k for k in range(len(stretches)) if not stray(k)]
+    # Only the ends can be dropped: a stretch between kept ones is inside the period anyway.
+    lo_k, hi_k = min(kept), max(kept)
+    if cfg.since is not None:
+        lo_k = 0
+    if cfg.until is not None:
+        hi_k = len(stretches) - 1
+    if lo_k == 0 and hi_k == len(stretches) - 1:
+        return None
+    first, last = days[stretches[lo_k][0]], days[stretches[hi_k][-1]]
+    return first, last, f"{first}\u2013{last}"
+
+
+def _quarantine_strays(part: pl.DataFrame, keep: tuple[date, date, str] | None) -> pl.DataFrame:
+    if keep is None:
+        return part
+    first, last, span = keep
+    day = pl.col("timestamp").dt.date()
+    outside = pl.col("_reject").is_null() & ~day.is_between(first, last)
+    reason = pl.format(
+        "column 'timestamp': timestamp {} is far outside the bulk of the data ({}): more than "
+        + f"{STRAY_GAP_DAYS} days from the rest; pass --since/--until to include it",
+        day.cast(pl.String),
+        pl.lit(span),
+    )
+    return part.with_columns(
+        pl.when(outside).then(reason).otherwise(pl.col("_reject")).alias("_reject")
+    )
+
+
 def per_file(frame: pl.DataFrame) -> dict[str, int]:
     """Rows per input file (`_file`)."""
     return {name: int(k) for name, k in frame.group_by("_file").len().iter_rows()}
 
 
-def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> Iterator[pl.DataFrame]:
-    """The rows in `buckets` parts, each holding whole accounts."""
+def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> list[pl.LazyFrame]:
+    """The rows in `buckets` parts, each holding whole accounts: a part of several is read
+    (from the run's temporary directory) only when it is processed."""
     if buckets == 1:
-        yield rows.collect()
-        return
+        return [rows.collect().lazy()]
     target = workdir / "usage-buckets"
     bucket = (pl.col("account").hash(seed=0) % buckets).fill_null(0).alias("_bucket")
     # lz4 and small row groups: the partitioned sink buffers a row group per bucket, and with
@@ -145,8 +279,7 @@ def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> Iterator[pl.DataF
         compression="lz4",
         row_group_size=65_536,
     )
-    for directory in sorted(p for p in target.iterdir() if p.is_dir()):
-        yield pl.read_parquet(directory).rechunk()
+    return [pl.scan_parquet(d) for d in sorted(p for p in target.iterdir() if p.is_dir())]
 
 
 def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig) -> UsagePanel:

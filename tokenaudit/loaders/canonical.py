@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from tokenaudit.errors import DataError
+from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.loaders.readers import RawTable, read_raw
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.schema import (
@@ -68,6 +68,25 @@ _PANEL_MARKERS: Final = frozenset({"account", "day", "tokens", "rows", "max_gap_
 _TS_FORMATS_WITH_ZONE: Final = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TS_FORMATS_NAIVE: Final = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M")
 _MAX_INT: Final = 2**62
+#: Timestamps outside these years are not plausible log times (year 0 or 9999 is a typo or a
+#: sentinel, and Python's datetime cannot even hold year 0): the row is rejected, not the run.
+_EARLIEST: Final = datetime(1900, 1, 1)
+_LATEST: Final = datetime(2200, 1, 1)
+#: The most one row may plausibly say. One request of 10^15 tokens is impossible; a value past
+#: it is an error (or an attack on the totals: Int64 sums would wrap around), so the row is
+#: rejected with the reason rather than summed.
+PLAUSIBLE_MAX: Final[dict[str, tuple[int, str]]] = {
+    "input_tokens": (10**15, "tokens"),
+    "output_tokens": (10**15, "tokens"),
+    "cache_read_tokens": (10**15, "tokens"),
+    "cache_write_tokens": (10**15, "tokens"),
+    "tokens": (10**15, "tokens"),
+    "requests": (10**12, "requests"),
+    "rows": (10**12, "rows"),
+    "lines_added": (10**10, "lines"),
+    "lines_deleted": (10**10, "lines"),
+    "files_changed": (10**8, "files"),
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,10 @@ def load_input(
 ) -> LoadedInput | None:
     """Read and validate one file. Returns None for a file found in a directory that is not a log
     at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
+    if file.in_directory and file.not_a_log:
+        # Skipped unread, and counted: its name or place says it is no log (a README, an
+        # editor's settings, a todo list).
+        raise RefusedExport(file.name, f"not a log: {file.not_a_log}")
     raw = read_raw(file, workdir)
     kind = file.forced_kind or raw.kind or detect_kind(raw.columns)
     if kind is Kind.USAGE and raw.kind is None and detect_kind(raw.columns) is Kind.PANEL:
@@ -368,18 +391,53 @@ _NAIVE_ISO: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 _AMBIGUOUS_DATE: Final = r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
 
 
-def _timestamp_problem(raw_text: pl.Expr, label: str, src_dtype: pl.DataType) -> pl.Expr:
+def _timestamp_problem(
+    raw_text: pl.Expr, label: str, src_dtype: pl.DataType, assume_tz: str | None
+) -> pl.Expr:
     shown = pl.lit("'") + raw_text.str.slice(0, 40) + pl.lit("'")
     text = raw_text.str.strip_chars()
+    # A wall-clock time that reads without a zone but stayed unread although --assume-tz gave
+    # one does not exist there: it falls in the hour a spring-forward change skips.
+    gap = pl.lit(
+        f"{label}timestamp does not exist in {assume_tz}: it falls in the daylight-saving gap "
+        "(clocks jump forward) "
+    )
     if isinstance(src_dtype, pl.Datetime) and src_dtype.time_zone is None:
+        if assume_tz is not None:
+            return gap + shown
         return pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown
+    naive = pl.coalesce(
+        [text.str.to_datetime(f, time_unit="us", strict=False) for f in _TS_FORMATS_NAIVE]
+    )
     return (
-        pl.when(text.str.contains(_NAIVE_ISO))
+        pl.when(naive.is_not_null() & pl.lit(assume_tz is not None))
+        .then(gap + shown)
+        .when(text.str.contains(_NAIVE_ISO))
         .then(pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown)
         .when(text.str.contains(_AMBIGUOUS_DATE))
         .then(pl.lit(label + "ambiguous date, day and month order unknown ") + shown)
         .otherwise(pl.lit(label + "not a timestamp ") + shown)
     )
+
+
+def _plausible_time(value: pl.Expr) -> pl.Expr:
+    return value.is_between(
+        pl.lit(_EARLIEST).dt.replace_time_zone("UTC"),
+        pl.lit(_LATEST).dt.replace_time_zone("UTC"),
+        closed="left",
+    )
+
+
+def _in_range(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A canonical value as kept: timestamps outside the plausible years become null (their row
+    is rejected; no later step may try to turn year 0 into a Python date)."""
+    if isinstance(dtype, pl.Datetime):
+        return pl.when(_plausible_time(value)).then(value)
+    if isinstance(dtype, pl.Date):
+        return pl.when(value.is_between(_EARLIEST.date(), _LATEST.date(), closed="left")).then(
+            value
+        )
+    return value
 
 
 def _canonicalise(
@@ -435,7 +493,16 @@ def _canonicalise(
         label = f"column '{source}': "
         src_dtype = src_schema[source]
         if isinstance(dtype, pl.Datetime):
-            problems.append(pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype)))
+            problems.append(
+                pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype, assume_tz))
+            )
+            problems.append(
+                pl.when(value.is_not_null() & ~_plausible_time(value)).then(
+                    pl.lit(label + "timestamp out of range (years 1900-2199) '")
+                    + pl.col(source).cast(pl.String).str.slice(0, 40)
+                    + pl.lit("'")
+                )
+            )
         elif isinstance(dtype, pl.Int64 | pl.Float64):
             what = "not a whole number" if dtype == pl.Int64() else "not a number"
             as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
@@ -449,6 +516,14 @@ def _canonicalise(
                 )
             )
         elif isinstance(dtype, pl.Date | pl.Boolean):
+            if isinstance(dtype, pl.Date):
+                problems.append(
+                    pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
+                        pl.lit(label + "date out of range (years 1900-2199) '")
+                        + pl.col(source).cast(pl.String).str.slice(0, 40)
+                        + pl.lit("'")
+                    )
+                )
             what = "not a date (YYYY-MM-DD)" if isinstance(dtype, pl.Date) else "not true or false"
             problems.append(
                 pl.when(present).then(
@@ -465,6 +540,15 @@ def _canonicalise(
             )
         if dtype == pl.Int64():
             problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
+            if canonical in PLAUSIBLE_MAX:
+                most, unit = PLAUSIBLE_MAX[canonical]
+                problems.append(
+                    pl.when(value > most).then(
+                        pl.lit(f"{label}implausible count ")
+                        + value.cast(pl.String)
+                        + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
+                    )
+                )
         if canonical in REQUIRED[kind] and canonical not in raw.optional:
             problems.append(
                 pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
@@ -475,7 +559,11 @@ def _canonicalise(
         problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
     reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
     columns = [
-        pl.col(f"__{c}").alias(c) if c in mapping else pl.lit(None, dtype=dtype).alias(c)
+        (
+            _in_range(pl.col(f"__{c}"), dtype).alias(c)
+            if c in mapping
+            else pl.lit(None, dtype=dtype).alias(c)
+        )
         for c, dtype in schema.items()
     ]
     out = lf.select(

@@ -258,9 +258,9 @@ class _Preparer:
                 "a likely decompression bomb; give --max-expanded-size SIZE to read it",
             )
         if self.decoder is None:
-            return raw
+            return bytes(raw)
         try:
-            return self.decoder.decode(raw, final=not raw).encode("utf-8")
+            return str(self.decoder.decode(raw, final=not raw)).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(
                 self.file.name, f"not valid {self.label} at byte {self.expanded - len(raw)}"
