@@ -1,0 +1,103 @@
+"""How often honest automation produces each request fingerprint: which ones may count.
+
+On all-honest organisations of both generator families (parameters drawn per seed as in
+`detection.py`), for every honest person whose usage includes automation (overnight or all-day
+agent runs, agent fleets, CI jobs under their key, on-call), and for everybody else, the share
+of people on whom a fingerprint passes its effect-size gate (at least 3 timed days and the
+fingerprint's share of them) and the share on whom it reaches p ≤ 0.01 against the cohort. A
+fingerprint counts toward `suspicious` only where honest automation does not produce it.
+
+    python benchmarks/fingerprints.py --orgs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from detection import Job, _families_org, _simulate_org
+
+
+def measure(job: Job) -> pl.DataFrame:
+    from tokenaudit.audit import run_audit
+    from tokenaudit.checks.automation import FINGERPRINTS, MIN_SHARE, fingerprint_days
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.loaders import expand_paths
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        org = (_simulate_org if job.generator == "simulate" else _families_org)(job, out / "org")
+        (out / "w").mkdir()
+        cfg = AuditConfig(quota=org.quota)
+        report = run_audit(expand_paths(org.files), cfg, out / "w")
+    counts = fingerprint_days(report.days, cfg)
+    gates = [
+        (
+            (pl.col(f) >= cfg.mechanism_min_days)
+            & (pl.col(f) >= MIN_SHARE.get(f, cfg.mechanism_min_share) * pl.col("timed"))
+        ).alias(f)
+        for f in FINGERPRINTS
+    ]
+    flags = counts.filter(pl.col("timed") >= cfg.mechanism_min_days).select("account", *gates)
+    trivial = report.checks.filter(pl.col("check") == "trivial-merges").select(
+        "account", (pl.col("p_value") <= 0.01).fill_null(False).alias("trivial-merges (p ≤ 0.01)")
+    )
+    return (
+        flags.join(trivial, on="account", how="left")
+        .join(org.truth, on="account", how="inner")
+        .filter(~pl.col("is_maxxer"))
+        .with_columns(pl.lit(job.generator).alias("generator"))
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orgs", type=int, default=4)
+    parser.add_argument("--first-seed", type=int, default=700)
+    args = parser.parse_args()
+    frames = [
+        measure(Job(gen, "honest", seed, 200))
+        for gen in ("simulate", "families")
+        for seed in range(args.first_seed, args.first_seed + args.orgs)
+    ]
+    df = pl.concat(frames, how="diagonal_relaxed")
+    columns = [
+        c
+        for c in df.columns
+        if c
+        not in {
+            "account",
+            "is_maxxer",
+            "tactic",
+            "inflation",
+            "mechanism",
+            "automation",
+            "generator",
+        }
+    ]
+    print(
+        f"# Fingerprints on honest people ({args.orgs} all-honest organisations of 200 per generator)\n"
+    )
+    print("| who | people | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    groups: dict[str, pl.DataFrame] = defaultdict(pl.DataFrame)
+    for (gen, kind), part in df.with_columns(
+        pl.col("automation").fill_null("no automation")
+    ).group_by("generator", "automation"):
+        groups[f"{gen}: {kind}"] = part
+    for label in sorted(groups):
+        part = groups[label]
+        rates = [float(np.mean(part[c].fill_null(False).to_numpy())) for c in columns]
+        print(f"| {label} | {part.height} | " + " | ".join(f"{r:.2f}" for r in rates) + " |")
+
+
+if __name__ == "__main__":
+    main()
