@@ -280,3 +280,15 @@ def test_command_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "20 people" in out and "maxxers" in out and "merges" in out
     assert (tmp_path / "usage.csv").exists() and (tmp_path / "params.json").exists()
+
+
+def test_overrides_change_nothing_else() -> None:
+    """Passing accounts/days keeps every other draw (day indices scale with the period)."""
+    for seed in range(10):
+        a = draw_params(seed, scenario="mixed")
+        b = draw_params(seed, scenario="mixed", accounts=77, days=50)
+        same = {"launch_day": None, "shock_day": None}
+        assert dataclasses.replace(a, accounts=77, days=50, **same) == dataclasses.replace(
+            b, **same
+        )
+        assert (a.shock_day is None) == (b.shock_day is None)

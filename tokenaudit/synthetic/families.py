@@ -357,10 +357,13 @@ def draw_params(
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, not {scenario!r}")
     rng = np.random.Generator(np.random.PCG64([seed, 0x5EED]))
-    n_acc = round(float(_loguniform(rng, 60, 2000))) if accounts is None else int(accounts)
+    # every value is drawn whether or not the caller overrides it, so an override changes nothing else
+    acc_draw = round(float(_loguniform(rng, 60, 2000)))
+    days_draw = int(rng.integers(42, 92))
+    n_acc = acc_draw if accounts is None else int(accounts)
     if n_acc < 1:
         raise ValueError("accounts must be at least 1")
-    n_days = int(rng.integers(42, 92)) if days is None else int(days)
+    n_days = days_draw if days is None else int(days)
     if n_days < 7:
         raise ValueError("days must be at least 7")
     start = date(2024, 9, 2) + timedelta(days=int(rng.integers(0, 400)))
