@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tokenaudit.checks.base import Group, result_frame
 from tokenaudit.config import AuditConfig
@@ -120,6 +121,33 @@ def test_under_the_global_null_each_tier_flags_anyone_at_most_q_of_the_time() ->
     tolerance = 3 * (0.1 * 0.9 / runs) ** 0.5
     assert any_review / runs <= 0.10 + tolerance
     assert any_suspicious / runs <= 0.10 + tolerance
+
+
+@pytest.mark.parametrize("screened", [2, 5, 50])
+def test_tier_two_keeps_its_error_rate_when_the_screened_honest_are_the_heaviest_users(
+    screened: int,
+) -> None:
+    # The worst case for the old rule: the honest accounts that pass the mechanism screen are
+    # exactly those with the strongest outcome evidence (heavy agent users). Whatever their
+    # outcome p-values, tier 2 names one of them at most as often as the screen errs.
+    rng = np.random.default_rng(11)
+    runs, any_suspicious = 400, 0
+    for _ in range(runs):
+        p_mech = rng.uniform(size=200)
+        p_out = rng.uniform(size=200)
+        heaviest = np.argsort(p_mech)[:screened]
+        p_out[heaviest] = 1e-6
+        _, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+        any_suspicious += bool((q2 <= 0.10).any())
+    assert any_suspicious / runs <= 0.10 + 3 * (0.1 * 0.9 / runs) ** 0.5
+
+
+def test_a_screened_account_needs_outcome_evidence_to_be_suspicious() -> None:
+    p_mech = np.array([1e-12, 1e-12] + [1.0] * 48)
+    p_out = np.array([0.01, 0.6] + [0.5] * 48)
+    _, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+    assert q2[0] <= 0.10  # a mechanism and usage its output does not explain
+    assert np.isinf(q2[1])  # a mechanism, but its output explains its usage: not tier 2
 
 
 def test_strict_mode_is_more_conservative() -> None:
