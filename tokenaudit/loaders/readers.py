@@ -459,11 +459,11 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
         # fallback below can still take over (later it would end the run).
         counts = (
             pl.scan_csv(path, **options)
-            .select(pl.len(), pl.col(names[-1]).null_count(), pl.exclude("_row").null_count())
+            .select(pl.len().alias("\x00len"), pl.exclude("_row").null_count())
             .collect()
             .row(0)
         )
-        rows, short_suspects = counts[0], counts[1]
+        rows, short_suspects = counts[0], counts[-1]
         if short_suspects:
             df = pl.read_csv(path, **options)
             df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))

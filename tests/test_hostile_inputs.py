@@ -1,0 +1,640 @@
+"""Never lose the run, never damage the machine (issue 16), and files that are not logs (11).
+
+Each test is one failure seen in the field, stated as the behaviour that replaces it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+import unicodedata
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tokenaudit.config import AuditConfig
+from tokenaudit.errors import DataError, InputMissingError, OutputError, WriteError
+from tokenaudit.identities import IdentityMap, normalise_identity
+from tokenaudit.ingest import STRAY_GAP_DAYS, _main_stretch, build_usage_panel
+from tokenaudit.loaders import InputFile, expand_paths, load_input
+from tokenaudit.output import write_atomically
+from tokenaudit.report.sanitize import visible
+
+SETTINGS = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+HEADER = "timestamp,account,input_tokens,output_tokens\n"
+ROW = "2026-03-02T10:00:00Z,ana@acme.example,1000,200\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-person, 3-week organisation: enough for a whole run, quick to scan."""
+    from tokenaudit.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("tiny")
+    write_org(generate_org(accounts=12, days=21, seed=5, maxxer_share=0.1), out)
+    return out
+
+
+def tool(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "tokenaudit", *args], **kwargs)  # type: ignore[call-overload]
+
+
+def run(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> tuple[int, str, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tokenaudit", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def load(
+    path: Path, tmp_path: Path, **kwargs: object
+) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
+    loaded = load_input(InputFile(path, path.name), tmp_path, **kwargs)  # type: ignore[arg-type]
+    assert loaded is not None
+    return loaded.frame.collect(), list(loaded.unreadable)
+
+
+def rejected(frame: pl.DataFrame) -> dict[int, str]:
+    bad = frame.filter(pl.col("_reject").is_not_null())
+    return dict(zip(bad["_line"].to_list(), bad["_reject"].to_list(), strict=True))
+
+
+# ----------------------------------------------------------------------------- 16.1 -o
+
+
+def test_output_replaces_a_regular_file_keeping_its_mode_and_leaves_no_temp_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "report.csv"
+    target.write_text("previous\n")
+    target.chmod(0o644)
+    write_atomically(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    fresh = tmp_path / "fresh.csv"
+    write_atomically(fresh, "x\n")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600  # reports hold personal data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.csv", "report.csv"]
+
+
+def test_output_through_a_symlink_keeps_the_link_and_replaces_its_target(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    target = tmp_path / "reports" / "latest.csv"
+    target.write_text("previous\n")
+    link = tmp_path / "report.csv"
+    link.symlink_to(target)
+    write_atomically(link, "new\n")
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "new\n"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["latest.csv"]
+
+
+def test_output_into_a_fifo_is_written_in_place(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_atomically(fifo, "rank,account\n")
+    reader.join(timeout=10)
+    assert got == [b"rank,account\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def _char_device(path: Path, major: int, minor: int) -> Path:
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"cannot create a device node here: {exc}")
+    return path
+
+
+def test_output_onto_a_null_device_writes_through_it_and_it_stays_a_device(
+    tmp_path: Path,
+) -> None:
+    null = _char_device(tmp_path / "null", 1, 3)
+    before = null.stat()
+    write_atomically(null, "report\n")
+    after = null.stat()
+    assert stat.S_ISCHR(after.st_mode)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (
+        before.st_mode,
+        before.st_ino,
+        before.st_rdev,
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["null"]
+
+
+def test_output_onto_a_full_device_is_an_io_error_and_the_device_stays(tmp_path: Path) -> None:
+    full = _char_device(tmp_path / "full", 1, 7)
+    with pytest.raises(WriteError, match="No space left"):
+        write_atomically(full, "report\n")
+    assert WriteError.exit_code == 74
+    assert stat.S_ISCHR(full.stat().st_mode)
+
+
+def test_output_onto_a_socket_or_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="directory"):
+        write_atomically(tmp_path, "x")
+    import socket
+
+    sock_path = tmp_path / "s"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        with pytest.raises(OutputError, match="socket"):
+            write_atomically(sock_path, "x")
+
+
+def test_cli_output_to_dev_stdout_reaches_stdout_and_dev_full_is_74(tiny_org: Path) -> None:
+    code, out, err = run("scan", str(tiny_org), "-f", "csv", "--exit-zero", "-o", "/dev/stdout")
+    assert code == 0, err
+    assert out.startswith("rank,account,status")
+    assert os.path.islink("/dev/stdout") or stat.S_ISCHR(os.stat("/dev/stdout").st_mode)
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    code, _, err = run("scan", str(tiny_org), "-f", "csv", "--exit-zero", "-o", "/dev/full")
+    assert code == 74, err
+    assert "No space left" in err and "Traceback" not in err
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+# ----------------------------------------------------------------------------- 16.2 memory
+
+
+def _gzip_of_repeats(path: Path, header: bytes, block: bytes, times: int) -> None:
+    """A gzip file expanding to `times` copies of `block` (after `header`): concatenated gzip
+    members, so a large expansion costs nothing to build."""
+    member = gzip.compress(block, compresslevel=9)
+    with path.open("wb") as fh:
+        fh.write(gzip.compress(header))
+        for _ in range(times):
+            fh.write(member)
+
+
+def _peak_rss_mb(args: list[str], env: dict[str, str]) -> tuple[int, float, bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tokenaudit", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    assert proc.stderr is not None
+    with proc.stderr:
+        err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_maxrss / 1024, err
+
+
+def test_a_decompression_bomb_is_refused_within_bounded_memory_and_leaves_no_temp_files(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "tmp"
+    work.mkdir()
+    bomb = tmp_path / "usage.csv.gz"
+    block = (ROW * ((1 << 20) // len(ROW))).encode()
+    _gzip_of_repeats(bomb, HEADER.encode(), block, 300)  # ~300 MiB from ~1 MB
+    code, peak, err = _peak_rss_mb(
+        ["scan", str(bomb), "--commits", str(bomb)], {"TMPDIR": str(work)}
+    )
+    assert code == 65, err
+    assert b"expands past 256M" in err and b"--max-expanded-size" in err
+    assert peak < 600, f"peak RSS {peak:.0f} MB"
+    assert list(work.iterdir()) == []
+    code, peak, err = _peak_rss_mb(
+        ["scan", str(bomb), "--commits", str(bomb), "--max-expanded-size", "20M"],
+        {"TMPDIR": str(work)},
+    )
+    assert code == 65 and b"expands past 20M (--max-expanded-size)" in err, err
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_an_overlong_line_is_one_unreadable_row_and_the_rest_is_read(
+    tmp_path: Path, compressed: bool
+) -> None:
+    body = HEADER + ROW + "2026-03-02T11:00:00Z,x," + "9" * (3 << 20) + ",1\n" + ROW
+    path = tmp_path / ("usage.csv.gz" if compressed else "usage.csv")
+    path.write_bytes(gzip.compress(body.encode()) if compressed else body.encode())
+    frame, unreadable = load(path, tmp_path)
+    assert frame["_line"].to_list() == [2, 4]
+    assert rejected(frame) == {}
+    assert len(unreadable) == 1 and unreadable[0][0] == 3
+    assert "longer than 1M" in unreadable[0][1]
+
+
+# ----------------------------------------------------------------------------- 16.3 figures
+
+
+def test_implausible_and_overflowing_token_counts_are_rejected_rows(tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        HEADER
+        + ROW
+        + "2026-03-02T10:00:00Z,ana@acme.example,8000000000000000000,1\n"
+        + "2026-03-02T10:00:00Z,ana@acme.example,2000000000000000,1\n"
+        + "2026-03-02T10:00:00Z,ana@acme.example,1,99999999999999999999999\n"
+    )
+    frame, _ = load(path, tmp_path)
+    reasons = rejected(frame)
+    assert set(reasons) == {3, 4, 5}
+    assert "too large" in reasons[3]
+    assert "implausible count 2000000000000000" in reasons[4]
+    assert "output_tokens" in reasons[5]
+
+
+def test_token_totals_that_would_wrap_around_stop_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    rows = "".join(
+        f"2026-03-02T10:{i % 60:02d}:00Z,ana@acme.example,900000000000000,0\n" for i in range(6000)
+    )
+    path.write_text(HEADER + rows)
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    assert loaded is not None
+    with pytest.raises(DataError, match=r"more than 2\^62"):
+        build_usage_panel([loaded.frame], IdentityMap(), AuditConfig(), tmp_path, 0)
+
+
+def test_a_stray_1970_row_on_a_bot_neither_moves_the_period_nor_anyones_status(
+    small_org: Path, tmp_path: Path
+) -> None:
+    usage = (small_org / "usage.csv").read_text()
+    _, first, *_ = usage.splitlines()
+    stray = first.split(",")
+    stray[0], stray[1] = "1970-01-01T00:00:00Z", "ci-bot@acme.example"
+    (tmp_path / "usage.csv").write_text(usage + ",".join(stray) + "\n")
+    args = ("--format", "json", "--exit-zero", "--all")
+    common = (str(small_org / "commits.csv"), str(small_org / "identities.csv"))
+    code, clean, err = run("scan", str(small_org / "usage.csv"), *common, *args)
+    assert code == 0, err
+    code, dirty, err = run(
+        "scan", str(tmp_path / "usage.csv"), *common, *args, "--rejects", str(tmp_path / "r.csv")
+    )
+    assert code == 0, err
+    status = {a["account"]: a["status"] for a in json.loads(clean)["accounts"]}
+    assert {a["account"]: a["status"] for a in json.loads(dirty)["accounts"]} == status
+    rejects = (tmp_path / "r.csv").read_text()
+    assert "timestamp 1970-01-01 is far outside the bulk of the data" in rejects
+    assert "pass --since/--until to include it" in rejects
+
+
+@SETTINGS
+@given(
+    gaps=st.lists(st.integers(min_value=0, max_value=STRAY_GAP_DAYS), min_size=1, max_size=40),
+    rows=st.lists(st.integers(min_value=1, max_value=1000), min_size=41, max_size=41),
+)
+def test_usage_without_a_long_empty_gap_is_never_quarantined(
+    gaps: list[int], rows: list[int]
+) -> None:
+    day = date(2026, 1, 1)
+    days = [day]
+    for gap in gaps:
+        day += timedelta(days=max(gap, 1))
+        days.append(day)
+    counts = pl.DataFrame({"day": days, "len": rows[: len(days)]})
+    assert _main_stretch(counts, AuditConfig()) is None
+
+
+def test_a_small_stretch_far_away_is_quarantined_unless_the_period_is_given() -> None:
+    bulk = [date(2026, 3, 1) + timedelta(days=i) for i in range(40)]
+    counts = pl.DataFrame({"day": [date(1970, 1, 1), *bulk], "len": [1] + [100] * 40})
+    kept = _main_stretch(counts, AuditConfig())
+    assert kept is not None and kept[:2] == (date(2026, 3, 1), date(2026, 4, 9))
+    assert _main_stretch(counts, AuditConfig(since=date(1970, 1, 1))) is None
+
+
+def test_an_unreadable_subdirectory_is_missing_input_not_silence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "logs" / "locked").mkdir(parents=True)
+    (tmp_path / "logs" / "usage.csv").write_text(HEADER + ROW)
+    real = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputMissingError, match="locked: cannot read directory: Permission denied"):
+        expand_paths([tmp_path / "logs"])
+    assert InputMissingError.exit_code == 66
+
+
+# ----------------------------------------------------------------------------- 16.4 bad rows
+
+
+@SETTINGS
+@given(extra=st.integers(min_value=1, max_value=30), where=st.integers(min_value=0, max_value=5))
+def test_a_row_with_too_many_fields_is_one_unreadable_row(
+    tmp_path: Path, extra: int, where: int
+) -> None:
+    rows = [ROW] * 6
+    rows[where] = "2026-03-02T10:00:00Z,ana@acme.example,1000,200" + ",x" * extra + "\n"
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + "".join(rows))
+    frame, unreadable = load(path, tmp_path)
+    assert unreadable == [(where + 2, f"expected 4 fields, got {4 + extra}")]
+    assert frame.height == 5 and rejected(frame) == {}
+
+
+def test_an_unquoted_comma_in_a_commit_message_is_one_rejected_row(tmp_path: Path) -> None:
+    path = tmp_path / "commits.csv"
+    path.write_text(
+        "merged_at,author,lines_added,message\n"
+        "2026-03-02T10:00:00Z,ana,10,feat: x\n"
+        "2026-03-03T10:00:00Z,ana,10,feat: x, and fix tests\n"
+        "2026-03-04T10:00:00Z,ana,10,fix: y\n"
+    )
+    frame, unreadable = load(path, tmp_path)
+    assert frame["_line"].to_list() == [2, 4]
+    assert unreadable == [(3, "expected 4 fields, got 5")]
+
+
+@SETTINGS
+@given(depth=st.integers(min_value=5_000, max_value=200_000))
+def test_an_ndjson_line_nested_arbitrarily_deep_is_one_unreadable_row(
+    tmp_path: Path, depth: int
+) -> None:
+    good = json.dumps({"timestamp": "2026-03-02T10:00:00Z", "account": "a", "input_tokens": 5})
+    deep = '{"timestamp": "2026-03-02T10:00:00Z", "x": ' + "[" * depth + "]" * depth + "}"
+    path = tmp_path / "usage.ndjson"
+    path.write_text(f"{good}\n{deep}\n{good}\n")
+    frame, unreadable = load(path, tmp_path)
+    assert frame["_line"].to_list() == [1, 3]
+    assert [line for line, _ in unreadable] == [2]
+
+
+@pytest.mark.parametrize("stamp", ["0000-03-02T10:00:00Z", "-0001-03-02T10:00:00Z", "9999-01-01"])
+def test_a_timestamp_in_an_impossible_year_is_one_rejected_row(tmp_path: Path, stamp: str) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + ROW + f"{stamp},ana@acme.example,1,1\n" + ROW)
+    frame, _ = load(path, tmp_path)
+    assert list(rejected(frame)) == [3]
+    assert "out of range" in rejected(frame)[3]
+    assert frame["timestamp"].drop_nulls().dt.year().to_list() == [2026, 2026]
+
+
+def test_the_run_goes_on_past_bad_rows_of_every_kind(tiny_org: Path, tmp_path: Path) -> None:
+    usage = (tiny_org / "usage.csv").read_text().splitlines()
+    fields = usage[1].split(",")
+    usage.append(",".join([*fields, "extra"]))
+    usage.append(",".join(["0000-01-01T00:00:00Z", *fields[1:]]))
+    (tmp_path / "usage.csv").write_text("\n".join(usage) + "\n")
+    code, out, err = run(
+        "scan",
+        str(tmp_path / "usage.csv"),
+        str(tiny_org / "commits.csv"),
+        str(tiny_org / "identities.csv"),
+        "-f",
+        "csv",
+        "--exit-zero",
+    )
+    assert code == 0, err
+    assert "2 input rows rejected" in err and out.startswith("rank,")
+
+
+# ----------------------------------------------------------------------------- 16.5 streams
+
+
+def _scan_shell(small_org: Path, redirect: str) -> tuple[int, str, str]:
+    command = f"exec {sys.executable} -m tokenaudit scan {small_org} -f csv --exit-zero {redirect}"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_stdout_on_a_full_device_or_closed_is_74_with_one_line(tiny_org: Path) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    for redirect in (">/dev/full", ">&-"):
+        code, _, err = _scan_shell(tiny_org, redirect)
+        assert code == 74, (redirect, err)
+        assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("tokenaudit: ")
+
+
+def test_a_closed_stdin_is_missing_input(tiny_org: Path) -> None:
+    code, _, err = _scan_shell(tiny_org, f"- --commits {tiny_org / 'commits.csv'} <&-")
+    assert code == 66, err
+    assert "<stdin>: standard input is closed" in err
+
+
+def test_a_closed_stderr_changes_nothing_for_a_clean_run(tiny_org: Path) -> None:
+    code, out, _ = _scan_shell(tiny_org, "")
+    closed_code, closed_out, _ = _scan_shell(tiny_org, "2>&-")
+    assert (closed_code, closed_out) == (code, out)
+    assert code == 0 and out.startswith("rank,")
+
+
+# ----------------------------------------------------------------------------- 16.6 SIGTERM
+
+
+def test_sigterm_cleans_up_keeps_the_old_report_and_exits_143(tmp_path: Path) -> None:
+    work = tmp_path / "tmp"
+    work.mkdir()
+    big = tmp_path / "usage.csv.gz"
+    block = (ROW * ((1 << 20) // len(ROW))).encode()
+    _gzip_of_repeats(big, HEADER.encode(), block, 3000)  # 3 GiB: still decompressing at 1.5 s
+    target = tmp_path / "report.csv"
+    target.write_text("previous\n")
+    with tool(
+        "scan",
+        str(big),
+        "--commits",
+        str(big),
+        "--max-expanded-size",
+        "8G",
+        "-o",
+        str(target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(work)},
+    ) as proc:
+        time.sleep(1.5)
+        if proc.poll() is not None:
+            pytest.skip("run ended before the signal")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert b"Traceback" not in err and b"terminated" in err
+    assert target.read_text() == "previous\n"
+    assert list(work.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- 16.7 identities
+
+
+@SETTINGS
+@given(name=st.text(min_size=1, max_size=20))
+def test_spellings_that_look_the_same_are_one_identity(name: str) -> None:
+    forms = [unicodedata.normalize(f, name) for f in ("NFC", "NFD", "NFKC", "NFKD")]
+    keys = pl.DataFrame({"a": forms}).select(normalise_identity(pl.col("a"))).to_series()
+    assert keys.n_unique() == 1
+
+
+def test_accounts_are_shown_as_spelled_most_often_and_zoe_is_one_person(tmp_path: Path) -> None:
+    nfc, nfd = "zo\u00eb", "zoe\u0308"
+    rows = [("YuriiMotov", 3), ("yuriimotov", 1), (nfc, 2), (nfd, 1), ("Bob", 1), ("bob", 1)]
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"2026-03-0{i + 1}T10:00:00Z,{name},100,1\n" for name, n in rows for i in range(n)
+        )
+    )
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    assert loaded is not None
+    idmap = IdentityMap()
+    days = build_usage_panel([loaded.frame], idmap, AuditConfig(), tmp_path, 0).days
+    assert sorted(set(days["account"])) == ["Bob", "YuriiMotov", nfc]
+    # Commit authors resolve to the same names, so the two sides still meet.
+    authors = pl.DataFrame({"author": ["yuriimotov", "ZOË", "BOB"]})
+    assert idmap.resolve_column(authors, "author")["author"].to_list() == [
+        "YuriiMotov",
+        nfc,
+        "Bob",
+    ]
+
+
+def test_the_identities_file_spelling_wins(tmp_path: Path) -> None:
+    idmap = IdentityMap.from_frame(
+        pl.DataFrame(
+            {
+                "alias": ["yurii@acme.example"],
+                "account": ["Yurii.Motov"],
+                "team": [None],
+                "role": [None],
+            },
+            schema={"alias": pl.String, "account": pl.String, "team": pl.String, "role": pl.String},
+        )
+    )
+    spellings = pl.DataFrame({"a": ["YURII@acme.example", "yurii.motov", "YuriiMotov"]})
+    resolved = spellings.select(idmap.resolve(pl.col("a"))).to_series().to_list()
+    assert resolved == ["Yurii.Motov", "Yurii.Motov", "yuriimotov"]
+
+
+@SETTINGS
+@given(text=st.text(alphabet=st.characters(categories=["Cf", "Cc", "Zl", "Zp", "Co"]), min_size=1))
+def test_every_format_and_control_character_is_shown_escaped(text: str) -> None:
+    shown = visible("a" + text + "b")
+    assert all(unicodedata.category(c) not in {"Cf", "Cc", "Zl", "Zp", "Co"} for c in shown)
+
+
+@pytest.mark.parametrize("char", ["\u00ad", "\U000e0001", "\U000e007f", "\U0001d173", "\u2064"])
+def test_named_invisible_characters_are_escaped(char: str) -> None:
+    assert visible(f"bob{char}") == f"bob\\u{{{ord(char):04x}}}"
+
+
+# ----------------------------------------------------------------------------- 16.8 messages
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32", "utf-16-be"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read(tmp_path: Path, codec: str) -> None:
+    text = HEADER + ROW + "2026-03-02T10:00:00Z,zoë@acme.example,5,5\n"
+    data = text.encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "usage.txt"
+    path.write_bytes(data)
+    frame, unreadable = load(path, tmp_path)
+    assert unreadable == [] and rejected(frame) == {}
+    assert frame["account"].to_list() == ["ana@acme.example", "zoë@acme.example"]
+
+
+def test_utf16_without_a_byte_order_mark_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_bytes((HEADER + ROW).encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"UTF-16 .* save it as UTF-8"):
+        load(path, tmp_path)
+
+
+def test_a_wall_clock_time_in_the_dst_gap_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + ROW + "2026-03-08T02:30:00,ana@acme.example,1,1\n")
+    frame, _ = load(path, tmp_path, assume_tz="America/New_York")
+    assert "falls in the daylight-saving gap" in rejected(frame)[3]
+    assert "America/New_York" in rejected(frame)[3]
+
+
+# ----------------------------------------------------------------------------- 11 directories
+
+
+def test_files_that_are_not_logs_are_skipped_and_counted_inside_a_directory(
+    tiny_org: Path, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in ("usage.csv", "commits.csv", "identities.csv"):
+        (logs / name).write_bytes((tiny_org / name).read_bytes())
+    junk = [
+        "README.md",
+        "notes.txt",
+        "settings.json",
+        "settings.local.json",
+        ".DS_Store",
+        "agent-1.meta.json",
+        "uv.lock",
+        "logo.png",
+        "todos/a.json",
+        "shell-snapshots/s.sh",
+        "statsig/x",
+        "ide/1.lock",
+        "plugins/p.json",
+    ]
+    for name in junk:
+        (logs / name).parent.mkdir(exist_ok=True)
+        (logs / name).write_text("{not a log")
+    code, out, err = run("scan", str(logs), "-f", "csv", "--exit-zero")
+    assert code == 0, err
+    assert out.startswith("rank,")
+    assert f"skipped {len(junk)} file(s) that are not logs" in err
+    code, _, err = run("scan", str(logs / "README.md"), "-f", "csv")
+    assert code == 65, err
+
+
+def test_an_empty_directory_or_one_without_logs_is_missing_input(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("scan", str(empty))
+    assert code == 66 and str(empty) in err and "holds no log files" in err, err
+    (empty / "README.md").write_text("hello")
+    code, _, err = run("scan", str(empty))
+    assert code == 66 and "1 file(s) that are not logs skipped" in err, err
+
+
+@pytest.mark.parametrize("separator", ["", "\n", "\n\n  "])
+def test_gh_api_paginate_output_is_one_list_numbered_across_pages(
+    tmp_path: Path, separator: str
+) -> None:
+    def page(first: int) -> str:
+        return json.dumps(
+            [
+                {"merged_at": f"2026-03-0{i}T10:00:00Z", "author": "ana", "lines_added": i}
+                for i in (first, first + 1)
+            ]
+        )
+
+    path = tmp_path / "prs.json"
+    path.write_text(page(1) + separator + page(3) + separator + page(5))
+    frame, unreadable = load(path, tmp_path)
+    assert unreadable == []
+    assert frame["_line"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert frame["lines_added"].to_list() == [1, 2, 3, 4, 5, 6]
