@@ -422,3 +422,33 @@ def test_pre_aggregated_usage_gives_the_same_outcome_evidence_as_the_requests(
     automation = checks(agg, "automation")
     assert automation and not any(c["applicable"] for c in automation.values())
     assert all("pre-aggregated" in c["summary"] for c in automation.values())
+
+
+def test_max_expanded_size_takes_sizes_and_refuses_nonsense(
+    runner: CliRunner, small_org: Path
+) -> None:
+    from tokenaudit.cli import _parse_size
+
+    assert _parse_size("auto") is None
+    assert _parse_size("512M") == 512 << 20
+    assert _parse_size("2GiB") == 2 << 30
+    assert _parse_size("100kb") == 100 << 10
+    assert _parse_size("1048576") == 1 << 20
+    code, _, err = scan(runner, small_org, "--max-expanded-size", "lots")
+    assert code == 2 and "--max-expanded-size" in err
+
+
+def test_reference_options_are_offered_by_scan_and_explain(runner: CliRunner) -> None:
+    scan_help = runner.invoke(app, ["scan", "--help"]).stdout
+    for option in ("--reference FILE", "--save-reference FILE", "--max-expanded-size"):
+        assert option in scan_help
+    assert "--reference FILE" in runner.invoke(app, ["explain", "--help"]).stdout
+
+
+def test_explain_finds_an_account_by_any_spelling_of_it(
+    runner: CliRunner, small_org: Path, csv_report: str
+) -> None:
+    first = next(csv.DictReader(io.StringIO(csv_report)))["account"]
+    result = runner.invoke(app, ["explain", f"  {first.upper()} ", str(small_org)])
+    assert result.exit_code == 0, result.stderr
+    assert first in result.stdout

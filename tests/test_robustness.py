@@ -213,7 +213,7 @@ def test_ctrl_c_exits_130_and_leaves_no_temporary_files(small_org: Path, tmp_pat
 def test_a_full_disk_is_exit_74_and_keeps_the_old_report(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from tokenaudit import cli
+    from tokenaudit import output
 
     target = tmp_path / "report.csv"
     target.write_text("previous\n")
@@ -221,9 +221,9 @@ def test_a_full_disk_is_exit_74_and_keeps_the_old_report(
     def no_space(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cli.os, "fsync", no_space)
+    monkeypatch.setattr(output.os, "fsync", no_space)
     with pytest.raises(WriteError, match="No space left on device"):
-        cli.write_atomically(target, "new report\n")
+        output.write_atomically(target, "new report\n")
     assert WriteError.exit_code == 74
     assert target.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
