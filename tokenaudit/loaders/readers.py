@@ -358,18 +358,18 @@ def sniff_bytes(head: bytes) -> str:
 def read_raw(file: InputFile, workdir: Path) -> RawTable:
     """Read one input file into a `RawTable`, whatever its format."""
     plain = prepare(file, workdir)
-    table = _read_format(file, plain)
+    table = _read_format(file, plain, workdir)
     if plain.long_lines:
         merged = tuple(sorted((*table.unreadable, *plain.long_lines)))
         table = replace(table, unreadable=merged)
     return table
 
 
-def _read_format(file: InputFile, plain: PlainInput) -> RawTable:
+def _read_format(file: InputFile, plain: PlainInput, workdir: Path) -> RawTable:
     fmt, path = plain.fmt, plain.path
     label = "+".join(x for x in (fmt, plain.compression, plain.transcoded.lower()) if x)
     if fmt in ("csv", "tsv"):
-        table = _read_delimited(file, path, label, "\t" if fmt == "tsv" else ",")
+        table = _read_delimited(file, path, label, "\t" if fmt == "tsv" else ",", workdir)
         return _export_from_table(table) or table
     if fmt == "empty":
         raise DataError(file.name, "file is empty")
@@ -436,7 +436,9 @@ def _check_duplicate_columns(file: InputFile, names: list[str]) -> list[str]:
     return normalised
 
 
-def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable:
+def _read_delimited(
+    file: InputFile, path: Path, fmt: str, sep: str, workdir: Path | None = None
+) -> RawTable:
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
         header_row = next(csv.reader(fh, delimiter=sep), [])
     names = _check_duplicate_columns(file, header_row)
@@ -470,12 +472,56 @@ def _read_delimited(file: InputFile, path: Path, fmt: str, sep: str) -> RawTable
             df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
             return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
-        # Ragged or badly quoted rows: fall back to the stdlib reader, which can say which line.
+        # Rows with too many fields: left out of a copy (as blank lines, so line numbers hold)
+        # that Polars can read as usual, each one an unreadable row. Memory stays that of the
+        # fast path, whatever the file's size.
+        cleaned = _blank_ragged_rows(path, sep, len(names), workdir) if workdir else None
+        if cleaned is not None:
+            copy, ragged = cleaned
+            try:
+                table = _read_delimited(file, copy, fmt, sep)
+            except DataError:
+                table = None
+            if table is not None:
+                merged = tuple(sorted((*table.unreadable, *ragged)))
+                return replace(table, unreadable=merged)
+        # Badly quoted rows: the stdlib reader reads the rest and can say which line.
         return _read_delimited_slowly(file, path, fmt, sep, names)
     lazy = pl.scan_csv(path, **options).select(
         pl.exclude("_row"), (pl.col("_row") + 2).cast(pl.Int64).alias("_line")
     )
     return RawTable(lazy, tuple(names), fmt, "line", rows=rows)
+
+
+def _blank_ragged_rows(
+    path: Path, sep: str, width: int, workdir: Path
+) -> tuple[Path, list[tuple[int, str]]] | None:
+    """A copy of the file without its rows of too many fields (their lines left blank), and
+    those rows as (line, reason); None when the stdlib reader finds none or cannot read it."""
+    bad: list[tuple[int, int, int]] = []
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        next(reader, None)
+        start = reader.line_num + 1
+        try:
+            for record in reader:
+                end = reader.line_num
+                if len(record) > width:
+                    bad.append((start, end, len(record)))
+                start = end + 1
+        except csv.Error:
+            return None
+    if not bad:
+        return None
+    fd, name = tempfile.mkstemp(dir=workdir, suffix=".csv")
+    with path.open("rb") as src, open(fd, "wb") as dst:
+        k = 0
+        for number, line in enumerate(src, start=1):
+            while k < len(bad) and bad[k][1] < number:
+                k += 1
+            inside = k < len(bad) and bad[k][0] <= number
+            dst.write(b"\n" if inside else line)
+    return Path(name), [(first, f"expected {width} fields, got {n}") for first, _, n in bad]
 
 
 def _drop_short_and_blank_rows(
