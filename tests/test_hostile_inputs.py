@@ -290,6 +290,7 @@ def test_a_stray_1970_row_on_a_bot_neither_moves_the_period_nor_anyones_status(
         "scan", str(tmp_path / "usage.csv"), *common, *args, "--rejects", str(tmp_path / "r.csv")
     )
     assert code == 0, err
+    assert "1 usage rows dated far outside the rest of the data (1970-01-01)" in err
     status = {a["account"]: a["status"] for a in json.loads(clean)["accounts"]}
     assert {a["account"]: a["status"] for a in json.loads(dirty)["accounts"]} == status
     rejects = (tmp_path / "r.csv").read_text()
