@@ -238,23 +238,6 @@ MaxExpandedOpt = Annotated[
         "64 times its compressed size, at least 256M.",
     ),
 ]
-ReferenceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--reference",
-        metavar="FILE",
-        help="Compare with the fitted null models of a larger scan (see README: when a "
-        "reference is appropriate).",
-    ),
-]
-SaveReferenceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--save-reference",
-        metavar="FILE",
-        help="Write this scan's fitted null models (no personal data) for small-team scans.",
-    ),
-]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
 VerboseOpt = Annotated[
     bool,
@@ -696,8 +679,6 @@ def scan(
     allow_empty: AllowEmptyOpt = False,
     max_expanded_size: MaxExpandedOpt = "auto",
     pseudonymize: PseudonymizeOpt = None,
-    reference: ReferenceOpt = None,
-    save_reference: SaveReferenceOpt = None,
     strict: StrictOpt = False,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
@@ -711,10 +692,9 @@ def scan(
         cfg = _build_config(
             since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
         )
-        for target in (output, rejects_file, save_reference):
+        for target in (output, rejects_file):
             if target is not None:
                 check_output_path(target)
-        cfg = _with_reference(cfg, reference)
         key = _pseudonym_key(pseudonymize)
         files = _input_files(
             paths,
@@ -728,8 +708,6 @@ def scan(
         )
         with _progress(f"auditing {len(files)} input file(s)"):
             report = run_audit(files, cfg, workdir)
-        if save_reference is not None:
-            _save_reference(save_reference, report, cfg)
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
 
@@ -754,31 +732,6 @@ def scan(
         _emit_report(report, cfg, shown, accounts.height - shown.height, chosen, output, csv_raw)
         code = _exit_code(report, fail_on, exit_zero)
     raise typer.Exit(code)
-
-
-def _with_reference(cfg: AuditConfig, path: Path | None) -> AuditConfig:
-    """`--reference FILE`: the fitted null models of a larger scan, carried in the config."""
-    if path is None:
-        return cfg
-    import dataclasses
-
-    try:
-        from tokenaudit.reference import load_reference
-    except ImportError:
-        raise ConfigError("--reference is not available in this build") from None
-    ref = load_reference(Path(path))
-    if "reference" not in {f.name for f in dataclasses.fields(cfg)}:
-        raise ConfigError("--reference is not available in this build")
-    return dataclasses.replace(cfg, reference=ref)  # type: ignore[call-arg]
-
-
-def _save_reference(path: Path, report: AuditReport, cfg: AuditConfig) -> None:
-    """`--save-reference FILE`: this scan's null models, written like every report."""
-    try:
-        from tokenaudit.reference import dump_reference
-    except ImportError:
-        raise ConfigError("--save-reference is not available in this build") from None
-    write_atomically(path, dump_reference(report, cfg))
 
 
 def _pseudonym_key(path: Path | None) -> bytes | None:
@@ -883,7 +836,6 @@ def explain(
     max_bad_ratio: MaxBadRatioOpt = 0.5,
     max_expanded_size: MaxExpandedOpt = "auto",
     pseudonymize: PseudonymizeOpt = None,
-    reference: ReferenceOpt = None,
     strict: StrictOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -898,7 +850,6 @@ def explain(
         cfg = _build_config(
             since, until, tz, window, strict, checks, Deadlines(quota, snapshot_day, week_start)
         )
-        cfg = _with_reference(cfg, reference)
         key = _pseudonym_key(pseudonymize)
         files = _input_files(
             paths,
