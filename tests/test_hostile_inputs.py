@@ -231,9 +231,9 @@ def test_a_decompression_bomb_is_refused_within_bounded_memory_and_leaves_no_tem
     )
     assert code == 65, err
     assert b"expands past 256M" in err and b"--max-expanded-size" in err
-    # The 300 MiB expansion is refused at 256M; the bound is on the whole process (Python, Polars
-    # and SciPy imported), which measured 600-760 MB on a loaded 2-core machine.
-    assert peak < 1024, f"peak RSS {peak:.0f} MB"
+    # The 300 MiB expansion is refused at 256M; the child's own high-water mark (Python and
+    # Polars imported) measured about 113 MB.
+    assert peak < 400, f"peak RSS {peak:.0f} MB"
     assert list(work.iterdir()) == []
     code, peak, err = _peak_rss_mb(
         ["scan", str(bomb), "--commits", str(bomb), "--max-expanded-size", "20M"],
