@@ -15,10 +15,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tokenaudit.audit import AuditReport, run_audit
+from tokenaudit.audit import run_audit
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders import expand_paths
+from tokenaudit.model import AuditReport
 from tokenaudit.simulate import generate_org, write_org
 from tokenaudit.synthetic.families import build_org, draw_params, write_family_org
 

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from tokenaudit.audit import AuditReport
     from tokenaudit.config import AuditConfig
     from tokenaudit.loaders import InputFile
+    from tokenaudit.model import AuditReport
 
 app = typer.Typer(
     add_completion=False,

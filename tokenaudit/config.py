@@ -4,13 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
-
-
-class FailOn(StrEnum):
-    SUSPICIOUS = "suspicious"
-    REVIEW = "review"
-    NEVER = "never"
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,16 @@ import numpy.typing as npt
 import polars as pl
 
 from tokenaudit.checks.base import Group
-from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust, p_is
+from tokenaudit.checks.stats import FloatArray, bonferroni_min, fdr_adjust
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import Status
+from tokenaudit.wording import REASON_P, p_is
 
 #: -log10 p is capped here so that one astronomically small p cannot dominate the score.
 EVIDENCE_CAP: Final = 10.0
 #: Score bands: flagged tiers always rank above unflagged accounts.
 _BANDS: Final = {Status.SUSPICIOUS: 70.0, Status.REVIEW: 40.0, Status.OK: 0.0}
 _BAND_WIDTH: Final = {Status.SUSPICIOUS: 30.0, Status.REVIEW: 30.0, Status.OK: 40.0}
-#: Reasons list checks at or below this p-value.
-REASON_P: Final = 0.05
 
 
 def _evidence(p: float | None) -> float:

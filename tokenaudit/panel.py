@@ -13,8 +13,13 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.config import AuditConfig
-from tokenaudit.loaders.exports import AGGREGATED_SOURCES
-from tokenaudit.schema import PANEL_SCHEMA, PHASE_PERIODS, TOKEN_COLUMNS, USAGE_SCHEMA
+from tokenaudit.schema import (
+    AGGREGATED_SOURCES,
+    PANEL_SCHEMA,
+    PHASE_PERIODS,
+    TOKEN_COLUMNS,
+    USAGE_SCHEMA,
+)
 
 _REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")

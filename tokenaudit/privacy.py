@@ -20,7 +20,7 @@ import polars as pl
 from tokenaudit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from tokenaudit.audit import AuditReport
+    from tokenaudit.model import AuditReport
 
 MIN_KEY_BYTES = 32
 PREFIX = "p-"

@@ -109,3 +109,15 @@ REPORT_COLUMNS: Final = (
 
 #: Columns whose values come from the input (and so are untrusted text).
 UNTRUSTED_COLUMNS: Final = frozenset({"account", "reasons"})
+
+
+#: Sources whose rows are daily or bucketed totals, never single requests.
+AGGREGATED_SOURCES: Final = frozenset(
+    {
+        "anthropic-claude-code-analytics",
+        "anthropic-usage-report",
+        "openai-usage",
+        "ccusage-daily",
+        "copilot-cli",
+    }
+)

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from tokenaudit.loaders.exports import AGGREGATED_SOURCES
 from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS
-from tokenaudit.schema import PANEL_SCHEMA, PHASE_PERIODS
+from tokenaudit.schema import AGGREGATED_SOURCES, PANEL_SCHEMA, PHASE_PERIODS
 
 #: GitHub noreply addresses stand for their login (identities.normalise_identity).
 _NOREPLY: Final = r"^(?:[0-9]+\+)?([^@]+)@users\.noreply\.github\.com$"

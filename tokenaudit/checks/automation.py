@@ -44,14 +44,10 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import (
-    beta_binomial_sf,
-    bonferroni_min,
-    fit_beta_binomial,
-    p_is,
-)
+from tokenaudit.checks.stats import beta_binomial_sf, bonferroni_min, fit_beta_binomial
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
+from tokenaudit.wording import p_is
 
 MIN_COHORT = 10
 REGULAR_BURSTINESS: Final = -0.5

@@ -27,8 +27,9 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, p_is
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial
 from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
 
 MIN_COHORT = 10
 HEAVY_DAY_QUANTILE = 0.25

@@ -21,6 +21,7 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
+from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
     CheckData,
     Group,
@@ -33,10 +34,10 @@ from tokenaudit.checks.stats import (
     beta_binomial_sf,
     bonferroni_min,
     fit_beta_binomial,
-    p_is,
     robust_scale,
 )
 from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
 
 MIN_WEEKS: Final = 4
 MIN_COHORT: Final = 10
@@ -45,11 +46,6 @@ BUNCH_HIGH: Final = 1.05
 EXCLUDE_LOW: Final = 0.9
 EXCLUDE_HIGH: Final = 1.1
 SNAPSHOT_SHARE: Final = 0.5
-
-
-def week_of(day: pl.Expr, cfg: AuditConfig) -> pl.Expr:
-    """The first day of the week `day` falls in, weeks starting on `cfg.week_start`."""
-    return day - pl.duration(days=(day.dt.weekday() - 1 - cfg.week_start) % 7)
 
 
 def weekly(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:

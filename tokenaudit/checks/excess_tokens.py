@@ -22,8 +22,9 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import EmpiricalNull, p_is, siegel_slope
+from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
 
 MIN_COHORT = 10
 #: "What would clear it" names the level at which the one-sided p-value would exceed this.

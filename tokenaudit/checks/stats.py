@@ -228,21 +228,6 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
     return q
 
 
-def p_is(p: float) -> str:
-    """`p=0.004`, or `p<1e-12` where the model's tail sets the digits."""
-    text = format_p(p)
-    return f"p{text}" if text.startswith("<") else f"p={text}"
-
-
-def format_p(p: float) -> str:
-    """p-values as people read them; below 1e-12 the model's tail, not the data, sets the digits."""
-    if p < 1e-12:
-        return "<1e-12"
-    if p >= 0.001:
-        return f"{p:.3f}".rstrip("0").rstrip(".") if p < 1 else "1"
-    return f"{p:.0e}".replace("e-0", "e-")
-
-
 #: Share of the upper side's standardised values whose exact size the tail-shape fit does not use.
 CENSORED_SHARE = 0.15
 

@@ -25,8 +25,9 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, p_is
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial
 from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
 
 MIN_COHORT = 10
 MIN_CHANGES = 5

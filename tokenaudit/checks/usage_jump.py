@@ -31,6 +31,7 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
+from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
     CheckData,
     Group,
@@ -39,9 +40,9 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.deadline_spikes import week_of
-from tokenaudit.checks.stats import EmpiricalNull, p_is, siegel_slope
+from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
 
 #: Active days each side of a split needs.
 MIN_SIDE_DAYS: Final = 8

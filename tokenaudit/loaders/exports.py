@@ -48,18 +48,6 @@ class Converted:
     rejects: tuple[tuple[int, str], ...] = ()
 
 
-#: Sources whose rows are daily or bucketed totals, never single requests.
-AGGREGATED_SOURCES: Final = frozenset(
-    {
-        "anthropic-claude-code-analytics",
-        "anthropic-usage-report",
-        "openai-usage",
-        "ccusage-daily",
-        "copilot-cli",
-    }
-)
-
-
 def _get(d: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(d, dict):

@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tokenaudit.audit import AuditReport
-from tokenaudit.checks.stats import format_p
-from tokenaudit.decide import REASON_P
+from tokenaudit.model import AuditReport
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.table import STATUS_STYLE, human_count
+from tokenaudit.wording import REASON_P, format_p
 
 _BARS: Final = " ▁▂▃▄▅▆▇█"
 _FOLLOW: Final = {"followed": ("f", "green"), "barren": ("b", "red"), "censored": ("c", "dim")}

@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 
 from tokenaudit import __version__
-from tokenaudit.audit import AuditReport
 from tokenaudit.config import AuditConfig
+from tokenaudit.model import AuditReport
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.values import json_number, report_rows
 

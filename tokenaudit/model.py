@@ -1,0 +1,72 @@
+"""What an audit produces: the report every renderer reads. Its own module, so that renderers
+depend on the result and never on the orchestrator that made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class InputSummary:
+    name: str
+    kind: str
+    fmt: str
+    rows: int
+    used: int
+    rejected: int
+    sha256: str
+    #: Timestamps without a zone, read in --assume-tz.
+    zone_less: int = 0
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything a renderer or `explain` needs; all frames are collected and sorted."""
+
+    accounts: pl.DataFrame
+    checks: pl.DataFrame
+    days: pl.DataFrame
+    outputs: pl.DataFrame
+    inputs: list[InputSummary]
+    rejects: pl.DataFrame
+    skipped: list[str]
+    window_days: int
+    window_auto: bool
+    first_day: date | None
+    last_day: date | None
+    merges_known_until: date | None
+    duplicate_requests: int
+    unmatched_usage: list[str] = field(default_factory=list)
+    unmatched_authors: list[str] = field(default_factory=list)
+    pseudonymised: bool = False
+
+
+EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "rank": pl.Int64(),
+    "account": pl.String(),
+    "status": pl.String(),
+    "flagged": pl.Boolean(),
+    "score": pl.Float64(),
+    "q_value": pl.Float64(),
+    "tokens": pl.Int64(),
+    "requests": pl.Int64(),
+    "active_days": pl.Int64(),
+    "cost_usd": pl.Float64(),
+    "merged_changes": pl.Int64(),
+    "merged_lines": pl.Int64(),
+    "tokens_per_line": pl.Float64(),
+    "barren_token_share": pl.Float64(),
+    "excess_tokens_x": pl.Float64(),
+    "reasons": pl.String(),
+    "p_outcome": pl.Float64(),
+    "p_mechanism": pl.Float64(),
+    "p_primary": pl.Float64(),
+    "team": pl.String(),
+    "role": pl.String(),
+    "cohort": pl.String(),
+    "fragile": pl.String(),
+}
