@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokenaudit.reference import Reference
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ class AuditConfig:
     #: searching for the date.
     change_date: date | None = None
     snapshot_day: int | None = None
+    #: The fitted null models of a larger scan (`--reference`): every check compares the accounts
+    #: with them instead of fitting its own to a cohort that may be too small.
+    reference: Reference | None = None
     week_start: int = 0
     #: Leave: a pause of more than this many days without usage.
     leave_gap_days: int = 7

@@ -39,6 +39,7 @@ import polars as pl
 from tokenaudit.checks.base import (
     CheckData,
     Group,
+    NullModel,
     ResultRow,
     not_applicable,
     result_frame,
@@ -150,6 +151,31 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     )
 
 
+#: Without a cohort (a team under `MIN_COHORT` and no `--reference`), identical request sizes are
+#: tested against this fixed rate: an honest person has a day on which 30 % of consecutive
+#: requests repeat the previous one's size with probability at most 5 %. Measured: no honest
+#: person of either generator family, agent users, fleets and CI jobs included, had such days at
+#: all (`benchmarks/fingerprints.py`); 5 % leaves a wide margin for real organisations.
+OWN_STREAM_DAY_RATE: Final = 0.05
+
+
+def _binomial_sf(x: np.ndarray, n: np.ndarray, rate: float) -> np.ndarray:
+    """P(X ≥ x) for X ~ Binomial(n, rate)."""
+    from scipy import special
+
+    return np.where(x > 0, special.bdtrc(x - 1, n, rate), 1.0)
+
+
+def _counts(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+    names = data.accounts.sort("account")["account"].to_list()
+    return (
+        pl.DataFrame({"account": names}, schema={"account": pl.String})
+        .join(fingerprint_days(data.days, cfg), on="account", how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in ("timed", *FINGERPRINTS))
+        .sort("account")
+    )
+
+
 class Automation:
     id: ClassVar[str] = "automation"
     group: ClassVar[Group] = Group.MECHANISM
@@ -158,33 +184,50 @@ class Automation:
         "parallel sessions, an abnormal cache-read share"
     )
 
-    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
-        names = data.accounts.sort("account")["account"].to_list()
-        counts = (
-            pl.DataFrame({"account": names}, schema={"account": pl.String})
-            .join(fingerprint_days(data.days, cfg), on="account", how="left")
-            .with_columns(pl.col(c).fill_null(0) for c in ("timed", *FINGERPRINTS))
-            .sort("account")
-        )
-        cohort = counts.filter(pl.col("timed") >= cfg.mechanism_min_days)
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        cohort = _counts(data, cfg).filter(pl.col("timed") >= cfg.mechanism_min_days)
         if cohort.height < MIN_COHORT:
+            return None
+        n = cohort["timed"].to_numpy().astype(np.int64)
+        model: NullModel = {}
+        for f in FINGERPRINTS:
+            a, b = fit_beta_binomial(cohort[f].to_numpy().astype(np.int64), n, robust=True)
+            model |= {f"{f}_a": a, f"{f}_b": b}
+        return model
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        counts = _counts(data, cfg)
+        names = counts["account"].to_list()
+        cohort = counts.filter(pl.col("timed") >= cfg.mechanism_min_days)
+        if cohort.height == 0 or (cohort.height < MIN_COHORT and int(counts["timed"].sum()) == 0):
             why = (
                 "no request-level timing (pre-aggregated usage)"
                 if int(counts["timed"].sum()) == 0
-                else f"request-level timing for only {cohort.height} accounts (needs {MIN_COHORT})"
+                else f"no account has {cfg.mechanism_min_days}+ days with "
+                f"{cfg.min_requests_for_timing}+ requests"
             )
             return not_applicable(self.id, names, why)
         n = cohort["timed"].to_numpy().astype(np.int64)
+        own_stream = data.reference is None and cohort.height < MIN_COHORT
         pvals: dict[str, np.ndarray] = {}
         for f in FINGERPRINTS:
             x = cohort[f].to_numpy().astype(np.int64)
             share = MIN_SHARE.get(f, cfg.mechanism_min_share)
             gate = (x >= cfg.mechanism_min_days) & (x >= share * n)
-            if not gate.any():
+            if own_stream:
+                # Too few accounts for a cohort null: only the fingerprint whose honest rate is
+                # known without one is tested, against a fixed rate (see `OWN_STREAM_DAY_RATE`).
+                p_own = _binomial_sf(x, n, OWN_STREAM_DAY_RATE) if f == "same-size" else 1.0
+                pvals[f] = np.where(gate, p_own, 1.0)
+                continue
+            if data.reference is not None:
+                a, b = data.reference[f"{f}_a"], data.reference[f"{f}_b"]
+            elif not gate.any():
                 # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
                 pvals[f] = np.ones(x.size)
                 continue
-            a, b = fit_beta_binomial(x, n, robust=True)
+            else:
+                a, b = fit_beta_binomial(x, n, robust=True)
             pvals[f] = np.where(gate, beta_binomial_sf(x, n, a, b), 1.0)
         index = {name: i for i, name in enumerate(cohort["account"].to_list())}
         rows: list[ResultRow] = []

@@ -22,6 +22,7 @@ import polars as pl
 from tokenaudit.checks.base import (
     CheckData,
     Group,
+    NullModel,
     ResultRow,
     not_applicable,
     result_frame,
@@ -53,27 +54,46 @@ def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _counts(data: CheckData) -> pl.DataFrame:
+    names = data.accounts.sort("account")["account"].to_list()
+    return (
+        pl.DataFrame({"account": names}, schema={"account": pl.String})
+        .join(heavy_day_counts(data.days), on="account", how="left")
+        .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
+        .sort("account")
+    )
+
+
 class BarrenDays:
     id: ClassVar[str] = "barren-days"
     group: ClassVar[Group] = Group.OUTCOME
     description: ClassVar[str] = "heavy-usage days not followed by merged work within the window"
 
-    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
-        names = data.accounts.sort("account")["account"].to_list()
-        counts = (
-            pl.DataFrame({"account": names}, schema={"account": pl.String})
-            .join(heavy_day_counts(data.days), on="account", how="left")
-            .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
-            .sort("account")
-        )
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        counts = _counts(data)
         testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
         if testable.height < MIN_COHORT:
-            return not_applicable(
-                self.id, names, f"only {testable.height} accounts have enough followable days"
-            )
+            return None
         x = testable["x"].to_numpy().astype(np.int64)
         n = testable["n"].to_numpy().astype(np.int64)
         a, b = fit_beta_binomial(x, n)
+        return {"a": a, "b": b}
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        counts = _counts(data)
+        names = counts["account"].to_list()
+        model = data.reference if data.reference is not None else self.fit(data, cfg)
+        testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
+        if model is None:
+            return not_applicable(
+                self.id,
+                names,
+                f"only {testable.height} accounts have enough followable days "
+                f"(a cohort needs {MIN_COHORT}, or give --reference)",
+            )
+        a, b = model["a"], model["b"]
+        x = testable["x"].to_numpy().astype(np.int64)
+        n = testable["n"].to_numpy().astype(np.int64)
         p = beta_binomial_sf(x, n, a, b)
         cohort_mean = a / (a + b)
         tested = {

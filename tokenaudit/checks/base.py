@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
@@ -59,6 +60,14 @@ class CheckData:
     #: their outcomes (the independent-filtering assumption), so leaving these out does not
     #: bias the null for anyone else.
     null_excluded: frozenset[str] = frozenset()
+    #: This check's null model from a reference population (`--reference`): when given, the
+    #: check compares the accounts with it instead of fitting its own to this cohort, so it runs
+    #: at any team size.
+    reference: Mapping[str, float] | None = None
+
+
+#: A check's fitted null model: named numbers only, never a name or a count of one person.
+NullModel = dict[str, float]
 
 
 class Check(Protocol):
@@ -69,6 +78,10 @@ class Check(Protocol):
     id: ClassVar[str]
     group: ClassVar[Group]
     description: ClassVar[str]
+
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        """The null model this cohort gives (None when it is too small to give one)."""
+        ...
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame: ...
 

@@ -16,6 +16,7 @@ check's p-value is the Bonferroni minimum over the fingerprints that apply.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import ClassVar, Final
 
 import numpy as np
@@ -25,6 +26,7 @@ from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
     CheckData,
     Group,
+    NullModel,
     ResultRow,
     not_applicable,
     result_frame,
@@ -85,23 +87,33 @@ def _quota_p(totals: np.ndarray, quota: float) -> tuple[int, float, float]:
     return x, p0, min(max(p, 0.0), 1.0)
 
 
-def _snapshot_pvalues(weeks: pl.DataFrame, cfg: AuditConfig) -> dict[str, tuple[float, int, int]]:
-    """Per account: (p, weeks spiking before the snapshot, active weeks), against the cohort."""
+def _snapshot_counts(weeks: pl.DataFrame) -> pl.DataFrame:
     counts = weeks.group_by("account").agg(
         pl.len().cast(pl.Int64).alias("n"),
         (pl.col("pre_tokens") > SNAPSHOT_SHARE * pl.col("tokens")).sum().cast(pl.Int64).alias("x"),
     )
-    cohort = counts.filter(pl.col("n") >= MIN_WEEKS).sort("account")
-    if cohort.height < MIN_COHORT:
+    return counts.filter(pl.col("n") >= MIN_WEEKS).sort("account")
+
+
+def _snapshot_pvalues(
+    weeks: pl.DataFrame, cfg: AuditConfig, reference: Mapping[str, float] | None
+) -> dict[str, tuple[float, int, int]]:
+    """Per account: (p, weeks spiking before the snapshot, active weeks), against the cohort
+    (or the reference's null)."""
+    cohort = _snapshot_counts(weeks)
+    if reference is not None and "snapshot_a" not in reference:
+        reference = None  # made without --snapshot-day: the team's own cohort, if it has one
+    if reference is None and cohort.height < MIN_COHORT:
         return {}
     x = cohort["x"].to_numpy().astype(np.int64)
     n = cohort["n"].to_numpy().astype(np.int64)
     gate = (x >= 3) & (x >= cfg.mechanism_min_share * n)
-    p = (
-        beta_binomial_sf(x, n, *fit_beta_binomial(x, n, robust=True))
-        if gate.any()
-        else np.ones(x.size)
-    )
+    if reference is not None:
+        p = beta_binomial_sf(x, n, reference["snapshot_a"], reference["snapshot_b"])
+    elif gate.any():
+        p = beta_binomial_sf(x, n, *fit_beta_binomial(x, n, robust=True))
+    else:
+        p = np.ones(x.size)
     return {
         name: (float(p[i]) if gate[i] else 1.0, int(x[i]), int(n[i]))
         for i, name in enumerate(cohort["account"].to_list())
@@ -113,13 +125,30 @@ class DeadlineSpikes:
     group: ClassVar[Group] = Group.MECHANISM
     description: ClassVar[str] = "usage bunched just above a weekly quota or just before a snapshot"
 
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        """The snapshot fingerprint's cohort null (the quota test needs none: it compares each
+        account with its own weeks)."""
+        if cfg.snapshot_day is None:
+            return None
+        cohort = _snapshot_counts(weekly(data.days, cfg))
+        if cohort.height < MIN_COHORT:
+            return None
+        a, b = fit_beta_binomial(
+            cohort["x"].to_numpy().astype(np.int64),
+            cohort["n"].to_numpy().astype(np.int64),
+            robust=True,
+        )
+        return {"snapshot_a": a, "snapshot_b": b}
+
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         names = data.accounts.sort("account")["account"].to_list()
         if cfg.quota is None and cfg.snapshot_day is None:
             return not_applicable(self.id, names, "no deadline given (--quota or --snapshot-day)")
         weeks = weekly(data.days, cfg)
         by_account = {a: g for (a,), g in weeks.group_by("account")}
-        snapshot_p = _snapshot_pvalues(weeks, cfg) if cfg.snapshot_day is not None else {}
+        snapshot_p = (
+            _snapshot_pvalues(weeks, cfg, data.reference) if cfg.snapshot_day is not None else {}
+        )
         rows: list[ResultRow] = []
         for name in names:
             group = by_account.get(name)

@@ -21,7 +21,14 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    NullModel,
+    ResultRow,
+    not_applicable,
+    result_frame,
+)
 from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
@@ -36,23 +43,32 @@ class ExcessTokens:
     group: ClassVar[Group] = Group.OUTCOME
     description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
 
-    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
         if len(names) < MIN_COHORT:
-            return not_applicable(
-                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
-            )
-        days = acc["active_days"].to_numpy().astype(np.float64)
-        t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
-        x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
+            return None
+        t, x, _ = _axes(acc)
         # The null (line, centre, scale, tail) comes from the accounts not screened out.
         in_null = np.array([name not in data.null_excluded for name in names])
         if in_null.sum() < MIN_COHORT:
             in_null = np.ones(len(names), dtype=bool)
         slope, intercept = siegel_slope(x[in_null], t[in_null])
+        null = EmpiricalNull.fit(t - (intercept + slope * x), in_null, floor=0.05)
+        return {"slope": slope, "intercept": intercept, **null.params()}
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        acc = data.accounts.sort("account")
+        names = acc["account"].to_list()
+        model = data.reference if data.reference is not None else self.fit(data, cfg)
+        if model is None:
+            return not_applicable(
+                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
+            )
+        t, x, days = _axes(acc)
+        slope, intercept = model["slope"], model["intercept"]
+        null = EmpiricalNull.from_params(model)
         resid = t - (intercept + slope * x)
-        null = EmpiricalNull(resid, in_null, floor=0.05)
         centre, scale = null.centre, null.scale
         z = null.z(resid)
         p = null.p(resid)
@@ -78,6 +94,14 @@ class ExcessTokens:
                 (name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear, brief)
             )
         return result_frame(self.id, rows)
+
+
+def _axes(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log tokens per active day, log (changes + ½) per active day, active days)."""
+    days = acc["active_days"].to_numpy().astype(np.float64)
+    t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
+    x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
+    return t, x, days
 
 
 def _mtok(tokens: float) -> str:

@@ -8,6 +8,8 @@ routine it matches; tests/test_stats.py holds them to it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -232,6 +234,7 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
 CENSORED_SHARE = 0.15
 
 
+@dataclass(frozen=True)
 class EmpiricalNull:
     """An empirical null (Efron 2004) for a one-sided, upper-tail statistic: centre = median,
     scale = the larger of the normal-consistent MAD and the upper semi-MAD (honest heavy users
@@ -239,18 +242,36 @@ class EmpiricalNull:
     fitted to the upper side mirrored, with the most extreme `CENSORED_SHARE` of it censored (the
     accounts under test must not fatten the null until it explains them).
 
-    `values` are every account's statistic; `in_null` marks those the null is fitted on."""
+    Its three numbers are all a reference population needs to carry (`--save-reference`)."""
 
-    def __init__(self, values: FloatArray, in_null: NDArray[np.bool_], floor: float) -> None:
+    centre: float
+    scale: float
+    nu: float
+
+    @classmethod
+    def fit(cls, values: FloatArray, in_null: NDArray[np.bool_], floor: float) -> EmpiricalNull:
+        """Fitted to `values[in_null]`."""
         fit = values[in_null]
-        self.centre = float(np.median(fit))
-        above = fit[fit > self.centre] - self.centre
+        centre = float(np.median(fit))
+        above = fit[fit > centre] - centre
         upper = 1.482602218505602 * float(np.median(above)) if above.size >= 5 else 0.0
-        self.scale = max(robust_scale(fit, floor=floor), upper)
-        z_fit = (fit - self.centre) / self.scale
+        scale = max(robust_scale(fit, floor=floor), upper)
+        z_fit = (fit - centre) / scale
         side = z_fit[z_fit > 0]
         censor = float(np.quantile(side, 1 - CENSORED_SHARE)) if side.size >= 20 else None
-        self.nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
+        nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
+        return cls(centre, scale, nu)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, float], prefix: str = "") -> EmpiricalNull:
+        return cls(params[f"{prefix}centre"], params[f"{prefix}scale"], params[f"{prefix}nu"])
+
+    def params(self, prefix: str = "") -> dict[str, float]:
+        return {
+            f"{prefix}centre": self.centre,
+            f"{prefix}scale": self.scale,
+            f"{prefix}nu": self.nu,
+        }
 
     def z(self, values: FloatArray) -> FloatArray:
         return (values - self.centre) / self.scale

@@ -19,12 +19,20 @@ that the account seems to ship. So this is a mechanism (tier 2), never outcome e
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import CheckData, Group, ResultRow, not_applicable, result_frame
+from tokenaudit.checks.base import (
+    CheckData,
+    Group,
+    NullModel,
+    ResultRow,
+    not_applicable,
+    result_frame,
+)
 from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
@@ -38,18 +46,30 @@ class TrivialMerges:
     group: ClassVar[Group] = Group.MECHANISM
     description: ClassVar[str] = "a high share of tiny, reverted or reverting merged changes"
 
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        if data.accounts.height < MIN_COHORT:
+            return None
+        x, merges, days = _counts(data.accounts)
+        model: NullModel = {}
+        for kind, trials in (("share", merges), ("rate", days)):
+            xs = np.minimum(x, trials)
+            has = trials > 0
+            a, b = fit_beta_binomial(xs[has], trials[has], robust=True) if has.any() else (1.0, 1.0)
+            model |= {f"{kind}_a": a, f"{kind}_b": b}
+        return model
+
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
-        if len(names) < MIN_COHORT:
+        if data.reference is None and len(names) < MIN_COHORT:
             return not_applicable(
-                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
+                self.id,
+                names,
+                f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT}, or --reference)",
             )
-        x = acc["non_output_changes"].to_numpy().astype(np.int64)
-        merges = x + acc["merged_changes"].to_numpy().astype(np.int64)
-        days = acc["active_days"].to_numpy().astype(np.int64)
-        p_share, share_rate = _tail(x, merges, cfg)
-        p_rate, day_rate = _tail(np.minimum(x, days), days, cfg)
+        x, merges, days = _counts(acc)
+        p_share, share_rate = _tail(x, merges, cfg, data.reference, "share")
+        p_rate, day_rate = _tail(np.minimum(x, days), days, cfg, data.reference, "rate")
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             # Intersection–union: both unusual, or neither counts.
@@ -67,14 +87,30 @@ class TrivialMerges:
         return result_frame(self.id, rows)
 
 
-def _tail(x: np.ndarray, n: np.ndarray, cfg: AuditConfig) -> tuple[np.ndarray, float]:
-    """(P(X ≥ x_i) under the cohort's robust beta-binomial, the cohort's rate), with the
-    effect-size gate of the mechanism checks (1 below it)."""
+def _counts(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(trivial or reverted merges, all credited merges, active days) per account."""
+    x = acc["non_output_changes"].to_numpy().astype(np.int64)
+    merges = x + acc["merged_changes"].to_numpy().astype(np.int64)
+    return x, merges, acc["active_days"].to_numpy().astype(np.int64)
+
+
+def _tail(
+    x: np.ndarray,
+    n: np.ndarray,
+    cfg: AuditConfig,
+    reference: Mapping[str, float] | None,
+    kind: str,
+) -> tuple[np.ndarray, float]:
+    """(P(X ≥ x_i) under the cohort's (or the reference's) robust beta-binomial, its rate), with
+    the effect-size gate of the mechanism checks (1 below it)."""
     gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * n) & (n > 0)
-    if not gated.any():
+    if reference is not None:
+        a, b = reference[f"{kind}_a"], reference[f"{kind}_b"]
+    elif not gated.any():
         # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
         return np.ones(x.size), float(x.sum() / max(int(n.sum()), 1))
-    has = n > 0
-    a, b = fit_beta_binomial(x[has], n[has], robust=True)
+    else:
+        has = n > 0
+        a, b = fit_beta_binomial(x[has], n[has], robust=True)
     p = beta_binomial_sf(x, np.maximum(n, 1), a, b)
     return np.where(gated, p, 1.0), a / (a + b)

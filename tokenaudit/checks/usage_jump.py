@@ -25,6 +25,7 @@ falls on one side); a wrong one splits the rise and shows less.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import ClassVar, Final
 
@@ -35,6 +36,7 @@ from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
     CheckData,
     Group,
+    NullModel,
     ResultRow,
     not_applicable,
     result_frame,
@@ -174,88 +176,139 @@ class UsageJump:
         "a rise in own usage, relative to the cohort, that merged output did not follow"
     )
 
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        prepared = _prepare(data, cfg)
+        return _fit(prepared, data) if prepared is not None else None
+
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         names = data.accounts.sort("account")["account"].to_list()
-        if len(names) < MIN_COHORT or data.days.is_empty():
-            return not_applicable(
-                self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
+        prepared = _prepare(data, cfg)
+        if prepared is None:
+            return not_applicable(self.id, names, "no usage")
+        model = data.reference if data.reference is not None else _fit(prepared, data)
+        b = model["elasticity"] if model is not None else MAX_ELASTICITY
+        weights = {
+            m: w for m, w in MODE_WEIGHTS[len(prepared.modes)].items() if m in prepared.modes
+        }
+        best: dict[str, tuple[float, float, Option, EmpiricalNull | None]] = {}
+        for mode, found_by in prepared.modes.items():
+            null = (
+                EmpiricalNull.from_params(model, f"{mode}_")
+                if model is not None and f"{mode}_centre" in model
+                else None
             )
-        origin = data.days["day"].min()
-        assert isinstance(origin, date)
-        series = _series(data, cfg, origin)
-        fixed = (cfg.change_date - origin).days if cfg.change_date is not None else None
-        # Per account, every admissible split: (split, ΔL, ΔO, multiple, n_before, n_after).
-        # With a change date the fixed split is tested beside the search, each against its own
-        # null, and the better p-value is doubled (Bonferroni over the two): a right date adds
-        # power, a wrong one costs at most that factor of two.
-        modes: dict[str, dict[str, list[Option]]] = {"search": {}}
-        if fixed is not None:
-            modes["date"] = {}
-        for name in names:
-            s = series.get(name)
-            if s is None:
-                continue
-            for mode, found_by in modes.items():
-                splits = (
-                    [fixed] if mode == "date" and fixed is not None else _splits(s, origin, cfg)
+            for name, options in found_by.items():
+                value, option = _best(options, b)
+                p_k = (
+                    min(1.0, float(null.p(np.array([value]))[0]) / weights[mode])
+                    if null is not None
+                    else math.nan
                 )
-                found = [(t, *v) for t in splits if (v := s.sides(t)) is not None]
-                if found:
-                    found_by[name] = found
-        tested = sorted(set().union(*modes.values()))
-        if len(tested) < MIN_COHORT:
-            return not_applicable(
-                self.id,
-                names,
-                f"only {len(tested)} accounts have {MIN_SIDE_DAYS}+ active days on both sides "
-                f"of a split (needs {MIN_COHORT})",
+                if name not in best or p_k < best[name][0] or math.isnan(best[name][0]):
+                    best[name] = (p_k, value, option, null)
+        return result_frame(self.id, [self._row(n, best.get(n), prepared, cfg) for n in names])
+
+    def _row(
+        self,
+        name: str,
+        found: tuple[float, float, Option, EmpiricalNull | None] | None,
+        prepared: _Prepared,
+        cfg: AuditConfig,
+    ) -> ResultRow:
+        if found is None:
+            why = (
+                f"fewer than {MIN_SIDE_DAYS} active days on a side of {cfg.change_date}"
+                if cfg.change_date is not None
+                else f"fewer than {2 * MIN_SIDE_DAYS} active days to compare with each other"
             )
-        # The elasticity comes from one split per account (the middle one of the search), so that
-        # the search below cannot choose the splits that make the line.
-        middle = [opts[len(opts) // 2] for opts in modes["search"].values()] or [
-            opts[0] for opts in modes["date"].values()
-        ]
-        slope, _ = siegel_slope(np.array([m[2] for m in middle]), np.array([m[1] for m in middle]))
-        b = float(np.clip(slope, 0.0, MAX_ELASTICITY))
-        best: dict[str, tuple[float, float, Option, EmpiricalNull]] = {}
-        for found_by in modes.values():
-            accounts = sorted(found_by)
-            if len(accounts) < MIN_COHORT:
-                continue
-            chosen = [
-                max(((o[1] - b * o[2], o) for o in found_by[n]), key=lambda v: (v[0], -v[1][0]))
-                for n in accounts
-            ]
-            stat = np.array([c[0] for c in chosen])
-            in_null = np.array([n not in data.null_excluded for n in accounts])
-            if in_null.sum() < MIN_COHORT:
-                in_null = np.ones(len(accounts), dtype=bool)
-            null = EmpiricalNull(stat, in_null, floor=0.05)
-            pvals = null.p(stat)
-            for k, name in enumerate(accounts):
-                p_k = min(1.0, float(pvals[k]) * len(modes))
-                if name not in best or p_k < best[name][0]:
-                    best[name] = (p_k, float(stat[k]), chosen[k][1], null)
-        rows: list[ResultRow] = []
-        for name in names:
-            if name not in best:
-                why = (
-                    f"fewer than {MIN_SIDE_DAYS} active days on a side of {cfg.change_date}"
-                    if cfg.change_date is not None
-                    else f"fewer than {2 * MIN_SIDE_DAYS} active days to compare with each other"
-                )
-                rows.append(skipped(name, why))
-                continue
-            p, value, (split, _, d_o_i, ratio, n_b, n_a), null = best[name]
-            since = origin + timedelta(days=split)
-            out_ratio = math.exp(d_o_i)
-            z = float(null.z(np.array([value]))[0])
-            summary = (
-                f"usage ×{ratio:.1f} vs the cohort since {since} ({n_b} active days before, "
-                f"{n_a} after); merged output per active day ×{out_ratio:.1f} "
-                f"(z={z:.1f}, {p_is(p)})"
+            return skipped(name, why)
+        p, value, (split, _, d_o, ratio, n_b, n_a), null = found
+        since = prepared.origin + timedelta(days=split)
+        evidence = (
+            f"usage ×{ratio:.1f} vs the cohort since {since} ({n_b} active days before, "
+            f"{n_a} after); merged output per active day ×{math.exp(d_o):.1f}"
+        )
+        if null is None:
+            # Reported, not judged: a person's own rise needs the spread of honest rises (a
+            # cohort of MIN_COHORT, or a reference) before it can be called unusual.
+            return skipped(
+                name,
+                f"{evidence}; not judged: needs a cohort of {MIN_COHORT} accounts or --reference",
             )
-            clear = f"merged output rising with usage after {since}"
-            brief = f"usage ×{ratio:.1f} since {since}, merged output ×{out_ratio:.1f}"
-            rows.append((name, True, value, p, ratio, summary, clear, brief))
-        return result_frame(self.id, rows)
+        z = float(null.z(np.array([value]))[0])
+        summary = f"{evidence} (z={z:.1f}, {p_is(p)})"
+        clear = f"merged output rising with usage after {since}"
+        brief = f"usage ×{ratio:.1f} since {since}, merged output ×{math.exp(d_o):.1f}"
+        return (name, True, value, p, ratio, summary, clear, brief)
+
+
+#: With a change date the fixed split is tested beside the search, each against its own null,
+#: combined by weighted Bonferroni (p = min over modes of p_mode / weight): a right date keeps
+#: most of its power, a wrong one costs the search a factor of five.
+MODE_WEIGHTS: Final = {1: {"search": 1.0}, 2: {"date": 0.8, "search": 0.2}}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    origin: date
+    period_days: int
+    #: Per mode ("search", "date"), per account, every admissible split.
+    modes: dict[str, dict[str, list[Option]]]
+
+    @property
+    def tested(self) -> set[str]:
+        return set().union(*self.modes.values())
+
+
+def _prepare(data: CheckData, cfg: AuditConfig) -> _Prepared | None:
+    if data.days.is_empty():
+        return None
+    origin = data.days["day"].min()
+    last = data.days["day"].max()
+    assert isinstance(origin, date) and isinstance(last, date)
+    series = _series(data, cfg, origin)
+    fixed = (cfg.change_date - origin).days if cfg.change_date is not None else None
+    modes: dict[str, dict[str, list[Option]]] = {"search": {}}
+    if fixed is not None:
+        modes["date"] = {}
+    for name, s in series.items():
+        for mode, found_by in modes.items():
+            splits = [fixed] if mode == "date" and fixed is not None else _splits(s, origin, cfg)
+            found = [(t, *v) for t in splits if (v := s.sides(t)) is not None]
+            if found:
+                found_by[name] = found
+    return _Prepared(origin, (last - origin).days + 1, modes)
+
+
+def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
+    if len(prepared.tested) < MIN_COHORT:
+        return None
+    b = _elasticity(prepared.modes)
+    model: NullModel = {"elasticity": b, "period_days": float(prepared.period_days)}
+    for mode, found_by in prepared.modes.items():
+        accounts = sorted(found_by)
+        if len(accounts) < MIN_COHORT:
+            continue
+        stat = np.array([_best(found_by[n], b)[0] for n in accounts])
+        in_null = np.array([n not in data.null_excluded for n in accounts])
+        if in_null.sum() < MIN_COHORT:
+            in_null = np.ones(len(accounts), dtype=bool)
+        model |= EmpiricalNull.fit(stat, in_null, floor=0.05).params(f"{mode}_")
+    return model
+
+
+def _elasticity(modes: dict[str, dict[str, list[Option]]]) -> float:
+    """The cohort's elasticity of usage with output, from one split per account (the middle one
+    of the search), so that the search cannot choose the splits that make the line."""
+    middle = [opts[len(opts) // 2] for opts in modes["search"].values()] or [
+        opts[0] for opts in modes.get("date", {}).values()
+    ]
+    if len(middle) < 2:
+        return MAX_ELASTICITY
+    slope, _ = siegel_slope(np.array([m[2] for m in middle]), np.array([m[1] for m in middle]))
+    return float(np.clip(slope, 0.0, MAX_ELASTICITY))
+
+
+def _best(options: list[Option], b: float) -> tuple[float, Option]:
+    """The split with the largest D = ΔL − b·ΔO (the earliest among equals)."""
+    return max(((o[1] - b * o[2], o) for o in options), key=lambda v: (v[0], -v[1][0]))
