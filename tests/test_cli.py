@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tokenaudit.cli import app
+from tokenaudit.report import registry
 from tokenaudit.schema import REPORT_COLUMNS
 
 from .conftest import DATA
@@ -59,7 +60,7 @@ def test_top_of_the_ranking_is_tokenmaxxers(csv_report: str, small_truth: object
     assert all(r["reasons"] for r in flagged)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "ndjson", "markdown", "table"])
+@pytest.mark.parametrize("fmt", registry.names())
 def test_every_format_is_byte_identical_on_rerun(
     runner: CliRunner, small_org: Path, fmt: str
 ) -> None:
@@ -427,7 +428,7 @@ def test_pre_aggregated_usage_gives_the_same_outcome_evidence_as_the_requests(
 def test_max_expanded_size_takes_sizes_and_refuses_nonsense(
     runner: CliRunner, small_org: Path
 ) -> None:
-    from tokenaudit.cli import _parse_size
+    from tokenaudit.cli_support import parse_size as _parse_size
 
     assert _parse_size("auto") is None
     assert _parse_size("512M") == 512 << 20

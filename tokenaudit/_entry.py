@@ -7,7 +7,7 @@ It also owns the process-level contract that no command can keep on its own:
   intact) and end with 128 + the signal's number: 130 and 143.
 - A standard stream that was closed before we started (`>&-`, `2>&-`, `<&-`) is reopened on
   /dev/null, so that no file we open later can take its descriptor number and receive the report
-  or a diagnostic by accident; the CLI is told which ones were closed.
+  or a diagnostic by accident; `process.closed_streams` tells the CLI which ones were closed.
 - Diagnostics on stderr are best-effort: a full or closed stderr never changes the outcome.
 - The final flush of stdout happens here, inside the handlers: a full device is exit 74, a
   closed pipe 141. After it the process ends at once, so a late signal cannot turn a finished
@@ -24,36 +24,22 @@ import sys
 from types import FrameType
 from typing import Any
 
+from tokenaudit import process
+
 INTERRUPTED = 130
 BROKEN_PIPE = 141
 IO_ERROR = 74
-_interrupt_signal: int | None = None
-#: Standard streams (0, 1, 2) that were closed when the process started.
-closed_streams: frozenset[int] = frozenset()
-
-
-def interrupt_seen() -> bool:
-    """Whether Ctrl-C (or SIGTERM) arrived. A KeyboardInterrupt raised inside a library callback
-    can be swallowed there and come out as some other exception; the CLI asks this before
-    calling an error internal."""
-    return _interrupt_signal is not None
-
-
-def interrupt_code() -> int:
-    """The exit code of an interrupted run: 128 + the signal (130 for SIGINT, 143 for SIGTERM)."""
-    return 128 + (_interrupt_signal or signal.SIGINT)
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _interrupt_signal
-    if _interrupt_signal is None:
-        _interrupt_signal = signum
+    if process.interrupt_signal is None:
+        process.interrupt_signal = signum
     raise KeyboardInterrupt
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
     # After Ctrl-C, an interrupt that struck inside a finaliser is expected, not news.
-    if _interrupt_signal is None:
+    if process.interrupt_signal is None:
         sys.__unraisablehook__(unraisable)
 
 
@@ -98,7 +84,6 @@ class _ClosedOutput:
 
 
 def _guard_standard_streams() -> None:
-    global closed_streams
     closed: set[int] = set()
     for fd in (0, 1, 2):
         try:
@@ -110,7 +95,7 @@ def _guard_standard_streams() -> None:
             if reopened != fd:
                 os.dup2(reopened, fd)
                 os.close(reopened)
-    closed_streams = frozenset(closed)
+    process.closed_streams = frozenset(closed)
     if 2 in closed or sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
     sys.stderr = _BestEffort(sys.stderr)
@@ -123,7 +108,7 @@ def _guard_standard_streams() -> None:
 def _interrupted(code: int | None = None) -> None:
     # NOTE: exit at once. Interpreter shutdown with a library still importing on a side thread
     # can turn a handled Ctrl-C back into death-by-SIGINT (-2); cleanup has already run by now.
-    code = code or interrupt_code()
+    code = code or process.interrupt_code()
     try:
         word = "interrupted" if code == INTERRUPTED else "terminated"
         sys.stderr.write(f"tokenaudit: {word}\n")

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
-import polars as pl
+from tokenaudit.report.interface import RenderContext, Renderer
 
-from tokenaudit.report.sanitize import spreadsheet_safe, visible
-from tokenaudit.report.values import cell_text, report_rows
-from tokenaudit.schema import REPORT_COLUMNS, UNTRUSTED_COLUMNS
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tokenaudit.model import AuditReport
+
+
+class CsvFormat(Renderer):
+    name = "csv"
+    extensions = (".csv",)
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        return render_delimited(ctx.shown, separator=",", raw=ctx.csv_raw)
+
+
+class TsvFormat(Renderer):
+    name = "tsv"
+    extensions = (".tsv",)
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        return render_delimited(ctx.shown, separator="\t", raw=ctx.csv_raw)
 
 
 def render_delimited(accounts: pl.DataFrame, *, separator: str, raw: bool = False) -> str:
+    from tokenaudit.report.sanitize import spreadsheet_safe, visible
+    from tokenaudit.report.values import cell_text, report_rows
+    from tokenaudit.schema import REPORT_COLUMNS, UNTRUSTED_COLUMNS
+
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(REPORT_COLUMNS)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from tokenaudit import __version__
-from tokenaudit.config import AuditConfig
-from tokenaudit.model import AuditReport
+from tokenaudit.report.interface import RenderContext, Renderer
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.values import json_number, report_rows
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.model import AuditReport
 
 SCHEMA_VERSION = 1
 _FLOATS = {
@@ -24,6 +27,22 @@ _FLOATS = {
     "barren_token_share",
     "excess_tokens_x",
 }
+
+
+class JsonFormat(Renderer):
+    name = "json"
+    extensions = (".json",)
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        return render_json(report, ctx.cfg, ctx.shown)
+
+
+class NdjsonFormat(Renderer):
+    name = "ndjson"
+    extensions = (".ndjson", ".jsonl")
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        return render_ndjson(report, ctx.shown)
 
 
 def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
 
-from tokenaudit.report.sanitize import visible
-from tokenaudit.report.values import cell_text, report_rows
-from tokenaudit.schema import REPORT_COLUMNS
+from tokenaudit.report.interface import RenderContext, Renderer
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tokenaudit.model import AuditReport
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|`*_[]<>#"})
 
 
+class MarkdownFormat(Renderer):
+    name = "markdown"
+    extensions = (".md",)
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        return render_markdown(ctx.shown)
+
+
 def render_markdown(accounts: pl.DataFrame) -> str:
+    from tokenaudit.report.sanitize import visible
+    from tokenaudit.report.values import cell_text, report_rows
+    from tokenaudit.schema import REPORT_COLUMNS
+
     lines = [
         "| " + " | ".join(REPORT_COLUMNS) + " |",
         "|" + "|".join("---" for _ in REPORT_COLUMNS) + "|",

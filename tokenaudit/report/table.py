@@ -6,16 +6,19 @@ never cut.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import polars as pl
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
+from tokenaudit.report.interface import RenderContext, Renderer
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.values import q_text, report_rows
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from tokenaudit.model import AuditReport
 
 STATUS_STYLE: Final = {
     "suspicious": "bold red",
@@ -103,9 +106,35 @@ def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
     return chosen
 
 
+class TableFormat(Renderer):
+    """The human table: fitted to the terminal (with its colours), or 160 columns in a file."""
+
+    name = "table"
+    extensions = (".txt",)
+    default_rows = 25
+
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        from rich.console import Console
+
+        plain = {"highlight": False, "markup": False, "emoji": False}
+        if ctx.width is None:
+            # Rendered as a console on stdout would print it, colours and width included.
+            console = Console(**plain)  # type: ignore[arg-type]
+            with console.capture() as captured:
+                render_table(ctx.shown, console, hidden=ctx.hidden)
+            return captured.get()
+        buf = io.StringIO()
+        console = Console(file=buf, width=ctx.width, color_system=None, **plain)  # type: ignore[arg-type]
+        render_table(ctx.shown, console, hidden=ctx.hidden)
+        return buf.getvalue()
+
+
 def render_table(
     accounts: pl.DataFrame, console: Console, *, hidden: int = 0, title: str | None = None
 ) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     rows = report_rows(accounts)
     columns = _fit_columns(rows, console.width)
     table = Table(title=title, show_lines=False, header_style="bold", expand=False, pad_edge=False)

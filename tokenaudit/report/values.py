@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import polars as pl
-
-from tokenaudit.schema import REPORT_COLUMNS
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Decimal places of each float column when rendered as text.
 DECIMALS: Final = {
@@ -47,4 +46,6 @@ def json_number(value: float | None, digits: int = 6) -> float | None:
 
 def report_rows(accounts: pl.DataFrame) -> list[dict[str, Any]]:
     """The report columns of every account, in rank order."""
+    from tokenaudit.schema import REPORT_COLUMNS
+
     return accounts.select(REPORT_COLUMNS).sort("rank").to_dicts()

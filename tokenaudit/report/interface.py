@@ -1,0 +1,58 @@
+"""The one interface every output format of `scan` implements.
+
+A format is a `Renderer`: it declares its `name` (the `--format` value), the file `extensions`
+that choose it for `--output FILE` under `--format auto`, and `render(report, ctx) -> str`. It
+only renders: it never prints, exits or decides. `report.registry` lists the formats; `cli.py`
+takes the `--format` choices and the extension mapping from there, and the golden tests run
+every registered format.
+
+Renderer modules are imported whenever the CLI is built (even for `--help`), so they import
+Polars, Rich and the schema inside `render`, never at the top (a test keeps `--help` free of
+them).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Final
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.model import AuditReport
+
+#: Columns a table written to a file is fitted to (a terminal has its own width).
+FILE_WIDTH: Final = 160
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a renderer may need beside the report."""
+
+    cfg: AuditConfig
+    #: The accounts to show, ranked (`--top`, `--all` and the format's `default_rows` applied).
+    shown: pl.DataFrame
+    #: Ranked accounts left out of `shown`.
+    hidden: int = 0
+    #: Columns to fit a human layout to; None: stdout's terminal (its width and colours).
+    width: int | None = None
+    #: `--csv-raw`: leave spreadsheet formula triggers as they are.
+    csv_raw: bool = False
+
+
+class Renderer(ABC):
+    """An output format of `scan` (see the module docstring)."""
+
+    #: The `--format` value.
+    name: ClassVar[str]
+    #: File extensions (lower case, with the dot) that pick this format for `-o FILE`; the first
+    #: is also the extension of its golden files.
+    extensions: ClassVar[tuple[str, ...]] = ()
+    #: Accounts shown when neither `--top` nor `--all` is given (None: every account).
+    default_rows: ClassVar[int | None] = None
+
+    @abstractmethod
+    def render(self, report: AuditReport, ctx: RenderContext) -> str:
+        """The whole output as text (UTF-8 when written)."""

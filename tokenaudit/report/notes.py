@@ -1,0 +1,84 @@
+"""The lines `scan` writes on stderr beside its report: warnings always, the run's summary on a
+terminal or with --verbose. Built here, written by the CLI."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tokenaudit.report.sanitize import visible
+
+if TYPE_CHECKING:
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.model import AuditReport
+
+_STATUSES = ("suspicious", "review", "ok", "insufficient_data", "excluded")
+
+
+def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[str]:
+    """Every note as one line (without the `tokenaudit: ` prefix or the newline)."""
+    lines = _reject_notes(report)
+    if (
+        report.merges_known_until
+        and report.first_day
+        and report.merges_known_until < report.first_day
+    ):
+        lines.append(
+            f"warning: the commit log ends on {report.merges_known_until}, before the usage starts "
+            f"({report.first_day}); no usage day can be judged"
+        )
+    if report.skipped:
+        names = ", ".join(visible(s) for s in report.skipped[:3]) + (
+            f", … ({len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
+        )
+        lines.append(
+            f"note: skipped {len(report.skipped)} file(s) that are not logs "
+            f"(not usage, commits or identities): {names}"
+        )
+    if report.unmatched_usage or report.unmatched_authors:
+        lines.append(
+            f"warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
+            f"{len(report.unmatched_authors)} commit authors have no usage; check --identities"
+        )
+    zone_less = sum(s.zone_less for s in report.inputs)
+    if zone_less:
+        lines.append(
+            f"note: {zone_less} timestamps had no time zone and were read as {cfg.assume_tz} "
+            "(--assume-tz ZONE to say otherwise, --assume-tz none to reject them)"
+        )
+    if report.pseudonymised:
+        lines.append("note: accounts are pseudonymised; pseudonymised data is still personal data")
+    if summary:
+        by = dict(report.accounts.group_by("status").len().iter_rows())
+        parts = [f"{by.get(s, 0)} {s}" for s in _STATUSES]
+        lines.append(
+            f"{report.accounts.height} accounts, {report.first_day} to {report.last_day}, "
+            f"window {report.window_days} d: {', '.join(parts)}"
+        )
+    return lines
+
+
+def _reject_notes(report: AuditReport) -> list[str]:
+    lines = []
+    duplicate = report.rejects["reason"].str.starts_with("column 'request_id': duplicate")
+    bad = report.rejects.filter(~duplicate)
+    if duplicate.any():
+        lines.append(
+            f"note: {int(duplicate.sum())} repeated request ids counted once (--rejects FILE lists them)"
+        )
+    stray = bad["reason"].str.contains("far outside the bulk of the data", literal=True)
+    if stray.any():
+        days = bad.filter(stray)["reason"].str.extract(r"timestamp (\S+) is far", 1).unique().sort()
+        shown = ", ".join(days.head(3).to_list()) + (" …" if days.len() > 3 else "")
+        lines.append(
+            f"warning: {int(stray.sum())} usage rows dated far outside the rest of "
+            f"the data ({shown}) were set aside so that they do not stretch the audited period; "
+            "pass --since/--until to include them"
+        )
+    if bad.height:
+        first = bad.row(0, named=True)
+        files = bad["file"].n_unique()
+        lines.append(
+            f"warning: {bad.height} input rows rejected in {files} file(s) (--rejects FILE lists "
+            f"them); first at {visible(first['file'])}:{first['line']}: {visible(first['reason'])}"
+        )
+    return lines
