@@ -99,64 +99,76 @@ def _table(name: str, d: Dialect) -> str:
     return ".".join(d.quote(part) for part in name.split("."))
 
 
-def panel_sql(
-    dialect: str,
-    *,
-    table: str = "usage",
-    identities_table: str | None = None,
-    tz: str = "UTC",
-    since: date | None = None,
-    until: date | None = None,
-) -> str:
-    """The SELECT statement that builds the usage panel from `table` in `dialect`."""
-    d = DIALECTS[dialect]
-    q = d.quote
+_TOKENS: Final = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+#: Columns a usage row carries from the source to the de-duplication, beside the account.
+_CARRIED: Final = ("ts", *_TOKENS, "requests", "cost_usd", "request_id", "session_id", "source")
 
-    def whole(expr: str) -> str:
-        return f"CAST({expr} AS {d.bigint})"
 
-    def normalised(expr: str) -> str:
+@dataclass(frozen=True)
+class _Statement:
+    """The pieces of one `panel_sql` statement; each method writes one common table expression."""
+
+    d: Dialect
+    tz: str
+
+    def q(self, name: str) -> str:
+        return self.d.quote(name)
+
+    def whole(self, expr: str) -> str:
+        return f"CAST({expr} AS {self.d.bigint})"
+
+    def normalised(self, expr: str) -> str:
         folded = f"LOWER(TRIM({expr}))"
-        regex = d.regex(_NOREPLY)
-        return f"CASE WHEN {d.matches(folded, regex)} THEN {d.extract(folded, regex)} ELSE {folded} END"
+        regex = self.d.regex(_NOREPLY)
+        return f"CASE WHEN {self.d.matches(folded, regex)} THEN {self.d.extract(folded, regex)} ELSE {folded} END"
 
-    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    total = " + ".join(q(t) for t in tokens)
-    sources = ", ".join(_sql_string(s) for s in sorted(AGGREGATED_SOURCES))
-    ts = q("timestamp")
-    us = d.epoch_micros(q("ts"))
-    start = f"({q('gap_prev')} IS NULL OR {q('gap_prev')} >= {BURST_GAP_S})"
+    @property
+    def total(self) -> str:
+        return " + ".join(self.q(t) for t in _TOKENS)
 
-    def resultant(p: int) -> str:
+    @property
+    def burst_start(self) -> str:
+        q = self.q
+        return f"({q('gap_prev')} IS NULL OR {q('gap_prev')} >= {BURST_GAP_S})"
+
+    def resultant(self, p: int) -> str:
+        q, start = self.q, self.burst_start
         angle = f"MOD({q('us')}, {p * 1_000_000}) * {2 * math.pi / (p * 1_000_000)!r}"
         cos = f"SUM(CASE WHEN {start} THEN COS({angle}) END)"
         sin = f"SUM(CASE WHEN {start} THEN SIN({angle}) END)"
         n = f"NULLIF(SUM(CASE WHEN {start} THEN 1 ELSE 0 END), 0)"
         return f"SQRT(POWER({cos}, 2) + POWER({sin}, 2)) / {n} AS {q(f'phase_{p}')}"
 
-    phases = ",\n    ".join(resultant(p) for p in PHASE_PERIODS)
-    final = ", ".join(
-        f"{whole(f'overlap.{q(c)}')} AS {q(c)}" if c == "max_parallel" else f"days.{q(c)}"
-        for c in PANEL_SCHEMA
-    )
-    period = []
-    if since is not None:
-        period.append(f"{q('day')} >= DATE '{since.isoformat()}'")
-    if until is not None:
-        period.append(f"{q('day')} <= DATE '{until.isoformat()}'")
-    in_period = " AND ".join(period) or "TRUE"
-    rest = ["ts", *tokens, "requests", "cost_usd", "request_id", "session_id", "source"]
-    carried = ", ".join(f"s.{q(c)}" for c in rest)
-    if identities_table is not None:
-        ids = _table(identities_table, d)
+    def source_rows(self, table: str) -> str:
+        q, ts = self.q, self.q("timestamp")
+        return f"""WITH source_rows AS (
+  SELECT
+    {self.normalised(q("account"))} AS {q("spelling")},
+    {ts} AS {q("ts")},
+    {", ".join(f"COALESCE({q(t)}, 0) AS {q(t)}" for t in _TOKENS)},
+    COALESCE({q("requests")}, 1) AS {q("requests")},
+    CAST({q("cost_usd")} AS {self.d.double}) AS {q("cost_usd")},
+    {q("request_id")}, {q("session_id")}, {q("source")}
+  FROM {_table(table, self.d)}
+  WHERE {ts} IS NOT NULL AND {q("account")} IS NOT NULL AND TRIM({q("account")}) <> ''
+),"""
+
+    def resolved(self, identities_table: str | None) -> str:
+        q = self.q
+        carried = ", ".join(f"s.{q(c)}" for c in _CARRIED)
+        if identities_table is None:
+            return f"""resolved AS (
+  SELECT s.{q("spelling")} AS {q("account")}, {carried} FROM source_rows AS s
+),"""
+        ids = _table(identities_table, self.d)
         # An explicit alias wins over an account's own name; among aliases, the first account
         # in order (as `IdentityMap.from_frame` reads them).
-        resolve = f"""aliases AS (
+        return f"""aliases AS (
   SELECT {q("alias")}, {q("account")} FROM (
     SELECT {q("alias")}, {q("account")},
       ROW_NUMBER() OVER (PARTITION BY {q("alias")} ORDER BY {q("priority")}, {q("account")}) AS {q("rank")}
     FROM (
-      SELECT {normalised(q("alias"))} AS {q("alias")}, TRIM({q("account")}) AS {q("account")}, 0 AS {q("priority")}
+      SELECT {self.normalised(q("alias"))} AS {q("alias")}, TRIM({q("account")}) AS {q("account")}, 0 AS {q("priority")}
       FROM {ids} WHERE {q("alias")} IS NOT NULL AND {q("account")} IS NOT NULL
       UNION ALL
       SELECT LOWER(TRIM({q("account")})), TRIM({q("account")}), 1
@@ -168,44 +180,39 @@ resolved AS (
   SELECT COALESCE(a.{q("account")}, s.{q("spelling")}) AS {q("account")}, {carried}
   FROM source_rows AS s LEFT JOIN aliases AS a ON a.{q("alias")} = s.{q("spelling")}
 ),"""
-    else:
-        resolve = f"""resolved AS (
-  SELECT s.{q("spelling")} AS {q("account")}, {carried} FROM source_rows AS s
-),"""
-    columns = ", ".join(q(c) for c in ["account", *rest])
-    return f"""-- tokenaudit panel-sql --dialect {d.name}: the account-day usage panel.
--- Reads {_table(table, d)}: canonical usage columns, a view supplying NULL for any it lacks.
--- Save the result (CSV or Parquet) and run: tokenaudit scan PANEL_FILE --commits COMMITS
-{d.note}WITH source_rows AS (
-  SELECT
-    {normalised(q("account"))} AS {q("spelling")},
-    {ts} AS {q("ts")},
-    {", ".join(f"COALESCE({q(t)}, 0) AS {q(t)}" for t in tokens)},
-    COALESCE({q("requests")}, 1) AS {q("requests")},
-    CAST({q("cost_usd")} AS {d.double}) AS {q("cost_usd")},
-    {q("request_id")}, {q("session_id")}, {q("source")}
-  FROM {_table(table, d)}
-  WHERE {ts} IS NOT NULL AND {q("account")} IS NOT NULL AND TRIM({q("account")}) <> ''
-),
-{resolve}
-distinct_requests AS (
+
+    def distinct_requests(self) -> str:
+        q = self.q
+        columns = ", ".join(q(c) for c in ["account", *_CARRIED])
+        return f"""distinct_requests AS (
   SELECT {columns} FROM (
     SELECT {columns},
       ROW_NUMBER() OVER (
         PARTITION BY {q("account")}, {q("request_id")}
-        ORDER BY {total} DESC, {q("ts")}, {q("output_tokens")}
+        ORDER BY {self.total} DESC, {q("ts")}, {q("output_tokens")}
       ) AS {q("copy")}
     FROM resolved WHERE {q("request_id")} IS NOT NULL
   ) AS {q("numbered")} WHERE {q("copy")} = 1
   UNION ALL
   SELECT {columns} FROM resolved WHERE {q("request_id")} IS NULL
-),
-timed AS (
+),"""
+
+    def timed(self, since: date | None, until: date | None) -> str:
+        q = self.q
+        us = self.d.epoch_micros(q("ts"))
+        sources = ", ".join(_sql_string(s) for s in sorted(AGGREGATED_SOURCES))
+        period = []
+        if since is not None:
+            period.append(f"{q('day')} >= DATE '{since.isoformat()}'")
+        if until is not None:
+            period.append(f"{q('day')} <= DATE '{until.isoformat()}'")
+        in_period = " AND ".join(period) or "TRUE"
+        return f"""timed AS (
   SELECT
     {q("account")},
-    {d.local_date(q("ts"), tz)} AS {q("day")},
+    {self.d.local_date(q("ts"), self.tz)} AS {q("day")},
     {q("ts")},
-    {", ".join(q(t) for t in tokens)},
+    {", ".join(q(t) for t in _TOKENS)},
     {q("requests")},
     {q("cost_usd")},
     {q("session_id")},
@@ -224,8 +231,11 @@ timed AS (
 ),
 in_period AS (
   SELECT * FROM timed WHERE {in_period}
-),
-sessions AS (
+),"""
+
+    def overlap(self) -> str:
+        q = self.q
+        return f"""sessions AS (
   SELECT {q("account")}, {q("session_id")}, MIN({q("ts")}) AS {q("first_at")}, MAX({q("ts")}) AS {q("last_at")}, MIN({q("day")}) AS {q("day")}
   FROM in_period WHERE {q("session_id")} IS NOT NULL
   GROUP BY {q("account")}, {q("session_id")}
@@ -245,13 +255,18 @@ overlap AS (
     FROM session_events
   ) AS {q("counted")}
   GROUP BY {q("account")}, {q("day")}
-),
-days AS (
+),"""
+
+    def days(self) -> str:
+        q, d, whole, start = self.q, self.d, self.whole, self.burst_start
+        gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
+        phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
+        return f"""days AS (
   SELECT
     {q("account")},
     {q("day")},
-    {whole(f"SUM({total})")} AS {q("tokens")},
-    {", ".join(f"{whole(f'SUM({q(t)})')} AS {q(t)}" for t in tokens)},
+    {whole(f"SUM({self.total})")} AS {q("tokens")},
+    {", ".join(f"{whole(f'SUM({q(t)})')} AS {q(t)}" for t in _TOKENS)},
     {whole(f"SUM({q('requests')})")} AS {q("requests")},
     COALESCE(SUM({q("cost_usd")}), 0) AS {q("cost_usd")},
     {d.any_true}({q("cost_usd")} IS NOT NULL) AS {q("has_cost")},
@@ -261,9 +276,9 @@ days AS (
       WHEN {d.any_true}({q("gap_prev")} IS NULL OR {q("gap_next")} IS NULL) THEN {MAX_GAP_HOURS}
       ELSE LEAST({MAX_GAP_HOURS}, GREATEST(MAX({q("gap_prev")}), MAX({q("gap_next")})) / 3600)
     END AS {q("max_gap_h")},
-    {whole(f"COUNT(CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END)")} AS {q("session_gaps")},
-    AVG(CASE WHEN {q("gap_prev")} < {_SESSION_GAP_S} THEN {q("gap_prev")} END) AS {q("gap_mean")},
-    STDDEV_SAMP(CASE WHEN {q("gap_prev")} < {_SESSION_GAP_S} THEN {q("gap_prev")} END) AS {q("gap_std")},
+    {whole(f"COUNT({gap})")} AS {q("session_gaps")},
+    AVG({gap}) AS {q("gap_mean")},
+    STDDEV_SAMP({gap}) AS {q("gap_std")},
     CAST(SUM(CASE
       WHEN {q("prev_prompt")} IS NOT NULL
         AND ABS({q("prompt")} - {q("prev_prompt")}) <= 0.01 * {q("prompt")}
@@ -273,9 +288,44 @@ days AS (
     {phases}
   FROM in_period
   GROUP BY {q("account")}, {q("day")}
-)
-SELECT {final}
+)"""
+
+    def final(self) -> str:
+        q = self.q
+        columns = ", ".join(
+            f"{self.whole(f'overlap.{q(c)}')} AS {q(c)}" if c == "max_parallel" else f"days.{q(c)}"
+            for c in PANEL_SCHEMA
+        )
+        return f"""SELECT {columns}
 FROM days LEFT JOIN overlap
   ON overlap.{q("account")} = days.{q("account")} AND overlap.{q("day")} = days.{q("day")}
 ORDER BY days.{q("account")}, days.{q("day")}
 """
+
+
+def panel_sql(
+    dialect: str,
+    *,
+    table: str = "usage",
+    identities_table: str | None = None,
+    tz: str = "UTC",
+    since: date | None = None,
+    until: date | None = None,
+) -> str:
+    """The SELECT statement that builds the usage panel from `table` in `dialect`."""
+    d = DIALECTS[dialect]
+    sql = _Statement(d, tz)
+    header = f"""-- tokenaudit panel-sql --dialect {d.name}: the account-day usage panel.
+-- Reads {_table(table, d)}: canonical usage columns, a view supplying NULL for any it lacks.
+-- Save the result (CSV or Parquet) and run: tokenaudit scan PANEL_FILE --commits COMMITS
+{d.note}"""
+    parts = [
+        sql.source_rows(table),
+        sql.resolved(identities_table),
+        sql.distinct_requests(),
+        sql.timed(since, until),
+        sql.overlap(),
+        sql.days(),
+        sql.final(),
+    ]
+    return header + "\n".join(parts)

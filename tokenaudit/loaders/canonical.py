@@ -448,12 +448,52 @@ def _canonicalise(
     name: str,
     assume_tz: str | None,
 ) -> pl.LazyFrame:
-    lf = raw.frame
-    src_schema = lf.collect_schema()
-    typing = {c: _typing(lf, source, schema[c], assume_tz) for c, source in mapping.items()}
-    # Three passes, each over typed temporaries: the common spelling of every row; the other
-    # spellings, only for rows the first could not read; reject reasons, only for rows still
-    # unread. (An expression used twice would be evaluated twice.)
+    src_schema = raw.frame.collect_schema()
+    typing = {c: _typing(raw.frame, source, schema[c], assume_tz) for c, source in mapping.items()}
+    lf, zone_less = _read_values(raw.frame, typing, mapping, assume_tz)
+    problems: list[pl.Expr] = []
+    for canonical, source in mapping.items():
+        problems += _column_problems(
+            raw, kind, canonical, source, schema[canonical], src_schema[source], assume_tz
+        )
+    if kind is Kind.USAGE:
+        token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
+        all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
+        problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
+    reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
+    columns = [
+        (
+            _in_range(pl.col(f"__{c}"), dtype).alias(c)
+            if c in mapping
+            else pl.lit(None, dtype=dtype).alias(c)
+        )
+        for c, dtype in schema.items()
+    ]
+    out = lf.select(
+        *columns,
+        pl.lit(name).alias("_file"),
+        pl.col("_line"),
+        reject.alias("_reject"),
+        zone_less.alias("_zone_less"),
+    )
+    if kind is Kind.USAGE:
+        out = out.with_columns(
+            [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]
+        )
+    if kind is Kind.COMMITS:
+        out = out.with_columns(pl.col("lines_deleted").fill_null(0))
+    return out
+
+
+def _read_values(
+    lf: pl.LazyFrame, typing: dict[str, _Typing], mapping: dict[str, str], assume_tz: str | None
+) -> tuple[pl.LazyFrame, pl.Expr]:
+    """Every mapped column read into a typed temporary `__<column>`, and whether the row had a
+    zone-less timestamp read in --assume-tz.
+
+    Three passes, each over typed temporaries: the common spelling of every row; the other
+    spellings, only for rows the first could not read; reject reasons (`_column_problems`), only
+    for rows still unread. (An expression used twice would be evaluated twice.)"""
     lf = lf.with_columns(t.fast.alias(f"__{c}") for c, t in typing.items())
     unread = {
         c: pl.when(pl.col(f"__{c}").is_null()).then(pl.col(source).cast(pl.String))
@@ -483,100 +523,103 @@ def _canonicalise(
             zone_less = zone_less | pl.col(f"__zone_less_{c}")
         elif t.fast_zone_less:
             zone_less = zone_less | pl.col(f"__{c}").is_not_null()
-    problems: list[pl.Expr] = []
-    for canonical, source in mapping.items():
-        dtype = schema[canonical]
-        value = pl.col(f"__{canonical}")
-        # The raw text of rows that stay unread: null for every row that was read.
-        raw_text = pl.when(value.is_null()).then(pl.col(source).cast(pl.String))
-        present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
-        label = f"column '{source}': "
-        src_dtype = src_schema[source]
-        if isinstance(dtype, pl.Datetime):
+    return lf, zone_less
+
+
+def _column_problems(
+    raw: RawTable,
+    kind: Kind,
+    canonical: str,
+    source: str,
+    dtype: pl.DataType,
+    src_dtype: pl.DataType,
+    assume_tz: str | None,
+) -> list[pl.Expr]:
+    """Why a row's value of one column cannot be used (null where it can), in order of
+    precedence: the first reason of a row is its reject reason."""
+    value = pl.col(f"__{canonical}")
+    # The raw text of rows that stay unread: null for every row that was read.
+    raw_text = pl.when(value.is_null()).then(pl.col(source).cast(pl.String))
+    present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
+    label = f"column '{source}': "
+    problems = _value_problems(
+        raw, source, value, raw_text, present, label, dtype, src_dtype, assume_tz
+    )
+    if dtype == pl.Int64():
+        problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
+        if canonical in PLAUSIBLE_MAX:
+            most, unit = PLAUSIBLE_MAX[canonical]
             problems.append(
-                pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype, assume_tz))
+                pl.when(value > most).then(
+                    pl.lit(f"{label}implausible count ")
+                    + value.cast(pl.String)
+                    + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
+                )
             )
+    if canonical in REQUIRED[kind] and canonical not in raw.optional:
+        problems.append(
+            pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
+        )
+    return problems
+
+
+def _value_problems(
+    raw: RawTable,
+    source: str,
+    value: pl.Expr,
+    raw_text: pl.Expr,
+    present: pl.Expr,
+    label: str,
+    dtype: pl.DataType,
+    src_dtype: pl.DataType,
+    assume_tz: str | None,
+) -> list[pl.Expr]:
+    """A value that could not be read as its type, or lies outside the type's range."""
+    problems: list[pl.Expr] = []
+    if isinstance(dtype, pl.Datetime):
+        problems.append(
+            pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype, assume_tz))
+        )
+        problems.append(
+            pl.when(value.is_not_null() & ~_plausible_time(value)).then(
+                pl.lit(label + "timestamp out of range (years 1900-2199) '")
+                + pl.col(source).cast(pl.String).str.slice(0, 40)
+                + pl.lit("'")
+            )
+        )
+    elif isinstance(dtype, pl.Int64 | pl.Float64):
+        what = "not a whole number" if dtype == pl.Int64() else "not a number"
+        as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
+        problems.append(
+            pl.when(present).then(
+                pl.when(as_number.abs() >= _MAX_INT)
+                .then(pl.lit(label + "number too large '"))
+                .otherwise(pl.lit(label + what + " '"))
+                + raw_text.str.slice(0, 40)
+                + pl.lit("'")
+            )
+        )
+    elif isinstance(dtype, pl.Date | pl.Boolean):
+        if isinstance(dtype, pl.Date):
             problems.append(
-                pl.when(value.is_not_null() & ~_plausible_time(value)).then(
-                    pl.lit(label + "timestamp out of range (years 1900-2199) '")
+                pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
+                    pl.lit(label + "date out of range (years 1900-2199) '")
                     + pl.col(source).cast(pl.String).str.slice(0, 40)
                     + pl.lit("'")
                 )
             )
-        elif isinstance(dtype, pl.Int64 | pl.Float64):
-            what = "not a whole number" if dtype == pl.Int64() else "not a number"
-            as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
-            problems.append(
-                pl.when(present).then(
-                    pl.when(as_number.abs() >= _MAX_INT)
-                    .then(pl.lit(label + "number too large '"))
-                    .otherwise(pl.lit(label + what + " '"))
-                    + raw_text.str.slice(0, 40)
-                    + pl.lit("'")
-                )
+        what = "not a date (YYYY-MM-DD)" if isinstance(dtype, pl.Date) else "not true or false"
+        problems.append(
+            pl.when(present).then(
+                pl.lit(f"{label}{what} '") + raw_text.str.slice(0, 40) + pl.lit("'")
             )
-        elif isinstance(dtype, pl.Date | pl.Boolean):
-            if isinstance(dtype, pl.Date):
-                problems.append(
-                    pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
-                        pl.lit(label + "date out of range (years 1900-2199) '")
-                        + pl.col(source).cast(pl.String).str.slice(0, 40)
-                        + pl.lit("'")
-                    )
-                )
-            what = "not a date (YYYY-MM-DD)" if isinstance(dtype, pl.Date) else "not true or false"
-            problems.append(
-                pl.when(present).then(
-                    pl.lit(f"{label}{what} '") + raw_text.str.slice(0, 40) + pl.lit("'")
-                )
-            )
-        elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
-            # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
-            # (A number or timestamp holding one is already unreadable and says so first.)
-            problems.append(
-                pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
-                    pl.lit(label + "invalid UTF-8")
-                )
-            )
-        if dtype == pl.Int64():
-            problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
-            if canonical in PLAUSIBLE_MAX:
-                most, unit = PLAUSIBLE_MAX[canonical]
-                problems.append(
-                    pl.when(value > most).then(
-                        pl.lit(f"{label}implausible count ")
-                        + value.cast(pl.String)
-                        + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
-                    )
-                )
-        if canonical in REQUIRED[kind] and canonical not in raw.optional:
-            problems.append(
-                pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
-            )
-    if kind is Kind.USAGE:
-        token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
-        all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
-        problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
-    reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
-    columns = [
-        (
-            _in_range(pl.col(f"__{c}"), dtype).alias(c)
-            if c in mapping
-            else pl.lit(None, dtype=dtype).alias(c)
         )
-        for c, dtype in schema.items()
-    ]
-    out = lf.select(
-        *columns,
-        pl.lit(name).alias("_file"),
-        pl.col("_line"),
-        reject.alias("_reject"),
-        zone_less.alias("_zone_less"),
-    )
-    if kind is Kind.USAGE:
-        out = out.with_columns(
-            [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]
+    elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
+        # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
+        # (A number or timestamp holding one is already unreadable and says so first.)
+        problems.append(
+            pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
+                pl.lit(label + "invalid UTF-8")
+            )
         )
-    if kind is Kind.COMMITS:
-        out = out.with_columns(pl.col("lines_deleted").fill_null(0))
-    return out
+    return problems
