@@ -13,7 +13,8 @@ can sit just outside one generator's own settings:
 Scenarios per generator: `honest` (nobody pads), `mixed` (3–15 % tokenmaxxers of every tactic),
 `launch` (a usage leaderboard launches mid-period and the tokenmaxxers pad from then on; scanned
 without `--change-date`, with the right one, and with a wrong one three weeks earlier), and
-small teams of 8 and 15 people. Per scenario it prints the mean over organisations and the worst
+small teams of 5, 8, 15 and 30 people, with and without a reference saved from a 200-account
+organisation of the same family (another seed). Per scenario it prints the mean over organisations and the worst
 organisation of the family:
 
 - P(≥ 1 honest `suspicious`); honest agent users (overnight, all-day, fleets, CI jobs under their
@@ -45,9 +46,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from tokenaudit.reference import Reference
 
 #: Tactics whose mechanism counts toward `suspicious` (identical sizes, tiny merges, bunching).
 MECHANISM_TACTICS = ("scripted-loop", "camouflage")
@@ -62,6 +67,10 @@ class Job:
     seed: int
     accounts: int
     change: str = "none"  # none | right | wrong (launch scenario only)
+    #: Compare with a reference saved from a 200-account organisation of the same family.
+    reference: bool = False
+    #: The period's length where the generator draws it (None: as drawn).
+    days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ def _simulate_org(job: Job, out: Path) -> Org:
 def _families_org(job: Job, out: Path) -> Org:
     from tokenaudit.synthetic.families import build_org, draw_params, write_family_org
 
-    params = draw_params(job.seed, scenario=job.scenario, accounts=job.accounts)
+    params = draw_params(job.seed, scenario=job.scenario, accounts=job.accounts, days=job.days)
     org = build_org(params, job.seed)
     paths = write_family_org(org, out, fmt="parquet")
     truth = org.truth.select(
@@ -156,6 +165,8 @@ def run_job(job: Job) -> dict[str, float]:
         out = Path(tmp)
         org = (_simulate_org if job.generator == "simulate" else _families_org)(job, out / "org")
         cfg = AuditConfig(quota=org.quota)
+        if job.reference:
+            cfg = replace(cfg, reference=_reference(job, out))
         if job.change != "none" and org.launch is not None:
             shift = timedelta(days=0 if job.change == "right" else -21)
             cfg = replace(cfg, change_date=org.launch + shift)
@@ -164,6 +175,29 @@ def run_job(job: Job) -> dict[str, float]:
         report = run_audit(expand_paths(org.files), cfg, work)
     df = report.accounts.join(org.truth, on="account", how="inner")
     return figures(df, launch=job.scenario == "launch")
+
+
+def _reference(job: Job, out: Path) -> Reference:
+    """A reference from another organisation of the same family: 200 accounts, mixed."""
+    from tokenaudit.audit import run_audit
+    from tokenaudit.config import AuditConfig
+    from tokenaudit.loaders import expand_paths
+    from tokenaudit.reference import dump_reference, load_reference
+
+    days = None
+    if job.generator == "families":
+        from tokenaudit.synthetic.families import draw_params
+
+        # The same length of period: a reference must stand for the scanned period.
+        days = draw_params(job.seed, scenario=job.scenario, accounts=job.accounts).days
+    big = Job(job.generator, "mixed", job.seed + 1000, 200, days=days)
+    org = (_simulate_org if job.generator == "simulate" else _families_org)(big, out / "big")
+    work = out / "big-work"
+    work.mkdir()
+    report = run_audit(expand_paths(org.files), AuditConfig(quota=org.quota), work)
+    path = out / "reference.json"
+    path.write_text(dump_reference(report, AuditConfig(quota=org.quota)))
+    return load_reference(path)
 
 
 def figures(df: pl.DataFrame, *, launch: bool = False) -> dict[str, float]:
@@ -305,10 +339,16 @@ def main() -> None:
     for gen in args.generators:
         for scenario in args.scenarios:
             if scenario == "small":
-                for size in (8, 15):
+                for size in (5, 8, 15, 30):
                     for s in seeds:
-                        groups[f"{gen}: {size} people, mixed"].append(Job(gen, "mixed", s, size))
-                        groups[f"{gen}: {size} people, honest"].append(Job(gen, "honest", s, size))
+                        for ref in (False, True):
+                            tag = ", with a reference" if ref else ""
+                            groups[f"{gen}: {size} people, mixed{tag}"].append(
+                                Job(gen, "mixed", s, size, reference=ref)
+                            )
+                            groups[f"{gen}: {size} people, honest{tag}"].append(
+                                Job(gen, "honest", s, size, reference=ref)
+                            )
                 continue
             if scenario == "launch":
                 for change in ("none", "right", "wrong"):

@@ -24,7 +24,7 @@ from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
 from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel, per_file, read_panel
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
-from tokenaudit.model import EMPTY_ACCOUNTS_SCHEMA, AuditReport, InputSummary
+from tokenaudit.model import EMPTY_ACCOUNTS_SCHEMA, AuditReport, InputSummary, NullModels
 from tokenaudit.panel import (
     auto_window,
     follow_up,
@@ -202,6 +202,8 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         min(d for d in (commit_end, cfg.until) if d is not None) if commit_end else cfg.until
     )
 
+    if cfg.reference is not None and first_day is not None and last_day is not None:
+        cfg.reference.check_period((last_day - first_day).days + 1)
     days_df = follow_up(days_df, outputs, merges_known_until)
     excluded = _exclusions(days_df["account"].unique().sort().to_list(), idmap, cfg)
     humans = days_df.filter(~pl.col("account").is_in(list(excluded)))
@@ -252,6 +254,18 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     accounts = mark_fragile(accounts, decided_totals, results, groups, cfg, rerun_barren, window)
 
     unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
+
+    def fit_null_models() -> NullModels:
+        """Each check's null on the whole organisation, as `run` would fit it."""
+        data = CheckData(assessed, assessed_days, window, outputs, screened)
+        fitted = {check.id: check.fit(data, cfg) for check in CHECKS}
+        return NullModels(
+            nulls={c: m for c, m in fitted.items() if m is not None},
+            cohort_size=assessed.height,
+            merge_rate=_cohort_merge_rate(assessed.filter(pl.col("active_days") > 0)),
+            period_days=(last_day - first_day).days + 1 if first_day and last_day else 0,
+        )
+
     return AuditReport(
         accounts=accounts,
         checks=results,
@@ -268,6 +282,8 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         duplicate_requests=usage.duplicates,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
+        fit_null_models=fit_null_models if cfg.reference is None else None,
+        reference=cfg.reference.describe() if cfg.reference is not None else None,
     )
 
 
@@ -446,6 +462,9 @@ def mark_fragile(
 def assign_cohorts(accounts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """`account, cohort`: an account's role when enough tested accounts share it, else the
     whole organisation (research/methods.md §1: compare like with like, back off when thin)."""
+    if cfg.reference is not None:
+        # A reference is one organisation's null: everyone is compared with it.
+        return accounts.select("account", pl.lit(ORGANISATION).alias("cohort"))
     role = pl.col("role").str.to_lowercase().str.strip_chars()
     sized = accounts.with_columns(role.alias("_role")).with_columns(
         pl.len().over("_role").alias("_n")
@@ -484,9 +503,11 @@ def run_by_cohort(
     """Run a check once per role cohort, and once over the whole organisation for the accounts
     whose role is too small to be a cohort; each account keeps the result of its own cohort."""
 
+    reference = cfg.reference.nulls.get(check.id) if cfg.reference is not None else None
+
     def within(names: pl.Series | None) -> CheckData:
         if names is None:
-            return CheckData(accounts, days, window, outputs, null_excluded)
+            return CheckData(accounts, days, window, outputs, null_excluded, reference)
         keep = pl.col("account").is_in(names.implode())
         return CheckData(
             accounts.filter(keep),
@@ -494,6 +515,7 @@ def run_by_cohort(
             window,
             outputs.filter(keep) if outputs is not None else None,
             null_excluded,
+            reference,
         )
 
     parts = []
@@ -555,15 +577,21 @@ def account_totals(
     return df.sort("account")
 
 
+def _cohort_merge_rate(humans: pl.DataFrame) -> float:
+    """The cohort's median merged changes per active day."""
+    if not humans.height:
+        return 0.0
+    return float(np.median((humans["merged_changes"] / humans["active_days"]).to_numpy()))
+
+
 def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """`gate`: why an account cannot be tested (null when it can). The expected number of merged
     changes uses the cohort's median rate per active day, so "no merges" is only evidence where
     merges would have been expected."""
     humans = totals.filter(~pl.col("excluded") & (pl.col("active_days") > 0))
-    rates = (humans["merged_changes"] / humans["active_days"]).to_numpy() if humans.height else None
-    import numpy as np
-
-    cohort_rate = float(np.median(rates)) if rates is not None and rates.size else 0.0
+    cohort_rate = _cohort_merge_rate(humans)
+    if cfg.reference is not None:
+        cohort_rate = cfg.reference.merge_rate
     expected = pl.col("followable_days") * cohort_rate
     gate = (
         pl.when(pl.col("active_days") < cfg.min_active_days)

@@ -150,6 +150,7 @@ def decide(
     # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
     outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
     with_primary = _reasons(results, always=outcome_checks)
+    missing = _missing_evidence(results, groups)
     statuses: list[str] = []
     qvalues: list[float | None] = []
     scores: list[float] = []
@@ -166,7 +167,11 @@ def decide(
             statuses.append(Status.INSUFFICIENT)
             qvalues.append(None)
             scores.append(0.0)
-            reasons.append(f"insufficient data: {row['gate'] or 'no check could run'}")
+            reasons.append(
+                f"insufficient data: {row['gate']}"
+                if row["gate"]
+                else missing.get(name, "insufficient data: no check could run")
+            )
             continue
         tier1, tier2 = qmap[name]
         if tier2 <= cfg.fdr_q:
@@ -227,3 +232,37 @@ def _reasons(results: pl.DataFrame, always: frozenset[str] = frozenset()) -> dic
         if p <= REASON_P or (account, check) in forced:
             out.setdefault(account, []).append((p, check, f"{check}: {brief} ({p_is(p)})"))
     return {a: "; ".join(text for _, _, text in sorted(items)) for a, items in out.items()}
+
+
+def _missing_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[str, str]:
+    """Per account that no outcome test could judge: why each test could not run, what would let
+    it, and the evidence that was found all the same (shown, not judged)."""
+    out: dict[str, str] = {}
+    outcome = {c for c, g in groups.items() if g is Group.OUTCOME}
+    for (account,), part in results.sort("check").group_by("account", maintain_order=True):
+        if part.filter(pl.col("applicable") & pl.col("check").is_in(list(outcome))).height:
+            continue
+        why = [
+            f"{check}: {summary}"
+            for check, summary in part.filter(
+                ~pl.col("applicable") & pl.col("check").is_in(list(outcome))
+            )
+            .select("check", "summary")
+            .iter_rows()
+            if summary
+        ]
+        found = [
+            f"{check}: {brief} ({p_is(p)})"
+            for check, brief, p in part.filter(pl.col("applicable") & (pl.col("p_value") < 1.0))
+            .select("check", "brief", "p_value")
+            .iter_rows()
+        ]
+        text = "insufficient data: no outcome test could run (" + "; ".join(why) + ")"
+        text += (
+            "; what would let them run: a cohort of 10 tested accounts, or --reference FILE "
+            "(a larger scan of the same kind of work)"
+        )
+        if found:
+            text += "; shown, not judged: " + "; ".join(found)
+        out[str(account)] = text
+    return out

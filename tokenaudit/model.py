@@ -3,6 +3,7 @@ depend on the result and never on the orchestrator that made it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
@@ -21,6 +22,17 @@ class InputSummary:
     sha256: str
     #: Timestamps without a zone, read in --assume-tz.
     zone_less: int = 0
+
+
+@dataclass(frozen=True)
+class NullModels:
+    """What a reference population carries: each check's fitted null model on the whole
+    organisation, and what it was fitted on. Named numbers only, never a person."""
+
+    nulls: dict[str, dict[str, float]]
+    cohort_size: int
+    merge_rate: float
+    period_days: int
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,11 @@ class AuditReport:
     unmatched_usage: list[str] = field(default_factory=list)
     unmatched_authors: list[str] = field(default_factory=list)
     pseudonymised: bool = False
+    #: Fits every check's null model on the organisation (for `--save-reference`); computed only
+    #: when asked for, since a scan itself does not need them all.
+    fit_null_models: Callable[[], NullModels] | None = None
+    #: "compared with the reference …" when the scan used `--reference`.
+    reference: str | None = None
 
 
 EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {

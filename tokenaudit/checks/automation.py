@@ -45,7 +45,12 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import beta_binomial_sf, bonferroni_min, fit_beta_binomial
+from tokenaudit.checks.stats import (
+    beta_binomial_sf,
+    bonferroni_min,
+    fit_beta_binomial,
+    recentre_beta,
+)
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
 from tokenaudit.wording import p_is
@@ -221,7 +226,7 @@ class Automation:
                 pvals[f] = np.where(gate, p_own, 1.0)
                 continue
             if data.reference is not None:
-                a, b = data.reference[f"{f}_a"], data.reference[f"{f}_b"]
+                a, b = recentre_beta(data.reference[f"{f}_a"], data.reference[f"{f}_b"], x, n)
             elif not gate.any():
                 # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
                 pvals[f] = np.ones(x.size)

@@ -28,7 +28,7 @@ from tokenaudit.checks.base import (
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, recentre_beta
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
@@ -91,9 +91,11 @@ class BarrenDays:
                 f"only {testable.height} accounts have enough followable days "
                 f"(a cohort needs {MIN_COHORT}, or give --reference)",
             )
-        a, b = model["a"], model["b"]
         x = testable["x"].to_numpy().astype(np.int64)
         n = testable["n"].to_numpy().astype(np.int64)
+        a, b = model["a"], model["b"]
+        if data.reference is not None:
+            a, b = recentre_beta(a, b, x, n)
         p = beta_binomial_sf(x, n, a, b)
         cohort_mean = a / (a + b)
         tested = {

@@ -36,6 +36,7 @@ from tokenaudit.checks.stats import (
     beta_binomial_sf,
     bonferroni_min,
     fit_beta_binomial,
+    recentre_beta,
     robust_scale,
 )
 from tokenaudit.config import AuditConfig
@@ -109,7 +110,8 @@ def _snapshot_pvalues(
     n = cohort["n"].to_numpy().astype(np.int64)
     gate = (x >= 3) & (x >= cfg.mechanism_min_share * n)
     if reference is not None:
-        p = beta_binomial_sf(x, n, reference["snapshot_a"], reference["snapshot_b"])
+        a, b = recentre_beta(reference["snapshot_a"], reference["snapshot_b"], x, n)
+        p = beta_binomial_sf(x, n, a, b)
     elif gate.any():
         p = beta_binomial_sf(x, n, *fit_beta_binomial(x, n, robust=True))
     else:

@@ -69,6 +69,8 @@ class ExcessTokens:
         slope, intercept = model["slope"], model["intercept"]
         null = EmpiricalNull.from_params(model)
         resid = t - (intercept + slope * x)
+        if data.reference is not None:
+            null = null.recentred(resid)
         centre, scale = null.centre, null.scale
         z = null.z(resid)
         p = null.p(resid)

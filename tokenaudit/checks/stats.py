@@ -280,6 +280,35 @@ class EmpiricalNull:
         """One-sided upper-tail p-values."""
         return student_t_sf(self.z(values), self.nu)
 
+    def recentred(self, values: FloatArray) -> EmpiricalNull:
+        """This (reference) null with its centre raised to the team's median statistic when that
+        is higher; see `recentre_beta` for why."""
+        if values.size < MIN_TEAM_FOR_MEDIAN:
+            return self
+        return EmpiricalNull(max(self.centre, float(np.median(values))), self.scale, self.nu)
+
     def clear_level(self, p: float) -> float:
         """The value of the statistic whose p-value is `p`."""
         return self.centre + student_t_isf(p, self.nu) * self.scale
+
+
+#: A reference's null is moved to the team's own median when the team has at least this many
+#: accounts to take a median of.
+MIN_TEAM_FOR_MEDIAN = 3
+
+
+def recentre_beta(a: float, b: float, x: IntArray, n: IntArray) -> tuple[float, float]:
+    """A reference's Beta(a, b) of honest rates, its mean raised to this team's median rate when
+    that is higher (same concentration a + b). A reference comes from another organisation: a
+    habit the whole team shares (small pull requests, a cached toolchain) is not evidence
+    against any one of them, and a median ignores one tokenmaxxer in a team of three or more.
+    Never lowered: a team's median can only make the test more conservative."""
+    has = n > 0
+    if has.sum() < MIN_TEAM_FOR_MEDIAN:
+        return a, b
+    median = float(np.median(x[has] / n[has]))
+    mean, k = a / (a + b), a + b
+    if median <= mean:
+        return a, b
+    m = min(median, 0.999)
+    return m * k, (1 - m) * k

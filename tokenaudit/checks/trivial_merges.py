@@ -33,7 +33,7 @@ from tokenaudit.checks.base import (
     not_applicable,
     result_frame,
 )
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial
+from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, recentre_beta
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
@@ -105,7 +105,7 @@ def _tail(
     the effect-size gate of the mechanism checks (1 below it)."""
     gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * n) & (n > 0)
     if reference is not None:
-        a, b = reference[f"{kind}_a"], reference[f"{kind}_b"]
+        a, b = recentre_beta(reference[f"{kind}_a"], reference[f"{kind}_b"], x, n)
     elif not gated.any():
         # Nobody passes the effect-size gate: every p-value is 1, no null to fit.
         return np.ones(x.size), float(x.sum() / max(int(n.sum()), 1))

@@ -197,6 +197,8 @@ class UsageJump:
                 if model is not None and f"{mode}_centre" in model
                 else None
             )
+            if null is not None and data.reference is not None:
+                null = null.recentred(np.array([_best(o, b)[0] for o in found_by.values()]))
             for name, options in found_by.items():
                 value, option = _best(options, b)
                 p_k = (
