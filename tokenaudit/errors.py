@@ -9,7 +9,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """The documented exit-code contract (DESIGN.md §3)."""
+    """The documented exit-code contract (README, "Exit codes")."""
 
     OK = 0
     FINDINGS = 1

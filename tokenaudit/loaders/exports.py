@@ -2,7 +2,7 @@
 canonical rows (text or numbers under canonical column names, plus `_line`), which then pass the
 same validation as any canonical file.
 
-Token semantics are kept right at this boundary (research/formats.md): Anthropic reports
+Token semantics are kept right at this boundary (README, "Real exports"): Anthropic reports
 uncached input apart from cache reads, OpenAI's `input_tokens` includes cached tokens (split
 here), Anthropic costs are in cents, and a streamed Claude Code message is counted once, by its
 fullest line.
