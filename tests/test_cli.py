@@ -450,3 +450,36 @@ def test_explain_finds_an_account_by_any_spelling_of_it(
     result = runner.invoke(app, ["explain", f"  {first.upper()} ", str(small_org)])
     assert result.exit_code == 0, result.stderr
     assert first in result.stdout
+
+
+def test_save_reference_then_scan_and_explain_with_it(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    ref = tmp_path / "reference.json"
+    code, _, err = scan(
+        runner, small_org, "--format", "csv", "--exit-zero", "--save-reference", str(ref)
+    )
+    assert code == 0, err
+    assert "@acme.example" not in ref.read_text(encoding="utf-8")
+    code, out, err = scan(
+        runner, small_org, "--format", "csv", "--exit-zero", "--reference", str(ref)
+    )
+    assert code == 0, err
+    assert out.startswith("rank,account")
+    account = next(csv.DictReader(io.StringIO(out)))["account"]
+    result = runner.invoke(app, ["explain", account, str(small_org), "--reference", str(ref)])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_a_reference_that_cannot_be_used_is_an_input_error(
+    runner: CliRunner, small_org: Path, tmp_path: Path
+) -> None:
+    code, _, err = scan(runner, small_org, "--reference", str(tmp_path / "missing.json"))
+    assert code == 66 and err.startswith("tokenaudit: error:") and len(err.splitlines()) == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    code, _, err = scan(runner, small_org, "--reference", str(bad))
+    assert code == 65 and len(err.splitlines()) == 1
+    # --save-reference is checked like -o, before the run.
+    code, _, err = scan(runner, small_org, "--save-reference", str(tmp_path))
+    assert code == 73 and "is a directory" in err

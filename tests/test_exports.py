@@ -1,5 +1,5 @@
 """Real exports, recognised from content and mapped with their token semantics kept right.
-The example payloads are `../shared/research/fixtures` copies under tests/data/exports."""
+The example payloads live under tests/data/exports, one file per case."""
 
 from __future__ import annotations
 

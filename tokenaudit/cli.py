@@ -95,13 +95,17 @@ def scan(
         from tokenaudit.audit import run_audit
 
         cfg = build_config(inputs, audit)
-        for target in (out.output, out.rejects):
+        for target in (out.output, out.rejects, audit.save_reference):
             if target is not None:
                 check_output_path(target)
         key = pseudonym_key(audit.pseudonymize)
         files = input_files(inputs, audit, tmp)
         with progress(f"auditing {len(files)} input file(s)"):
             report = run_audit(files, cfg, tmp)
+        if audit.save_reference is not None:
+            from tokenaudit.reference import dump_reference
+
+            write_atomically(audit.save_reference, dump_reference(report, cfg))
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
 

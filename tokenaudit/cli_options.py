@@ -214,6 +214,23 @@ class AuditOptions(Bundle):
             help="Replace every person identifier by a keyed HMAC-SHA256 pseudonym (key: 32+ bytes, mode 600).",
         ),
     ] = None
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            metavar="FILE",
+            help="Compare with the fitted null models of a larger scan (README: when a "
+            "reference is appropriate).",
+        ),
+    ] = None
+    save_reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-reference",
+            metavar="FILE",
+            help="Write this scan's fitted null models (no personal data) for small-team scans.",
+        ),
+    ] = None
     strict: Annotated[
         bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")
     ] = False
@@ -221,7 +238,13 @@ class AuditOptions(Bundle):
 
 #: `explain` shows one account: an empty report has none to show.
 EXPLAIN_AUDIT = Pick(
-    "assume_tz", "max_bad_rows", "max_bad_ratio", "max_expanded_size", "pseudonymize", "strict"
+    "assume_tz",
+    "max_bad_rows",
+    "max_bad_ratio",
+    "max_expanded_size",
+    "pseudonymize",
+    "reference",
+    "strict",
 )
 #: `inspect` only reads.
 INSPECT_AUDIT = Pick("assume_tz", "max_expanded_size")

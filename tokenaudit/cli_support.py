@@ -85,7 +85,8 @@ def _window_days(window: str) -> int | None:
 
 
 def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
-    """The run's `AuditConfig`; a value that cannot be used is a usage error (exit 2)."""
+    """The run's `AuditConfig`; a value that cannot be used is a usage error (exit 2), a
+    `--reference` file that cannot be read or used is exit 66 or 65."""
     from tokenaudit.config import AuditConfig
 
     check_zone(inputs.tz, "--tz")
@@ -93,7 +94,7 @@ def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
     if assume_tz is not None:
         check_zone(assume_tz, "--assume-tz")
     start, end = period(inputs.since, inputs.until)
-    return AuditConfig(
+    cfg = AuditConfig(
         since=start,
         until=end,
         tz=inputs.tz,
@@ -111,6 +112,13 @@ def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
         week_start=_weekday(inputs.week_start, "--week-start"),
         change_date=parse_date("--change-date", inputs.change_date),
     )
+    if audit.reference is not None:
+        import dataclasses
+
+        from tokenaudit.reference import load_reference
+
+        cfg = dataclasses.replace(cfg, reference=load_reference(audit.reference))
+    return cfg
 
 
 def parse_size(value: str) -> int | None:
