@@ -483,3 +483,44 @@ def test_a_reference_that_cannot_be_used_is_an_input_error(
     # --save-reference is checked like -o, before the run.
     code, _, err = scan(runner, small_org, "--save-reference", str(tmp_path))
     assert code == 73 and "is a directory" in err
+
+
+def test_every_audit_option_reaches_the_config() -> None:
+    from datetime import date
+
+    from tokenaudit.cli_options import AuditOptions, InputOptions
+    from tokenaudit.cli_support import build_config
+
+    cfg = build_config(
+        InputOptions(
+            since="2026-01-05",
+            until="2026-02-01",
+            tz="Europe/Berlin",
+            window="7",
+            quota=1e6,
+            snapshot_day="Friday",
+            week_start="sun",
+            change_date="2026-01-19",
+            owner="dana",
+        ),
+        AuditOptions(assume_tz="none", max_bad_rows=3, max_bad_ratio=0.2, strict=True),
+    )
+    assert (cfg.since, cfg.until, cfg.tz, cfg.window_days) == (
+        date(2026, 1, 5),
+        date(2026, 2, 1),
+        "Europe/Berlin",
+        7,
+    )
+    assert (cfg.quota, cfg.snapshot_day, cfg.week_start, cfg.change_date) == (
+        1e6,
+        5,
+        6,
+        date(2026, 1, 19),
+    )
+    assert (cfg.account, cfg.assume_tz, cfg.max_bad_rows, cfg.max_bad_ratio, cfg.strict) == (
+        "dana",
+        None,
+        3,
+        0.2,
+        True,
+    )
