@@ -1,0 +1,189 @@
+"""The run manifest: what a report was made from, so that it can be checked later
+(`tokenaudit verify`).
+
+`build_manifest` is pure: the CLI hands it the clock (`run_id`, start, wall time), the versions,
+the effective settings and the files; it returns plain data in a fixed key order. Two runs on
+the same inputs and settings give manifests that differ only in `run_id`, `started` and
+`wall_seconds` (`VOLATILE`).
+
+NOTE: the default `scan --format json` report carries no manifest, so that the same input gives
+the same bytes (the golden tests): the manifest is written with `--manifest FILE`, and then also
+embedded in a JSON report's `run.manifest`. `report_sha256` is the SHA-256 of the report as
+`--format json` renders it without a manifest, whatever format was written: `verify` re-runs the
+audit and compares that digest.
+
+Time ranges are per kind of input (the days of usage and of merged work the audit used), given
+on each input of that kind: the audit does not count days per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from tokenaudit.model import AuditReport
+
+#: Identifies a manifest document, standalone or embedded.
+MANIFEST_KIND: Final = "tokenaudit-run-manifest"
+MANIFEST_VERSION: Final = 1
+#: The fields that differ between two runs of the same audit.
+VOLATILE: Final = ("run_id", "started", "wall_seconds")
+#: Settings files whose digests the manifest records (besides the inputs).
+SETTINGS_FILES: Final = ("config", "suppressions", "baseline", "reference")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file as the manifest records it: where it is, how big, and its digest."""
+
+    path: str | None
+    size: int | None
+    sha256: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_record(path: Path | None) -> FileRecord:
+    """Path (absolute), size and SHA-256 of a file; empty fields when there is none to read."""
+    if path is None:
+        return FileRecord(None, None, None)
+    resolved = path.resolve()
+    try:
+        return FileRecord(str(resolved), resolved.stat().st_size, sha256_file(resolved))
+    except OSError:
+        return FileRecord(str(resolved), None, None)
+
+
+def versions() -> dict[str, str | None]:
+    """tokenaudit's version and those of Python, Polars, NumPy and SciPy."""
+
+    def of(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    from tokenaudit import __version__
+
+    return {
+        "tokenaudit": __version__,
+        "python": platform.python_version(),
+        "polars": of("polars"),
+        "numpy": of("numpy"),
+        "scipy": of("scipy"),
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _time_ranges(report: AuditReport) -> dict[str, dict[str, str | None]]:
+    def span(frame: Any) -> dict[str, str | None]:
+        if frame is None or frame.height == 0 or "day" not in frame.columns:
+            return {"first_day": None, "last_day": None}
+        return {"first_day": _iso(frame["day"].min()), "last_day": _iso(frame["day"].max())}
+
+    ranges = {"usage": span(report.days), "commits": span(report.outputs)}
+    ranges["panel"] = ranges["usage"]
+    return ranges
+
+
+def cohort_sizes(report: AuditReport) -> dict[str, int]:
+    """Accounts per cohort (tested accounts only), by cohort name."""
+    accounts = report.accounts
+    if "cohort" not in accounts.columns:
+        return {}
+    counts = accounts.filter(accounts["cohort"].is_not_null())["cohort"].value_counts()
+    return {str(c): int(n) for c, n in sorted(counts.iter_rows())}
+
+
+def build_manifest(
+    report: AuditReport,
+    *,
+    run_id: str,
+    started: datetime,
+    wall_seconds: float,
+    settings: Mapping[str, Any],
+    sources: Mapping[str, str],
+    inputs: Mapping[str, FileRecord],
+    files: Mapping[str, FileRecord],
+    report_sha256: str,
+    today: date | None,
+    tool_versions: Mapping[str, str | None],
+) -> dict[str, Any]:
+    """The manifest of one run (module docstring). `inputs` maps each input's name (as the
+    report names it) to its file; `files` the settings files of `SETTINGS_FILES`."""
+    ranges = _time_ranges(report)
+    statuses = report.accounts["status"].value_counts() if report.accounts.height else None
+    return {
+        "kind": MANIFEST_KIND,
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "started": started.isoformat(timespec="milliseconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "versions": dict(tool_versions),
+        "config": dict(settings),
+        "config_sources": dict(sources),
+        "inputs": [
+            {
+                "name": s.name,
+                **inputs.get(s.name, FileRecord(None, None, None)).as_dict(),
+                "sha256": s.sha256,
+                "kind": s.kind,
+                "format": s.fmt,
+                "rows": s.rows,
+                "used": s.used,
+                "rejected": s.rejected,
+                "time_range": ranges.get(s.kind, {"first_day": None, "last_day": None}),
+            }
+            for s in report.inputs
+        ],
+        "files": {
+            name: files[name].as_dict() if name in files else None for name in SETTINGS_FILES
+        },
+        "period": {
+            "first_day": _iso(report.first_day),
+            "last_day": _iso(report.last_day),
+            "merges_known_until": _iso(report.merges_known_until),
+            "today": _iso(today),
+        },
+        "window": {"days": report.window_days, "auto": report.window_auto},
+        "cohorts": cohort_sizes(report),
+        "accounts": report.accounts.height,
+        "statuses": {str(s): int(n) for s, n in sorted(statuses.iter_rows())}
+        if statuses is not None
+        else {},
+        "report_sha256": report_sha256,
+    }
+
+
+def stable(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest without its `VOLATILE` fields (what two runs of one audit share)."""
+    return {k: v for k, v in manifest.items() if k not in VOLATILE}
+
+
+def identities_sha256(manifest: Mapping[str, Any]) -> list[str]:
+    """The digests of the identities files among the inputs."""
+    return [i["sha256"] for i in manifest.get("inputs", []) if i.get("kind") == "identities"]
+
+
+def input_names(inputs: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(i.get("name")) for i in inputs]

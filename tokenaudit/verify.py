@@ -1,0 +1,152 @@
+"""`tokenaudit verify REPORT.json`: are a report's inputs still the same, and does the audit
+still give the same report?
+
+This module reads the manifest (a JSON report's `run.manifest`, or a `--manifest FILE`),
+re-hashes every file it names (`check_files`), writes the recorded settings as a settings file
+for the re-run (`rerun_settings`), and compares the re-run's report with the recorded one
+(`compare_reports`). Running the audit again is the CLI's part.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.manifest import MANIFEST_KIND, SETTINGS_FILES, sha256_file
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: Settings left out of the re-run: where the report goes and how the run ends (the re-run
+#: writes its own JSON report and no side files).
+NOT_RERUN: Final = frozenset(
+    {
+        "format",
+        "output",
+        "rejects",
+        "save-reference",
+        "manifest",
+        "verbose",
+        "debug",
+        "exit-zero",
+        "fail-on",
+        "config",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A manifest, and the report it came with (None for a standalone manifest file)."""
+
+    manifest: dict[str, Any]
+    report: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One recorded file: `same`, `changed`, `missing` or `not recorded` (stdin, a git
+    repository's history: re-read by the re-run itself)."""
+
+    role: str
+    name: str
+    path: str | None
+    state: str
+
+
+def load_recorded(path: Path) -> Recorded:
+    """The manifest in `path`: a JSON report made with `--manifest`, or the manifest file."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputMissingError(str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputMissingError(str(path), f"cannot read: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(str(path), f"not JSON: {exc.msg}", line=exc.lineno) from None
+    if isinstance(doc, dict) and doc.get("kind") == MANIFEST_KIND:
+        return Recorded(doc, None)
+    run = doc.get("run") if isinstance(doc, dict) else None
+    manifest = run.get("manifest") if isinstance(run, dict) else None
+    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
+        raise DataError(
+            str(path),
+            "no run manifest: verify needs a report made with --manifest FILE (the JSON report "
+            "then carries it in run.manifest), or that manifest file",
+        )
+    return Recorded(manifest, doc)
+
+
+def check_files(manifest: Mapping[str, Any]) -> list[FileCheck]:
+    """Every input and settings file of the manifest, re-hashed."""
+    out = []
+    for item in manifest.get("inputs", []):
+        out.append(_check(f"input ({item.get('kind')})", item))
+    for role in SETTINGS_FILES:
+        item = (manifest.get("files") or {}).get(role)
+        if item:
+            out.append(_check(role, item))
+    return out
+
+
+def _check(role: str, item: Mapping[str, Any]) -> FileCheck:
+    name = str(item.get("name") or item.get("path"))
+    path = item.get("path")
+    if path is None:
+        return FileCheck(role, name, None, "not recorded")
+    target = Path(path)
+    if not target.is_file():
+        return FileCheck(role, name, path, "missing")
+    try:
+        digest = sha256_file(target)
+    except OSError:
+        return FileCheck(role, name, path, "missing")
+    return FileCheck(role, name, path, "same" if digest == item.get("sha256") else "changed")
+
+
+def rerun_settings(manifest: Mapping[str, Any]) -> str:
+    """The recorded settings as a settings file for the re-run (unset values left out, so
+    they take their defaults; `NOT_RERUN` left out)."""
+    from tokenaudit.settings import Effective, as_toml
+
+    config = manifest.get("config") or {}
+    entries = [
+        Effective(key, value, "recorded")
+        for key, value in config.items()
+        if key not in NOT_RERUN and value is not None and value != []
+    ]
+    return "\n".join(
+        line for line in as_toml(entries, None).splitlines() if not line.startswith("#")
+    )
+
+
+def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What differs between two JSON reports, their manifests aside: accounts added, removed
+    or changed (with the fields), and run metadata."""
+    out = []
+    old_run = {k: v for k, v in (old.get("run") or {}).items() if k != "manifest"}
+    new_run = {k: v for k, v in (new.get("run") or {}).items() if k != "manifest"}
+    for key in sorted(set(old_run) | set(new_run)):
+        if old_run.get(key) != new_run.get(key):
+            out.append(f"run.{key} differs")
+    before = {a["account"]: a for a in old.get("accounts", [])}
+    after = {a["account"]: a for a in new.get("accounts", [])}
+    for name in sorted(set(before) - set(after)):
+        out.append(f"account {name!r} is no longer in the report")
+    for name in sorted(set(after) - set(before)):
+        out.append(f"account {name!r} is new in the report")
+    for name in sorted(set(before) & set(after)):
+        fields = sorted(
+            k
+            for k in set(before[name]) | set(after[name])
+            if before[name].get(k) != after[name].get(k)
+        )
+        if fields:
+            detail = ", ".join(fields[:6]) + (" …" if len(fields) > 6 else "")
+            was, now = before[name].get("status"), after[name].get("status")
+            moved = f" (status {was} → {now})" if was != now else ""
+            out.append(f"account {name!r}: {detail}{moved}")
+    return out
