@@ -15,9 +15,8 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Group
-from tokenaudit.checks.registry import CHECKS
+from tokenaudit.checks.registry import CHECKS, primary_check, window_sensitive
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import combine_groups, decide, mechanism_screen
 from tokenaudit.errors import DataError, RefusedExport
@@ -237,21 +236,28 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     ]
     results = pl.concat([*mechanisms, *outcomes]).sort("account", "check")
     totals = totals.join(cohorts, on="account", how="left")
-    excess = results.filter((pl.col("check") == "excess-tokens") & pl.col("applicable")).select(
+    primary = primary_check().id
+    excess = results.filter((pl.col("check") == primary) & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
     decided_totals = totals.join(excess, on="account", how="left")
-    accounts = decide(decided_totals, results, groups, cfg, primary="excess-tokens")
+    accounts = decide(decided_totals, results, groups, cfg, primary=primary)
 
-    def rerun_barren(window_days: int) -> pl.DataFrame:
+    def rerun_with_window(window_days: int) -> pl.DataFrame:
+        """The window-sensitive checks' results with another follow-up window."""
         wider = mark_followed(
             mark_interruptions(assessed_days, window_days, first_day, cfg),
             window_days,
             merges_known_until,
         )
-        return run_by_cohort(BarrenDays(), assessed, wider, cohorts, window_days, cfg)
+        return pl.concat(
+            run_by_cohort(check, assessed, wider, cohorts, window_days, cfg)
+            for check in window_sensitive()
+        )
 
-    accounts = mark_fragile(accounts, decided_totals, results, groups, cfg, rerun_barren, window)
+    accounts = mark_fragile(
+        accounts, decided_totals, results, groups, cfg, rerun_with_window, window
+    )
 
     unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
 
@@ -396,7 +402,7 @@ def mark_fragile(
     results: pl.DataFrame,
     groups: dict[str, Group],
     cfg: AuditConfig,
-    rerun_barren: Callable[[int], pl.DataFrame],
+    rerun_with_window: Callable[[int], pl.DataFrame],
     window: int,
 ) -> pl.DataFrame:
     """`fragile`: why a flag would not survive (null when it would). A flag is fragile when a
@@ -433,17 +439,18 @@ def mark_fragile(
                 results.filter(pl.col("check") != check),
                 groups,
                 cfg,
-                primary="excess-tokens",
+                primary=primary_check().id,
             )
             for account in lost(without) & set(members["account"].to_list()):
                 reasons.setdefault(account, []).append(f"not without {check}")
-        # The window only moves barren-days, an outcome check of tier 1: a suspicious flag (tier 2
-        # rests on excess-tokens and a mechanism) cannot depend on it; only review flags can.
+        # The window moves only the window-sensitive outcome checks (tier 1): a suspicious flag
+        # rests on the primary test and a mechanism, so only review flags can depend on it.
         if reviewed.len():
+            sensitive = [check.id for check in window_sensitive()]
             wider = pl.concat(
-                [results.filter(pl.col("check") != "barren-days"), rerun_barren(2 * window)]
+                [results.filter(~pl.col("check").is_in(sensitive)), rerun_with_window(2 * window)]
             )
-            doubled = decide(totals, wider, groups, cfg, primary="excess-tokens")
+            doubled = decide(totals, wider, groups, cfg, primary=primary_check().id)
             for account in lost(doubled):
                 reasons.setdefault(account, []).append(f"not with a {2 * window}-day window")
     fragile = pl.DataFrame(
@@ -484,7 +491,7 @@ def screened_by_mechanism(
     """Accounts that pass tier 2's mechanism screen, combined and screened as `decide` does."""
     if not mechanisms:
         return frozenset()
-    combined = combine_groups(pl.concat(mechanisms), groups, primary="excess-tokens")
+    combined = combine_groups(pl.concat(mechanisms), groups, primary=primary_check().id)
     p = combined["p_mechanism"].fill_null(float("nan")).to_numpy().astype(np.float64)
     passed = mechanism_screen(p, cfg)
     return frozenset(a for a, ok in zip(combined["account"].to_list(), passed, strict=True) if ok)

@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import (
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -55,7 +56,6 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
 from tokenaudit.wording import p_is
 
-MIN_COHORT = 10
 REGULAR_BURSTINESS: Final = -0.5
 SAME_SIZE_SHARE: Final = 0.3
 MIN_SESSION_GAPS: Final = 10
@@ -188,6 +188,8 @@ class Automation:
         "24/7 activity, machine-regular or cron-locked timing, identical request sizes, "
         "parallel sessions, an abnormal cache-read share"
     )
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         cohort = _counts(data, cfg).filter(pl.col("timed") >= cfg.mechanism_min_days)

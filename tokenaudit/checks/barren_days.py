@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import (
+    CLEAR_P,
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -32,9 +34,7 @@ from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, recentr
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
-MIN_COHORT = 10
 HEAVY_DAY_QUANTILE = 0.25
-CLEAR_P = 0.05
 
 
 def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
@@ -68,6 +68,8 @@ class BarrenDays:
     id: ClassVar[str] = "barren-days"
     group: ClassVar[Group] = Group.OUTCOME
     description: ClassVar[str] = "heavy-usage days not followed by merged work within the window"
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         counts = _counts(data)

@@ -11,6 +11,12 @@ import polars as pl
 
 from tokenaudit.config import AuditConfig
 
+#: A cohort-fitted null needs this many accounts (fewer: not applicable, unless a reference gives
+#: the null).
+MIN_COHORT: Final = 10
+#: "What would clear it" names the level at which a one-sided p-value would exceed this.
+CLEAR_P: Final = 0.05
+
 
 class Group(StrEnum):
     #: Evidence that usage is not followed by merged work (tier 1).
@@ -78,6 +84,11 @@ class Check(Protocol):
     id: ClassVar[str]
     group: ClassVar[Group]
     description: ClassVar[str]
+    #: The outcome test a `suspicious` flag's excess is measured by (exactly one check).
+    primary: ClassVar[bool]
+    #: Its answer depends on the follow-up window (the fragility test reruns it with the window
+    #: doubled).
+    window_sensitive: ClassVar[bool]
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The null model this cohort gives (None when it is too small to give one)."""

@@ -24,6 +24,7 @@ import polars as pl
 
 from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -43,7 +44,6 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
 MIN_WEEKS: Final = 4
-MIN_COHORT: Final = 10
 BUNCH_LOW: Final = 1.0
 BUNCH_HIGH: Final = 1.05
 EXCLUDE_LOW: Final = 0.9
@@ -126,6 +126,8 @@ class DeadlineSpikes:
     id: ClassVar[str] = "deadline-spikes"
     group: ClassVar[Group] = Group.MECHANISM
     description: ClassVar[str] = "usage bunched just above a weekly quota or just before a snapshot"
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The snapshot fingerprint's cohort null (the quota test needs none: it compares each

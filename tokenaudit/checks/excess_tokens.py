@@ -16,12 +16,14 @@ fraction of it in output (research/methods.md §0).
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import (
+    CLEAR_P,
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -33,15 +35,13 @@ from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
-MIN_COHORT = 10
-#: "What would clear it" names the level at which the one-sided p-value would exceed this.
-CLEAR_P = 0.05
-
 
 class ExcessTokens:
     id: ClassVar[str] = "excess-tokens"
     group: ClassVar[Group] = Group.OUTCOME
     description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
+    primary: ClassVar[bool] = True
+    window_sensitive: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         acc = data.accounts.sort("account")
@@ -54,7 +54,8 @@ class ExcessTokens:
         if in_null.sum() < MIN_COHORT:
             in_null = np.ones(len(names), dtype=bool)
         slope, intercept = siegel_slope(x[in_null], t[in_null])
-        null = EmpiricalNull.fit(t - (intercept + slope * x), in_null, floor=0.05)
+        resid = _within_team(acc, t - (intercept + slope * x), in_null)
+        null = EmpiricalNull.fit(resid, in_null, floor=0.05)
         return {"slope": slope, "intercept": intercept, **null.params()}
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
@@ -68,14 +69,18 @@ class ExcessTokens:
         t, x, days = _axes(acc)
         slope, intercept = model["slope"], model["intercept"]
         null = EmpiricalNull.from_params(model)
-        resid = t - (intercept + slope * x)
+        raw = t - (intercept + slope * x)
         if data.reference is not None:
-            null = null.recentred(resid)
+            null, resid = null.recentred(raw), raw
+        else:
+            in_null = np.array([name not in data.null_excluded for name in names])
+            resid = _within_team(acc, raw, in_null)
         centre, scale = null.centre, null.scale
         z = null.z(resid)
         p = null.p(resid)
         effect = np.exp(resid - centre)
-        peer_rate = np.exp(intercept + slope * x + centre)
+        # Peers: the same output, and the same team's habit where the team is compared within.
+        peer_rate = np.exp(intercept + slope * x + centre + (raw - resid))
         z_clear = (null.clear_level(CLEAR_P) - centre) / scale
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
@@ -86,7 +91,9 @@ class ExcessTokens:
             clear_rate = peer_rate[i] * np.exp(z_clear * scale)
             clear = f"at most {_mtok(clear_rate)} tokens per active day for its merged output"
             if slope > 0.05:
-                need = np.exp((t[i] - intercept - centre - z_clear * scale) / slope) * days[i] - 0.5
+                shift = raw[i] - resid[i]
+                need = np.exp((t[i] - intercept - centre - shift - z_clear * scale) / slope)
+                need = need * days[i] - 0.5
                 if need > acc["changes"][i]:
                     clear += (
                         f", or about {math.ceil(need)} non-trivial merged changes for its usage"
@@ -96,6 +103,32 @@ class ExcessTokens:
                 (name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear, brief)
             )
         return result_frame(self.id, rows)
+
+
+#: Teams of this many tested accounts or more are compared within the team as well.
+TEAM_MIN: Final = 4
+#: Shrinkage of a team's median residual: a team of n moves by n / (n + TEAM_SHRINK) of it.
+TEAM_SHRINK: Final = 5.0
+
+
+def _within_team(acc: pl.DataFrame, resid: np.ndarray, in_null: np.ndarray) -> np.ndarray:
+    """Residuals less their team's (shrunken) median residual: teams have habits — one works in a
+    cached toolchain, another sends whole repositories as context — and an honest person of a
+    heavy team is not excessive for that team. The median ignores the few tokenmaxxers of a team;
+    the shrinkage keeps a small team's median from moving anyone far. Without a `team` column
+    (no identities file) nothing moves."""
+    if "team" not in acc.columns:
+        return resid
+    teams = acc["team"].to_list()
+    out = resid.copy()
+    for team in sorted({t for t in teams if t is not None}):
+        members = np.array([t == team for t in teams])
+        fitted = members & in_null
+        if fitted.sum() < TEAM_MIN:
+            continue
+        shrink = fitted.sum() / (fitted.sum() + TEAM_SHRINK)
+        out[members] -= shrink * float(np.median(resid[fitted]))
+    return out
 
 
 def _axes(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

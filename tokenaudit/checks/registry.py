@@ -27,3 +27,14 @@ def check_by_id(check_id: str) -> Check:
         if check.id == check_id:
             return check
     raise KeyError(check_id)
+
+
+def primary_check() -> Check:
+    """The outcome test a `suspicious` flag's excess is measured by."""
+    (primary,) = [check for check in CHECKS if check.primary]
+    return primary
+
+
+def window_sensitive() -> tuple[Check, ...]:
+    """Checks whose answer depends on the follow-up window."""
+    return tuple(check for check in CHECKS if check.window_sensitive)

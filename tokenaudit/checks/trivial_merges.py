@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import (
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -37,7 +38,6 @@ from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, recentr
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
-MIN_COHORT = 10
 MIN_CHANGES = 5
 
 
@@ -45,6 +45,8 @@ class TrivialMerges:
     id: ClassVar[str] = "trivial-merges"
     group: ClassVar[Group] = Group.MECHANISM
     description: ClassVar[str] = "a high share of tiny, reverted or reverting merged changes"
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         if data.accounts.height < MIN_COHORT:

@@ -34,6 +34,7 @@ import polars as pl
 
 from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
+    MIN_COHORT,
     CheckData,
     Group,
     NullModel,
@@ -48,7 +49,6 @@ from tokenaudit.wording import p_is
 
 #: Active days each side of a split needs.
 MIN_SIDE_DAYS: Final = 8
-MIN_COHORT: Final = 10
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
@@ -175,6 +175,8 @@ class UsageJump:
     description: ClassVar[str] = (
         "a rise in own usage, relative to the cohort, that merged output did not follow"
     )
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         prepared = _prepare(data, cfg)
