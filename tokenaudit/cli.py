@@ -189,6 +189,47 @@ def explain(
 
 @app.command()
 @bundled
+def teams(
+    inputs: InputOptions,
+    out: ReportOptions,
+    audit: AuditOptions,
+    min_group: Annotated[
+        int,
+        typer.Option(
+            "--min-group",
+            min=1,
+            metavar="N",
+            help="Fold teams of fewer than N people into one group, so that no row singles out a person.",
+        ),
+    ] = 5,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Per team and for the organisation: people, tokens, cost and the merged work that followed."""
+    with guarded(debug), workdir() as tmp:
+        from tokenaudit.audit import run_audit
+        from tokenaudit.report.html_teams import render_rollup, rollup_format
+        from tokenaudit.teams import team_rollup
+
+        cfg = build_config(inputs, audit)
+        try:
+            fmt = rollup_format(out.fmt, out.output, sys.stdout.isatty())
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--format") from None
+        if out.output is not None:
+            check_output_path(out.output)
+        files = input_files(inputs, audit, tmp)
+        with progress(f"auditing {len(files)} input file(s)"):
+            report = run_audit(files, cfg, tmp)
+        _notes(report, cfg, verbose)
+        rollup = team_rollup(report, min_group=min_group)
+        emit(render_rollup(rollup, fmt, min_group=min_group), out.output)
+        code = _exit_code(report, out.fail_on, out.exit_zero)
+    raise typer.Exit(code)
+
+
+@app.command()
+@bundled
 def inspect(
     inputs: Annotated[InputOptions, SOURCES],
     audit: Annotated[AuditOptions, INSPECT_AUDIT],

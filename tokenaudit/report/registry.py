@@ -7,6 +7,7 @@ A new format is one module with a `Renderer` (see `report.interface`) and one li
 from __future__ import annotations
 
 from tokenaudit.report.delimited import CsvFormat, TsvFormat
+from tokenaudit.report.html import HtmlFormat
 from tokenaudit.report.interface import Renderer
 from tokenaudit.report.jsonout import JsonFormat, NdjsonFormat
 from tokenaudit.report.markdown import MarkdownFormat
@@ -22,6 +23,7 @@ RENDERERS: dict[str, Renderer] = {
         JsonFormat(),
         NdjsonFormat(),
         MarkdownFormat(),
+        HtmlFormat(),
     )
 }
 #: `--format auto` without a terminal, or for an `-o` extension no format claims.
