@@ -27,7 +27,7 @@ p,li{max-width:80ch}.muted{color:var(--muted)}.summary{font-size:15px;font-weigh
 .controls{display:flex;gap:12px;flex-wrap:wrap;align-items:center;margin:8px 0}
 .controls label{font-size:13px;color:var(--muted)}
 select,input{font:inherit;padding:2px 6px}
-.tablewrap{overflow-x:auto;max-height:70vh;overflow-y:auto;border:1px solid var(--line)}
+.tablewrap{overflow-x:auto;max-height:min(70vh,720px);overflow-y:auto;border:1px solid var(--line)}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;white-space:nowrap}
 th{position:sticky;top:0;background:var(--alt);cursor:pointer;user-select:none}
