@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
@@ -21,7 +22,7 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.decide import combine_groups, decide, mechanism_screen
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
-from tokenaudit.ingest import REJECT_SCHEMA, build_usage_panel, per_file, read_panel
+from tokenaudit.ingest import REJECT_SCHEMA, UsagePanel, build_usage_panel, per_file, read_panel
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.model import EMPTY_ACCOUNTS_SCHEMA, AuditReport, InputSummary, NullModels
 from tokenaudit.panel import (
@@ -108,6 +109,33 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
 
 
 def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
+    """load → identities and usage panel → follow-up → gates and cohorts → checks → decision →
+    fragility: each a function below."""
+    inputs = _load(files, cfg, workdir)
+    ingested = _ingest(inputs, cfg, workdir)
+    if not sum(ingested.usage.used.values()) and cfg.allow_empty:
+        return empty_report(ingested.summaries, ingested.rejects, inputs.skipped, cfg)
+    if ingested.usage.days.is_empty():
+        if cfg.allow_empty:
+            return empty_report(ingested.summaries, ingested.rejects, inputs.skipped, cfg)
+        where = " in the selected period" if cfg.since or cfg.until else ""
+        raise DataError(_names(files), f"no usable usage rows{where}")
+    period = _follow_up(ingested, cfg)
+    assessment = _assess(period, ingested.idmap, cfg)
+    checked = _run_checks(assessment, period, cfg)
+    accounts = _decide(assessment, period, checked, cfg)
+    return _report(inputs, ingested, period, assessment, checked, accounts, cfg)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    loaded: list[LoadedInput]
+    skipped: list[str]
+    by_kind: dict[Kind, list[LoadedInput]]
+
+
+def _load(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> _Inputs:
+    """Read every input; refuse a set of inputs that cannot make an audit."""
     loaded, skipped = load_all(
         files, workdir, cfg.assume_tz, cfg.account, period=period_bounds(cfg)
     )
@@ -127,7 +155,21 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         raise DataError(
             _names(files), "no commit log among the inputs (give merged changes with --commits)"
         )
+    return _Inputs(loaded, skipped, by_kind)
 
+
+@dataclass(frozen=True)
+class _Ingested:
+    idmap: IdentityMap
+    commits: pl.DataFrame
+    usage: UsagePanel
+    rejects: pl.DataFrame
+    summaries: list[InputSummary]
+
+
+def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
+    """Identities, commits and the usage panel, every rejected row counted per file."""
+    by_kind = inputs.by_kind
     # Identities and commits are small: collected whole. Usage is the large input: it goes
     # through `ingest`, whose memory is bounded by account-days.
     small = {
@@ -141,8 +183,7 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     collected = {k: f.drop("_zone_less") for k, f in collected.items()}
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
     good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
-    identities_df, commits_df = good[Kind.IDENTITIES], good[Kind.COMMITS]
-    idmap = IdentityMap.from_frame(identities_df)
+    idmap = IdentityMap.from_frame(good[Kind.IDENTITIES])
     if by_kind[Kind.PANEL]:
         usage = read_panel([x.frame for x in by_kind[Kind.PANEL]], idmap, cfg)
     else:
@@ -155,7 +196,7 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         )
     zone_less.update(usage.zone_less)
     unreadable = pl.DataFrame(
-        [(x.file.name, line, reason) for x in loaded for line, reason in x.unreadable],
+        [(x.file.name, line, reason) for x in inputs.loaded for line, reason in x.unreadable],
         schema=REJECT_SCHEMA,
         orient="row",
     )
@@ -175,117 +216,211 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
     for k, f in collected.items():
         parsed.update(per_file(f))
         used.update(per_file(good[k]))
-    inputs = _summaries(loaded, parsed, used, rejects, zone_less)
-    _enforce_bad_row_limits(inputs, rejects, cfg)
-    if not sum(usage.used.values()) and cfg.allow_empty:
-        return empty_report(inputs, rejects, skipped, cfg)
+    summaries = _summaries(inputs.loaded, parsed, used, rejects, zone_less)
+    _enforce_bad_row_limits(summaries, rejects, cfg)
+    # Commit authors resolve after the usage panel: the panel teaches the map how people spell
+    # their accounts, and the report shows those spellings.
+    commits = idmap.resolve_column(good[Kind.COMMITS], "author")
+    return _Ingested(idmap, commits, usage, rejects, summaries)
 
-    days_df = usage.days
-    if days_df.is_empty():
-        if cfg.allow_empty:
-            return empty_report(inputs, rejects, skipped, cfg)
-        where = " in the selected period" if cfg.since or cfg.until else ""
-        raise DataError(_names(files), f"no usable usage rows{where}")
-    commits_df = idmap.resolve_column(commits_df, "author")
-    work = merged_work(commits_df, cfg)
+
+@dataclass(frozen=True)
+class _Period:
+    days: pl.DataFrame
+    outputs: pl.DataFrame
+    credits: pl.DataFrame
+    first_day: date | None
+    last_day: date | None
+    merges_known_until: date | None
+    window: int
+    window_auto: bool
+    excluded: dict[str, str]
+
+
+#: A commit dated this many days or more after the rest of the commit log is a stray (a clock set
+#: wrong, a rebase in 2099): it does not say merges are known until then.
+STRAY_COMMIT_GAP_DAYS: Final = 60
+
+
+def _commit_log_end(days: pl.Series) -> date | None:
+    """The last day of the commit log's contiguous coverage: its last day, unless that stands
+    `STRAY_COMMIT_GAP_DAYS` or more after the day before it (and so on back)."""
+    covered = sorted({d for d in days.to_list() if isinstance(d, date)})
+    if not covered:
+        return None
+    end = covered[0]
+    for day in covered[1:]:
+        if (day - end).days >= STRAY_COMMIT_GAP_DAYS:
+            break
+        end = day
+    return end
+
+
+def _follow_up(ingested: _Ingested, cfg: AuditConfig) -> _Period:
+    """The audited period, merged output per day, and which usage days merged work followed."""
+    days_df = ingested.usage.days
+    work = merged_work(ingested.commits, cfg)
     credits = work.credits.filter(within_period(pl.col("day"), cfg))
     outputs = output_days(credits)
-
     first_day = cfg.since or _day(days_df["day"].min())
     last_day = cfg.until or max(
         d for d in (_day(days_df["day"].max()), _day(outputs["day"].max())) if d is not None
     )
-    commit_end = _day(work.credits["day"].max()) if work.credits.height else None
+    commit_end = _commit_log_end(work.credits["day"]) if work.credits.height else None
     # Merges are only known up to the end of the commit log: later usage days are censored.
     merges_known_until = (
         min(d for d in (commit_end, cfg.until) if d is not None) if commit_end else cfg.until
     )
-
     if cfg.reference is not None and first_day is not None and last_day is not None:
         cfg.reference.check_period((last_day - first_day).days + 1)
     days_df = follow_up(days_df, outputs, merges_known_until)
-    excluded = _exclusions(days_df["account"].unique().sort().to_list(), idmap, cfg)
+    excluded = _exclusions(days_df["account"].unique().sort().to_list(), ingested.idmap, cfg)
     humans = days_df.filter(~pl.col("account").is_in(list(excluded)))
     window_auto = cfg.window_days is None
     window = cfg.window_days if cfg.window_days is not None else auto_window(humans, cfg)
     days_df = mark_interruptions(days_df, window, first_day, cfg)
     days_df = mark_followed(days_df, window, merges_known_until)
+    return _Period(
+        days_df,
+        outputs,
+        credits,
+        first_day,
+        last_day,
+        merges_known_until,
+        window,
+        window_auto,
+        excluded,
+    )
 
-    totals = account_totals(days_df, outputs, idmap, excluded)
-    totals = apply_gates(totals, cfg)
+
+@dataclass(frozen=True)
+class _Assessment:
+    #: Every account, with its gate (why it cannot be tested) and cohort.
+    totals: pl.DataFrame
+    #: The tested accounts' totals and days, onboarding left out.
+    assessed: pl.DataFrame
+    assessed_days: pl.DataFrame
+    cohorts: pl.DataFrame
+
+
+def _assess(period: _Period, idmap: IdentityMap, cfg: AuditConfig) -> _Assessment:
+    """Per-account totals, the evidence gates, and the cohorts the checks compare within."""
+    totals = apply_gates(account_totals(period.days, period.outputs, idmap, period.excluded), cfg)
     eligible_names = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))["account"]
     # The checks see usage outside onboarding only; the report shows all of it.
-    assessed_days = days_df.filter(
+    assessed_days = period.days.filter(
         pl.col("account").is_in(eligible_names.implode()) & ~pl.col("onboarding")
     )
-    assessed = account_totals(assessed_days, outputs, idmap, excluded)
+    assessed = account_totals(assessed_days, period.outputs, idmap, period.excluded)
     cohorts = assign_cohorts(assessed, cfg)
-    # Mechanism checks first: the accounts their evidence screens in are left out of the outcome
-    # checks' null models (`CheckData.null_excluded`).
-    mechanisms = [
-        run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs)
-        for check in CHECKS
-        if check.group is Group.MECHANISM
-    ]
+    totals = totals.join(cohorts, on="account", how="left")
+    return _Assessment(totals, assessed, assessed_days, cohorts)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    results: pl.DataFrame
+    groups: dict[str, Group]
+    screened: frozenset[str]
+
+
+def _run_checks(a: _Assessment, period: _Period, cfg: AuditConfig) -> _Checked:
+    """Mechanism checks first: the accounts their evidence screens in are left out of the
+    outcome checks' null models (`CheckData.null_excluded`)."""
+
+    def run(check: Check, screened: frozenset[str] = frozenset()) -> pl.DataFrame:
+        return run_by_cohort(
+            check,
+            a.assessed,
+            a.assessed_days,
+            a.cohorts,
+            period.window,
+            cfg,
+            period.outputs,
+            screened,
+        )
+
+    mechanisms = [run(c) for c in CHECKS if c.group is Group.MECHANISM]
     groups = {check.id: check.group for check in CHECKS}
     screened = screened_by_mechanism(mechanisms, groups, cfg)
-    outcomes = [
-        run_by_cohort(check, assessed, assessed_days, cohorts, window, cfg, outputs, screened)
-        for check in CHECKS
-        if check.group is Group.OUTCOME
-    ]
+    outcomes = [run(c, screened) for c in CHECKS if c.group is Group.OUTCOME]
     results = pl.concat([*mechanisms, *outcomes]).sort("account", "check")
-    totals = totals.join(cohorts, on="account", how="left")
+    return _Checked(results, groups, screened)
+
+
+def _decide(a: _Assessment, period: _Period, checked: _Checked, cfg: AuditConfig) -> pl.DataFrame:
+    """Statuses, q-values, scores and ranks, and which flags are fragile."""
     primary = primary_check().id
-    excess = results.filter((pl.col("check") == primary) & pl.col("applicable")).select(
+    excess = checked.results.filter((pl.col("check") == primary) & pl.col("applicable")).select(
         "account", pl.col("effect").alias("excess_tokens_x")
     )
-    decided_totals = totals.join(excess, on="account", how="left")
-    accounts = decide(decided_totals, results, groups, cfg, primary=primary)
+    decided_totals = a.totals.join(excess, on="account", how="left")
+    accounts = decide(decided_totals, checked.results, checked.groups, cfg, primary=primary)
 
     def rerun_with_window(window_days: int) -> pl.DataFrame:
         """The window-sensitive checks' results with another follow-up window."""
         wider = mark_followed(
-            mark_interruptions(assessed_days, window_days, first_day, cfg),
+            mark_interruptions(a.assessed_days, window_days, period.first_day, cfg),
             window_days,
-            merges_known_until,
+            period.merges_known_until,
         )
         return pl.concat(
-            run_by_cohort(check, assessed, wider, cohorts, window_days, cfg)
+            run_by_cohort(check, a.assessed, wider, a.cohorts, window_days, cfg)
             for check in window_sensitive()
         )
 
-    accounts = mark_fragile(
-        accounts, decided_totals, results, groups, cfg, rerun_with_window, window
+    return mark_fragile(
+        accounts,
+        decided_totals,
+        checked.results,
+        checked.groups,
+        cfg,
+        rerun_with_window,
+        period.window,
     )
 
-    unmatched_usage, unmatched_authors = _unmatched(days_df, outputs, credits, idmap, excluded)
+
+def _report(
+    inputs: _Inputs,
+    ingested: _Ingested,
+    period: _Period,
+    a: _Assessment,
+    checked: _Checked,
+    accounts: pl.DataFrame,
+    cfg: AuditConfig,
+) -> AuditReport:
+    unmatched_usage, unmatched_authors = _unmatched(
+        period.days, period.outputs, period.credits, ingested.idmap, period.excluded
+    )
 
     def fit_null_models() -> NullModels:
         """Each check's null on the whole organisation, as `run` would fit it."""
-        data = CheckData(assessed, assessed_days, window, outputs, screened)
+        data = CheckData(
+            a.assessed, a.assessed_days, period.window, period.outputs, checked.screened
+        )
         fitted = {check.id: check.fit(data, cfg) for check in CHECKS}
+        first, last = period.first_day, period.last_day
         return NullModels(
             nulls={c: m for c, m in fitted.items() if m is not None},
-            cohort_size=assessed.height,
-            merge_rate=_cohort_merge_rate(assessed.filter(pl.col("active_days") > 0)),
-            period_days=(last_day - first_day).days + 1 if first_day and last_day else 0,
+            cohort_size=a.assessed.height,
+            merge_rate=_cohort_merge_rate(a.assessed.filter(pl.col("active_days") > 0)),
+            period_days=(last - first).days + 1 if first and last else 0,
         )
 
     return AuditReport(
         accounts=accounts,
-        checks=results,
-        days=days_df,
-        outputs=outputs,
-        inputs=inputs,
-        rejects=rejects,
-        skipped=skipped,
-        window_days=window,
-        window_auto=window_auto,
-        first_day=first_day,
-        last_day=last_day,
-        merges_known_until=merges_known_until,
-        duplicate_requests=usage.duplicates,
+        checks=checked.results,
+        days=period.days,
+        outputs=period.outputs,
+        inputs=ingested.summaries,
+        rejects=ingested.rejects,
+        skipped=inputs.skipped,
+        window_days=period.window,
+        window_auto=period.window_auto,
+        first_day=period.first_day,
+        last_day=period.last_day,
+        merges_known_until=period.merges_known_until,
+        duplicate_requests=ingested.usage.duplicates,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
         fit_null_models=fit_null_models if cfg.reference is None else None,
