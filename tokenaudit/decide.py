@@ -1,4 +1,4 @@
-"""From check results to statuses, q-values, scores, reasons and ranks (DESIGN.md §4).
+"""From check results to statuses, q-values, scores, reasons and ranks (docs/statistics.md, "The decision").
 
 - Within each group (outcome, mechanism) the checks' p-values are combined by Bonferroni on the
   minimum: the checks share data, so Fisher/Stouffer would overstate the evidence, and a Cauchy
@@ -145,51 +145,12 @@ def decide(
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
 
-    reasons_by_account = _reasons(results)
-    # A suspicious account's reasons always name the outcome test that confirmed it, even where
-    # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
-    outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
-    with_primary = _reasons(results, always=outcome_checks)
-    missing = _missing_evidence(results, groups)
-    statuses: list[str] = []
-    qvalues: list[float | None] = []
-    scores: list[float] = []
-    reasons: list[str] = []
-    for row in df.iter_rows(named=True):
-        name = row["account"]
-        if row["excluded"]:
-            statuses.append(Status.EXCLUDED)
-            qvalues.append(None)
-            scores.append(0.0)
-            reasons.append(f"excluded: {row['exclude_reason']}")
-            continue
-        if not row["_tested"]:
-            statuses.append(Status.INSUFFICIENT)
-            qvalues.append(None)
-            scores.append(0.0)
-            reasons.append(
-                f"insufficient data: {row['gate']}"
-                if row["gate"]
-                else missing.get(name, "insufficient data: no check could run")
-            )
-            continue
-        tier1, tier2 = qmap[name]
-        if tier2 <= cfg.fdr_q:
-            status, q = Status.SUSPICIOUS, tier2
-        elif tier1 <= cfg.fdr_q:
-            status, q = Status.REVIEW, tier1
-        else:
-            status, q = Status.OK, tier1
-        scores.append(round(_BANDS[status] + _BAND_WIDTH[status] * _strength(row), 2))
-        statuses.append(status)
-        qvalues.append(q)
-        chosen = with_primary if status is Status.SUSPICIOUS else reasons_by_account
-        reasons.append(chosen.get(name, ""))
+    verdicts = _verdicts(df, results, groups, qmap, cfg)
     df = df.with_columns(
-        pl.Series("status", [str(s) for s in statuses], dtype=pl.String),
-        pl.Series("q_value", qvalues, dtype=pl.Float64),
-        pl.Series("score", scores, dtype=pl.Float64),
-        pl.Series("reasons", reasons, dtype=pl.String),
+        pl.Series("status", [str(v[0]) for v in verdicts], dtype=pl.String),
+        pl.Series("q_value", [v[1] for v in verdicts], dtype=pl.Float64),
+        pl.Series("score", [v[2] for v in verdicts], dtype=pl.Float64),
+        pl.Series("reasons", [v[3] for v in verdicts], dtype=pl.String),
     ).with_columns(pl.col("status").is_in([Status.SUSPICIOUS, Status.REVIEW]).alias("flagged"))
     order = pl.col("status").replace_strict(
         {Status.EXCLUDED: 1, Status.INSUFFICIENT: 1}, default=0, return_dtype=pl.Int8
@@ -202,9 +163,53 @@ def decide(
     )
 
 
+Verdict = tuple[Status, float | None, float, str]
+
+
+def _verdicts(
+    df: pl.DataFrame,
+    results: pl.DataFrame,
+    groups: dict[str, Group],
+    qmap: dict[str, tuple[float, float]],
+    cfg: AuditConfig,
+) -> list[Verdict]:
+    """(status, q-value, score, reasons) of every row of `df`, in order."""
+    reasons_by_account = _reasons(results)
+    # A suspicious account's reasons always name the outcome test that confirmed it, even where
+    # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
+    outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
+    with_primary = _reasons(results, always=outcome_checks)
+    missing = _missing_evidence(results, groups)
+    out: list[Verdict] = []
+    for row in df.iter_rows(named=True):
+        name = row["account"]
+        if row["excluded"]:
+            out.append((Status.EXCLUDED, None, 0.0, f"excluded: {row['exclude_reason']}"))
+            continue
+        if not row["_tested"]:
+            why = (
+                f"insufficient data: {row['gate']}"
+                if row["gate"]
+                else missing.get(name, "insufficient data: no check could run")
+            )
+            out.append((Status.INSUFFICIENT, None, 0.0, why))
+            continue
+        tier1, tier2 = qmap[name]
+        if tier2 <= cfg.fdr_q:
+            status, q = Status.SUSPICIOUS, tier2
+        elif tier1 <= cfg.fdr_q:
+            status, q = Status.REVIEW, tier1
+        else:
+            status, q = Status.OK, tier1
+        score = round(_BANDS[status] + _BAND_WIDTH[status] * _strength(row), 2)
+        chosen = with_primary if status is Status.SUSPICIOUS else reasons_by_account
+        out.append((status, q, score, chosen.get(name, "")))
+    return out
+
+
 def _strength(row: dict[str, Any]) -> float:
     """Evidence strength in [0, 1] within a status band: tokens unexplained by output, and how
-    they were produced, count alike (research/methods.md addendum, point 6); barren days count
+    they were produced, count alike; barren days count
     less, because honest reviewers and researchers have them too."""
     e_primary = _evidence(row["p_primary"])
     e_outcome = _evidence(row["p_outcome"])

@@ -140,14 +140,7 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     Timing columns are only meaningful for request-level rows (`requests == 1`); days built from
     pre-aggregated rows are marked `aggregated`.
     """
-    # Gaps are differences of integer microseconds, then seconds: exact, and the same in SQL.
-    ts_us = pl.col("timestamp").dt.epoch("us")
     prompt = pl.col("input_tokens") + pl.col("cache_read_tokens") + pl.col("cache_write_tokens")
-    # An account's first and last request have no known neighbour (the log, or with --since/
-    # --until the part of it read, begins or ends there): the pause beyond them is taken as long,
-    # so the edge of the data never makes a day look sleepless. Gaps are capped at a day, which
-    # makes the panel the same whether or not rows far outside the period were read.
-    unknown = pl.lit(float("inf"))
     # Accounts become integer codes: sorting, grouping and moving strings costs ten times more.
     # The codes only group; they never decide an order that reaches the result.
     coded = usage.with_columns(
@@ -178,6 +171,26 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         "_prompt",
         "output_tokens",
     )
+    timing, parallel = _request_timing(rows, in_period)
+    return (
+        totals.join(timing, on=["_acc", "day"], how="left")
+        .join(parallel, on=["_acc", "day"], how="left")
+        .join(names, on="_acc", how="left")
+        .select(pl.col(c).cast(t) for c, t in PANEL_SCHEMA.items())
+        .sort("account", "day")
+    )
+
+
+def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per account-day, from requests in account-time order: the timing fingerprints, and the
+    most sessions running at once."""
+    # Gaps are differences of integer microseconds, then seconds: exact, and the same in SQL.
+    ts_us = pl.col("timestamp").dt.epoch("us")
+    # An account's first and last request have no known neighbour (the log, or with --since/
+    # --until the part of it read, begins or ends there): the pause beyond them is taken as long,
+    # so the edge of the data never makes a day look sleepless. Gaps are capped at a day, which
+    # makes the panel the same whether or not rows far outside the period were read.
+    unknown = pl.lit(float("inf"))
     # Plain shifts masked at account boundaries: much cheaper than ordered window expressions.
     same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
     same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
@@ -232,13 +245,7 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         session_gap.std().alias("gap_std"),
         pl.col("_same_size").fill_null(False).sum().alias("same_size_pairs"),
     )
-    return (
-        totals.join(timing, on=["_acc", "day"], how="left")
-        .join(parallel, on=["_acc", "day"], how="left")
-        .join(names, on="_acc", how="left")
-        .select(pl.col(c).cast(t) for c, t in PANEL_SCHEMA.items())
-        .sort("account", "day")
-    )
+    return timing, parallel
 
 
 def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:

@@ -4,7 +4,7 @@ Statistic: x_i of n_i token-heavy, followable days (tokens at or above the accou
 percentile; censored days excluded) with no counted merged change within the follow-up window.
 H0: the account's barren rate is drawn from the cohort's distribution of honest rates,
 p_i ~ Beta(a, b), so x_i ~ BetaBinomial(n_i, a, b), with (a, b) fitted by maximum likelihood on
-the cohort (empirical Bayes; research/methods.md §2.B).
+the cohort (empirical Bayes).
 p-value: P(X ≥ x_i), the upper tail including x_i (conservative: the distribution is discrete).
 Effect: the raw barren share x_i / n_i, reported next to the cohort mean a / (a + b).
 

@@ -10,7 +10,7 @@ Effect: exp(e_i − median(e)), "× tokens of peers with the same output".
 
 The test sits on the token axis because honest output responds only weakly to extra tokens: an
 inflator differs from an honest heavy user by the full inflation factor in tokens, but only by a
-fraction of it in output (research/methods.md §0).
+fraction of it in output; docs/statistics.md.
 """
 
 from __future__ import annotations
