@@ -4,6 +4,7 @@ that cannot be compared refused."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,102 @@ def test_configuration_differences_are_named() -> None:
         "pseudonymised: False → True",
     ]
     assert config_differences(base, base.parameters, base.settings, pseudonymised=False) == []
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+#: generate_org(60, 42, 5, 0.1): goran.bauer and jun.vance are `suspicious`, lea.yilmaz `ok`.
+GORAN, JUN, LEA = "goran.bauer@acme.example", "jun.vance@acme.example", "lea.yilmaz@acme.example"
+
+
+def scan(org: Path, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+
+    from .conftest import CLI_ENV
+
+    files = [str(org / f) for f in ("usage.csv", "commits.csv", "identities.csv")]
+    runner = CliRunner(env={**CLI_ENV, "COLUMNS": "250"})
+    return runner.invoke(app, ["scan", *files, "--all", *args])
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The org, its report of today (`today.json`), and last week's (`last.json`): goran was
+    not flagged then, lea was in review (clear now), and someone who has left was in review."""
+    from tokenaudit.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("baseline_org")
+    write_org(generate_org(60, 42, 5, 0.1), out)
+    (out / "truth.csv").unlink()
+    today = scan(out, "--format", "json", "-o", str(out / "today.json"))
+    assert today.exit_code == 1, today.stderr
+    doc = json.loads((out / "today.json").read_text())
+    doc["run"]["as_of"] = str(LAST_WEEK)
+    for rec in doc["accounts"]:
+        if rec["account"] == GORAN:
+            rec["status"], rec["flagged"] = "ok", False
+        if rec["account"] == LEA:
+            rec["status"], rec["flagged"] = "review", True
+    doc["accounts"].append({"account": "left@acme.example", "status": "review"})
+    (out / "last.json").write_text(json.dumps(doc))
+    return out
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "ndjson", "markdown"])
+def test_changes_since_last_week_in_every_format(org: Path, fmt: str) -> None:
+    result = scan(org, "--baseline", str(org / "last.json"), "--fail-on", "new", "-f", fmt)
+    assert result.exit_code == 1, result.stderr  # goran is newly flagged
+    assert "another configuration" not in result.stderr
+    if fmt in ("json", "ndjson"):
+        docs = (
+            json.loads(result.stdout)["accounts"]
+            if fmt == "json"
+            else [json.loads(line) for line in result.stdout.splitlines()]
+        )
+        got = {d["account"]: (d["status"], d["change"], d["first_flagged"]) for d in docs}
+    else:
+        got = {}
+        for line in result.stdout.splitlines():
+            for name in (GORAN, JUN, LEA, "left@acme.example"):
+                if name in line:
+                    words = re.sub(r"[|,\t│]", " ", line).split()
+                    change = next(w for w in words if w in ("new", "unchanged", "resolved"))
+                    got[name] = (words[words.index(name) + 1], change, None)
+    assert got[GORAN][:2] == ("suspicious", "new")
+    assert got[JUN][:2] == ("suspicious", "unchanged")
+    assert got[LEA][:2] == ("ok", "resolved")
+    assert got["left@acme.example"][:2] == ("absent", "resolved")
+    if fmt in ("json", "ndjson"):
+        assert got[GORAN][2] == "2026-04-13" and got[JUN][2] == str(LAST_WEEK)
+        assert got[LEA][2] == str(LAST_WEEK)  # how long it had been flagged
+
+
+def test_fail_on_new_is_quiet_when_nothing_is_new(org: Path) -> None:
+    result = scan(org, "--baseline", str(org / "today.json"), "--fail-on", "new", "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert ",suspicious,true," in result.stdout and ",new," not in result.stdout
+
+
+def test_fail_on_new_without_a_baseline_counts_every_flag(org: Path) -> None:
+    result = scan(org, "--fail-on", "new", "-f", "csv")
+    assert result.exit_code == 1 and "every flagged account is new" in result.stderr
+
+
+def test_another_configuration_is_named(org: Path, tmp_path: Path) -> None:
+    doc = json.loads((org / "last.json").read_text())
+    doc["run"]["parameters"]["tz"] = "Europe/Berlin"
+    path = write(tmp_path, doc)
+    result = scan(org, "--baseline", str(path), "-f", "csv", "--fail-on", "never")
+    assert result.exit_code == 0
+    assert 'another configuration (tz: "Europe/Berlin" → "UTC")' in result.stderr
+
+
+def test_a_baseline_of_another_schema_is_exit_65_and_a_missing_one_66(
+    org: Path, tmp_path: Path
+) -> None:
+    doc = json.loads((org / "last.json").read_text()) | {"schema_version": 2}
+    refused = scan(org, "--baseline", str(write(tmp_path, doc)))
+    assert refused.exit_code == 65 and "schema version 2" in refused.stderr
+    assert scan(org, "--baseline", str(tmp_path / "none.json")).exit_code == 66

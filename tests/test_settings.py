@@ -150,3 +150,73 @@ def test_effective_settings_round_trip_as_toml(scan: Any, tmp_path: Path) -> Non
     parsed = tomllib.loads(text)
     assert parsed["tz"] == "Europe/Berlin" and parsed["top"] == 4 and "quota" not in parsed
     assert "# quota = (not set)" in text
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+EXAMPLES = Path(__file__).parent / "data" / "audit_trail"
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenaudit.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("settings_org")
+    write_org(generate_org(60, 42, 5, 0.1), out / "org")
+    (out / "org" / "truth.csv").unlink()
+    return out
+
+
+def invoke(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from .conftest import CLI_ENV
+
+    return CliRunner(env=CLI_ENV).invoke(app, list(args))
+
+
+def test_the_example_files_are_valid(scan: Any) -> None:
+    loaded = load(scan, EXAMPLES / "tokenaudit.toml")
+    assert loaded.settings["fail_on"].value == "new"
+    assert loaded.settings["paths"].value[0] == str(EXAMPLES / "exports/usage/")
+
+
+def test_a_misspelt_key_stops_scan_and_config_with_exit_2(
+    org: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(org)
+    (org / "tokenaudit.toml").write_text((EXAMPLES / "misspelt.toml").read_text())
+    try:
+        for command in ("scan", "config"):
+            result = invoke(command)
+            assert result.exit_code == 2, result.stderr
+            assert "tokenaudit.toml:3: unknown key 'fial-on'" in result.stderr
+            assert "did you mean 'fail-on'" in result.stderr
+    finally:
+        (org / "tokenaudit.toml").unlink()
+
+
+def test_the_file_sets_and_the_command_line_wins(
+    org: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(org)
+    (org / "pyproject.toml").write_text(
+        '[tool.tokenaudit]\ninputs = ["org"]\nfail-on = "review"\nformat = "csv"\n'
+    )
+    try:
+        shown = invoke("config", "--top", "3")
+        assert shown.exit_code == 0, shown.stderr
+        lines = {line.split(" = ")[0]: line for line in shown.stdout.splitlines()}
+        assert lines["fail-on"].endswith("# pyproject.toml:3")
+        assert lines["top"].startswith("top = 3") and lines["top"].endswith("# command line")
+        assert lines["tz"].endswith("# default")
+        flagged = invoke("scan")  # fail-on review from the file: the org has flagged accounts
+        assert flagged.exit_code == 1 and flagged.stdout.startswith("rank,account,status")
+        assert invoke("scan", "--fail-on", "never").exit_code == 0
+    finally:
+        (org / "pyproject.toml").unlink()
+
+
+def test_an_explicit_settings_file_that_is_missing_is_exit_66(tmp_path: Path) -> None:
+    result = invoke("scan", "--config", str(tmp_path / "none.toml"))
+    assert result.exit_code == 66 and "none.toml" in result.stderr

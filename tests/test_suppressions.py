@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
-from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.errors import ConfigError, InputMissingError
 from tokenaudit.suppressions import (
     Suppression,
     apply_suppressions,
@@ -258,7 +260,7 @@ def test_a_malformed_file_names_its_line(
 ) -> None:
     path = tmp_path / name
     path.write_text(text)
-    with pytest.raises(DataError) as err:
+    with pytest.raises(ConfigError) as err:
         load_suppressions(path, CHECKS)
     assert str(err.value).startswith(f"{path}:{line}:"), str(err.value)
     assert words in str(err.value)
@@ -267,3 +269,113 @@ def test_a_malformed_file_names_its_line(
 def test_a_missing_file_is_missing_input(tmp_path: Path) -> None:
     with pytest.raises(InputMissingError):
         load_suppressions(tmp_path / "none.toml", CHECKS)
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+#: generate_org(60, 42, 5, 0.1): two `suspicious` accounts; the audited period ends 2026-04-13.
+FLAGGED = ("goran.bauer@acme.example", "jun.vance@acme.example")
+PERIOD_END = date(2026, 4, 13)
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenaudit.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("suppressions_org")
+    write_org(generate_org(60, 42, 5, 0.1), out)
+    (out / "truth.csv").unlink()
+    (out / "suppressions.toml").write_text(
+        "[[suppression]]\n"
+        'account = "goranb56"\n'  # a login from the identities file
+        'reason = "agent evaluation (INFRA-412)"\n'
+        'owner = "lee.wong"\n'
+        "until = 2026-06-30\n"
+        "\n"
+        "[[suppression]]\n"
+        'account = "JUN.VANCE@acme.example"\n'
+        'reason = "migration week"\n'
+        'owner = "lee.wong"\n'
+        f"until = {PERIOD_END - timedelta(days=1)}\n"  # expired yesterday
+        "\n"
+        "[[suppression]]\n"
+        'account = "left.last.year@acme.example"\n'
+        'reason = "n/a"\n'
+        'owner = "lee.wong"\n'
+        "until = 2026-12-31\n"
+    )
+    return out
+
+
+def scan(org: Path, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+
+    from .conftest import CLI_ENV
+
+    files = [str(org / f) for f in ("usage.csv", "commits.csv", "identities.csv")]
+    runner = CliRunner(env={**CLI_ENV, "COLUMNS": "250"})
+    return runner.invoke(app, ["scan", *files, "--all", *args])
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "ndjson", "markdown"])
+def test_suppressed_expired_and_stale_in_every_format(org: Path, fmt: str) -> None:
+    result = scan(org, "--suppressions", str(org / "suppressions.toml"), "--format", fmt)
+    assert result.exit_code == 1, result.stderr  # jun's suppression expired: judged as usual
+    err = result.stderr
+    assert f"suppressions.toml:7) by lee.wong expired on {PERIOD_END - timedelta(days=1)}" in err
+    assert "'left.last.year@acme.example'" in err and "matches no account" in err
+    out = result.stdout
+    if fmt != "json":  # one line per account
+        goran = next(line for line in out.splitlines() if FLAGGED[0] in line)
+        jun = next(line for line in out.splitlines() if FLAGGED[1] in line)
+        assert "suppressed" in goran and "lee.wong" in goran
+        assert "suppressed" not in jun and "suspicious" in jun
+    if fmt in ("json", "ndjson"):
+        docs = (
+            json.loads(out)["accounts"]
+            if fmt == "json"
+            else [json.loads(line) for line in out.splitlines()]
+        )
+        assert next(d for d in docs if d["account"] == FLAGGED[1])["status"] == "suspicious"
+        rec = next(d for d in docs if d["account"] == FLAGGED[0])
+        assert rec["status"] == "suppressed" and rec["flagged"] is False
+        assert rec["suppression"] == {
+            "owner": "lee.wong",
+            "reason": "agent evaluation (INFRA-412)",
+            "until": "2026-06-30",
+            "source": f"{org / 'suppressions.toml'}:1",
+            "status_before": "suspicious",
+            "lifted": None,
+        }
+        assert rec["checks"], "the evidence stays"
+    if fmt == "json":
+        run = json.loads(out)["run"]["suppressions"]
+        assert run["today"] == str(PERIOD_END) and run["suppressed"] == 1
+        assert len(run["warnings"]) == 2
+
+
+def test_a_suppressed_account_never_trips_fail_on(org: Path, tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "account,reason,owner,until\n" + "".join(f"{a},reviewed,lee,2026-06-30\n" for a in FLAGGED)
+    )
+    result = scan(org, "--suppressions", str(path), "--fail-on", "review", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count(",suppressed,false,") == 2
+
+
+def test_today_can_be_given(org: Path) -> None:
+    path = str(org / "suppressions.toml")
+    result = scan(org, "--suppressions", path, "--today", "2026-04-12", "--format", "csv")
+    assert result.exit_code == 0, result.stderr  # both entries hold on the 12th
+    assert "expired" not in result.stderr
+
+
+def test_a_malformed_file_is_exit_2_with_its_line(org: Path, tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[[suppression]]\naccount = "a"\nreason = "r"\nowner = "o"\nuntil = "soon"\n')
+    result = scan(org, "--suppressions", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:5: until: expected a date" in result.stderr

@@ -25,23 +25,34 @@ from tokenaudit.cli_options import (
     InputOptions,
     ReportOptions,
     SinceOpt,
+    TrailOptions,
     TzOpt,
     UntilOpt,
     VerboseOpt,
     bundled,
 )
 from tokenaudit.cli_support import (
+    Trail,
+    apply_baseline,
+    apply_suppressions_file,
     build_config,
     check_zone,
     emit,
     find_account,
     guarded,
     input_files,
+    json_text,
+    load_trail,
     period,
     print_rich,
     progress,
     pseudonym_key,
+    render_context,
+    run_manifest,
+    run_verify,
+    settings_text,
     silence_stdout,
+    warn,
     workdir,
 )
 from tokenaudit.errors import ConfigError, ExitCode, OutputError
@@ -57,7 +68,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
     help="Find AI token usage that is not followed by merged code.\n\n"
-    "Exit codes: 0 nothing at or above --fail-on; 1 accounts at or above --fail-on; 2 usage error; "
+    "Exit codes: 0 nothing at or above --fail-on; 1 accounts at or above --fail-on (verify: the "
+    "report differs); 2 usage error; "
     "65 bad input data; 66 input missing or unreadable; 70 internal error; 73 cannot create the "
     "output file; 74 I/O error while writing; 130 interrupted; 141 broken pipe.",
 )
@@ -84,9 +96,11 @@ def _root(
 @app.command()
 @bundled
 def scan(
+    ctx: typer.Context,
     inputs: InputOptions,
     out: ReportOptions,
     audit: AuditOptions,
+    trail_options: TrailOptions,
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -95,9 +109,10 @@ def scan(
         from tokenaudit.audit import run_audit
 
         cfg = build_config(inputs, audit)
-        for target in (out.output, out.rejects, audit.save_reference):
+        for target in (out.output, out.rejects, audit.save_reference, trail_options.manifest):
             if target is not None:
                 check_output_path(target)
+        trail = load_trail(ctx, trail_options)
         key = pseudonym_key(audit.pseudonymize)
         files = input_files(inputs, audit, tmp)
         with progress(f"auditing {len(files)} input file(s)"):
@@ -106,24 +121,29 @@ def scan(
             from tokenaudit.reference import dump_reference
 
             write_atomically(audit.save_reference, dump_reference(report, cfg))
+        report = apply_suppressions_file(report, trail, files, cfg, tmp)
         if key is not None:
             from tokenaudit.privacy import pseudonymise_report
 
             report = pseudonymise_report(report, key)
+        report = apply_baseline(report, trail, cfg)
         _notes(report, cfg, verbose)
         if out.rejects is not None:
             from tokenaudit.report.rejects import render_rejects
 
             write_atomically(out.rejects, render_rejects(report.rejects))
-        _write_report(report, cfg, out)
-        code = _exit_code(report, out.fail_on, out.exit_zero)
+        if trail_options.manifest is not None:
+            manifest = run_manifest(report, cfg, out, trail, files, tmp, audit.reference)
+            write_atomically(trail_options.manifest, json_text(manifest))
+            trail.run_extra["manifest"] = manifest
+        _write_report(report, cfg, out, trail)
+        code = _exit_code(report, out.fail_on, out.exit_zero, trail)
     raise typer.Exit(code)
 
 
-def _write_report(report: AuditReport, cfg: AuditConfig, out: ReportOptions) -> None:
+def _write_report(report: AuditReport, cfg: AuditConfig, out: ReportOptions, trail: Trail) -> None:
     """Render the report in the chosen format, to `-o` or stdout."""
     from tokenaudit.report import registry
-    from tokenaudit.report.interface import FILE_WIDTH, RenderContext
 
     if out.fmt != "auto":
         renderer = registry.get(out.fmt)
@@ -131,17 +151,9 @@ def _write_report(report: AuditReport, cfg: AuditConfig, out: ReportOptions) -> 
         renderer = registry.for_extension(out.output.suffix) or registry.get(registry.DEFAULT)
     else:
         renderer = registry.get(registry.TERMINAL if sys.stdout.isatty() else registry.DEFAULT)
-    accounts = report.accounts.sort("rank")
-    limit = None if out.show_all else out.top if out.top is not None else renderer.default_rows
-    shown = accounts.head(limit) if limit is not None else accounts
-    ctx = RenderContext(
-        cfg=cfg,
-        shown=shown,
-        hidden=accounts.height - shown.height,
-        width=None if out.output is None else FILE_WIDTH,
-        csv_raw=out.csv_raw,
+    emit(
+        renderer.render(report, render_context(report, cfg, out, trail, renderer.name)), out.output
     )
-    emit(renderer.render(report, ctx), out.output)
 
 
 def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
@@ -151,12 +163,78 @@ def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
         sys.stderr.write(f"tokenaudit: {line}\n")
 
 
-def _exit_code(report: AuditReport, fail_on: FailOnChoice, exit_zero: bool) -> int:
+def _exit_code(
+    report: AuditReport, fail_on: FailOnChoice, exit_zero: bool, trail: Trail | None = None
+) -> int:
     if fail_on is FailOnChoice.NEVER or exit_zero:
         return int(ExitCode.OK)
+    if fail_on is FailOnChoice.NEW:
+        from tokenaudit.baseline import newly_flagged
+
+        if trail is not None and trail.baseline is not None:
+            return int(ExitCode.FINDINGS if newly_flagged(report.accounts) else ExitCode.OK)
+        warn("note: --fail-on new without --baseline: every flagged account is new")
+        fail_on = FailOnChoice.REVIEW
     levels = {"suspicious"} if fail_on is FailOnChoice.SUSPICIOUS else {"suspicious", "review"}
     hit = report.accounts["status"].is_in(list(levels)).any()
     return int(ExitCode.FINDINGS if hit else ExitCode.OK)
+
+
+@app.command("config")
+@bundled
+def show_config(
+    ctx: typer.Context,
+    inputs: InputOptions,
+    out: ReportOptions,
+    audit: AuditOptions,
+    trail_options: TrailOptions,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the settings scan would run with (it takes scan's options) and where each came
+    from: the command line, the settings file (file:line), or the default. The output is
+    itself a settings file."""
+    del inputs, out, audit, trail_options, verbose
+    with guarded(debug):
+        emit(settings_text(ctx), None)
+
+
+@app.command()
+def verify(
+    report: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REPORT.json",
+            help="A JSON report made with --manifest FILE, or that manifest file.",
+        ),
+    ],
+    debug: DebugOpt = False,
+) -> None:
+    """Re-hash every input a report's manifest names and say which changed, then re-run the
+    audit with the recorded settings and say whether the report is the same.
+
+    Exit 0: the same report; 1: a different report; 66: inputs are missing.
+    """
+    with guarded(debug), workdir() as tmp:
+        code = run_verify(report, tmp, _rerun)
+    raise typer.Exit(code)
+
+
+def _rerun(args: list[str]) -> int:
+    """Run a command of this CLI in this process; its exit code."""
+    import typer.main
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="tokenaudit", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except Exception as exc:  # Click's usage errors (not exported by Typer)
+        if not hasattr(exc, "format_message"):
+            raise
+        sys.stderr.write(f"tokenaudit: error: {exc.format_message()}\n")
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    return int(code or 0)
 
 
 @app.command()

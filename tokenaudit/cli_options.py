@@ -44,6 +44,8 @@ class Pick:
 class FailOnChoice(StrEnum):
     SUSPICIOUS = "suspicious"
     REVIEW = "review"
+    #: Only accounts flagged now and not in the `--baseline` report.
+    NEW = "new"
     NEVER = "never"
 
 
@@ -300,6 +302,87 @@ class ReportOptions(Bundle):
         choices = StrEnum("OutputFormat", {n: n for n in ("auto", *registry.names())})  # type: ignore[misc]
         fmt = Annotated[choices, typer.Option("--format", "-f", help=cls.FORMAT_HELP)]
         return {**super().options(), "fmt": fmt}
+
+
+def _settings_file(ctx: typer.Context, value: Path | None) -> Path | None:
+    """`--config` (eager): read the settings file, or the one found in the working directory,
+    into Click's `default_map`, so that every other option takes its value from the command
+    line first, then the file, then its default (`tokenaudit.settings`)."""
+    if ctx.resilient_parsing:
+        return value
+    from tokenaudit.errors import ConfigError, InputMissingError
+    from tokenaudit.settings import discover, load_config
+
+    found = (value, None) if value is not None else discover(Path())
+    if found is None:
+        ctx.meta[SETTINGS_META] = None
+        return None
+    try:
+        loaded = load_config(found[0], ctx.command.params, ctx, table=found[1])
+    except ConfigError as exc:
+        ctx.fail(str(exc))
+    except InputMissingError as exc:
+        typer.echo(f"tokenaudit: error: {exc}", err=True)
+        raise typer.Exit(66) from None
+    ctx.default_map = {**(ctx.default_map or {}), **loaded.default_map()}
+    ctx.meta[SETTINGS_META] = loaded
+    return found[0]
+
+
+#: Where `--config` leaves the loaded `settings.ConfigFile` (or None) in the Click context.
+SETTINGS_META = "tokenaudit.settings"
+
+
+@dataclass(frozen=True)
+class TrailOptions(Bundle):
+    """The audit trail of `scan`: a settings file, suppressions, a baseline, a run manifest."""
+
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            is_eager=True,
+            callback=_settings_file,
+            help="Settings file: any option by its long name (default: ./tokenaudit.toml, "
+            "else [tool.tokenaudit] in ./pyproject.toml). The command line wins.",
+        ),
+    ] = None
+    suppressions: Annotated[
+        Path | None,
+        typer.Option(
+            "--suppressions",
+            metavar="FILE",
+            help="Reviewed accounts to silence until a date (TOML or CSV: account, reason, "
+            "owner, until[, checks, max_tokens]).",
+        ),
+    ] = None
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            metavar="DATE",
+            help="The day suppressions expire against (default: the audited period's last day).",
+        ),
+    ] = None
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="An earlier JSON report: every account's change since (new, worse, better, "
+            "resolved, unchanged) and first flagged day.",
+        ),
+    ] = None
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            metavar="FILE",
+            help="Write the run manifest here (inputs' SHA-256, settings, versions; for "
+            "tokenaudit verify), and into a JSON report.",
+        ),
+    ] = None
 
 
 # ----------------------------------------------------------------------------- spreading bundles

@@ -12,7 +12,8 @@ import re
 import sys
 import tempfile
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
@@ -22,12 +23,16 @@ from tokenaudit.errors import ConfigError, ExitCode, InputMissingError, Tokenaud
 from tokenaudit.output import write_atomically
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-    from tokenaudit.cli_options import AuditOptions, InputOptions
+    from tokenaudit.baseline import Baseline
+    from tokenaudit.cli_options import AuditOptions, InputOptions, ReportOptions, TrailOptions
     from tokenaudit.config import AuditConfig
     from tokenaudit.loaders import InputFile
     from tokenaudit.model import AuditReport
+    from tokenaudit.report.interface import RenderContext
+    from tokenaudit.settings import ConfigFile, Effective
+    from tokenaudit.suppressions import Suppression
 
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -329,3 +334,321 @@ def print_rich(render: Any, *args: Any) -> None:
     with writing_stdout():
         render(*args, Console(highlight=False, markup=False, emoji=False))
         sys.stdout.flush()
+
+
+# ----------------------------------------------------------------------------- the audit trail
+
+
+@dataclass
+class Trail:
+    """What the audit-trail options load before the audit runs (so that a missing or malformed
+    file fails fast), and the run's clock."""
+
+    options: TrailOptions
+    settings: ConfigFile | None
+    effective: list[Effective]
+    suppressions: list[Suppression]
+    baseline: Baseline | None
+    today: date | None
+    started: datetime
+    clock: float
+    #: Keys added to a JSON report's `run` object (deterministic: no clock values).
+    run_extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_trail(ctx: typer.Context, options: TrailOptions) -> Trail:
+    """Read the settings' provenance, the suppressions and the baseline named by `options`."""
+    import time
+    from datetime import UTC
+
+    from tokenaudit.checks.registry import CHECKS
+    from tokenaudit.cli_options import SETTINGS_META
+    from tokenaudit.report.jsonout import SCHEMA_VERSION
+    from tokenaudit.settings import effective
+
+    started, clock = datetime.now(UTC), time.monotonic()
+    loaded = ctx.meta.get(SETTINGS_META)
+    sources = parameter_sources(ctx)
+    entries = []
+    if options.suppressions is not None:
+        from tokenaudit.suppressions import load_suppressions
+
+        entries = load_suppressions(options.suppressions, [c.id for c in CHECKS])
+    baseline = None
+    if options.baseline is not None:
+        from tokenaudit.baseline import load_baseline
+
+        baseline = load_baseline(options.baseline, SCHEMA_VERSION)
+    return Trail(
+        options=options,
+        settings=loaded,
+        effective=effective(ctx.command.params, ctx.params, sources, loaded),
+        suppressions=entries,
+        baseline=baseline,
+        today=parse_date("--today", options.today),
+        started=started,
+        clock=clock,
+    )
+
+
+def parameter_sources(ctx: typer.Context) -> dict[str, str]:
+    """Where each parameter's value came from, by Click's name for it (`COMMANDLINE`,
+    `DEFAULT_MAP` for the settings file, `DEFAULT`, ...)."""
+    return {
+        p.name: source.name
+        for p in ctx.command.params
+        if (source := ctx.get_parameter_source(p.name)) is not None
+    }
+
+
+def identity_aliases(
+    report: AuditReport, files: list[InputFile], cfg: AuditConfig, tmp: Path
+) -> dict[str, str]:
+    """Normalised alias → account, from the identities files among the inputs (small files,
+    read again here so that the audit's result needs no field for them)."""
+    import polars as pl
+
+    from tokenaudit.identities import IdentityMap
+    from tokenaudit.loaders import load_input
+    from tokenaudit.schema import IDENTITY_SCHEMA
+
+    names = {s.name for s in report.inputs if s.kind == "identities"}
+    frames = []
+    for file in files:
+        if file.name in names:
+            loaded = load_input(file, tmp, assume_tz=cfg.assume_tz, account=cfg.account)
+            if loaded is not None:
+                frame = loaded.frame.collect()
+                frames.append(
+                    frame.filter(pl.col("_reject").is_null()).select(list(IDENTITY_SCHEMA))
+                )
+    if not frames:
+        return {}
+    return IdentityMap.from_frame(pl.concat(frames, how="vertical_relaxed")).aliases
+
+
+def apply_suppressions_file(
+    report: AuditReport, trail: Trail, files: list[InputFile], cfg: AuditConfig, tmp: Path
+) -> AuditReport:
+    """Suppressions over the decided accounts; their warnings on stderr and in JSON."""
+    if trail.options.suppressions is None:
+        return report
+    import dataclasses
+
+    from tokenaudit.checks.base import Group
+    from tokenaudit.checks.registry import CHECKS
+    from tokenaudit.suppressions import SUPPRESSED, apply_suppressions
+
+    today = trail.today or report.last_day or date.today()
+    applied = apply_suppressions(
+        report.accounts,
+        report.checks,
+        trail.suppressions,
+        today=today,
+        aliases=identity_aliases(report, files, cfg, tmp),
+        outcome_checks=frozenset(c.id for c in CHECKS if c.group is Group.OUTCOME),
+    )
+    for line in applied.warnings:
+        warn(line)
+    trail.run_extra["suppressions"] = {
+        "file": str(trail.options.suppressions),
+        "today": today.isoformat(),
+        "today_from": "--today" if trail.today else "the audited period's last day",
+        "entries": len(trail.suppressions),
+        "suppressed": int((applied.accounts["status"] == SUPPRESSED).sum()),
+        "warnings": applied.warnings,
+    }
+    return dataclasses.replace(report, accounts=applied.accounts)
+
+
+def apply_baseline(report: AuditReport, trail: Trail, cfg: AuditConfig) -> AuditReport:
+    """`change` and `first_flagged` from the baseline; configuration differences warned."""
+    if trail.baseline is None:
+        return report
+    import dataclasses
+
+    from tokenaudit.baseline import compare, config_differences
+    from tokenaudit.report.jsonout import run_metadata
+
+    differences = config_differences(
+        trail.baseline,
+        run_metadata(report, cfg)["parameters"],
+        recorded_settings(trail),
+        pseudonymised=report.pseudonymised,
+    )
+    if differences:
+        warn(
+            f"warning: the baseline {trail.baseline.path} was made with another configuration "
+            f"({'; '.join(differences)}); a change may come from that, not from the accounts"
+        )
+    trail.run_extra["baseline"] = {
+        "file": trail.baseline.path,
+        "as_of": trail.baseline.as_of.isoformat() if trail.baseline.as_of else None,
+        "configuration_differences": differences,
+    }
+    return dataclasses.replace(
+        report, accounts=compare(report.accounts, trail.baseline, as_of=report.last_day)
+    )
+
+
+def recorded_settings(trail: Trail) -> dict[str, Any]:
+    """The effective settings as the manifest records them: as given (paths relative to the
+    working directory the manifest records, so that the names in the report stay the same)."""
+    return {e.key: e.value for e in trail.effective}
+
+
+def warn(line: str) -> None:
+    from tokenaudit.report.sanitize import visible
+
+    sys.stderr.write(f"tokenaudit: {visible(line)}\n")
+
+
+def build_run_manifest(
+    report: AuditReport,
+    trail: Trail,
+    files: list[InputFile],
+    tmp: Path,
+    *,
+    reference: Path | None,
+    report_sha256: str,
+) -> dict[str, Any]:
+    """The run manifest (`tokenaudit.manifest`) with this run's clock, files and settings."""
+    import time
+    import uuid
+
+    from tokenaudit.manifest import FileRecord, build_manifest, file_record, versions
+
+    inputs = {
+        f.name: FileRecord(None, None, None) if f.path.is_relative_to(tmp) else file_record(f.path)
+        for f in files
+    }
+    opts = trail.options
+    named = {
+        "config": trail.settings.path if trail.settings else None,
+        "suppressions": opts.suppressions,
+        "baseline": opts.baseline,
+        "reference": reference,
+    }
+    return build_manifest(
+        report,
+        run_id=uuid.uuid4().hex,
+        started=trail.started,
+        wall_seconds=time.monotonic() - trail.clock,
+        settings=recorded_settings(trail),
+        sources={e.key: e.source for e in trail.effective},
+        inputs=inputs,
+        files={k: file_record(v) for k, v in named.items() if v is not None},
+        report_sha256=report_sha256,
+        working_directory=str(Path.cwd()),
+        today=trail.today or report.last_day,
+        tool_versions=versions(),
+    )
+
+
+def run_manifest(
+    report: AuditReport,
+    cfg: AuditConfig,
+    out: ReportOptions,
+    trail: Trail,
+    files: list[InputFile],
+    tmp: Path,
+    reference: Path | None,
+) -> dict[str, Any]:
+    """The run manifest; its `report_sha256` is that of the JSON report without a manifest."""
+    import hashlib
+
+    from tokenaudit.report import registry
+
+    plain = registry.get("json").render(report, render_context(report, cfg, out, trail, "json"))
+    digest = hashlib.sha256(plain.encode("utf-8")).hexdigest()
+    return build_run_manifest(report, trail, files, tmp, reference=reference, report_sha256=digest)
+
+
+def json_text(doc: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+
+
+def render_context(
+    report: AuditReport, cfg: AuditConfig, out: ReportOptions, trail: Trail, fmt: str
+) -> RenderContext:
+    """What the renderer of `fmt` is given: the accounts it shows, and the run's extras."""
+    from tokenaudit.report import registry
+    from tokenaudit.report.interface import FILE_WIDTH, RenderContext
+
+    renderer = registry.get(fmt)
+    accounts = report.accounts.sort("rank")
+    limit = None if out.show_all else out.top if out.top is not None else renderer.default_rows
+    shown = accounts.head(limit) if limit is not None else accounts
+    return RenderContext(
+        cfg=cfg,
+        shown=shown,
+        hidden=accounts.height - shown.height,
+        width=None if out.output is None else FILE_WIDTH,
+        csv_raw=out.csv_raw,
+        run_extra=dict(trail.run_extra),
+    )
+
+
+def settings_text(ctx: typer.Context) -> str:
+    """`tokenaudit config`: the effective settings of the command as a settings file, each
+    with where it came from."""
+    from tokenaudit.cli_options import SETTINGS_META
+    from tokenaudit.settings import as_toml, effective
+
+    loaded = ctx.meta.get(SETTINGS_META)
+    entries = effective(ctx.command.params, ctx.params, parameter_sources(ctx), loaded)
+    return as_toml(entries, loaded)
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+def run_verify(path: Path, tmp: Path, rerun: Callable[[list[str]], int]) -> int:
+    """`tokenaudit verify`: re-hash the files the manifest names, re-run the audit with the
+    recorded settings (`rerun(args)` runs `scan` and returns its exit code), compare. 0: the
+    same inputs give the same report; 1: an input changed or the report differs; 66: an input
+    is missing."""
+    import hashlib
+    import json
+
+    from tokenaudit.verify import check_files, compare_reports, load_recorded, rerun_args
+
+    recorded = load_recorded(path)
+    checks = check_files(recorded.manifest)
+    for c in checks:
+        warn(f"{c.role} {c.path or c.name}: {c.state}")
+    if any(c.state == "missing" for c in checks):
+        warn("error: inputs are missing; nothing re-run")
+        return int(ExitCode.NO_INPUT)
+    where = Path(str(recorded.manifest.get("working_directory") or "."))
+    if not where.is_dir():
+        warn(f"error: the run's working directory {where} is gone; nothing re-run")
+        return int(ExitCode.NO_INPUT)
+    empty = tmp / "no-settings.toml"  # the recorded settings are complete: no file is read
+    empty.write_text("", encoding="utf-8")
+    out = tmp / "rerun.json"
+    args = ["scan", "--config", str(empty), "--format", "json", "-o", str(out)]
+    here = Path.cwd()
+    os.chdir(where)
+    try:
+        code = rerun(args + rerun_args(recorded.manifest))
+    finally:
+        os.chdir(here)
+    if code not in (ExitCode.OK, ExitCode.FINDINGS):
+        warn(f"error: the re-run failed (exit {code})")
+        return code
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    same = digest == recorded.manifest.get("report_sha256")
+    differences = []
+    if not same and recorded.report is not None:
+        differences = compare_reports(recorded.report, json.loads(out.read_text("utf-8")))
+    changed = [c for c in checks if c.state == "changed"]
+    if same:
+        warn("the re-run gives the same report" + (" (some inputs changed)" if changed else ""))
+    else:
+        warn("the re-run gives a different report" + (":" if differences else ""))
+        for line in differences[:20]:
+            warn(f"  {line}")
+    return int(ExitCode.OK if same else ExitCode.FINDINGS)

@@ -126,6 +126,7 @@ def build_manifest(
     inputs: Mapping[str, FileRecord],
     files: Mapping[str, FileRecord],
     report_sha256: str,
+    working_directory: str,
     today: date | None,
     tool_versions: Mapping[str, str | None],
 ) -> dict[str, Any]:
@@ -140,6 +141,7 @@ def build_manifest(
         "started": started.isoformat(timespec="milliseconds"),
         "wall_seconds": round(wall_seconds, 3),
         "versions": dict(tool_versions),
+        "working_directory": working_directory,
         "config": dict(settings),
         "config_sources": dict(sources),
         "inputs": [

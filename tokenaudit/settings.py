@@ -302,7 +302,7 @@ def as_toml(entries: Sequence[Effective], loaded: ConfigFile | None) -> str:
     width = max((len(_toml_entry(e)) for e in entries if e.value not in (None, [])), default=0)
     for e in entries:
         if e.value is None or e.value == []:
-            lines.append(f"# {e.key} = (not set)".ljust(width + 2) + f"  # {e.source}")
+            lines.append(f"# {e.key} = (not set)".ljust(width) + f"  # {e.source}")
         else:
             lines.append(_toml_entry(e).ljust(width) + f"  # {e.source}")
     return "\n".join(lines) + "\n"

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.errors import ConfigError, InputMissingError
 from tokenaudit.wording import REASON_P
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Applied:
 def load_suppressions(path: Path, known_checks: Iterable[str]) -> list[Suppression]:
     """Every entry of a TOML or CSV suppressions file (by content: TOML is tried when the name
     ends in `.toml` or the text has a `[[suppression]]` table). A malformed file is a
-    `DataError` with `file:line`; a missing one is `InputMissingError`."""
+    `ConfigError` (exit 2) with `file:line`; a missing one is `InputMissingError` (66)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -102,7 +102,7 @@ def load_suppressions(path: Path, known_checks: Iterable[str]) -> list[Suppressi
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DataError(str(path), "not UTF-8 text") from None
+        raise _bad(path, None, "not UTF-8 text") from None
     checks = frozenset(known_checks)
     if path.suffix.lower() == ".toml" or re.search(r"^\s*\[\[\s*suppression\s*\]\]", text, re.M):
         return _from_toml(path, text, checks)
@@ -115,7 +115,7 @@ def _from_toml(path: Path, text: str, checks: frozenset[str]) -> list[Suppressio
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else None
-        raise DataError(str(path), f"not valid TOML: {exc}", line=line) from None
+        raise _bad(path, line, f"not valid TOML: {exc}") from None
     headers = [
         n
         for n, line in enumerate(text.splitlines(), start=1)
@@ -123,14 +123,14 @@ def _from_toml(path: Path, text: str, checks: frozenset[str]) -> list[Suppressio
     ]
     for key in data:
         if key != "suppression":
-            raise DataError(
-                str(path),
+            raise _bad(
+                path,
+                _line_of(text, key, 1, None),
                 f"unknown key {key!r}: entries are [[suppression]] tables",
-                line=_line_of(text, key, 1, None),
             )
     entries = data.get("suppression", [])
     if not isinstance(entries, list):
-        raise DataError(str(path), "'suppression' must be [[suppression]] tables", line=1)
+        raise _bad(path, 1, "'suppression' must be [[suppression]] tables")
     out = []
     for i, entry in enumerate(entries):
         start = headers[i] if i < len(headers) else 1
@@ -141,6 +141,11 @@ def _from_toml(path: Path, text: str, checks: frozenset[str]) -> list[Suppressio
 
         out.append(_entry(path, dict(entry), where, checks))
     return out
+
+
+def _bad(path: Path, line: int | None, why: str) -> ConfigError:
+    """A malformed suppressions file is a usage error (exit 2), named with its `file:line`."""
+    return ConfigError(f"{path}:{line}: {why}" if line is not None else f"{path}: {why}")
 
 
 def _line_of(text: str, key: str, start: int, end: int | None) -> int:
@@ -159,18 +164,14 @@ def _from_csv(path: Path, text: str, checks: frozenset[str]) -> list[Suppression
     except StopIteration:
         return []
     except csv.Error as exc:
-        raise DataError(str(path), f"not valid CSV: {exc}", line=1) from None
+        raise _bad(path, 1, f"not valid CSV: {exc}") from None
     names = [h.strip().lower() for h in header]
     for name in names:
         if name not in FIELDS:
-            raise DataError(
-                str(path), f"unknown column {name!r} (columns: {', '.join(FIELDS)})", line=1
-            )
+            raise _bad(path, 1, f"unknown column {name!r} (columns: {', '.join(FIELDS)})")
     for name in REQUIRED:
         if name not in names:
-            raise DataError(
-                str(path), f"no {name!r} column (required: {', '.join(REQUIRED)})", line=1
-            )
+            raise _bad(path, 1, f"no {name!r} column (required: {', '.join(REQUIRED)})")
     out = []
     while True:
         try:
@@ -178,14 +179,12 @@ def _from_csv(path: Path, text: str, checks: frozenset[str]) -> list[Suppression
         except StopIteration:
             break
         except csv.Error as exc:
-            raise DataError(str(path), f"not valid CSV: {exc}", line=reader.line_num) from None
+            raise _bad(path, reader.line_num, f"not valid CSV: {exc}") from None
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(names):
-            raise DataError(
-                str(path), f"{len(row)} fields where the header has {len(names)}", line=line
-            )
+            raise _bad(path, line, f"{len(row)} fields where the header has {len(names)}")
         entry: dict[str, Any] = {
             n: v.strip() for n, v in zip(names, row, strict=True) if v.strip() != ""
         }
@@ -201,14 +200,12 @@ def _csv_int(path: Path, line: int, text: str) -> int:
     try:
         return int(text.replace("_", "").replace(",", ""))
     except ValueError:
-        raise DataError(
-            str(path), f"max_tokens: expected a whole number, got {text!r}", line=line
-        ) from None
+        raise _bad(path, line, f"max_tokens: expected a whole number, got {text!r}") from None
 
 
 def _entry(path: Path, entry: dict[str, Any], where: Any, checks: frozenset[str]) -> Suppression:
-    def bad(key: str | None, why: str) -> DataError:
-        return DataError(str(path), why, line=where(key))
+    def bad(key: str | None, why: str) -> ConfigError:
+        return _bad(path, where(key), why)
 
     for key in entry:
         if key not in FIELDS:

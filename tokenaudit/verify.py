@@ -2,8 +2,8 @@
 still give the same report?
 
 This module reads the manifest (a JSON report's `run.manifest`, or a `--manifest FILE`),
-re-hashes every file it names (`check_files`), writes the recorded settings as a settings file
-for the re-run (`rerun_settings`), and compares the re-run's report with the recorded one
+re-hashes every file it names (`check_files`), turns the recorded settings into `scan`'s
+arguments for the re-run (`rerun_args`, run in the recorded working directory), and compares the re-run's report with the recorded one
 (`compare_reports`). Running the audit again is the CLI's part.
 """
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tokenaudit.errors import DataError, InputMissingError
 from tokenaudit.manifest import MANIFEST_KIND, SETTINGS_FILES, sha256_file
+from tokenaudit.settings import INPUTS_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -107,20 +108,22 @@ def _check(role: str, item: Mapping[str, Any]) -> FileCheck:
     return FileCheck(role, name, path, "same" if digest == item.get("sha256") else "changed")
 
 
-def rerun_settings(manifest: Mapping[str, Any]) -> str:
-    """The recorded settings as a settings file for the re-run (unset values left out, so
-    they take their defaults; `NOT_RERUN` left out)."""
-    from tokenaudit.settings import Effective, as_toml
-
+def rerun_args(manifest: Mapping[str, Any]) -> list[str]:
+    """The recorded settings as `scan` arguments (for the recorded working directory):
+    `--key value` per value (repeated for a list), `--key` for a true flag; unset values,
+    false flags (the defaults) and `NOT_RERUN` left out; the inputs last, after `--`."""
     config = manifest.get("config") or {}
-    entries = [
-        Effective(key, value, "recorded")
-        for key, value in config.items()
-        if key not in NOT_RERUN and value is not None and value != []
-    ]
-    return "\n".join(
-        line for line in as_toml(entries, None).splitlines() if not line.startswith("#")
-    )
+    args: list[str] = []
+    for key, value in config.items():
+        if key in NOT_RERUN or key == INPUTS_KEY or value is None or value is False:
+            continue
+        if value is True:
+            args.append(f"--{key}")
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            args += [f"--{key}", str(item)]
+    inputs = config.get(INPUTS_KEY) or []
+    return args + (["--", *map(str, inputs)] if inputs else [])
 
 
 def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

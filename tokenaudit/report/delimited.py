@@ -32,15 +32,16 @@ class TsvFormat(Renderer):
 
 def render_delimited(accounts: pl.DataFrame, *, separator: str, raw: bool = False) -> str:
     from tokenaudit.report.sanitize import spreadsheet_safe, visible
-    from tokenaudit.report.values import cell_text, report_rows
-    from tokenaudit.schema import REPORT_COLUMNS, UNTRUSTED_COLUMNS
+    from tokenaudit.report.values import cell_text, report_columns, report_rows
+    from tokenaudit.schema import UNTRUSTED_COLUMNS
 
+    columns = report_columns(accounts)
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(REPORT_COLUMNS)
+    writer.writerow(columns)
     for row in report_rows(accounts):
         cells = []
-        for col in REPORT_COLUMNS:
+        for col in columns:
             text = cell_text(col, row[col])
             if col in UNTRUSTED_COLUMNS:
                 text = visible(text)

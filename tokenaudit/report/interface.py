@@ -14,8 +14,8 @@ them).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 if TYPE_CHECKING:
     import polars as pl
@@ -40,6 +40,9 @@ class RenderContext:
     width: int | None = None
     #: `--csv-raw`: leave spreadsheet formula triggers as they are.
     csv_raw: bool = False
+    #: More of the run for the JSON `run` object (the suppressions and baseline used, the run
+    #: manifest with `--manifest`), by key, in order.
+    run_extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Renderer(ABC):

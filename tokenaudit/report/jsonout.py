@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tokenaudit import __version__
@@ -34,7 +35,7 @@ class JsonFormat(Renderer):
     extensions = (".json",)
 
     def render(self, report: AuditReport, ctx: RenderContext) -> str:
-        return render_json(report, ctx.cfg, ctx.shown)
+        return render_json(report, ctx.cfg, ctx.shown, ctx.run_extra)
 
 
 class NdjsonFormat(Renderer):
@@ -64,6 +65,7 @@ def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:
 
 def account_records(report: AuditReport) -> list[dict[str, Any]]:
     checks = _checks_by_account(report)
+    suppressions = _suppressions(report)
     extra = {
         r["account"]: r
         for r in report.accounts.select(
@@ -76,6 +78,8 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
         for key, value in row.items():
             if key in _FLOATS:
                 rec[key] = json_number(value)
+            elif isinstance(value, date):
+                rec[key] = value.isoformat()
             elif isinstance(value, str):
                 rec[key] = visible(value)
             else:
@@ -89,8 +93,30 @@ def account_records(report: AuditReport) -> list[dict[str, Any]]:
         rec["cohort"] = visible(more["cohort"]) if more["cohort"] else None
         rec["fragile"] = more["fragile"]
         rec["checks"] = checks.get(row["account"], [])
+        if suppressions is not None:
+            rec["suppression"] = suppressions.get(row["account"])
         records.append(rec)
     return records
+
+
+def _suppressions(report: AuditReport) -> dict[str, dict[str, Any]] | None:
+    """Per account a suppression applies to (or was lifted for): who, why, until, where from,
+    the status it had, and why it was lifted; None when the run had no suppressions."""
+    if "suppression_owner" not in report.accounts.columns:
+        return None
+    out = {}
+    for r in report.accounts.filter(report.accounts["suppression_owner"].is_not_null()).iter_rows(
+        named=True
+    ):
+        out[r["account"]] = {
+            "owner": visible(r["suppression_owner"]),
+            "reason": visible(r["suppression_reason"]),
+            "until": r["suppression_until"].isoformat(),
+            "source": visible(r["suppression_source"]),
+            "status_before": r["suppressed_status"],
+            "lifted": visible(r["suppression_note"]) if r["suppression_note"] else None,
+        }
+    return out
 
 
 def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
@@ -144,11 +170,16 @@ def run_metadata(report: AuditReport, cfg: AuditConfig) -> dict[str, Any]:
     }
 
 
-def render_json(report: AuditReport, cfg: AuditConfig, accounts: pl.DataFrame) -> str:
+def render_json(
+    report: AuditReport,
+    cfg: AuditConfig,
+    accounts: pl.DataFrame,
+    run_extra: dict[str, Any] | None = None,
+) -> str:
     trimmed = replace(report, accounts=accounts)
     doc = {
         "schema_version": SCHEMA_VERSION,
-        "run": run_metadata(report, cfg),
+        "run": {**run_metadata(report, cfg), **(run_extra or {})},
         "accounts": account_records(trimmed),
     }
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"

@@ -24,14 +24,14 @@ class MarkdownFormat(Renderer):
 
 def render_markdown(accounts: pl.DataFrame) -> str:
     from tokenaudit.report.sanitize import visible
-    from tokenaudit.report.values import cell_text, report_rows
-    from tokenaudit.schema import REPORT_COLUMNS
+    from tokenaudit.report.values import cell_text, report_columns, report_rows
 
+    columns = report_columns(accounts)
     lines = [
-        "| " + " | ".join(REPORT_COLUMNS) + " |",
-        "|" + "|".join("---" for _ in REPORT_COLUMNS) + "|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
     ]
     for row in report_rows(accounts):
-        cells = [visible(cell_text(c, row[c])).translate(_MD_SPECIAL) for c in REPORT_COLUMNS]
+        cells = [visible(cell_text(c, row[c])).translate(_MD_SPECIAL) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tokenaudit.report.interface import RenderContext, Renderer
 from tokenaudit.report.sanitize import visible
-from tokenaudit.report.values import q_text, report_rows
+from tokenaudit.report.values import OPTIONAL_COLUMNS, q_text, report_rows
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,6 +26,8 @@ STATUS_STYLE: Final = {
     "ok": "green",
     "insufficient_data": "dim",
     "excluded": "dim",
+    "suppressed": "cyan",
+    "absent": "dim",
 }
 
 
@@ -42,6 +44,8 @@ _COLUMNS: Final = (
     _Column("rank", "#", 0),
     _Column("account", "account", 0, "left"),
     _Column("status", "status", 0, "left"),
+    _Column("change", "change", 0, "left"),
+    _Column("first_flagged", "since", 5, "left"),
     _Column("reasons", "why", 1, "left"),
     _Column("score", "score", 2),
     _Column("tokens", "tokens", 3),
@@ -55,6 +59,8 @@ _COLUMNS: Final = (
     _Column("cost_usd", "cost $", 11),
     _Column("requests", "requests", 12),
 )
+#: The columns of a report without the optional ones (`values.OPTIONAL_COLUMNS`).
+_COLUMNS_WITHOUT_OPTIONAL: Final = tuple(c.key for c in _COLUMNS if c.key not in OPTIONAL_COLUMNS)
 _MIN_REASONS_WIDTH: Final = 20
 #: Longer account names fold onto more lines; they are never cut.
 _MAX_ACCOUNT_WIDTH: Final = 32
@@ -88,15 +94,17 @@ def _cell(key: str, value: Any) -> str:
 
 
 def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
+    keys = set(rows[0]) if rows else set(_COLUMNS_WITHOUT_OPTIONAL)
+    present = [c for c in _COLUMNS if c.key in keys]
     widths = {
         c.key: max([len(c.header)] + [len(_cell(c.key, r[c.key])) for r in rows])
-        for c in _COLUMNS
+        for c in present
         if c.key != "reasons"
     }
     widths["reasons"] = _MIN_REASONS_WIDTH
     # The account column may fold, but it needs room for a reasonable name.
     widths["account"] = min(widths["account"], _MAX_ACCOUNT_WIDTH)
-    chosen = list(_COLUMNS)
+    chosen = present
 
     def total(cols: list[_Column]) -> int:
         return sum(widths[c.key] + 3 for c in cols) + 1

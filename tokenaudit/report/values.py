@@ -44,8 +44,17 @@ def json_number(value: float | None, digits: int = 6) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
-def report_rows(accounts: pl.DataFrame) -> list[dict[str, Any]]:
-    """The report columns of every account, in rank order."""
+#: Columns a report carries after `REPORT_COLUMNS` when the run adds them (`--baseline`).
+OPTIONAL_COLUMNS: Final = ("change", "first_flagged")
+
+
+def report_columns(accounts: pl.DataFrame) -> tuple[str, ...]:
+    """`REPORT_COLUMNS`, then the `OPTIONAL_COLUMNS` this report has."""
     from tokenaudit.schema import REPORT_COLUMNS
 
-    return accounts.select(REPORT_COLUMNS).sort("rank").to_dicts()
+    return REPORT_COLUMNS + tuple(c for c in OPTIONAL_COLUMNS if c in accounts.columns)
+
+
+def report_rows(accounts: pl.DataFrame) -> list[dict[str, Any]]:
+    """The report columns of every account, in rank order."""
+    return accounts.select(report_columns(accounts)).sort("rank").to_dicts()
