@@ -47,11 +47,21 @@ def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[s
         )
     if report.pseudonymised:
         lines.append("note: accounts are pseudonymised; pseudonymised data is still personal data")
+    if report.reference:
+        lines.append(f"note: {report.reference}")
+    by = dict(report.accounts.group_by("status").len().iter_rows())
+    judged = sum(by.get(s, 0) for s in ("suspicious", "review", "ok"))
+    people = report.accounts.height - by.get("excluded", 0)
+    if people and not judged:
+        lines.append(
+            f"note: none of the {people} accounts could be judged (each row says what is "
+            "missing; a team under 10 tested accounts needs --reference FILE)"
+        )
     if summary:
-        by = dict(report.accounts.group_by("status").len().iter_rows())
         parts = [f"{by.get(s, 0)} {s}" for s in _STATUSES]
         lines.append(
-            f"{report.accounts.height} accounts, {report.first_day} to {report.last_day}, "
+            f"{report.accounts.height} accounts ({judged} of {people} could be judged), "
+            f"{report.first_day} to {report.last_day}, "
             f"window {report.window_days} d: {', '.join(parts)}"
         )
     return lines
