@@ -274,7 +274,12 @@ class ReportOptions(Bundle):
         bool, typer.Option("--all", help="Every account (the table shows 25 by default).")
     ] = False
     fail_on: Annotated[
-        FailOnChoice, typer.Option("--fail-on", help="Exit 1 when an account reaches this status.")
+        FailOnChoice,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when an account reaches this status (new: is flagged and was not in "
+            "the --baseline report).",
+        ),
     ] = FailOnChoice.SUSPICIOUS
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when accounts are flagged.")
