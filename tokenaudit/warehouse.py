@@ -53,6 +53,13 @@ def _spark_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _spark_local_date(ts: str, tz: str) -> str:
+    # `to_date` of a timestamp reads the day in the session's time zone; the day number of the
+    # shifted instant does not, so a session left in its default zone still gets `tz`'s days.
+    shifted = f"unix_micros(from_utc_timestamp({ts}, {_spark_string(tz)}))"
+    return f"date_from_unix_date(CAST(FLOOR({shifted} / {86_400_000_000}) AS INT))"
+
+
 DIALECTS: Final[dict[str, Dialect]] = {
     "duckdb": Dialect(
         name="duckdb",
@@ -72,12 +79,15 @@ DIALECTS: Final[dict[str, Dialect]] = {
         regex=_spark_string,
         matches=lambda e, r: f"({e} RLIKE {r})",
         extract=lambda e, r: f"regexp_extract({e}, {r}, 1)",
-        local_date=lambda ts, tz: f"to_date(from_utc_timestamp({ts}, {_spark_string(tz)}))",
+        local_date=_spark_local_date,
         epoch_micros=lambda ts: f"unix_micros({ts})",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
-        note="-- Spark: run with spark.sql.session.timeZone=UTC, so that timestamps are UTC instants.\n",
+        note=(
+            "-- Spark: run with spark.sql.session.timeZone=UTC, so that a timestamp kept as text or\n"
+            "-- TIMESTAMP_NTZ is read as UTC (days in --tz do not depend on the session's zone).\n"
+        ),
     ),
     "bigquery": Dialect(
         name="bigquery",
@@ -207,6 +217,7 @@ resolved AS (
         if until is not None:
             period.append(f"{q('day')} <= DATE '{until.isoformat()}'")
         in_period = " AND ".join(period) or "TRUE"
+        # Each `... OVER w` stands in parentheses: Spark reads `OVER w - x` as a window `w-x`.
         return f"""timed AS (
   SELECT
     {q("account")},
@@ -218,8 +229,8 @@ resolved AS (
     {q("session_id")},
     ({q("requests")} > 1 OR COALESCE({q("source")} IN ({sources}), FALSE)) AS {q("aggregated_row")},
     {q("prompt")},
-    ({us} - LAG({us}) OVER w) / 1e6 AS {q("gap_prev")},
-    (LEAD({us}) OVER w - {us}) / 1e6 AS {q("gap_next")},
+    ({us} - (LAG({us}) OVER w)) / 1e6 AS {q("gap_prev")},
+    ((LEAD({us}) OVER w) - {us}) / 1e6 AS {q("gap_next")},
     {us} AS {q("us")},
     LAG({q("prompt")}) OVER w AS {q("prev_prompt")},
     LAG({q("output_tokens")}) OVER w AS {q("prev_output")}
