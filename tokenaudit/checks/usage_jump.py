@@ -189,6 +189,11 @@ class UsageJump:
             return not_applicable(self.id, names, "no usage")
         model = data.reference if data.reference is not None else _fit(prepared, data)
         b = model["elasticity"] if model is not None else MAX_ELASTICITY
+        # Against another organisation's elasticity, a team's rise in output is credited in full
+        # (unit elasticity): that organisation may have fitted a weaker link between usage and
+        # output than this team has (agent fleets that ship), and a rise in output is never
+        # evidence of padding. A fall is judged at the reference's elasticity.
+        b_up = max(b, MAX_ELASTICITY) if data.reference is not None else None
         weights = {
             m: w for m, w in MODE_WEIGHTS[len(prepared.modes)].items() if m in prepared.modes
         }
@@ -200,9 +205,9 @@ class UsageJump:
                 else None
             )
             if null is not None and data.reference is not None:
-                null = null.recentred(np.array([_best(o, b)[0] for o in found_by.values()]))
+                null = null.recentred(np.array([_best(o, b, b_up)[0] for o in found_by.values()]))
             for name, options in found_by.items():
-                value, option = _best(options, b)
+                value, option = _best(options, b, b_up)
                 p_k = (
                     min(1.0, float(null.p(np.array([value]))[0]) / weights[mode])
                     if null is not None
@@ -313,6 +318,12 @@ def _elasticity(modes: dict[str, dict[str, list[Option]]]) -> float:
     return float(np.clip(slope, 0.0, MAX_ELASTICITY))
 
 
-def _best(options: list[Option], b: float) -> tuple[float, Option]:
-    """The split with the largest D = ΔL − b·ΔO (the earliest among equals)."""
-    return max(((o[1] - b * o[2], o) for o in options), key=lambda v: (v[0], -v[1][0]))
+def _best(options: list[Option], b: float, b_up: float | None = None) -> tuple[float, Option]:
+    """The split with the largest D = ΔL − b·ΔO (the earliest among equals); a rise in output
+    is credited at `b_up` when given."""
+    up = b if b_up is None else b_up
+
+    def d(o: Option) -> float:
+        return o[1] - (up if o[2] > 0 else b) * o[2]
+
+    return max(((d(o), o) for o in options), key=lambda v: (v[0], -v[1][0]))
