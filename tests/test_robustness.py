@@ -257,7 +257,7 @@ def test_row_counts_conserve_per_file(small_org: Path, tmp_path: Path) -> None:
     usage = next(i for i in inputs if i["kind"] == "usage")
     assert usage["rows"] == len(lines) - 1
     rejects = (tmp_path / "rejects.csv").read_text().splitlines()
-    assert rejects[0] == "file,line,column,reason"
+    assert rejects[0] == "file,line,column,code,reason"
     assert any(",6," in r and "expected" in r for r in rejects)
-    assert any(",10,timestamp,timestamp has no time zone" in r for r in rejects)
+    assert any(",10,timestamp,no_time_zone,timestamp has no time zone" in r for r in rejects)
     assert len(rejects) - 1 == sum(i["rejected"] for i in inputs)

@@ -35,6 +35,8 @@ from tokenaudit.panel import (
     period_bounds,
     within_period,
 )
+from tokenaudit.pricing import shipped_prices
+from tokenaudit.rejects import code_of
 from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, Kind
 
 
@@ -79,6 +81,7 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
             "_file": pl.String(),
             "_line": pl.Int64(),
             "_reject": pl.String(),
+            "_reject_code": pl.String(),
             "_zone_less": pl.Boolean(),
         }
         return pl.LazyFrame(schema=empty)
@@ -121,7 +124,7 @@ def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> Audit
         where = " in the selected period" if cfg.since or cfg.until else ""
         raise DataError(_names(files), f"no usable usage rows{where}")
     period = _follow_up(ingested, cfg)
-    assessment = _assess(period, ingested.idmap, cfg)
+    assessment = _assess(period, ingested.idmap, cfg, ingested.usage.uncosted)
     checked = _run_checks(assessment, period, cfg)
     accounts = _decide(assessment, period, checked, cfg)
     return _report(inputs, ingested, period, assessment, checked, accounts, cfg)
@@ -182,7 +185,7 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
         zone_less.update(per_file(f.filter(pl.col("_zone_less") & pl.col("_reject").is_null())))
     collected = {k: f.drop("_zone_less") for k, f in collected.items()}
     flagged = {k: f["_reject"].is_not_null() for k, f in collected.items()}
-    good = {k: f.filter(~flagged[k]).drop("_reject") for k, f in collected.items()}
+    good = {k: f.filter(~flagged[k]).drop("_reject", "_reject_code") for k, f in collected.items()}
     idmap = IdentityMap.from_frame(good[Kind.IDENTITIES])
     if by_kind[Kind.PANEL]:
         usage = read_panel([x.frame for x in by_kind[Kind.PANEL]], idmap, cfg)
@@ -196,7 +199,11 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
         )
     zone_less.update(usage.zone_less)
     unreadable = pl.DataFrame(
-        [(x.file.name, line, reason) for x in inputs.loaded for line, reason in x.unreadable],
+        [
+            (x.file.name, line, reason, code_of(reason).value)
+            for x in inputs.loaded
+            for line, reason in x.unreadable
+        ],
         schema=REJECT_SCHEMA,
         orient="row",
     )
@@ -208,7 +215,7 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
                 unreadable,
             ]
         )
-        .rename({"_file": "file", "_line": "line", "_reject": "reason"})
+        .rename({"_file": "file", "_line": "line", "_reject": "reason", "_reject_code": "code"})
         .sort("file", "line", "reason")
     )
     parsed = Counter(usage.parsed)
@@ -303,18 +310,49 @@ class _Assessment:
     cohorts: pl.DataFrame
 
 
-def _assess(period: _Period, idmap: IdentityMap, cfg: AuditConfig) -> _Assessment:
-    """Per-account totals, the evidence gates, and the cohorts the checks compare within."""
-    totals = apply_gates(account_totals(period.days, period.outputs, idmap, period.excluded), cfg)
+def _assess(
+    period: _Period, idmap: IdentityMap, cfg: AuditConfig, uncosted: pl.DataFrame | None = None
+) -> _Assessment:
+    """Per-account totals, the evidence gates, and the cohorts the checks compare within.
+    `uncosted`: the account-days with a usage row of unknown cost (`ingest.UsagePanel`)."""
+    totals = account_totals(period.days, period.outputs, idmap, period.excluded)
+    if cfg.measure == "cost":
+        totals = totals.join(uncosted_days(period.days, uncosted), on="account", how="left")
+    totals = apply_gates(totals, cfg)
     eligible_names = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))["account"]
     # The checks see usage outside onboarding only; the report shows all of it.
-    assessed_days = period.days.filter(
-        pl.col("account").is_in(eligible_names.implode()) & ~pl.col("onboarding")
+    assessed_days = measured(
+        period.days.filter(
+            pl.col("account").is_in(eligible_names.implode()) & ~pl.col("onboarding")
+        ),
+        cfg,
     )
     assessed = account_totals(assessed_days, period.outputs, idmap, period.excluded)
     cohorts = assign_cohorts(assessed, cfg)
     totals = totals.join(cohorts, on="account", how="left")
     return _Assessment(totals, assessed, assessed_days, cohorts)
+
+
+def measured(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """The account-days as the checks see them. Under `--measure cost` their `tokens` hold the
+    day's cost in micro-dollars (Int64, so every check runs unchanged on a cost-weighted usage);
+    the report's `tokens` stay tokens. Only accounts whose every day has a cost get here."""
+    if cfg.measure != "cost":
+        return days
+    return days.with_columns((pl.col("cost_usd") * 1e6).round().cast(pl.Int64).alias("tokens"))
+
+
+def uncosted_days(days: pl.DataFrame, uncosted: pl.DataFrame | None) -> pl.DataFrame:
+    """`account, uncosted_days`: usage days without a cost at all (`has_cost` false) or with a
+    row of unknown cost (an unpriced model): their cost would understate the account."""
+    marked = days.select("account", "day", ~pl.col("has_cost").alias("_none"))
+    if uncosted is not None and uncosted.height:
+        marked = marked.join(
+            uncosted.with_columns(pl.lit(True).alias("_part")), on=["account", "day"], how="left"
+        ).with_columns((pl.col("_none") | pl.col("_part").fill_null(False)).alias("_none"))
+    return marked.group_by("account").agg(
+        pl.col("_none").sum().cast(pl.Int64).alias("uncosted_days")
+    )
 
 
 @dataclass(frozen=True)
@@ -425,6 +463,9 @@ def _report(
         unmatched_authors=unmatched_authors,
         fit_null_models=fit_null_models if cfg.reference is None else None,
         reference=cfg.reference.describe() if cfg.reference is not None else None,
+        unpriced=ingested.usage.unpriced,
+        prices=(cfg.prices or shipped_prices()).describe(),
+        measure=cfg.measure,
     )
 
 
@@ -735,34 +776,67 @@ def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     if cfg.reference is not None:
         cohort_rate = cfg.reference.merge_rate
     expected = pl.col("followable_days") * cohort_rate
-    gate = (
-        pl.when(pl.col("active_days") < cfg.min_active_days)
-        .then(
+    # (condition, why): the first that holds is the account's gate.
+    rules: list[tuple[pl.Expr, pl.Expr]] = [
+        (
+            pl.col("active_days") < cfg.min_active_days,
             pl.format(
                 "only {} active days (needs {})", pl.col("active_days"), pl.lit(cfg.min_active_days)
+            ),
+        )
+    ]
+    if cfg.measure == "cost":
+        cost = pl.col("cost_usd").fill_null(0.0)
+        cents = (cost * 100).round().cast(pl.Int64)
+        rules += [
+            (
+                pl.col("uncosted_days").fill_null(0) > 0,
+                pl.format(
+                    "cost unknown on {} usage days (no cost logged, or a model without a price; "
+                    "a partial cost would understate it)",
+                    pl.col("uncosted_days"),
+                ),
+            ),
+            (
+                cost < cfg.min_cost_usd,
+                pl.format(
+                    "light usage: ${}.{} (needs ${})",
+                    cents // 100,
+                    (cents % 100).cast(pl.String).str.zfill(2),
+                    pl.lit(f"{cfg.min_cost_usd:.2f}"),
+                ),
+            ),
+        ]
+    else:
+        rules.append(
+            (
+                pl.col("tokens") < cfg.min_tokens,
+                pl.format(
+                    "light usage: {} tokens (needs {})", pl.col("tokens"), pl.lit(cfg.min_tokens)
+                ),
             )
         )
-        .when(pl.col("tokens") < cfg.min_tokens)
-        .then(
-            pl.format("light usage: {} tokens (needs {})", pl.col("tokens"), pl.lit(cfg.min_tokens))
-        )
-        .when(pl.col("followable_days") < cfg.min_followable_days)
-        .then(
+    rules += [
+        (
+            pl.col("followable_days") < cfg.min_followable_days,
             pl.format(
                 "only {} active days have a follow-up window inside the data (needs {})",
                 pl.col("followable_days"),
                 pl.lit(cfg.min_followable_days),
-            )
-        )
-        .when(expected < cfg.min_expected_changes)
-        .then(
+            ),
+        ),
+        (
+            expected < cfg.min_expected_changes,
             pl.format(
                 "too few merges expected: {} at the cohort's rate (needs {})",
                 expected.round(1),
                 pl.lit(cfg.min_expected_changes),
-            )
-        )
-    )
+            ),
+        ),
+    ]
+    gate = pl.lit(None, dtype=pl.String)
+    for condition, why in reversed(rules):
+        gate = pl.when(condition).then(why).otherwise(gate)
     return totals.with_columns(gate.alias("gate"), expected.alias("expected_changes"))
 
 

@@ -41,6 +41,11 @@ class Pick:
         object.__setattr__(self, "names", names)
 
 
+class MeasureChoice(StrEnum):
+    TOKENS = "tokens"
+    COST = "cost"
+
+
 class FailOnChoice(StrEnum):
     SUSPICIOUS = "suspicious"
     REVIEW = "review"
@@ -236,6 +241,23 @@ class AuditOptions(Bundle):
     strict: Annotated[
         bool, typer.Option("--strict", help="Benjamini-Yekutieli instead of Benjamini-Hochberg.")
     ] = False
+    measure: Annotated[
+        MeasureChoice,
+        typer.Option(
+            "--measure",
+            help="What the checks compare: tokens, or their cost (an Opus token weighs more "
+            "than a Haiku one). Reports show both.",
+        ),
+    ] = MeasureChoice.TOKENS
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            metavar="FILE",
+            help="Prices (TOML or JSON, USD per million tokens) replacing or adding to the "
+            "shipped, dated table, for rows without a cost.",
+        ),
+    ] = None
 
 
 #: `explain` shows one account: an empty report has none to show.
@@ -247,6 +269,8 @@ EXPLAIN_AUDIT = Pick(
     "pseudonymize",
     "reference",
     "strict",
+    "measure",
+    "prices",
 )
 #: `inspect` only reads.
 INSPECT_AUDIT = Pick("assume_tz", "max_expanded_size")

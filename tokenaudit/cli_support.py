@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from tokenaudit.baseline import Baseline
     from tokenaudit.cli_options import AuditOptions, InputOptions, ReportOptions, TrailOptions
-    from tokenaudit.config import AuditConfig
+    from tokenaudit.config import AuditConfig, Measure
     from tokenaudit.loaders import InputFile
     from tokenaudit.model import AuditReport
     from tokenaudit.report.interface import RenderContext
@@ -117,6 +117,7 @@ def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
         week_start=_weekday(inputs.week_start, "--week-start"),
         change_date=parse_date("--change-date", inputs.change_date),
     )
+    cfg = _cost_settings(cfg, inputs, audit)
     if audit.reference is not None:
         import dataclasses
 
@@ -124,6 +125,27 @@ def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
 
         cfg = dataclasses.replace(cfg, reference=load_reference(audit.reference))
     return cfg
+
+
+def _cost_settings(cfg: AuditConfig, inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
+    """`--measure` and `--prices` into the config: a price file that cannot be read is exit 66,
+    one that is not a price table 65; what cannot be measured in dollars is a usage error."""
+    import dataclasses
+
+    from tokenaudit.pricing import load_prices
+
+    measure: Measure = "cost" if audit.measure == "cost" else "tokens"
+    if measure == "cost":
+        if inputs.quota is not None:
+            raise ConfigError(
+                "--quota is a weekly token quota; it cannot be used with --measure cost"
+            )
+        if audit.reference is not None or audit.save_reference is not None:
+            raise ConfigError(
+                "a reference holds null models fitted on tokens; it cannot be used with --measure cost"
+            )
+    prices = load_prices(audit.prices) if audit.prices is not None else None
+    return dataclasses.replace(cfg, measure=measure, prices=prices)
 
 
 def parse_size(value: str) -> int | None:

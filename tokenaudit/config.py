@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
+    from tokenaudit.pricing import PriceTable
     from tokenaudit.reference import Reference
+
+#: What the checks compare (`--measure`): tokens, or their cost in micro-dollars.
+Measure = Literal["tokens", "cost"]
+MEASURES: Final[tuple[Measure, ...]] = ("tokens", "cost")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,13 @@ class AuditConfig:
     #: with them instead of fitting its own to a cohort that may be too small.
     reference: Reference | None = None
     week_start: int = 0
+    #: Prices of the rows without `cost_usd` (`--prices FILE`); None: the shipped, dated table.
+    prices: PriceTable | None = None
+    #: What the checks see as an account's usage: "tokens", or "cost" (each day's cost in
+    #: micro-dollars in place of its tokens: an Opus token weighs five Sonnet tokens). Under
+    #: "cost", an account with a usage day of unknown cost is `insufficient_data` (a partial cost
+    #: would understate it), and `min_cost_usd` replaces `min_tokens`. Reports show both.
+    measure: Measure = "tokens"
     #: Leave: a pause of more than this many days without usage.
     leave_gap_days: int = 7
     #: New joiners: first usage this many days after the data starts; their first
@@ -70,6 +82,9 @@ class AuditConfig:
     min_followable_days: int = 4
     min_expected_changes: float = 2.0
     min_tokens: int = 100_000
+    #: ... the same gate under --measure cost, in USD. 100k tokens cost $0.03 (Sonnet cache
+    #: reads) to $2.50 (Opus output); $1 is light use of any model, whatever its mix of kinds.
+    min_cost_usd: float = 1.0
     #: Automation fingerprints: a day needs this many requests before its timing is read.
     min_requests_for_timing: int = 12
     #: A "sleep gap": the longest pause a human day has (hours).

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -38,12 +38,22 @@ from tokenaudit.errors import DataError
 from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders.canonical import within_bounds
 from tokenaudit.panel import (
+    local_day,
     narrow_usage,
     period_bounds,
     split_duplicate_requests,
     usage_days,
     within_period,
 )
+from tokenaudit.pricing import (
+    UNPRICED,
+    UNPRICED_SCHEMA,
+    count_unpriced,
+    mark_unpriced,
+    price_usage,
+    shipped_prices,
+)
+from tokenaudit.rejects import RejectCode
 from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS
 
 #: Rows per bucket: a bucket is held and sorted in memory (~150 bytes a row).
@@ -61,13 +71,22 @@ _KEPT: Final = (
     "_file",
     "_line",
     "_reject",
+    "_reject_code",
     "_zone_less",
+    UNPRICED,
 )
-REJECT_SCHEMA: Final = {"_file": pl.String(), "_line": pl.Int64(), "_reject": pl.String()}
+#: A rejected row: where it is, why (for people) and its `rejects.RejectCode` (for programs).
+REJECT_SCHEMA: Final = {
+    "_file": pl.String(),
+    "_line": pl.Int64(),
+    "_reject": pl.String(),
+    "_reject_code": pl.String(),
+}
 #: Stray timestamps (see the module docstring).
 STRAY_GAP_DAYS: Final = 60
 STRAY_MAX_SHARE: Final = 0.02
 STRAY_MAX_DAYS: Final = 3
+UNCOSTED_SCHEMA: Final = {"account": pl.String(), "day": pl.Date()}
 #: Token and request totals must stay below this to be summed exactly in Int64.
 _MAX_TOTAL: Final = float(2**62)
 
@@ -85,6 +104,10 @@ class UsagePanel:
     used: dict[str, int]
     zone_less: dict[str, int]
     buckets: int
+    #: Used rows that have no cost after pricing, per model (`pricing.UNPRICED_SCHEMA`).
+    unpriced: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNPRICED_SCHEMA))
+    #: Account-days (`account`, `day`) with a used row of unknown cost: their `cost_usd` is partial.
+    uncosted: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNCOSTED_SCHEMA))
 
 
 def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
@@ -110,7 +133,10 @@ def build_usage_panel(
 
     With `pushdown` (the default), rows far outside --since/--until are dropped as they are
     read; without it every row is read (the same panel, slower: tests compare the two)."""
-    rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
+    rows = pl.concat(frames, how="vertical_relaxed")
+    # Priced while the rows still name their model (`_KEPT` drops it); rows of a model without a
+    # price keep a null cost and are counted by model below, never priced at zero.
+    rows = mark_unpriced(price_usage(rows, cfg.prices or shipped_prices())).select(_KEPT)
     rows = narrow_usage(
         rows.with_columns(
             pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
@@ -130,10 +156,12 @@ def build_usage_panel(
     zone_less: Counter[str] = Counter()
     spellings: Counter[tuple[str, str]] = Counter()
     totals = [0.0, 0.0]
+    unpriced: list[pl.DataFrame] = []
+    uncosted: list[pl.DataFrame] = [pl.DataFrame(schema=UNCOSTED_SCHEMA)]
     for lazy in parts:
         part = _quarantine_strays(lazy.collect().rechunk(), keep)
         flagged = part["_reject"].is_not_null()
-        good = part.filter(~flagged).drop("_reject")
+        good = part.filter(~flagged).drop("_reject", "_reject_code")
         spellings.update(
             {
                 (a, sp): int(k)
@@ -142,10 +170,13 @@ def build_usage_panel(
         )
         good = good.drop("_spelling")
         kept, dropped = split_duplicate_requests(good.drop("_zone_less"), key=("request_id",))
+        unpriced.append(count_unpriced([kept]))
+        uncosted.append(_uncosted_days(kept, cfg))
+        kept = kept.drop(UNPRICED)
         _add_totals(totals, kept)
         rejects += [
             part.filter(flagged).select(list(REJECT_SCHEMA)),
-            dropped.select(list(REJECT_SCHEMA)),
+            _coded(dropped, RejectCode.DUPLICATE_REQUEST).select(list(REJECT_SCHEMA)),
         ]
         duplicates += dropped.height
         parsed.update(per_file(part))
@@ -154,13 +185,7 @@ def build_usage_panel(
         days.append(usage_days(kept, cfg))
         del part, good, kept
     shown = idmap.learn_spellings(dict(spellings))
-    panel_days = pl.concat(days)
-    if shown:
-        panel_days = panel_days.with_columns(
-            pl.col("account").replace_strict(
-                shown, default=pl.col("account"), return_dtype=pl.String
-            )
-        )
+    panel_days, uncosted_days = (_spelt(pl.concat(f), shown) for f in (days, uncosted))
     return UsagePanel(
         days=panel_days.sort("account", "day"),
         rejects=pl.concat(rejects),
@@ -169,6 +194,37 @@ def build_usage_panel(
         used=dict(used),
         zone_less=dict(zone_less),
         buckets=n,
+        unpriced=_merged_unpriced(unpriced),
+        uncosted=uncosted_days.unique().sort("account", "day"),
+    )
+
+
+def _spelt(frame: pl.DataFrame, shown: dict[str, str]) -> pl.DataFrame:
+    """`frame` with its accounts spelt as the report shows them (`IdentityMap.learn_spellings`)."""
+    if not shown:
+        return frame
+    return frame.with_columns(
+        pl.col("account").replace_strict(shown, default=pl.col("account"), return_dtype=pl.String)
+    )
+
+
+def _uncosted_days(kept: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """The account-days in the period with a used row of unknown cost (`UNCOSTED_SCHEMA`)."""
+    return (
+        kept.filter(pl.col(UNPRICED).is_not_null())
+        .select("account", local_day(cfg).alias("day"))
+        .filter(within_period(pl.col("day"), cfg))
+        .unique()
+    )
+
+
+def _merged_unpriced(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per-bucket counts of unpriced rows added up per model (`pricing.UNPRICED_SCHEMA`)."""
+    if not parts:
+        return pl.DataFrame(schema=UNPRICED_SCHEMA)
+    out = pl.concat(parts).group_by("model").agg(pl.col("rows").sum(), pl.col("tokens").sum())
+    return out.sort(["tokens", "model"], descending=[True, False]).select(
+        pl.col(c).cast(t) for c, t in UNPRICED_SCHEMA.items()
     )
 
 
@@ -255,8 +311,17 @@ def _quarantine_strays(part: pl.DataFrame, keep: tuple[date, date, str] | None) 
         pl.lit(span),
     )
     return part.with_columns(
-        pl.when(outside).then(reason).otherwise(pl.col("_reject")).alias("_reject")
+        pl.when(outside).then(reason).otherwise(pl.col("_reject")).alias("_reject"),
+        pl.when(outside)
+        .then(pl.lit(RejectCode.STRAY_DATE.value))
+        .otherwise(pl.col("_reject_code"))
+        .alias("_reject_code"),
     )
+
+
+def _coded(rejects: pl.DataFrame, code: RejectCode) -> pl.DataFrame:
+    """`rejects` (`_file`, `_line`, `_reject`) with their `_reject_code`."""
+    return rejects.with_columns(pl.lit(code.value, dtype=pl.String).alias("_reject_code"))
 
 
 def per_file(frame: pl.DataFrame) -> dict[str, int]:
@@ -291,7 +356,7 @@ def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig)
     """
     rows = pl.concat(frames, how="vertical_relaxed").collect()
     flagged = rows["_reject"].is_not_null()
-    good = rows.filter(~flagged).drop("_reject", "_zone_less")
+    good = rows.filter(~flagged).drop("_reject", "_reject_code", "_zone_less")
     good = good.sort("account", "day", "_file", "_line")
     first = pl.struct("account", "day").is_first_distinct()
     kept_at = pl.format("{}:{}", pl.col("_file"), pl.col("_line")).first().over("account", "day")
@@ -327,7 +392,12 @@ def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig)
     )
     return UsagePanel(
         days=panel_days.sort("account", "day"),
-        rejects=pl.concat([rows.filter(flagged).select(list(REJECT_SCHEMA)), repeated]),
+        rejects=pl.concat(
+            [
+                rows.filter(flagged).select(list(REJECT_SCHEMA)),
+                _coded(repeated, RejectCode.DUPLICATE_DAY),
+            ]
+        ),
         duplicates=0,
         parsed=per_file(rows),
         used=per_file(good),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import polars as pl
 
@@ -19,6 +19,7 @@ from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.loaders.readers import read_raw
 from tokenaudit.panel import split_duplicate_requests
+from tokenaudit.rejects import RejectCode, code_of
 from tokenaudit.schema import TOKEN_COLUMNS, Kind
 
 
@@ -88,9 +89,28 @@ class Inspection:
 
 
 def _reason_key(reason: str) -> str:
-    """Group reasons by what went wrong, not by the offending value."""
+    """A reason without its offending value, to stand for its group."""
     reason = re.sub(r" '[^']*'$", "", reason)
     return re.sub(r" of the row kept at .*$", "", reason)
+
+
+_COLUMN_LABEL: Final = re.compile(r"^column '([^']*)': ")
+
+
+def _count_by_code(reasons: list[tuple[str, str]]) -> dict[str, int]:
+    """Rejects grouped by what went wrong (their code, in the column it went wrong in), each
+    group named by its first reason without the offending value."""
+    names: dict[tuple[str, str], str] = {}
+    sizes: dict[tuple[str, str], int] = {}
+    for code, reason in reasons:
+        label = _COLUMN_LABEL.match(reason)
+        key = (code or RejectCode.OTHER.value, label[1] if label else "")
+        names.setdefault(key, _reason_key(reason))
+        sizes[key] = sizes.get(key, 0) + 1
+    counts: dict[str, int] = {}
+    for key, n in sizes.items():
+        counts[names[key]] = counts.get(names[key], 0) + n
+    return counts
 
 
 def _not_a_log(file: InputFile, workdir: Path) -> str:
@@ -138,17 +158,19 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
     good: dict[Kind, list[pl.DataFrame]] = {k: [] for k in Kind}
     for item in loaded:
         frame = item.frame.collect().drop("_zone_less")
-        ok = frame.filter(pl.col("_reject").is_null())
-        reasons = frame["_reject"].drop_nulls().to_list() + [r for _, r in item.unreadable]
+        ok = frame.filter(pl.col("_reject").is_null()).drop("_reject_code")
+        flagged = frame.filter(pl.col("_reject").is_not_null())
+        reasons: list[tuple[str, str]] = list(
+            zip(flagged["_reject_code"].to_list(), flagged["_reject"].to_list(), strict=True)
+        )
+        reasons += [(code_of(r).value, r) for _, r in item.unreadable]
         if item.kind is Kind.USAGE:
             ok, dropped = split_duplicate_requests(ok.drop("_reject"))
-            reasons += dropped["_reject"].to_list()
+            reasons += [(RejectCode.DUPLICATE_REQUEST.value, r) for r in dropped["_reject"]]
         else:
             ok = ok.drop("_reject")
         good[item.kind].append(ok)
-        counts: dict[str, int] = {}
-        for reason in reasons:
-            counts[_reason_key(reason)] = counts.get(_reason_key(reason), 0) + 1
+        counts = _count_by_code(reasons)
         time_col = {Kind.USAGE: "timestamp", Kind.COMMITS: "merged_at", Kind.PANEL: "day"}.get(
             item.kind
         )

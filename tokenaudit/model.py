@@ -60,6 +60,21 @@ class AuditReport:
     fit_null_models: Callable[[], NullModels] | None = None
     #: "compared with the reference …" when the scan used `--reference`.
     reference: str | None = None
+    #: Used usage rows that have no cost and whose model has no price: `model, rows, tokens`,
+    #: most tokens first (`pricing.unpriced_models`). Their cost is unknown, never zero.
+    unpriced: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNPRICED_SCHEMA))
+    #: The price table rows without a logged cost were priced from ("prices as of 2026-11-30").
+    prices: str = ""
+    #: What the checks compared (`--measure`): "tokens", or "cost" (`tokens` columns of the
+    #: report are tokens either way).
+    measure: str = "tokens"
+
+
+UNPRICED_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "model": pl.String(),
+    "rows": pl.Int64(),
+    "tokens": pl.Int64(),
+}
 
 
 EMPTY_ACCOUNTS_SCHEMA: Final[dict[str, pl.DataType]] = {

@@ -217,11 +217,46 @@ def unpriced_models(frame: pl.DataFrame | pl.LazyFrame, table: PriceTable) -> pl
     )
 
 
-def unpriced_note(unpriced: pl.DataFrame, table: PriceTable, *, shown: int = 5) -> str | None:
-    """The stderr line about `unpriced_models` (None when there are none). Model names are
-    data: the caller sanitises the line like every other note."""
+#: The column `mark_unpriced` adds: the model ("(none)" when the row names none) of a row that
+#: has no cost after pricing, null on every priced row.
+UNPRICED: Final = "_unpriced"
+
+
+def mark_unpriced(frame: Frame) -> Frame:
+    """`UNPRICED` beside `price_usage`'s result: lets the rows be narrowed (their `model`
+    dropped) and still be counted by `count_unpriced` after validation and de-duplication."""
+    none = pl.lit("(none)", dtype=pl.String)
+    model = pl.col("model").fill_null(none) if "model" in frame.collect_schema() else none
+    return frame.with_columns(
+        pl.when(pl.col("cost_usd").is_null()).then(model).cast(pl.String).alias(UNPRICED)
+    )
+
+
+def count_unpriced(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """`UNPRICED_SCHEMA` over frames marked by `mark_unpriced` (parts of one input, each counted
+    once), most tokens first: what `unpriced_models` gives for the rows they hold."""
+    total = pl.sum_horizontal(*(pl.col(c).fill_null(0) for c in _TOKENS))
+    parts = [
+        f.filter(pl.col(UNPRICED).is_not_null())
+        .group_by(pl.col(UNPRICED).alias("model"))
+        .agg(pl.len().cast(pl.Int64).alias("rows"), total.sum().cast(pl.Int64).alias("tokens"))
+        for f in frames
+    ]
+    if not parts:
+        return pl.DataFrame(schema=UNPRICED_SCHEMA)
+    out = pl.concat(parts).group_by("model").agg(pl.col("rows").sum(), pl.col("tokens").sum())
+    return out.sort(["tokens", "model"], descending=[True, False]).select(
+        pl.col(c).cast(t) for c, t in UNPRICED_SCHEMA.items()
+    )
+
+
+def unpriced_note(unpriced: pl.DataFrame, table: PriceTable | str, *, shown: int = 5) -> str | None:
+    """The stderr line about `unpriced_models` (None when there are none); `table` is the table
+    or its `describe()`. Model names are data: the caller sanitises the line like every other
+    note."""
     if unpriced.is_empty():
         return None
+    described = table if isinstance(table, str) else table.describe()
     named = ", ".join(
         f"{m} ({r:,} rows, {t:,} tokens)"
         for m, r, t in unpriced.head(shown).select("model", "rows", "tokens").iter_rows()
@@ -229,6 +264,6 @@ def unpriced_note(unpriced: pl.DataFrame, table: PriceTable, *, shown: int = 5) 
     more = f", … ({unpriced.height - shown} more)" if unpriced.height > shown else ""
     return (
         f"warning: {int(unpriced['rows'].sum()):,} usage rows of {unpriced.height} model(s) have "
-        f"no cost and no price ({table.describe()}): {named}{more}; their cost is unknown, not "
+        f"no cost and no price ({described}): {named}{more}; their cost is unknown, not "
         "zero (--prices FILE adds prices)"
     )

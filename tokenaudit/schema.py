@@ -16,6 +16,8 @@ USAGE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "output_tokens": pl.Int64(),
     "cache_read_tokens": pl.Int64(),
     "cache_write_tokens": pl.Int64(),
+    #: The part of `cache_write_tokens` written for one hour (priced higher); optional, nullable.
+    "cache_write_1h_tokens": pl.Int64(),
     "requests": pl.Int64(),
     "model": pl.String(),
     "cost_usd": pl.Float64(),

@@ -18,6 +18,7 @@ import polars as pl
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.loaders.readers import RawTable, read_raw
 from tokenaudit.loaders.sources import InputFile
+from tokenaudit.rejects import RejectCode
 from tokenaudit.schema import (
     COMMITS_SCHEMA,
     IDENTITY_SCHEMA,
@@ -38,6 +39,12 @@ SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
         "cache_write_tokens",
         "cache_creation_tokens",
         "cache_creation_input_tokens",
+    ),
+    "cache_write_1h_tokens": (
+        "cache_write_1h_tokens",
+        "cache_creation_1h_tokens",
+        "ephemeral_1h_input_tokens",
+        "cache_creation_1h_input_tokens",
     ),
     "requests": ("requests", "num_requests", "request_count"),
     "cost_usd": ("cost_usd", "cost", "spend"),
@@ -80,6 +87,7 @@ PLAUSIBLE_MAX: Final[dict[str, tuple[int, str]]] = {
     "output_tokens": (10**15, "tokens"),
     "cache_read_tokens": (10**15, "tokens"),
     "cache_write_tokens": (10**15, "tokens"),
+    "cache_write_1h_tokens": (10**15, "tokens"),
     "tokens": (10**15, "tokens"),
     "requests": (10**12, "requests"),
     "rows": (10**12, "rows"),
@@ -391,9 +399,17 @@ _NAIVE_ISO: Final = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 _AMBIGUOUS_DATE: Final = r"^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
 
 
+def _coded(reason: pl.Expr, code: RejectCode) -> Problem:
+    return reason, pl.lit(code.value, dtype=pl.String)
+
+
+#: A reject reason (null where the row has no such problem) and its `RejectCode` (a string).
+Problem = tuple[pl.Expr, pl.Expr]
+
+
 def _timestamp_problem(
     raw_text: pl.Expr, label: str, src_dtype: pl.DataType, assume_tz: str | None
-) -> pl.Expr:
+) -> Problem:
     shown = pl.lit("'") + raw_text.str.slice(0, 40) + pl.lit("'")
     text = raw_text.str.strip_chars()
     # A wall-clock time that reads without a zone but stayed unread although --assume-tz gave
@@ -402,22 +418,29 @@ def _timestamp_problem(
         f"{label}timestamp does not exist in {assume_tz}: it falls in the daylight-saving gap "
         "(clocks jump forward) "
     )
+    zone_less = pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown
     if isinstance(src_dtype, pl.Datetime) and src_dtype.time_zone is None:
         if assume_tz is not None:
-            return gap + shown
-        return pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown
+            return _coded(gap + shown, RejectCode.DST_GAP)
+        return _coded(zone_less, RejectCode.NO_TIME_ZONE)
     naive = pl.coalesce(
         [text.str.to_datetime(f, time_unit="us", strict=False) for f in _TS_FORMATS_NAIVE]
     )
-    return (
-        pl.when(naive.is_not_null() & pl.lit(assume_tz is not None))
-        .then(gap + shown)
-        .when(text.str.contains(_NAIVE_ISO))
-        .then(pl.lit(label + "timestamp has no time zone (give --assume-tz ZONE) ") + shown)
-        .when(text.str.contains(_AMBIGUOUS_DATE))
-        .then(pl.lit(label + "ambiguous date, day and month order unknown ") + shown)
-        .otherwise(pl.lit(label + "not a timestamp ") + shown)
-    )
+    cases = [
+        (naive.is_not_null() & pl.lit(assume_tz is not None), gap + shown, RejectCode.DST_GAP),
+        (text.str.contains(_NAIVE_ISO), zone_less, RejectCode.NO_TIME_ZONE),
+        (
+            text.str.contains(_AMBIGUOUS_DATE),
+            pl.lit(label + "ambiguous date, day and month order unknown ") + shown,
+            RejectCode.AMBIGUOUS_DATE,
+        ),
+    ]
+    reason: pl.Expr = pl.lit(label + "not a timestamp ") + shown
+    code: pl.Expr = pl.lit(RejectCode.BAD_TIMESTAMP.value, dtype=pl.String)
+    for when, why, what in reversed(cases):
+        reason = pl.when(when).then(why).otherwise(reason)
+        code = pl.when(when).then(pl.lit(what.value, dtype=pl.String)).otherwise(code)
+    return reason, code
 
 
 def _plausible_time(value: pl.Expr) -> pl.Expr:
@@ -451,7 +474,7 @@ def _canonicalise(
     src_schema = raw.frame.collect_schema()
     typing = {c: _typing(raw.frame, source, schema[c], assume_tz) for c, source in mapping.items()}
     lf, zone_less = _read_values(raw.frame, typing, mapping, assume_tz)
-    problems: list[pl.Expr] = []
+    problems: list[Problem] = []
     for canonical, source in mapping.items():
         problems += _column_problems(
             raw, kind, canonical, source, schema[canonical], src_schema[source], assume_tz
@@ -459,8 +482,18 @@ def _canonicalise(
     if kind is Kind.USAGE:
         token_sources = [mapping[t] for t in TOKEN_COLUMNS if t in mapping]
         all_empty = pl.all_horizontal([pl.col(s).is_null() for s in token_sources])
-        problems.append(pl.when(all_empty).then(pl.lit("no token counts in any token column")))
-    reject = pl.coalesce(*problems) if problems else pl.lit(None, dtype=pl.String)
+        problems.append(
+            _coded(
+                pl.when(all_empty).then(pl.lit("no token counts in any token column")),
+                RejectCode.NO_TOKENS,
+            )
+        )
+    none = pl.lit(None, dtype=pl.String)
+    # The first problem of a row is its reason, and its code the same problem's.
+    reject = pl.coalesce(*(r for r, _ in problems)) if problems else none
+    reject_code = (
+        pl.coalesce(*(pl.when(r.is_not_null()).then(c) for r, c in problems)) if problems else none
+    )
     columns = [
         (
             _in_range(pl.col(f"__{c}"), dtype).alias(c)
@@ -474,6 +507,7 @@ def _canonicalise(
         pl.lit(name).alias("_file"),
         pl.col("_line"),
         reject.alias("_reject"),
+        reject_code.alias("_reject_code"),
         zone_less.alias("_zone_less"),
     )
     if kind is Kind.USAGE:
@@ -534,7 +568,7 @@ def _column_problems(
     dtype: pl.DataType,
     src_dtype: pl.DataType,
     assume_tz: str | None,
-) -> list[pl.Expr]:
+) -> list[Problem]:
     """Why a row's value of one column cannot be used (null where it can), in order of
     precedence: the first reason of a row is its reject reason."""
     value = pl.col(f"__{canonical}")
@@ -546,20 +580,23 @@ def _column_problems(
         raw, source, value, raw_text, present, label, dtype, src_dtype, assume_tz
     )
     if dtype == pl.Int64():
-        problems.append(pl.when(value < 0).then(pl.lit(label + "negative count")))
+        problems.append(
+            _coded(
+                pl.when(value < 0).then(pl.lit(label + "negative count")),
+                RejectCode.NEGATIVE_COUNT,
+            )
+        )
         if canonical in PLAUSIBLE_MAX:
             most, unit = PLAUSIBLE_MAX[canonical]
-            problems.append(
-                pl.when(value > most).then(
-                    pl.lit(f"{label}implausible count ")
-                    + value.cast(pl.String)
-                    + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
-                )
+            implausible = pl.when(value > most).then(
+                pl.lit(f"{label}implausible count ")
+                + value.cast(pl.String)
+                + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
             )
+            problems.append(_coded(implausible, RejectCode.IMPLAUSIBLE_COUNT))
     if canonical in REQUIRED[kind] and canonical not in raw.optional:
-        problems.append(
-            pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
-        )
+        missing = pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
+        problems.append(_coded(missing, RejectCode.MISSING_VALUE))
     return problems
 
 
@@ -573,53 +610,59 @@ def _value_problems(
     dtype: pl.DataType,
     src_dtype: pl.DataType,
     assume_tz: str | None,
-) -> list[pl.Expr]:
+) -> list[Problem]:
     """A value that could not be read as its type, or lies outside the type's range."""
-    problems: list[pl.Expr] = []
+    problems: list[Problem] = []
     if isinstance(dtype, pl.Datetime):
-        problems.append(
-            pl.when(present).then(_timestamp_problem(raw_text, label, src_dtype, assume_tz))
+        why, code = _timestamp_problem(raw_text, label, src_dtype, assume_tz)
+        problems.append((pl.when(present).then(why), code))
+        out_of_range = pl.when(value.is_not_null() & ~_plausible_time(value)).then(
+            pl.lit(label + "timestamp out of range (years 1900-2199) '")
+            + pl.col(source).cast(pl.String).str.slice(0, 40)
+            + pl.lit("'")
         )
-        problems.append(
-            pl.when(value.is_not_null() & ~_plausible_time(value)).then(
-                pl.lit(label + "timestamp out of range (years 1900-2199) '")
-                + pl.col(source).cast(pl.String).str.slice(0, 40)
-                + pl.lit("'")
-            )
-        )
+        problems.append(_coded(out_of_range, RejectCode.OUT_OF_RANGE))
     elif isinstance(dtype, pl.Int64 | pl.Float64):
         what = "not a whole number" if dtype == pl.Int64() else "not a number"
         as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
+        too_large = as_number.abs() >= _MAX_INT
         problems.append(
-            pl.when(present).then(
-                pl.when(as_number.abs() >= _MAX_INT)
-                .then(pl.lit(label + "number too large '"))
-                .otherwise(pl.lit(label + what + " '"))
-                + raw_text.str.slice(0, 40)
-                + pl.lit("'")
+            (
+                pl.when(present).then(
+                    pl.when(too_large)
+                    .then(pl.lit(label + "number too large '"))
+                    .otherwise(pl.lit(label + what + " '"))
+                    + raw_text.str.slice(0, 40)
+                    + pl.lit("'")
+                ),
+                pl.when(too_large)
+                .then(pl.lit(RejectCode.NUMBER_TOO_LARGE.value))
+                .otherwise(pl.lit(RejectCode.BAD_NUMBER.value)),
             )
         )
     elif isinstance(dtype, pl.Date | pl.Boolean):
         if isinstance(dtype, pl.Date):
-            problems.append(
-                pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
-                    pl.lit(label + "date out of range (years 1900-2199) '")
-                    + pl.col(source).cast(pl.String).str.slice(0, 40)
-                    + pl.lit("'")
-                )
+            out_of_range = pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
+                pl.lit(label + "date out of range (years 1900-2199) '")
+                + pl.col(source).cast(pl.String).str.slice(0, 40)
+                + pl.lit("'")
             )
+            problems.append(_coded(out_of_range, RejectCode.OUT_OF_RANGE))
         what = "not a date (YYYY-MM-DD)" if isinstance(dtype, pl.Date) else "not true or false"
+        unread = pl.when(present).then(
+            pl.lit(f"{label}{what} '") + raw_text.str.slice(0, 40) + pl.lit("'")
+        )
         problems.append(
-            pl.when(present).then(
-                pl.lit(f"{label}{what} '") + raw_text.str.slice(0, 40) + pl.lit("'")
+            _coded(
+                unread,
+                RejectCode.BAD_DATE if isinstance(dtype, pl.Date) else RejectCode.BAD_BOOLEAN,
             )
         )
     elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
         # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
         # (A number or timestamp holding one is already unreadable and says so first.)
-        problems.append(
-            pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
-                pl.lit(label + "invalid UTF-8")
-            )
+        corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
+            pl.lit(label + "invalid UTF-8")
         )
+        problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
     return problems

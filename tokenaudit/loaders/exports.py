@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
 
 Records = list[tuple[int, dict[str, Any]]]
@@ -183,12 +184,17 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
             if isinstance(creation, dict)
             else _count(usage.get("cache_creation_input_tokens"))
         )
+        one_hour = (
+            _get(creation, "ephemeral_1h_input_tokens") if isinstance(creation, dict) else None
+        )
         row = {
             "timestamp": r.get("timestamp"),
             "input_tokens": _count(usage.get("input_tokens")),
             "output_tokens": _count(usage.get("output_tokens")),
             "cache_read_tokens": _count(usage.get("cache_read_input_tokens")),
             "cache_write_tokens": cache_write,
+            # The part of the writes cached for an hour (priced at 2× input, not 1.25×).
+            "cache_write_1h_tokens": _count(one_hour),
             "model": model,
             "request_id": key,
             "session_id": r.get("sessionId"),
@@ -401,6 +407,10 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
                         res.get("cache_creation_5m_input_tokens"),
                         res.get("cache_creation_1h_input_tokens"),
                     ),
+                    "cache_write_1h_tokens": _add(
+                        creation.get("ephemeral_1h_input_tokens"),
+                        res.get("cache_creation_1h_input_tokens"),
+                    ),
                     "model": res.get("model"),
                 }
             )
@@ -559,6 +569,26 @@ def _cursor_cell(value: Any) -> int | str | None:
     return text
 
 
+def _cursor_problem(cells: dict[str, int | str | None], total: int | str | None) -> Reason | None:
+    """Why a Cursor CSV row cannot be used (a cell that is no count, or counts that do not add
+    up to `Total Tokens`), or None."""
+    for _, label, col in _CURSOR_TOKEN_COLUMNS:
+        if isinstance(cells[col], str):
+            return Reason(
+                RejectCode.BAD_NUMBER, f"column '{label}': not a token count '{cells[col]}'"
+            )
+    if isinstance(total, str):
+        return Reason(RejectCode.BAD_NUMBER, f"column 'Total Tokens': not a token count '{total}'")
+    parts = sum(v for v in cells.values() if isinstance(v, int))
+    if isinstance(total, int) and parts != total:
+        return Reason(
+            RejectCode.INCONSISTENT_TOTAL,
+            "token columns do not add up: Input (w/ Cache Write) + Input (w/o Cache Write) "
+            f"+ Cache Read + Output Tokens = {parts}, Total Tokens = {total}",
+        )
+    return None
+
+
 def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
     """Cursor dashboard usage CSV, older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent
     ID,Automation ID,…,Total Tokens,Requests`) layouts; team exports add a user column.
@@ -589,22 +619,7 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
             unknown[kind or "(blank)"] += 1
         cells = {col: _cursor_cell(r.get(key)) for key, _, col in _CURSOR_TOKEN_COLUMNS}
         total = _cursor_cell(r.get("totaltokens"))
-        bad = next(
-            (
-                f"column '{label}': not a token count '{cells[col]}'"
-                for key, label, col in _CURSOR_TOKEN_COLUMNS
-                if isinstance(cells[col], str)
-            ),
-            None,
-        )
-        if bad is None and isinstance(total, str):
-            bad = f"column 'Total Tokens': not a token count '{total}'"
-        parts = sum(v for v in cells.values() if isinstance(v, int))
-        if bad is None and isinstance(total, int) and parts != total:
-            bad = (
-                "token columns do not add up: Input (w/ Cache Write) + Input (w/o Cache Write) "
-                f"+ Cache Read + Output Tokens = {parts}, Total Tokens = {total}"
-            )
+        bad = _cursor_problem(cells, total)
         if bad is not None:
             rejects.append((line, bad))
             continue

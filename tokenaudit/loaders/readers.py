@@ -25,6 +25,7 @@ import polars as pl
 from tokenaudit.errors import DataError, InputMissingError, RefusedExport
 from tokenaudit.loaders import exports
 from tokenaudit.loaders.sources import InputFile
+from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
 
 _SNIFF_BYTES = 64 * 1024
@@ -140,8 +141,11 @@ class _LineGuard:
             self.long.append(
                 (
                     self.line,
-                    f"line is longer than {_size_text(self.limit)} "
-                    f"({_size_text(self.pending_len)} or more); not read",
+                    Reason(
+                        RejectCode.LINE_TOO_LONG,
+                        f"line is longer than {_size_text(self.limit)} "
+                        f"({_size_text(self.pending_len)} or more); not read",
+                    ),
                 )
             )
             out = newline
@@ -521,7 +525,13 @@ def _blank_ragged_rows(
                 k += 1
             inside = k < len(bad) and bad[k][0] <= number
             dst.write(b"\n" if inside else line)
-    return Path(name), [(first, f"expected {width} fields, got {n}") for first, _, n in bad]
+    return Path(name), [(first, _field_count(width, n)) for first, _, n in bad]
+
+
+def _field_count(width: int, n: int) -> Reason:
+    """The reason of a row with `n` fields where the header has `width`."""
+    code = RejectCode.TOO_MANY_FIELDS if n > width else RejectCode.TOO_FEW_FIELDS
+    return Reason(code, f"expected {width} fields, got {n}")
 
 
 def _drop_short_and_blank_rows(
@@ -551,7 +561,9 @@ def _drop_short_and_blank_rows(
     kept = df.with_columns(pl.Series("_line", lines, dtype=pl.Int64)).filter(
         ~pl.col("_row").is_in(list(drop))
     )
-    unreadable = [(line, f"expected {width} fields, got {n}") for line, n in short.values()]
+    unreadable: list[tuple[int, str]] = [
+        (line, _field_count(width, n)) for line, n in short.values()
+    ]
     return kept, unreadable
 
 
@@ -582,7 +594,7 @@ def _read_delimited_slowly(
             if not record:
                 continue
             if len(record) != len(names):
-                unreadable.append((line, f"expected {len(names)} fields, got {len(record)}"))
+                unreadable.append((line, _field_count(len(names), len(record))))
                 continue
             rows.append([v if v != "" else None for v in record])
             lines.append(line)
@@ -679,7 +691,15 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
         if isinstance(item, dict):
             records.append((i, item))
         else:
-            unreadable.append((i, f"record is a JSON {type(item).__name__}, not an object"))
+            unreadable.append(
+                (
+                    i,
+                    Reason(
+                        RejectCode.NOT_AN_OBJECT,
+                        f"record is a JSON {type(item).__name__}, not an object",
+                    ),
+                )
+            )
     converted = exports.convert(records, doc)
     if converted is not None:
         return _from_export(converted, fmt, "record", unreadable, file.name)
@@ -709,18 +729,30 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
             try:
                 item = json.loads(raw)
             except UnicodeDecodeError:
-                unreadable.append((line_no, "not valid UTF-8"))
+                unreadable.append((line_no, Reason(RejectCode.NOT_UTF8, "not valid UTF-8")))
                 continue
             except json.JSONDecodeError as exc:
-                unreadable.append((line_no, f"not valid JSON ({exc.msg})"))
+                unreadable.append(
+                    (line_no, Reason(RejectCode.BAD_JSON, f"not valid JSON ({exc.msg})"))
+                )
                 continue
             except RecursionError:
-                unreadable.append((line_no, "JSON nested too deeply to read"))
+                unreadable.append(
+                    (line_no, Reason(RejectCode.TOO_DEEP, "JSON nested too deeply to read"))
+                )
                 continue
             if isinstance(item, dict):
                 records.append((line_no, item))
             else:
-                unreadable.append((line_no, f"line is a JSON {type(item).__name__}, not an object"))
+                unreadable.append(
+                    (
+                        line_no,
+                        Reason(
+                            RejectCode.NOT_AN_OBJECT,
+                            f"line is a JSON {type(item).__name__}, not an object",
+                        ),
+                    )
+                )
     converted = exports.convert(records, None)
     if converted is not None:
         return _from_export(converted, fmt, "line", unreadable, file.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tokenaudit.pricing import unpriced_note
 from tokenaudit.report.sanitize import visible
 
 if TYPE_CHECKING:
@@ -17,6 +18,9 @@ _STATUSES = ("suspicious", "review", "ok", "insufficient_data", "excluded")
 def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[str]:
     """Every note as one line (without the `tokenaudit: ` prefix or the newline)."""
     lines = _reject_notes(report)
+    unpriced = unpriced_note(report.unpriced, report.prices or "the shipped table")
+    if unpriced is not None:
+        lines.append(visible(unpriced))
     if (
         report.merges_known_until
         and report.first_day
@@ -69,13 +73,13 @@ def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[s
 
 def _reject_notes(report: AuditReport) -> list[str]:
     lines = []
-    duplicate = report.rejects["reason"].str.starts_with("column 'request_id': duplicate")
+    duplicate = report.rejects["code"] == "duplicate_request"
     bad = report.rejects.filter(~duplicate)
     if duplicate.any():
         lines.append(
             f"note: {int(duplicate.sum())} repeated request ids counted once (--rejects FILE lists them)"
         )
-    stray = bad["reason"].str.contains("far outside the bulk of the data", literal=True)
+    stray = bad["code"] == "stray_date"
     if stray.any():
         days = bad.filter(stray)["reason"].str.extract(r"timestamp (\S+) is far", 1).unique().sort()
         shown = ", ".join(days.head(3).to_list()) + (" …" if days.len() > 3 else "")

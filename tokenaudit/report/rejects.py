@@ -14,11 +14,15 @@ _COLUMN = re.compile(r"^column '(?P<column>[^']*)': (?P<reason>.*)$", re.DOTALL)
 
 
 def render_rejects(rejects: pl.DataFrame) -> str:
-    """CSV with `file,line,column,reason`, sorted by file and line; text is sanitised."""
+    """CSV with `file,line,column,code,reason`, sorted by file and line; text is sanitised.
+    `code` is the reason's `rejects.RejectCode` (stable, for programs; the reason is for people)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["file", "line", "column", "reason"])
-    for file, line, reason in rejects.sort("file", "line", "reason").iter_rows():
+    writer.writerow(["file", "line", "column", "code", "reason"])
+    if "code" not in rejects.columns:
+        rejects = rejects.with_columns(pl.lit("other").alias("code"))
+    ordered = rejects.sort("file", "line", "reason").select("file", "line", "reason", "code")
+    for file, line, reason, code in ordered.iter_rows():
         match = _COLUMN.match(reason)
         column, text = (match["column"], match["reason"]) if match else ("", reason)
         writer.writerow(
@@ -26,6 +30,7 @@ def render_rejects(rejects: pl.DataFrame) -> str:
                 spreadsheet_safe(visible(file)),
                 line,
                 spreadsheet_safe(visible(column)),
+                code or "other",
                 spreadsheet_safe(visible(text)),
             ]
         )
