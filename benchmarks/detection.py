@@ -84,7 +84,7 @@ class Org:
 
 
 def _simulate_org(job: Job, out: Path) -> Org:
-    from tokenaudit.simulate import START, Family, generate_org, write_org
+    from tokenaudit.synthetic.simulate import START, Family, generate_org, write_org
 
     rng = np.random.default_rng(10_000 + job.seed)
     days = 63

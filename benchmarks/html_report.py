@@ -23,7 +23,7 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.loaders import expand_paths
 from tokenaudit.report.html import render_html
 from tokenaudit.report.interface import RenderContext
-from tokenaudit.simulate import generate_org, write_org
+from tokenaudit.synthetic.simulate import generate_org, write_org
 
 LIMIT = 5 * 1024 * 1024
 

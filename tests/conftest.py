@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from tokenaudit.simulate import generate_org, write_org
+from tokenaudit.synthetic.simulate import generate_org, write_org
 
 DATA = Path(__file__).parent / "data"
 

@@ -170,7 +170,7 @@ def scan(org: Path, *args: str) -> Any:
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The org, its report of today (`today.json`), and last week's (`last.json`): goran was
     not flagged then, lea was in review (clear now), and someone who has left was in review."""
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("baseline_org")
     write_org(generate_org(60, 42, 5, 0.1), out)

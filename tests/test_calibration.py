@@ -20,8 +20,8 @@ from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders import expand_paths
 from tokenaudit.model import AuditReport
-from tokenaudit.simulate import generate_org, write_org
 from tokenaudit.synthetic.families import build_org, draw_params, write_family_org
+from tokenaudit.synthetic.simulate import generate_org, write_org
 
 ALPHAS = (0.01, 0.05, 0.1)
 

@@ -41,7 +41,7 @@ ROW = "2026-03-02T10:00:00Z,ana@acme.example,1000,200\n"
 @pytest.fixture(scope="module")
 def tiny_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-person, 3-week organisation: enough for a whole run, quick to scan."""
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("tiny")
     write_org(generate_org(accounts=12, days=21, seed=5, maxxer_share=0.1), out)

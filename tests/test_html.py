@@ -20,7 +20,7 @@ from tokenaudit.loaders import expand_paths
 from tokenaudit.model import AuditReport
 from tokenaudit.report.html import render_html
 from tokenaudit.report.interface import RenderContext
-from tokenaudit.simulate import generate_org, write_org
+from tokenaudit.synthetic.simulate import generate_org, write_org
 
 ROOT = Path(__file__).parent.parent
 HOSTILE_NAME = '<script>alert(1)</script>"><img src=x onerror=alert(2)>\u202eevil'

@@ -27,7 +27,7 @@ def scan(org: Path, *args: str) -> Any:
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("manifest_org")
     write_org(generate_org(60, 42, 7, 0.1), out)

@@ -9,7 +9,7 @@ import polars as pl
 from tokenaudit.audit import run_audit
 from tokenaudit.config import AuditConfig
 from tokenaudit.loaders import expand_paths
-from tokenaudit.simulate import generate_org, write_org
+from tokenaudit.synthetic.simulate import generate_org, write_org
 
 
 def _scan(where: Path, commits: pl.DataFrame) -> object:

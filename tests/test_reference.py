@@ -15,7 +15,7 @@ from tokenaudit.errors import DataError, InputMissingError
 from tokenaudit.loaders import expand_paths
 from tokenaudit.model import AuditReport
 from tokenaudit.reference import Reference, dump_reference, load_reference
-from tokenaudit.simulate import GeneratedOrg, generate_org, write_org
+from tokenaudit.synthetic.simulate import GeneratedOrg, generate_org, write_org
 
 
 def scan(org: GeneratedOrg, where: Path, cfg: AuditConfig) -> AuditReport:

@@ -159,7 +159,7 @@ EXAMPLES = Path(__file__).parent / "data" / "audit_trail"
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("settings_org")
     write_org(generate_org(60, 42, 5, 0.1), out / "org")

@@ -280,7 +280,7 @@ PERIOD_END = date(2026, 4, 13)
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("suppressions_org")
     write_org(generate_org(60, 42, 5, 0.1), out)

@@ -29,7 +29,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (relative paths, as a cron job would give them)."""
     import os
 
-    from tokenaudit.simulate import generate_org, write_org
+    from tokenaudit.synthetic.simulate import generate_org, write_org
 
     out = tmp_path_factory.mktemp("verify_org")
     write_org(generate_org(60, 42, 9, 0.1), out / "org")

@@ -373,7 +373,7 @@ def generate(
     if file_format not in ("csv", "parquet"):
         raise typer.BadParameter("must be csv or parquet", param_hint="--file-format")
     with guarded(debug):
-        from tokenaudit.simulate import generate_org, write_org
+        from tokenaudit.synthetic.simulate import generate_org, write_org
 
         if outdir.exists() and not outdir.is_dir():
             raise OutputError(f"cannot create {outdir}: not a directory")

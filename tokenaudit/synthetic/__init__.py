@@ -1,6 +1,11 @@
-"""Independent synthetic organisations for benchmarks and calibration tests.
+"""Synthetic organisations for `tokenaudit generate`, sample_logs/, benchmarks and calibration.
 
-`tokenaudit.synthetic.families` draws whole families of organisations (honest, mixed, launch)
-from wide parameter ranges with a latent-variable population model. It shares no code with
-`tokenaudit.simulate`, so a detector tuned on one generator can be tested on the other.
+Two generators that share no code, so a detector tuned on one can be tested on the other:
+
+- `tokenaudit.synthetic.simulate`: `generate_org`, the organisation `tokenaudit generate` writes
+  (honest archetypes and tokenmaxxing tactics around one lognormal base per person);
+- `tokenaudit.synthetic.families`: whole families of organisations (honest, mixed, launch) drawn
+  from wide parameter ranges with a latent-variable population model.
+
+Production code never imports this package; only the CLI's `generate` command does.
 """

@@ -1,8 +1,8 @@
 """Families of synthetic organisations drawn from wide parameter ranges (a latent-variable model).
 
-This generator is deliberately independent of `tokenaudit.simulate`: it imports nothing from
-`tokenaudit`, and its structure is different. Where `simulate` gives each archetype a fixed token
-multiplier around one lognormal base, here every person is a point in a latent space and every
+This generator is deliberately independent of `tokenaudit.synthetic.simulate`: it imports nothing
+from `tokenaudit`, and its structure is different. Where `simulate` gives each archetype a fixed
+token multiplier around one lognormal base, here every person is a point in a latent space and every
 behaviour is a consequence of latent traits, team habits, role, the calendar and explicit
 automation or padding processes. Benchmarks draw many organisations (`draw_params(seed, ...)`) and
 build each (`build_org(params, seed)`); everything comes from one `numpy.random.Generator(PCG64)`
@@ -386,51 +386,65 @@ def draw_params(
         scenario=scenario,
         maxxer_share=share,
         launch_day=launch_draw if scenario == "launch" else None,
-        team_size_median=float(rng.uniform(4, 14)),
-        team_token_sd=float(rng.uniform(0.05, 0.5)),
-        team_cadence_sd=float(rng.uniform(0.1, 0.5)),
         role_weights=tuple(round(float(w), 6) for w in role_w),
-        home_tz=int(rng.integers(-8, 10)),
-        remote_team_share=float(rng.uniform(0.0, 0.5)),
-        corr_prod_appetite=float(rng.uniform(-0.2, 0.8)),
-        sd_between=float(rng.uniform(0.5, 1.2)),
-        sd_within=float(rng.uniform(0.3, 0.9)),
-        median_daily_tokens=float(_loguniform(rng, 3e5, 3e6)) * (1 + 5 * cache_centre),
-        requests_per_day=float(_loguniform(rng, 15, 80)),
-        output_share_centre=float(_loguniform(rng, 0.005, 0.15)),
         cache_read_centre=cache_centre,
-        weekday_active=float(rng.uniform(0.7, 0.97)),
-        weekend_worker_share=float(rng.uniform(0.05, 0.3)),
-        holidays=int(rng.integers(0, 4)),
-        leave_share=float(rng.uniform(0.03, 0.25)),
-        joiner_share=float(rng.uniform(0.0, 0.12)),
-        switch_share=float(rng.uniform(0.0, 0.3)),
-        agent_share=float(rng.uniform(0.0, 0.5)),
-        fleet_share=float(rng.uniform(0.0, 0.35)),
-        adoption_change_share=float(rng.uniform(0.0, 0.4)),
-        ci_job_share=float(rng.uniform(0.0, 0.1)),
-        oncall=bool(rng.random() < 0.8),
-        oncall_night_prob=float(rng.uniform(0.2, 0.7)),
-        merge_rate=float(rng.uniform(0.15, 0.9)),
-        productivity_sd=float(rng.uniform(0.3, 0.8)),
-        nb_dispersion=float(rng.uniform(1.5, 8.0)),
-        token_elasticity=float(rng.uniform(0.0, 0.6)),
-        lag_centre_days=float(_loguniform(rng, 0.5, 4.0)),
-        late_merger_share=float(rng.uniform(0.0, 0.08)),
-        pr_lines_median=float(_loguniform(rng, 15, 150)),
-        pr_lines_sigma=float(rng.uniform(0.7, 1.5)),
-        revert_rate=float(rng.uniform(0.0, 0.04)),
-        squash_share=float(rng.uniform(0.0, 0.12)),
         shock_day=shock_day if shock else None,
         shock_mult=shock_mult if shock else 1.0,
         launch_honest_mult=launch_mult if scenario == "launch" else 1.0,
-        mechanism_prob=float(rng.uniform(0.3, 1.0)),
-        tactic_weights=tuple(
+        **_draw_org_habits(rng, cache_centre),
+        **_draw_work_habits(rng),
+    )
+
+
+def _draw_org_habits(rng: np.random.Generator, cache_centre: float) -> dict[str, Any]:
+    """Teams, time zones, latent traits, tokens and the calendar (`FamilyParams` fields)."""
+    return {
+        "team_size_median": float(rng.uniform(4, 14)),
+        "team_token_sd": float(rng.uniform(0.05, 0.5)),
+        "team_cadence_sd": float(rng.uniform(0.1, 0.5)),
+        "home_tz": int(rng.integers(-8, 10)),
+        "remote_team_share": float(rng.uniform(0.0, 0.5)),
+        "corr_prod_appetite": float(rng.uniform(-0.2, 0.8)),
+        "sd_between": float(rng.uniform(0.5, 1.2)),
+        "sd_within": float(rng.uniform(0.3, 0.9)),
+        "median_daily_tokens": float(_loguniform(rng, 3e5, 3e6)) * (1 + 5 * cache_centre),
+        "requests_per_day": float(_loguniform(rng, 15, 80)),
+        "output_share_centre": float(_loguniform(rng, 0.005, 0.15)),
+        "weekday_active": float(rng.uniform(0.7, 0.97)),
+        "weekend_worker_share": float(rng.uniform(0.05, 0.3)),
+        "holidays": int(rng.integers(0, 4)),
+        "leave_share": float(rng.uniform(0.03, 0.25)),
+        "joiner_share": float(rng.uniform(0.0, 0.12)),
+        "switch_share": float(rng.uniform(0.0, 0.3)),
+        "agent_share": float(rng.uniform(0.0, 0.5)),
+        "fleet_share": float(rng.uniform(0.0, 0.35)),
+        "adoption_change_share": float(rng.uniform(0.0, 0.4)),
+        "ci_job_share": float(rng.uniform(0.0, 0.1)),
+    }
+
+
+def _draw_work_habits(rng: np.random.Generator) -> dict[str, Any]:
+    """On-call, merged output and the tactics' settings (`FamilyParams` fields)."""
+    return {
+        "oncall": bool(rng.random() < 0.8),
+        "oncall_night_prob": float(rng.uniform(0.2, 0.7)),
+        "merge_rate": float(rng.uniform(0.15, 0.9)),
+        "productivity_sd": float(rng.uniform(0.3, 0.8)),
+        "nb_dispersion": float(rng.uniform(1.5, 8.0)),
+        "token_elasticity": float(rng.uniform(0.0, 0.6)),
+        "lag_centre_days": float(_loguniform(rng, 0.5, 4.0)),
+        "late_merger_share": float(rng.uniform(0.0, 0.08)),
+        "pr_lines_median": float(_loguniform(rng, 15, 150)),
+        "pr_lines_sigma": float(rng.uniform(0.7, 1.5)),
+        "revert_rate": float(rng.uniform(0.0, 0.04)),
+        "squash_share": float(rng.uniform(0.0, 0.12)),
+        "mechanism_prob": float(rng.uniform(0.3, 1.0)),
+        "tactic_weights": tuple(
             round(float(w), 6) for w in rng.dirichlet(np.full(len(MIXED_TACTICS), 2.0))
         ),
-        maxxer_productivity_shift=float(rng.uniform(-0.7, 0.0)),
-        snapshot_weekday=int(rng.integers(0, 7)),
-    )
+        "maxxer_productivity_shift": float(rng.uniform(-0.7, 0.0)),
+        "snapshot_weekday": int(rng.integers(0, 7)),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,9 +515,19 @@ def _names(rng: np.random.Generator, n: int) -> tuple[list[str], list[str], list
     return logins, ghs, full
 
 
-def _population(p: FamilyParams, rng: np.random.Generator, domain: str) -> _People:
-    n = p.accounts
-    # teams of varied size
+@dataclass
+class _Teams:
+    index: Arr  # team of each person
+    names: list[str]
+    tz: Arr  # hours, per team
+    tokens: Arr  # log token habit, per team
+    cadence: Arr  # merge cadence multiple, per team
+    pr_lines: Arr  # PR-size median, per team
+    repos: list[list[str]]
+
+
+def _teams(p: FamilyParams, rng: np.random.Generator, n: int) -> _Teams:
+    """Teams of varied size, each with its habits, repositories and UTC offset."""
     sizes: list[int] = []
     while sum(sizes) < n:
         sizes.append(int(np.clip(round(p.team_size_median * rng.lognormal(0, 0.6)), 2, 40)))
@@ -512,7 +536,6 @@ def _population(p: FamilyParams, rng: np.random.Generator, domain: str) -> _Peop
         sizes.pop()
         sizes[-1] += n - sum(sizes)
     n_teams = len(sizes)
-    team = np.repeat(np.arange(n_teams), sizes)
     team_names = [
         _TEAM_NAMES[t % len(_TEAM_NAMES)] + ("" if t < len(_TEAM_NAMES) else f"-{t // 24 + 1}")
         for t in range(n_teams)
@@ -527,28 +550,66 @@ def _population(p: FamilyParams, rng: np.random.Generator, domain: str) -> _Peop
         [f"acme/{team_names[t]}" + ("" if r == 0 else f"-{r + 1}") for r in range(n_repos[t])]
         for t in range(n_teams)
     ]
+    index = np.repeat(np.arange(n_teams), sizes)
+    return _Teams(index, team_names, team_tz, team_tok, team_cad, team_pr, team_repos)
+
+
+def _population(p: FamilyParams, rng: np.random.Generator, domain: str) -> _People:
+    """Everyone's team, role, latent traits, rates, habits and identities."""
+    n = p.accounts
+    teams = _teams(p, rng, n)
+    team = teams.index
     role = rng.choice(len(ROLES), n, p=np.array(p.role_weights) / sum(p.role_weights))
     eff = np.array([_ROLE_EFFECTS[r] for r in ROLES])[role]
     # latent traits
     z_app = rng.standard_normal(n)
     rho = p.corr_prod_appetite
     z_prod = rho * z_app + math.sqrt(1 - rho * rho) * rng.standard_normal(n)
-    raw = team_tok[team] + eff[:, 0] + z_app
+    raw = teams.tokens[team] + eff[:, 0] + z_app
     sd = float(raw.std()) if n > 1 and raw.std() > 0 else 1.0
     mu = math.log(p.median_daily_tokens) + p.sd_between * (raw - raw.mean()) / sd
     typical = np.exp(mu)
     lam = (
         p.merge_rate
         * np.exp(p.productivity_sd * z_prod - p.productivity_sd**2 / 2)
-        * team_cad[team]
+        * teams.cadence[team]
         * eff[:, 1]
         * (typical / p.median_daily_tokens) ** p.token_elasticity
     )
+    habits = _habits(p, rng, n, teams.pr_lines[team], eff, typical)
+    logins, ghs, full = _names(rng, n)
+    ids = rng.integers(10_000, 99_999_999, n)
+    return _People(
+        n=n,
+        login=logins,
+        email=[f"{lg}@{domain}" for lg in logins],
+        gh_login=ghs,
+        noreply=[f"{ids[i]}+{ghs[i]}@users.noreply.github.com" for i in range(n)],
+        full_name=full,
+        team=team,
+        team_names=teams.names,
+        team_tz=teams.tz,
+        team_repos=teams.repos,
+        role=role,
+        z_prod=z_prod,
+        z_app=z_app,
+        mu=mu,
+        lam=lam,
+        maxxer=np.zeros(n, bool),
+        **habits,
+    )
+
+
+def _habits(
+    p: FamilyParams, rng: np.random.Generator, n: int, team_pr: Arr, eff: Arr, typical: Arr
+) -> dict[str, Any]:
+    """Merge lags, PR sizes, request mix and size, models, office hours, working days and how
+    each person spells themselves in commits (`_People` fields by name)."""
     lag_median = np.clip(p.lag_centre_days * rng.lognormal(0, 0.6, n) * eff[:, 3], 0.3, 10.0)
     late = rng.random(n) < p.late_merger_share
     lag_median = np.where(late, rng.uniform(14, 30, n), lag_median)
     lag_sigma = rng.uniform(0.4, 1.1, n)
-    pr_median = team_pr[team] * eff[:, 2] * rng.lognormal(0, 0.3, n)
+    pr_median = team_pr * eff[:, 2] * rng.lognormal(0, 0.3, n)
     out_share = np.clip(p.output_share_centre * rng.lognormal(0, 0.5, n), 0.005, 0.15)
     cache = np.clip(p.cache_read_centre + rng.normal(0, 0.08, n), 0.0, 0.98)
     cw_rest = rng.uniform(0.3, 0.85, n) * np.minimum(1.0, cache / 0.3)
@@ -571,44 +632,24 @@ def _population(p: FamilyParams, rng: np.random.Generator, domain: str) -> _Peop
         rng.random(n) < p.weekend_worker_share, rng.uniform(0.15, 0.5, n), rng.uniform(0, 0.04, n)
     )
     spelling_w = rng.dirichlet(np.array([3.0, 1.0, 1.5, 1.0, 0.4]), n)
-    logins, ghs, full = _names(rng, n)
-    ids = rng.integers(10_000, 99_999_999, n)
-    emails = [f"{lg}@{domain}" for lg in logins]
-    noreply = [f"{ids[i]}+{ghs[i]}@users.noreply.github.com" for i in range(n)]
-    return _People(
-        n=n,
-        login=logins,
-        email=emails,
-        gh_login=ghs,
-        noreply=noreply,
-        full_name=full,
-        team=team,
-        team_names=team_names,
-        team_tz=team_tz,
-        team_repos=team_repos,
-        role=role,
-        z_prod=z_prod,
-        z_app=z_app,
-        mu=mu,
-        lam=lam,
-        lag_median=lag_median,
-        lag_sigma=lag_sigma,
-        pr_median=pr_median,
-        out_share=out_share,
-        cache=cache,
-        cw_rest=cw_rest,
-        req_size=req_size,
-        model=model,
-        model2=model2,
-        day_start=day_start,
-        window=window,
-        think=think,
-        brk=brk,
-        p_active=p_active,
-        p_weekend=p_weekend,
-        spelling_w=spelling_w,
-        maxxer=np.zeros(n, bool),
-    )
+    return {
+        "lag_median": lag_median,
+        "lag_sigma": lag_sigma,
+        "pr_median": pr_median,
+        "out_share": out_share,
+        "cache": cache,
+        "cw_rest": cw_rest,
+        "req_size": req_size,
+        "model": model,
+        "model2": model2,
+        "day_start": day_start,
+        "window": window,
+        "think": think,
+        "brk": brk,
+        "p_active": p_active,
+        "p_weekend": p_weekend,
+        "spelling_w": spelling_w,
+    }
 
 
 def _n_maxxers(p: FamilyParams, rng: np.random.Generator) -> int:
@@ -692,15 +733,56 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
     """Generate one organisation from `params`; deterministic in (params, seed)."""
     p = params
     rng = np.random.Generator(np.random.PCG64(seed))
-    domain = "acme.example"
-    people = _population(p, rng, domain)
+    people = _population(p, rng, "acme.example")
     n, days = people.n, p.days
-    e_days = PRE_DAYS + days
-    d_idx = np.arange(e_days) - PRE_DAYS  # period day of each extended day
+    d_idx = np.arange(PRE_DAYS + days) - PRE_DAYS  # period day of each extended day
     dow = (p.start.weekday() + d_idx) % 7
     typical = np.exp(people.mu)
+    _choose_maxxers(p, rng, people)
+    is_agent = _choose_automation(p, rng, people)
+    cal = _calendar(p, rng, people, d_idx, dow)
+    honest = _honest_tokens(p, rng, people, cal, d_idx, dow, typical)
+    runs = _agent_runs(p, rng, people, is_agent, cal, honest, typical)
+    aliases = _aliases(p, rng, people)
+    switch_day = aliases.switch_day
 
-    # --- tokenmaxxers and honest automation
+    seg = _Segments()
+    tz = people.team_tz[people.team]
+    pe_p, pe_e = np.nonzero(cal.active[:, PRE_DAYS:])
+    _human_segments(seg, rng, people, tz, pe_p, pe_e, honest[pe_p, pe_e + PRE_DAYS], 0, switch_day)
+    rp, re_ = np.nonzero(runs.run_day[:, PRE_DAYS:])
+    _agent_segments(
+        seg, rng, people, tz, rp, re_, honest[rp, re_ + PRE_DAYS], runs.run_mult, switch_day
+    )
+    _ci_segments(seg, rng, people, tz, days, dow[PRE_DAYS:], n)
+    _oncall_segments(seg, rng, p, people, tz, days, switch_day)
+    pad_start = _maxxer_segments(seg, rng, p, people, tz, cal.active, dow, typical, switch_day)
+    _bot_segments(seg, rng, days, n, aliases.bot)
+    req = _expand(seg.table(), rng, days)
+
+    squash = np.where(rng.random(n) < p.squash_share, rng.uniform(0.3, 0.6, n), 0.0)
+    plan = _Plan(
+        active=cal.active,
+        honest=honest,
+        run_day=runs.run_day,
+        merge_mult=runs.merge_mult,
+        dow=dow,
+        join_day=cal.join_day,
+        leave_days=cal.leave_days,
+        switch_day=switch_day,
+        adoption=runs.adoption,
+        squash=squash,
+    )
+    commits = _commits(rng, p, people, plan, tz)
+    usage = _usage_frame(req, aliases.names, seed, daily, _epoch_ms(p.start))
+    identities = _identities(people, aliases)
+    truth = _truth(p, people, plan, pad_start, typical)
+    return FamilyOrg(usage=usage, commits=commits, identities=identities, truth=truth, params=p)
+
+
+def _choose_maxxers(p: FamilyParams, rng: np.random.Generator, people: _People) -> None:
+    """Who pads, with which tactic, by how much, and whether with the tactic's mechanism."""
+    n = people.n
     n_max = _n_maxxers(p, rng)
     maxxers = np.sort(rng.choice(n, n_max, replace=False)) if n_max else np.zeros(0, int)
     people.maxxer[maxxers] = True
@@ -717,6 +799,10 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
     people.lam[maxxers] *= math.exp(p.productivity_sd * p.maxxer_productivity_shift)
     people.tactic, people.inflation, people.mechanism = tactic, inflation, mechanism
 
+
+def _choose_automation(p: FamilyParams, rng: np.random.Generator, people: _People) -> Arr:
+    """Honest automation (agent runs, fleets, CI jobs, on-call); returns who runs agents."""
+    n = people.n
     honest_idx = np.flatnonzero(~people.maxxer)
     automation: list[str | None] = [None] * n
     n_agents = round(p.agent_share * len(honest_idx))
@@ -739,9 +825,24 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
             if automation[i] is None and people.role[i] == sre and rng.random() < 0.7:
                 automation[i] = "on-call"
     people.automation = automation
-    is_agent = np.array([a in ("overnight", "all-day", "fleet") for a in automation])
+    return np.array([a in ("overnight", "all-day", "fleet") for a in automation])
 
-    # --- calendar: active days, holidays, leave, joiners
+
+@dataclass
+class _Calendar:
+    active: Arr  # (n, E) bool
+    leave_days: Arr  # (n,) leave days inside the period
+    spike: Arr  # (n, E) token multiple of the days before a leave
+    join_day: Arr  # (n,) period day or -PRE-1
+    joiner_mult: Arr  # (n, E) a new joiner's heavier tokens
+    merge_ramp: Arr  # (n, E) a new joiner's ramping merges
+
+
+def _calendar(
+    p: FamilyParams, rng: np.random.Generator, people: _People, d_idx: Arr, dow: Arr
+) -> _Calendar:
+    """Active days, holidays, leave (sometimes after a spike) and new joiners."""
+    n, e_days = people.n, len(d_idx)
     weekend = dow >= 5
     draw = rng.random((n, e_days))
     active = np.where(
@@ -766,23 +867,46 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
         leave_days[i] = max(0, min(e_days, s + length) - max(s, PRE_DAYS))
         if rng.random() < 0.3 and s - 2 >= 0:
             spike[i, s - 2 : s] = rng.uniform(1.5, 2.5)
-    join_day = np.full(n, -PRE_DAYS - 1)
-    joiner_mult = np.ones((n, e_days))
-    merge_ramp = np.ones((n, e_days))
+    cal = _Calendar(
+        active=active,
+        leave_days=leave_days,
+        spike=spike,
+        join_day=np.full(n, -PRE_DAYS - 1),
+        joiner_mult=np.ones((n, e_days)),
+        merge_ramp=np.ones((n, e_days)),
+    )
+    _joiners(p, rng, cal)
+    return cal
+
+
+def _joiners(p: FamilyParams, rng: np.random.Generator, cal: _Calendar) -> None:
+    """New joiners: nothing before their first day, heavier tokens and ramping merges after."""
+    n, e_days = len(cal.join_day), PRE_DAYS + p.days
     joiners = rng.random(n) < p.joiner_share
     for i in np.flatnonzero(joiners):
-        jd = int(rng.integers(min(7, days - 1), max(8, int(0.6 * days))))
-        join_day[i] = jd
+        jd = int(rng.integers(min(7, p.days - 1), max(8, int(0.6 * p.days))))
+        cal.join_day[i] = jd
         je = jd + PRE_DAYS
-        active[i, :je] = False
+        cal.active[i, :je] = False
         t_since = np.arange(e_days) - je
         boost = rng.uniform(1.5, 3.0)
         tau = rng.uniform(10, 30)
         ramp = rng.uniform(14, 42)
-        joiner_mult[i] = np.where(t_since >= 0, 1 + (boost - 1) * np.exp(-t_since / tau), 1.0)
-        merge_ramp[i] = np.clip(t_since / ramp, 0.0, 1.0)
+        cal.joiner_mult[i] = np.where(t_since >= 0, 1 + (boost - 1) * np.exp(-t_since / tau), 1.0)
+        cal.merge_ramp[i] = np.clip(t_since / ramp, 0.0, 1.0)
 
-    # --- honest human tokens per day
+
+def _honest_tokens(
+    p: FamilyParams,
+    rng: np.random.Generator,
+    people: _People,
+    cal: _Calendar,
+    d_idx: Arr,
+    dow: Arr,
+    typical: Arr,
+) -> Arr:
+    """Honest human tokens per person and extended day (0 when not active)."""
+    n, e_days = people.n, PRE_DAYS + p.days
     dow_mult = np.exp(np.array([0.05, 0.08, 0.05, 0.0, -0.2, -0.5, -0.6]) + rng.normal(0, 0.05, 7))
     day_noise = rng.normal(0, p.sd_within, (n, e_days))
     shock = np.ones(e_days)
@@ -799,16 +923,36 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
         * dow_mult[dow][None, :]
         * shock[None, :]
         * launch
-        * joiner_mult
-        * spike
+        * cal.joiner_mult
+        * cal.spike
     )
-    honest = np.where(active, honest, 0.0)
+    return np.where(cal.active, honest, 0.0)
 
-    # --- agent runs and adoption changes
+
+@dataclass
+class _Runs:
+    run_day: Arr  # (n, E) bool: an agent run that day
+    run_mult: Arr  # (n,) token multiple of a run day
+    merge_mult: Arr  # (n, E) multiplier on the day's merge mean
+    adoption: list[str | None]
+
+
+def _agent_runs(
+    p: FamilyParams,
+    rng: np.random.Generator,
+    people: _People,
+    is_agent: Arr,
+    cal: _Calendar,
+    honest: Arr,
+    typical: Arr,
+) -> _Runs:
+    """Agent run days (with adoption starting or stopping mid-period) and their merge gains."""
+    n, e_days = people.n, PRE_DAYS + p.days
+    active, days = cal.active, p.days
     run_share = rng.uniform(0, 1, n)
     run_mult = _loguniform(rng, 1.5, 15, n)
     run_gain = np.where(
-        np.array([a == "fleet" for a in automation]),
+        np.array([a == "fleet" for a in people.automation]),
         rng.uniform(1.2, 3.0, n),
         rng.uniform(1.1, 2.0, n),
     )
@@ -830,12 +974,33 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
     merge_mult = (
         np.power(np.maximum(total_ratio, 1e-6), p.token_elasticity)
         * np.where(run_day, run_gain[:, None], 1.0)
-        * merge_ramp
+        * cal.merge_ramp
     )
+    return _Runs(run_day, run_mult, merge_mult, adoption)
 
-    # --- tool switches
+
+@dataclass
+class _Aliases:
+    """The usage aliases: index i is person i's primary alias, n + i their alias after a tool
+    switch, 2n + i their CI key, 3n the CI service."""
+
+    names: list[str]
+    primary: list[str]
+    secondary: list[str]
+    ci_key: list[str]
+    switch_day: Arr  # (n,) period day or large
+    switch_kind: Arr  # (n,) 0 none, 1 api key, 2 new e-mail
+
+    @property
+    def bot(self) -> int:
+        return len(self.names) - 1
+
+
+def _aliases(p: FamilyParams, rng: np.random.Generator, people: _People) -> _Aliases:
+    """Usage aliases, and tool switches to a second alias (an API key or a new e-mail)."""
+    n, days = people.n, p.days
     switch_day = np.full(n, 10**6)
-    switch_kind = np.zeros(n, int)  # 0 none, 1 api key, 2 new e-mail
+    switch_kind = np.zeros(n, int)
     for i in range(n):
         if rng.random() < p.switch_share:
             switch_day[i] = int(rng.integers(days // 6, max(days // 6 + 1, (5 * days) // 6)))
@@ -848,46 +1013,8 @@ def build_org(params: FamilyParams, seed: int, *, daily: bool = False) -> Family
         for i in range(n)
     ]
     ci_key = [f"ci-{people.gh_login[i]}" for i in range(n)]
-    alias_names: list[str] = []
-    alias_names += usage_primary  # 0..n-1
-    alias_names += secondary  # n..2n-1
-    alias_names += ci_key  # 2n..3n-1
-    bot_alias = 3 * n
-    alias_names.append("svc-ci@acme.example")
-
-    # --- segments
-    seg = _Segments()
-    tz = people.team_tz[people.team]
-    pe_p, pe_e = np.nonzero(active[:, PRE_DAYS:])
-    _human_segments(seg, rng, people, tz, pe_p, pe_e, honest[pe_p, pe_e + PRE_DAYS], 0, switch_day)
-    rp, re_ = np.nonzero(run_day[:, PRE_DAYS:])
-    _agent_segments(seg, rng, people, tz, rp, re_, honest[rp, re_ + PRE_DAYS], run_mult, switch_day)
-    _ci_segments(seg, rng, people, tz, days, dow[PRE_DAYS:], n)
-    _oncall_segments(seg, rng, p, people, tz, days, switch_day)
-    pad_start = _maxxer_segments(seg, rng, p, people, tz, active, dow, typical, switch_day)
-    _bot_segments(seg, rng, days, n, bot_alias)
-    req = _expand(seg.table(), rng, days)
-
-    # --- commits
-    squash = np.where(rng.random(n) < p.squash_share, rng.uniform(0.3, 0.6, n), 0.0)
-    plan = _Plan(
-        active=active,
-        honest=honest,
-        run_day=run_day,
-        merge_mult=merge_mult,
-        dow=dow,
-        join_day=join_day,
-        leave_days=leave_days,
-        switch_day=switch_day,
-        adoption=adoption,
-        squash=squash,
-    )
-    commits = _commits(rng, p, people, plan, tz)
-
-    usage = _usage_frame(req, alias_names, seed, daily, _epoch_ms(p.start))
-    identities = _identities(people, usage_primary, secondary, ci_key, switch_kind, automation)
-    truth = _truth(p, people, plan, pad_start, typical)
-    return FamilyOrg(usage=usage, commits=commits, identities=identities, truth=truth, params=p)
+    names = [*usage_primary, *secondary, *ci_key, "svc-ci@acme.example"]
+    return _Aliases(names, usage_primary, secondary, ci_key, switch_day, switch_kind)
 
 
 def _alias_for(people_idx: Arr, day: Arr, switch_day: Arr, n: int) -> Arr:
@@ -1147,6 +1274,52 @@ def _loop_segments(
     )
 
 
+def _padding(
+    rng: np.random.Generator, p: FamilyParams, t: str, mech: bool, act_i: Arr, wd: Arr
+) -> tuple[Arr, int, bool]:
+    """A tactic's padding calendar: the share of the extra tokens on each period day, the day a
+    drip starts, and whether a scripted loop runs around the clock."""
+    days = p.days
+    period_days = np.arange(days)
+    mult = np.zeros(days)  # share of `extra` on each period day
+    first = 0
+    around = False
+    if t == "scripted-loop":
+        around = mech and rng.random() < 0.5
+        if around:
+            mult[:] = 1.0
+        elif mech:
+            mult[wd < 5] = 1.0
+        else:
+            mult[act_i] = 1.0
+    elif t in ("trivial-merge", "plain-padding"):
+        mult[act_i] = 1.0
+    elif t == "swarm-idler":
+        mult[act_i & (rng.random(days) < rng.uniform(0.5, 1.0))] = 1.0
+    elif t == "drip-feeder":
+        first = int(rng.integers(0, max(1, days // 3)))
+        ramp = float(rng.uniform(21, 56))
+        mult = np.clip((period_days - first) / ramp, 0, 1) * act_i
+    elif t == "snapshot-gamer":
+        spike_wd = (p.snapshot_weekday - 1) % 7
+        if mech:
+            mult[wd == spike_wd] = 5.0
+        else:
+            for back in (1, 2, 3):
+                mult[wd == (p.snapshot_weekday - back) % 7] = 5.0 / 3.0
+    elif t == "intermittent":
+        week = (period_days + p.start.weekday()) // 7  # calendar weeks (Monday first)
+        n_weeks = int(week[-1]) + 1
+        padded = rng.random(n_weeks) < rng.uniform(0.3, 0.5)
+        if not padded.any():
+            padded[rng.integers(0, n_weeks)] = True
+        mult[padded[week] & act_i] = 1.0
+    elif t == "launch-padder":
+        first = p.launch_day if p.launch_day is not None else days // 2
+        mult[(period_days >= first) & act_i] = 1.0
+    return mult, first, around
+
+
 def _maxxer_segments(
     seg: _Segments,
     rng: np.random.Generator,
@@ -1159,56 +1332,18 @@ def _maxxer_segments(
     switch_day: Arr,
 ) -> list[date | None]:
     """Each maxxer's padding on top of their honest work; returns each person's pad start."""
-    days = p.days
     pad_start: list[date | None] = [None] * people.n
     act = active[:, PRE_DAYS:]
     wd = dow[PRE_DAYS:]
-    period_days = np.arange(days)
     for i in np.flatnonzero(people.maxxer):
-        t = people.tactic[i]
+        t = str(people.tactic[i])
         k = float(people.inflation[i])
         mech = bool(people.mechanism[i])
         extra = (k - 1.0) * typical[i]
-        mult = np.zeros(days)  # share of `extra` on each period day
-        first = 0
         cadence = float(_loguniform(rng, 10, 300))
-        around = False
-        style_loop = mech
-        if t == "scripted-loop":
-            around = mech and rng.random() < 0.5
-            if around:
-                mult[:] = 1.0
-            elif mech:
-                mult[wd < 5] = 1.0
-            else:
-                mult[act[i]] = 1.0
-        elif t in ("trivial-merge", "plain-padding"):
-            style_loop = False
-            mult[act[i]] = 1.0
-        elif t == "swarm-idler":
-            style_loop = False
-            mult[act[i] & (rng.random(days) < rng.uniform(0.5, 1.0))] = 1.0
-        elif t == "drip-feeder":
-            first = int(rng.integers(0, max(1, days // 3)))
-            ramp = float(rng.uniform(21, 56))
-            mult = np.clip((period_days - first) / ramp, 0, 1) * act[i]
-        elif t == "snapshot-gamer":
-            spike_wd = (p.snapshot_weekday - 1) % 7
-            if mech:
-                mult[wd == spike_wd] = 5.0
-            else:
-                for back in (1, 2, 3):
-                    mult[wd == (p.snapshot_weekday - back) % 7] = 5.0 / 3.0
-        elif t == "intermittent":
-            week = (period_days + p.start.weekday()) // 7  # calendar weeks (Monday first)
-            n_weeks = int(week[-1]) + 1
-            padded = rng.random(n_weeks) < rng.uniform(0.3, 0.5)
-            if not padded.any():
-                padded[rng.integers(0, n_weeks)] = True
-            mult[padded[week] & act[i]] = 1.0
-        elif t == "launch-padder":
-            first = p.launch_day if p.launch_day is not None else days // 2
-            mult[(period_days >= first) & act[i]] = 1.0
+        mult, first, around = _padding(rng, p, t, mech, act[i], wd)
+        # trivial merges, plain padding and swarms have their own timing
+        style_loop = mech and t not in ("trivial-merge", "plain-padding", "swarm-idler")
         padded_days = np.flatnonzero(mult > 0)
         if len(padded_days):
             first = int(padded_days[0]) if t != "drip-feeder" else first
@@ -1540,9 +1675,36 @@ def _message(rng: np.random.Generator, team: str) -> str:
     return f"{kind}({team}): {verb} {_FEATURE_WORDS[w1]} {_FEATURE_WORDS[w2]}"
 
 
+_Row = tuple[float, int, int, int, int, str, str, int]
+# (seconds, person, spelling, added, deleted, message, repo, is_trivial)
+
+
 def _commits(
     rng: np.random.Generator, p: FamilyParams, people: _People, plan: _Plan, tz: Arr
 ) -> pl.DataFrame:
+    """Every merged change of the period: people's work, trivial-merge padding, reverts, bots."""
+    members: dict[int, list[int]] = {}
+    for i in range(people.n):
+        members.setdefault(int(people.team[i]), []).append(i)
+    rows = _work_merges(rng, p, people, plan, tz, members)
+    rows += _trivial_merges(rng, p, people, plan, tz)
+    rows = [r for r in rows if 0 <= r[0] < p.days * DAY_S]
+    rows.sort(key=lambda r: (r[0], r[1], r[6], r[5]))
+    out = _with_reverts(rng, p, people, rows, members)
+    out += _bot_commits(rng, p, people)
+    return _commit_frame(rng, p, out)
+
+
+def _work_merges(
+    rng: np.random.Generator,
+    p: FamilyParams,
+    people: _People,
+    plan: _Plan,
+    tz: Arr,
+    members: dict[int, list[int]],
+) -> list[_Row]:
+    """Units of work per person-day (gamma-Poisson), each merged after a lag in office hours,
+    some squashed under a teammate's name."""
     n, days = people.n, p.days
     e_days = PRE_DAYS + days
     mean = people.lam[:, None] * plan.active * plan.merge_mult
@@ -1564,11 +1726,7 @@ def _commits(
         np.rint(np.exp(np.log(people.pr_median[pi]) + p.pr_lines_sigma * rng.standard_normal(m))),
     ).astype(np.int64)
     add_share = rng.beta(4, 2, m)
-    rows: list[tuple[float, int, int, int, int, str, str, int]] = []
-    # (seconds, person, spelling, added, deleted, message, repo, is_trivial)
-    members: dict[int, list[int]] = {}
-    for i in range(n):
-        members.setdefault(int(people.team[i]), []).append(i)
+    rows: list[_Row] = []
     in_period = (t >= 0) & (t < days * DAY_S)
     repo_pick = rng.random(m)
     spell_u = rng.random(m)
@@ -1590,7 +1748,14 @@ def _commits(
         rows.append(
             (float(t[r]), author, min(spell, 4), added, int(lines[r] - added), msg, repo, 0)
         )
-    # trivial-merge padders: many small merges so the counts look normal
+    return rows
+
+
+def _trivial_merges(
+    rng: np.random.Generator, p: FamilyParams, people: _People, plan: _Plan, tz: Arr
+) -> list[_Row]:
+    """Trivial-merge padders: many small merges so the counts look normal."""
+    rows: list[_Row] = []
     for i in np.flatnonzero(people.maxxer).tolist():
         if people.tactic[i] != "trivial-merge":
             continue
@@ -1612,8 +1777,19 @@ def _commits(
                 spell = int(np.searchsorted(np.cumsum(people.spelling_w[i]), rng.random()))
                 repo = people.team_repos[team][int(rng.integers(0, len(people.team_repos[team])))]
                 rows.append((sec, i, min(spell, 4), added, total - added, msg, repo, 1))
-    rows = [r for r in rows if 0 <= r[0] < days * DAY_S]
-    rows.sort(key=lambda r: (r[0], r[1], r[6], r[5]))
+    return rows
+
+
+def _with_reverts(
+    rng: np.random.Generator,
+    p: FamilyParams,
+    people: _People,
+    rows: list[_Row],
+    members: dict[int, list[int]],
+) -> list[dict[str, object]]:
+    """The rows as commits, each followed by its revert when it is reverted inside the period
+    (trivial merges more often, by the author or sometimes a teammate)."""
+    days = p.days
     shas = [_sha(rng) for _ in rows]
     revert_p = np.array(
         [p.revert_rate if r[7] == 0 else (0.15 if people.mechanism[r[1]] else 0.05) for r in rows]
@@ -1638,7 +1814,13 @@ def _commits(
                 rmsg = f'Revert "{first_line}"\n\nThis reverts commit {shas[idx]}.'
                 rspell = _spellings(people, reverter)[int(rng.integers(0, 3))]
                 out.append(_commit_row(rsec, rspell, deleted, added, _sha(rng), repo, files, rmsg))
-    out += _bot_commits(rng, p, people)
+    return out
+
+
+def _commit_frame(
+    rng: np.random.Generator, p: FamilyParams, out: list[dict[str, object]]
+) -> pl.DataFrame:
+    """Commits in time order with canonical columns; PR numbers count up per repository."""
     frame = pl.DataFrame(
         out,
         schema={
@@ -1736,14 +1918,10 @@ def _bot_commits(
 # identities and truth
 
 
-def _identities(
-    people: _People,
-    usage_primary: list[str],
-    secondary: list[str],
-    ci_key: list[str],
-    switch_kind: Arr,
-    automation: list[str | None],
-) -> pl.DataFrame:
+def _identities(people: _People, al: _Aliases) -> pl.DataFrame:
+    """Every spelling of every person, their usage aliases, the bots."""
+    usage_primary, secondary, ci_key = al.primary, al.secondary, al.ci_key
+    switch_kind, automation = al.switch_kind, people.automation
     rows: list[tuple[str, str, str, str]] = []
     for i in range(people.n):
         account = people.login[i]
