@@ -37,7 +37,7 @@ from tokenaudit.warehouse import panel_sql
 try:
     from tokenaudit.synthetic.simulate import generate_org, write_org
 except ImportError:  # the generator's older home
-    from tokenaudit.synthetic.simulate import generate_org, write_org  # type: ignore[no-redef]
+    from tokenaudit.simulate import generate_org, write_org  # type: ignore[no-redef]
 
 
 def _good(path: Path, kind: Kind, work: Path) -> pl.DataFrame:
