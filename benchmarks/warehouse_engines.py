@@ -32,12 +32,8 @@ from tokenaudit.identities import IdentityMap
 from tokenaudit.ingest import build_usage_panel
 from tokenaudit.loaders import InputFile, load_input
 from tokenaudit.schema import Kind
+from tokenaudit.synthetic.simulate import generate_org, write_org
 from tokenaudit.warehouse import panel_sql
-
-try:
-    from tokenaudit.synthetic.simulate import generate_org, write_org
-except ImportError:  # the generator's older home
-    from tokenaudit.simulate import generate_org, write_org  # type: ignore[no-redef]
 
 
 def _good(path: Path, kind: Kind, work: Path) -> pl.DataFrame:
