@@ -180,6 +180,7 @@ def _verdicts(
     outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
     with_primary = _reasons(results, always=outcome_checks)
     missing = _missing_evidence(results, groups)
+    usage_evidence = _usage_evidence(results, groups)
     out: list[Verdict] = []
     for row in df.iter_rows(named=True):
         name = row["account"]
@@ -201,21 +202,37 @@ def _verdicts(
             status, q = Status.REVIEW, tier1
         else:
             status, q = Status.OK, tier1
-        score = round(_BANDS[status] + _BAND_WIDTH[status] * _strength(row), 2)
+        strength = _strength(row, usage_evidence.get(name, 0.0))
+        score = round(_BANDS[status] + _BAND_WIDTH[status] * strength, 2)
         chosen = with_primary if status is Status.SUSPICIOUS else reasons_by_account
         out.append((status, q, score, chosen.get(name, "")))
     return out
 
 
-def _strength(row: dict[str, Any]) -> float:
+def _usage_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[str, float]:
+    """Per account, the strongest outcome evidence, each check's weighted by its
+    `ranking_weight` (a rise against one's own past counts as fully as excess against peers;
+    barren days count less, because honest reviewers and researchers have them too)."""
+    from tokenaudit.checks.registry import CHECKS
+
+    weights = {check.id: check.ranking_weight for check in CHECKS}
+    out: dict[str, float] = {}
+    outcome = [c for c, g in groups.items() if g is Group.OUTCOME]
+    for account, check, p in (
+        results.filter(pl.col("applicable") & pl.col("check").is_in(outcome))
+        .select("account", "check", "p_value")
+        .iter_rows()
+    ):
+        e = weights.get(check, 1.0) * _evidence(p)
+        out[account] = max(out.get(account, 0.0), e)
+    return out
+
+
+def _strength(row: dict[str, Any], usage_evidence: float) -> float:
     """Evidence strength in [0, 1] within a status band: tokens unexplained by output, and how
-    they were produced, count alike; barren days count
-    less, because honest reviewers and researchers have them too."""
-    e_primary = _evidence(row["p_primary"])
-    e_outcome = _evidence(row["p_outcome"])
-    e_mech = _evidence(row["p_mechanism"])
-    usage = max(e_primary, 0.5 * e_outcome)
-    return (usage + e_mech) / (2 * EVIDENCE_CAP)
+    they were produced, count alike."""
+    usage = max(_evidence(row["p_primary"]), usage_evidence)
+    return (usage + _evidence(row["p_mechanism"])) / (2 * EVIDENCE_CAP)
 
 
 def _reasons(results: pl.DataFrame, always: frozenset[str] = frozenset()) -> dict[str, str]:

@@ -190,6 +190,7 @@ class Automation:
     )
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    ranking_weight: ClassVar[float] = 1.0
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         cohort = _counts(data, cfg).filter(pl.col("timed") >= cfg.mechanism_min_days)

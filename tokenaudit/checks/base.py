@@ -89,6 +89,9 @@ class Check(Protocol):
     #: Its answer depends on the follow-up window (the fragility test reruns it with the window
     #: doubled).
     window_sensitive: ClassVar[bool]
+    #: How much its evidence counts in the ranking score (1: fully; less where honest people
+    #: produce it too, as reviewers have barren days).
+    ranking_weight: ClassVar[float]
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The null model this cohort gives (None when it is too small to give one)."""

@@ -177,6 +177,7 @@ class UsageJump:
     )
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    ranking_weight: ClassVar[float] = 0.75
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         prepared = _prepare(data, cfg)
