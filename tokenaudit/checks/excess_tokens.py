@@ -83,14 +83,17 @@ class ExcessTokens:
         # Peers: the same output, and the same team's habit where the team is compared within.
         peer_rate = np.exp(intercept + slope * x + centre + (raw - resid))
         z_clear = (null.clear_level(CLEAR_P) - centre) / scale
+        # Under --measure cost the axis is cost in micro-dollars, and the words say so.
+        what = "cost" if cfg.measure == "cost" else "tokens"
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             summary = (
-                f"×{effect[i]:.1f} the tokens of peers with the same output "
-                f"({_mtok(np.exp(t[i]))} vs {_mtok(peer_rate[i])} per active day; z={z[i]:.1f}, {p_is(float(p[i]))})"
+                f"×{effect[i]:.1f} the {what} of peers with the same output "
+                f"({_amount(np.exp(t[i]), cfg)} vs {_amount(peer_rate[i], cfg)} per active day; "
+                f"z={z[i]:.1f}, {p_is(float(p[i]))})"
             )
             clear_rate = peer_rate[i] * np.exp(z_clear * scale)
-            clear = f"at most {_mtok(clear_rate)} tokens per active day for its merged output"
+            clear = f"at most {_amount(clear_rate, cfg, unit=True)} per active day for its merged output"
             if slope > 0.05:
                 shift = raw[i] - resid[i]
                 need = np.exp((t[i] - intercept - centre - shift - z_clear * scale) / slope)
@@ -99,7 +102,7 @@ class ExcessTokens:
                     clear += (
                         f", or about {math.ceil(need)} non-trivial merged changes for its usage"
                     )
-            brief = f"×{effect[i]:.1f} the tokens of same-output peers"
+            brief = f"×{effect[i]:.1f} the {what} of same-output peers"
             rows.append(
                 (name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear, brief)
             )
@@ -138,6 +141,13 @@ def _axes(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
     x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
     return t, x, days
+
+
+def _amount(value: float, cfg: AuditConfig, *, unit: bool = False) -> str:
+    """`$1.20` under --measure cost, else `1.2M` (`1.2M tokens` with `unit`)."""
+    if cfg.measure == "cost":
+        return f"${value / 1e6:,.2f}"
+    return f"{_mtok(value)} tokens" if unit else _mtok(value)
 
 
 def _mtok(tokens: float) -> str:
