@@ -67,8 +67,15 @@ def load_all(
                 raise
             skipped.append(f"{file.name} ({exc.why})")
             continue
+        except DataError as exc:
+            # A `.txt` inside a directory is read by its content (Excel's "Unicode Text" export
+            # is usage), but one that is no table is a note or a tool's output, not bad input.
+            if not (file.in_directory and file.path.suffix.lower() == ".txt"):
+                raise
+            skipped.append(f"{file.name} (a .txt that is not a log: {exc.why})")
+            continue
         if item is None:
-            skipped.append(file.name)
+            skipped.append(f"{file.name} (not usage, commits or identities)")
         else:
             loaded.append(item)
     return loaded, skipped

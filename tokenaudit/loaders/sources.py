@@ -32,7 +32,8 @@ class InputFile:
     max_expanded: int | None = None
 
 
-#: File names that are never logs (fnmatch patterns, matched case-insensitively).
+#: File names that are never logs (fnmatch patterns, matched case-insensitively). Not `*.txt`:
+#: Excel's "Unicode Text" export is a `.txt` file of usage.
 _NOT_LOG_NAMES: Final = (
     "*.meta.json",
     "settings.json",
@@ -43,7 +44,6 @@ _NOT_LOG_NAMES: Final = (
     "readme*",
     "license*",
     "*.md",
-    "*.txt",
     "*.rst",
     "*.lock",
     "*.log.lock",
@@ -60,6 +60,12 @@ _NOT_LOG_NAMES: Final = (
     "*.html",
     "*.py",
     "*.sh",
+    # Markers Spark and Hadoop write beside their part files.
+    "_success",
+    "_committed_*",
+    "_started_*",
+    ".*.crc",
+    "*.crc",
 )
 #: Folders (anywhere under a scanned directory) that hold tool state, not logs: Claude Code's
 #: `todos/`, `shell-snapshots/`, `statsig/`, `ide/`, `plugins/`.
