@@ -3,7 +3,7 @@
 Every organisation's generator parameters are drawn per seed from wide ranges, so that no rule
 can sit just outside one generator's own settings:
 
-- `simulate`: `tokenaudit.simulate` with its `Family` ranges drawn per seed: honest spread of log
+- `simulate`: `tokenaudit.synthetic.simulate` with its `Family` ranges drawn per seed: honest spread of log
   tokens 0.5–1.2, overnight agent runs on 0–100 % of days lasting 1–24 h, every tactic from ×2
   to ×100 (intermittent padding ×2–30), quota on or off, an org-wide shock or not.
 - `families`: `tokenaudit.synthetic.families`, a second generator that shares no code with the

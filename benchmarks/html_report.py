@@ -1,6 +1,6 @@
 """Size and rendering time of the HTML report (`--format html`) at 200 and 2,000 accounts.
 
-Each organisation is generated (`tokenaudit.simulate.generate_org`, 63 days, 8 % tokenmaxxers),
+Each organisation is generated (`tokenaudit.synthetic.simulate.generate_org`, 63 days, 8 % tokenmaxxers),
 audited in-process (`run_audit`), then rendered three times; the best time is printed, with the
 page's size, the number of flagged accounts (each has its own section and timeline) and the
 time of the fitted line (`report.fit_null_models`, which the renderer calls). The bound the
