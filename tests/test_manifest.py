@@ -90,7 +90,10 @@ def test_the_manifest_names_everything(org: Path, runs: dict[str, Any]) -> None:
     assert usage["path"] == str((org / "usage.csv").resolve()) and usage["size"] == len(raw)
     assert usage["sha256"] == hashlib.sha256(raw).hexdigest()
     assert usage["rows"] == usage["used"] + usage["rejected"]
-    assert usage["time_range"]["first_day"] <= usage["time_range"]["last_day"]
+    # Each file's own first and last used instant.
+    assert usage["time_range"]["first"] < usage["time_range"]["last"]
+    assert by_kind["commits"]["time_range"]["first"] is not None
+    assert by_kind["identities"]["time_range"] == {"first": None, "last": None}
     assert (
         m["files"]["suppressions"]["sha256"]
         == hashlib.sha256((org / "s.csv").read_bytes()).hexdigest()

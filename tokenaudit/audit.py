@@ -22,7 +22,14 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.decide import combine_groups, decide, mechanism_screen
 from tokenaudit.errors import DataError, RefusedExport
 from tokenaudit.identities import IdentityMap
-from tokenaudit.ingest import REJECT_SCHEMA, UsagePanel, build_usage_panel, per_file, read_panel
+from tokenaudit.ingest import (
+    REJECT_SCHEMA,
+    UsagePanel,
+    build_usage_panel,
+    file_spans,
+    per_file,
+    read_panel,
+)
 from tokenaudit.loaders import InputFile, LoadedInput, load_input
 from tokenaudit.model import EMPTY_ACCOUNTS_SCHEMA, AuditReport, InputSummary, NullModels
 from tokenaudit.panel import (
@@ -230,7 +237,8 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
     for k, f in collected.items():
         parsed.update(per_file(f))
         used.update(per_file(good[k]))
-    summaries = _summaries(inputs.loaded, parsed, used, rejects, zone_less)
+    spans = {**usage.spans, **file_spans(good[Kind.COMMITS], "merged_at")}
+    summaries = _summaries(inputs.loaded, parsed, used, rejects, zone_less, spans)
     _enforce_bad_row_limits(summaries, rejects, cfg)
     # Commit authors resolve after the usage panel: the panel teaches the map how people spell
     # their accounts, and the report shows those spellings.
@@ -492,6 +500,7 @@ def _summaries(
     used: dict[str, int],
     rejects: pl.DataFrame,
     zone_less: dict[str, int],
+    spans: dict[str, tuple[date, date]],
 ) -> list[InputSummary]:
     """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
     Counted independently, so that `rows == used + rejected` is a real check."""
@@ -509,6 +518,8 @@ def _summaries(
                 rejected=int(rejected.get(name, 0)),
                 sha256=_sha256(x.file.path),
                 zone_less=zone_less.get(name, 0),
+                first=spans[name][0].isoformat() if name in spans else None,
+                last=spans[name][1].isoformat() if name in spans else None,
             )
         )
     return sorted(out, key=lambda s: s.name)

@@ -108,6 +108,8 @@ class UsagePanel:
     unpriced: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNPRICED_SCHEMA))
     #: Account-days (`account`, `day`) with a used row of unknown cost: their `cost_usd` is partial.
     uncosted: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNCOSTED_SCHEMA))
+    #: Per file: the first and last timestamp of its used rows.
+    spans: dict[str, tuple[date, date]] = field(default_factory=dict)
 
 
 def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
@@ -158,6 +160,7 @@ def build_usage_panel(
     totals = [0.0, 0.0]
     unpriced: list[pl.DataFrame] = []
     uncosted: list[pl.DataFrame] = [pl.DataFrame(schema=UNCOSTED_SCHEMA)]
+    spans: dict[str, tuple[date, date]] = {}
     for lazy in parts:
         part = _quarantine_strays(lazy.collect().rechunk(), keep)
         flagged = part["_reject"].is_not_null()
@@ -181,6 +184,7 @@ def build_usage_panel(
         duplicates += dropped.height
         parsed.update(per_file(part))
         used.update(per_file(kept))
+        _widen_spans(spans, file_spans(kept, "timestamp"))
         zone_less.update(per_file(good.filter(pl.col("_zone_less"))))
         days.append(usage_days(kept, cfg))
         del part, good, kept
@@ -196,6 +200,7 @@ def build_usage_panel(
         buckets=n,
         unpriced=_merged_unpriced(unpriced),
         uncosted=uncosted_days.unique().sort("account", "day"),
+        spans=spans,
     )
 
 
@@ -324,6 +329,26 @@ def _coded(rejects: pl.DataFrame, code: RejectCode) -> pl.DataFrame:
     return rejects.with_columns(pl.lit(code.value, dtype=pl.String).alias("_reject_code"))
 
 
+def file_spans(frame: pl.DataFrame, column: str) -> dict[str, tuple[date, date]]:
+    """Per input file (`_file`): the first and last value of `column` among `frame`'s rows."""
+    out: dict[str, tuple[date, date]] = {}
+    for name, first, last in (
+        frame.group_by("_file")
+        .agg(pl.col(column).min().alias("_a"), pl.col(column).max().alias("_b"))
+        .iter_rows()
+    ):
+        if first is not None and last is not None:
+            out[str(name)] = (first, last)
+    return out
+
+
+def _widen_spans(spans: dict[str, tuple[date, date]], more: dict[str, tuple[date, date]]) -> None:
+    for name, (first, last) in more.items():
+        if name in spans:
+            first, last = min(first, spans[name][0]), max(last, spans[name][1])
+        spans[name] = (first, last)
+
+
 def per_file(frame: pl.DataFrame) -> dict[str, int]:
     """Rows per input file (`_file`)."""
     return {name: int(k) for name, k in frame.group_by("_file").len().iter_rows()}
@@ -403,4 +428,5 @@ def read_panel(frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig)
         used=per_file(good),
         zone_less={},
         buckets=1,
+        spans=file_spans(good, "day"),
     )

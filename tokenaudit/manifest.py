@@ -12,8 +12,8 @@ embedded in a JSON report's `run.manifest`. `report_sha256` is the SHA-256 of th
 `--format json` renders it without a manifest, whatever format was written: `verify` re-runs the
 audit and compares that digest.
 
-Time ranges are per kind of input (the days of usage and of merged work the audit used), given
-on each input of that kind: the audit does not count days per file.
+Each input's time range is the first and last instant of its used rows (usage and commit logs;
+an account-day panel gives days); an input with no such rows (identities) gets its kind's days.
 """
 
 from __future__ import annotations
@@ -95,6 +95,12 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
+def _as_instants(days: dict[str, str | None] | None) -> dict[str, str | None]:
+    """A kind's day range in the per-file shape (`first`, `last`)."""
+    days = days or {}
+    return {"first": days.get("first_day"), "last": days.get("last_day")}
+
+
 def _time_ranges(report: AuditReport) -> dict[str, dict[str, str | None]]:
     def span(frame: Any) -> dict[str, str | None]:
         if frame is None or frame.height == 0 or "day" not in frame.columns:
@@ -154,7 +160,9 @@ def build_manifest(
                 "rows": s.rows,
                 "used": s.used,
                 "rejected": s.rejected,
-                "time_range": ranges.get(s.kind, {"first_day": None, "last_day": None}),
+                "time_range": {"first": s.first, "last": s.last}
+                if s.first is not None
+                else _as_instants(ranges.get(s.kind)),
             }
             for s in report.inputs
         ],

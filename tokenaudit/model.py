@@ -22,6 +22,9 @@ class InputSummary:
     sha256: str
     #: Timestamps without a zone, read in --assume-tz.
     zone_less: int = 0
+    #: The first and last instant (or day) of its used rows, ISO 8601; None when it has none.
+    first: str | None = None
+    last: str | None = None
 
 
 @dataclass(frozen=True)
