@@ -10,6 +10,7 @@ victims, overnight agent users, on-call engineers. `benchmarks/calibration.py` r
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -18,7 +19,7 @@ import pytest
 from tokenaudit.audit import run_audit
 from tokenaudit.checks.registry import CHECKS
 from tokenaudit.config import AuditConfig
-from tokenaudit.loaders import expand_paths
+from tokenaudit.loaders import InputFile, expand_paths
 from tokenaudit.model import AuditReport
 from tokenaudit.synthetic.families import build_org, draw_params, write_family_org
 from tokenaudit.synthetic.simulate import generate_org, write_org
@@ -73,3 +74,51 @@ def test_no_check_is_anti_conservative_on_honest_people(
         observed = float(np.mean(values <= alpha))
         limit = alpha + 3 * math.sqrt(alpha * (1 - alpha) / values.size)
         assert observed <= limit, f"{check}: P(p ≤ {alpha}) = {observed:.3f} > {limit:.3f}"
+
+
+@pytest.fixture(scope="module")
+def small_team_reports(tmp_path_factory: pytest.TempPathFactory) -> list[AuditReport]:
+    """All-honest teams of 5, 8, 15 and 30 people, each scanned alone and against a reference
+    saved from a 120-person all-honest organisation of the same generator."""
+    from tokenaudit.reference import dump_reference, load_reference
+
+    out = tmp_path_factory.mktemp("small")
+    large = out / "large"
+    write_org(generate_org(120, 63, 91, 0.0), large, fmt="parquet")
+    big = run_audit(_files(large), AuditConfig(), large)
+    (out / "reference.json").write_text(dump_reference(big, AuditConfig()), encoding="utf-8")
+    reference = load_reference(out / "reference.json")
+    reports = []
+    for size, seed in ((5, 92), (8, 93), (15, 94), (30, 95), (8, 96), (15, 97)):
+        team = out / f"team{size}-{seed}"
+        write_org(generate_org(size, 63, seed, 0.0), team, fmt="parquet")
+        for cfg in (AuditConfig(), AuditConfig(reference=reference)):
+            reports.append(run_audit(_files(team), cfg, team))
+    return reports
+
+
+def _files(where: Path) -> list[InputFile]:
+    return expand_paths(
+        [where / "usage.parquet", where / "commits.parquet", where / "identities.csv"]
+    )
+
+
+def test_small_honest_teams_have_nobody_suspicious_with_or_without_a_reference(
+    small_team_reports: list[AuditReport],
+) -> None:
+    for report in small_team_reports:
+        assert report.accounts.filter(pl.col("status") == "suspicious").is_empty()
+
+
+def test_a_reference_keeps_small_honest_teams_calibrated(
+    small_team_reports: list[AuditReport],
+) -> None:
+    compared = [r for r in small_team_reports if r.reference is not None]
+    values = pl.concat(r.checks.filter(pl.col("applicable")).select("p_value") for r in compared)[
+        "p_value"
+    ].to_numpy()
+    assert values.size >= 100
+    for alpha in ALPHAS:
+        observed = float(np.mean(values <= alpha))
+        limit = alpha + 3 * math.sqrt(alpha * (1 - alpha) / values.size)
+        assert observed <= limit, f"P(p ≤ {alpha}) = {observed:.3f} > {limit:.3f}"

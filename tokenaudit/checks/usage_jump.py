@@ -49,6 +49,9 @@ from tokenaudit.wording import p_is
 
 #: Active days each side of a split needs.
 MIN_SIDE_DAYS: Final = 8
+#: Where the rise is only reported (no null to judge it by), sides of this many active days do:
+#: every account with 10+ active days shows its own before and after.
+MIN_SIDE_DAYS_REPORTED: Final = 5
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
@@ -118,12 +121,14 @@ class _Series:
         self.merge_days = np.array(sorted(merged), dtype=np.int64)
         self.merge_counts = np.array([merged[d] for d in sorted(merged)], dtype=np.float64)
 
-    def sides(self, split: int) -> tuple[float, float, float, int, int] | None:
+    def sides(
+        self, split: int, min_side: int = MIN_SIDE_DAYS
+    ) -> tuple[float, float, float, int, int] | None:
         """(ΔL, ΔO, usage multiple, active days before, after) at `split`, or None when a side
         is too thin."""
         before = self.day_no < split
         n_b, n_a = int(before.sum()), int((~before).sum())
-        if n_b < MIN_SIDE_DAYS or n_a < MIN_SIDE_DAYS:
+        if n_b < min_side or n_a < min_side:
             return None
         d_l = float(self.r[~before].mean() - self.r[before].mean())
         in_b = (self.merge_days >= self.first) & (self.merge_days < split)
@@ -189,6 +194,9 @@ class UsageJump:
         if prepared is None:
             return not_applicable(self.id, names, "no usage")
         model = data.reference if data.reference is not None else _fit(prepared, data)
+        if model is None:
+            # Nothing to judge by: report each person's own before and after, on shorter sides.
+            prepared = _prepare(data, cfg, MIN_SIDE_DAYS_REPORTED) or prepared
         b = model["elasticity"] if model is not None else MAX_ELASTICITY
         # Against another organisation's elasticity, a team's rise in output is credited in full
         # (unit elasticity): that organisation may have fitted a weaker link between usage and
@@ -270,7 +278,7 @@ class _Prepared:
         return set().union(*self.modes.values())
 
 
-def _prepare(data: CheckData, cfg: AuditConfig) -> _Prepared | None:
+def _prepare(data: CheckData, cfg: AuditConfig, min_side: int = MIN_SIDE_DAYS) -> _Prepared | None:
     if data.days.is_empty():
         return None
     origin = data.days["day"].min()
@@ -284,7 +292,7 @@ def _prepare(data: CheckData, cfg: AuditConfig) -> _Prepared | None:
     for name, s in series.items():
         for mode, found_by in modes.items():
             splits = [fixed] if mode == "date" and fixed is not None else _splits(s, origin, cfg)
-            found = [(t, *v) for t in splits if (v := s.sides(t)) is not None]
+            found = [(t, *v) for t in splits if (v := s.sides(t, min_side)) is not None]
             if found:
                 found_by[name] = found
     return _Prepared(origin, (last - origin).days + 1, modes)
