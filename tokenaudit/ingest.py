@@ -135,18 +135,7 @@ def build_usage_panel(
 
     With `pushdown` (the default), rows far outside --since/--until are dropped as they are
     read; without it every row is read (the same panel, slower: tests compare the two)."""
-    rows = pl.concat(frames, how="vertical_relaxed")
-    # Priced while the rows still name their model (`_KEPT` drops it); rows of a model without a
-    # price keep a null cost and are counted by model below, never priced at zero.
-    rows = mark_unpriced(price_usage(rows, cfg.prices or shipped_prices())).select(_KEPT)
-    rows = narrow_usage(
-        rows.with_columns(
-            pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
-            idmap.resolve(pl.col("account")).alias("account"),
-        )
-    )
-    if pushdown and (cfg.since is not None or cfg.until is not None):
-        rows = rows.filter(near_period(cfg))
+    rows = _priced_and_resolved(frames, idmap, cfg, pushdown=pushdown)
     n = buckets if buckets is not None else bucket_count(expected_rows)
     parts = _split(rows, n, workdir)
     keep = _main_stretch(_day_counts(parts), cfg)
@@ -327,6 +316,25 @@ def _quarantine_strays(part: pl.DataFrame, keep: tuple[date, date, str] | None) 
 def _coded(rejects: pl.DataFrame, code: RejectCode) -> pl.DataFrame:
     """`rejects` (`_file`, `_line`, `_reject`) with their `_reject_code`."""
     return rejects.with_columns(pl.lit(code.value, dtype=pl.String).alias("_reject_code"))
+
+
+def _priced_and_resolved(
+    frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig, *, pushdown: bool
+) -> pl.LazyFrame:
+    """The usage rows priced, narrowed and resolved to accounts (`_spelling` kept)."""
+    rows = pl.concat(frames, how="vertical_relaxed")
+    # Priced while the rows still name their model (`_KEPT` drops it); rows of a model without a
+    # price keep a null cost and are counted by model below, never priced at zero.
+    rows = mark_unpriced(price_usage(rows, cfg.prices or shipped_prices())).select(_KEPT)
+    rows = narrow_usage(
+        rows.with_columns(
+            pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
+            idmap.resolve(pl.col("account")).alias("account"),
+        )
+    )
+    if pushdown and (cfg.since is not None or cfg.until is not None):
+        rows = rows.filter(near_period(cfg))
+    return rows
 
 
 def file_spans(frame: pl.DataFrame, column: str) -> dict[str, tuple[date, date]]:
