@@ -847,7 +847,7 @@ def apply_gates(totals: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             expected < cfg.min_expected_changes,
             pl.format(
                 "too few merges expected: {} at the cohort's rate (needs {})",
-                expected.round(1),
+                expected.round(2),
                 pl.lit(cfg.min_expected_changes),
             ),
         ),

@@ -34,10 +34,8 @@ def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[s
         names = ", ".join(visible(s) for s in report.skipped[:3]) + (
             f", … ({len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
         )
-        lines.append(
-            f"note: skipped {len(report.skipped)} file(s) that are not logs "
-            f"(not usage, commits or identities): {names}"
-        )
+        # Each entry names its own reason, "name (why)".
+        lines.append(f"note: skipped {len(report.skipped)} file(s) that are not logs: {names}")
     if report.unmatched_usage or report.unmatched_authors:
         lines.append(
             f"warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
