@@ -115,7 +115,7 @@ def test_under_the_global_null_each_tier_flags_anyone_at_most_q_of_the_time() ->
     runs, any_review, any_suspicious = 200, 0, 0
     for _ in range(runs):
         p_out, p_mech = rng.uniform(size=100), rng.uniform(size=100)
-        q1, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+        q1, q2 = tier_qvalues(p_out, p_mech, AuditConfig())
         any_review += bool((q1 <= 0.10).any())
         any_suspicious += bool((q2 <= 0.10).any())
     tolerance = 3 * (0.1 * 0.9 / runs) ** 0.5
@@ -137,7 +137,7 @@ def test_tier_two_keeps_its_error_rate_when_the_screened_honest_are_the_heaviest
         p_out = rng.uniform(size=200)
         heaviest = np.argsort(p_mech)[:screened]
         p_out[heaviest] = 1e-6
-        _, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+        _, q2 = tier_qvalues(p_out, p_mech, AuditConfig())
         any_suspicious += bool((q2 <= 0.10).any())
     assert any_suspicious / runs <= 0.10 + 3 * (0.1 * 0.9 / runs) ** 0.5
 
@@ -145,7 +145,7 @@ def test_tier_two_keeps_its_error_rate_when_the_screened_honest_are_the_heaviest
 def test_a_screened_account_needs_outcome_evidence_to_be_suspicious() -> None:
     p_mech = np.array([1e-12, 1e-12] + [1.0] * 48)
     p_out = np.array([0.01, 0.6] + [0.5] * 48)
-    _, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
+    _, q2 = tier_qvalues(p_out, p_mech, AuditConfig())
     assert q2[0] <= 0.10  # a mechanism and usage its output does not explain
     assert np.isinf(q2[1])  # a mechanism, but its output explains its usage: not tier 2
 
@@ -153,8 +153,8 @@ def test_a_screened_account_needs_outcome_evidence_to_be_suspicious() -> None:
 def test_strict_mode_is_more_conservative() -> None:
     p_out = np.array([0.0005, 0.002, 0.01, 0.2, 0.5, 0.9] * 5)
     p_mech = np.array([1e-6, 1e-6, 1.0, 1.0, 1.0, 1.0] * 5)
-    q1, q2 = tier_qvalues(p_out, p_mech, p_out, AuditConfig())
-    q1s, q2s = tier_qvalues(p_out, p_mech, p_out, AuditConfig(strict=True))
+    q1, q2 = tier_qvalues(p_out, p_mech, AuditConfig())
+    q1s, q2s = tier_qvalues(p_out, p_mech, AuditConfig(strict=True))
     assert (q1s >= q1).all()
     assert (q2s[np.isfinite(q2s)] >= q2[np.isfinite(q2)]).all()
     assert np.isinf(q2[2])  # not screened by a mechanism → no tier-2 q-value

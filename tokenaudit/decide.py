@@ -87,29 +87,30 @@ _P_SCHEMA: Final = {
 }
 
 
-def mechanism_screen(p_mechanism: FloatArray, cfg: AuditConfig) -> npt.NDArray[np.bool_]:
-    """Tier 2's screen: BH (BY with --strict) on the mechanism p-values at q ≤ --fdr (NaN = no
+def _mechanism_q(p_mechanism: FloatArray, cfg: AuditConfig) -> FloatArray:
+    """The mechanism screen's q-values: BH (BY with --strict) over every tested account (NaN = no
     mechanism applied, counted as p = 1)."""
-    q_mech = fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=cfg.strict)
-    return np.asarray(q_mech <= cfg.fdr_q, dtype=np.bool_)
+    return fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=cfg.strict)
+
+
+def mechanism_screen(p_mechanism: FloatArray, cfg: AuditConfig) -> npt.NDArray[np.bool_]:
+    """Tier 2's screen: the accounts whose mechanism q-value is at most --fdr."""
+    return np.asarray(_mechanism_q(p_mechanism, cfg) <= cfg.fdr_q, dtype=np.bool_)
 
 
 def tier_qvalues(
-    p_outcome: FloatArray, p_mechanism: FloatArray, p_primary: FloatArray, cfg: AuditConfig
+    p_outcome: FloatArray, p_mechanism: FloatArray, cfg: AuditConfig
 ) -> tuple[FloatArray, FloatArray]:
     """q-values of tier 1 and tier 2 for the tested accounts (NaN p = the test did not apply).
 
-    Tier 2's q is the mechanism screen's Benjamini–Hochberg q, finite only for accounts whose
-    outcome evidence confirms it (p_outcome ≤ `confirm_p`). `p_primary` is accepted for callers
-    that rank by it; the rule itself reads the combined outcome evidence, so that a usage rise
-    against the account's own past confirms as well as excess against peers does.
+    Tier 2's q is the mechanism screen's q, finite only for screened accounts whose outcome
+    evidence confirms it (p_outcome ≤ `confirm_p`): the combined outcome evidence, so that a
+    usage rise against the account's own past confirms as well as excess against peers does.
     """
-    dep = cfg.strict
-    q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=dep)
-    q_mech = fdr_adjust(np.nan_to_num(p_mechanism, nan=1.0), dependent=dep)
+    q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict)
+    q_mech = _mechanism_q(p_mechanism, cfg)
     confirmed = np.nan_to_num(p_outcome, nan=1.0) <= cfg.confirm_p
     q2 = np.where(confirmed & (q_mech <= cfg.fdr_q), q_mech, np.inf)
-    del p_primary
     return q1, q2
 
 
@@ -140,7 +141,7 @@ def decide(
     def arr(col: str) -> FloatArray:
         return t[col].fill_null(float("nan")).to_numpy().astype(np.float64)
 
-    q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), arr("p_primary"), cfg)
+    q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), cfg)
     qmap = {
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
@@ -178,7 +179,7 @@ def _verdicts(
     # A suspicious account's reasons always name the outcome test that confirmed it, even where
     # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
     outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
-    with_primary = _reasons(results, always=outcome_checks)
+    with_outcome = _reasons(results, always=outcome_checks)
     missing = _missing_evidence(results, groups)
     usage_evidence = _usage_evidence(results, groups)
     out: list[Verdict] = []
@@ -204,7 +205,7 @@ def _verdicts(
             status, q = Status.OK, tier1
         strength = _strength(row, usage_evidence.get(name, 0.0))
         score = round(_BANDS[status] + _BAND_WIDTH[status] * strength, 2)
-        chosen = with_primary if status is Status.SUSPICIOUS else reasons_by_account
+        chosen = with_outcome if status is Status.SUSPICIOUS else reasons_by_account
         out.append((status, q, score, chosen.get(name, "")))
     return out
 

@@ -213,10 +213,10 @@ class UsageJump:
                 if model is not None and f"{mode}_centre" in model
                 else None
             )
+            chosen = {name: _best(options, b, b_up) for name, options in found_by.items()}
             if null is not None and data.reference is not None:
-                null = null.recentred(np.array([_best(o, b, b_up)[0] for o in found_by.values()]))
-            for name, options in found_by.items():
-                value, option = _best(options, b, b_up)
+                null = null.recentred(np.array([value for value, _ in chosen.values()]))
+            for name, (value, option) in chosen.items():
                 p_k = (
                     min(1.0, float(null.p(np.array([value]))[0]) / weights[mode])
                     if null is not None
