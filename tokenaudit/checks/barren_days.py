@@ -9,7 +9,10 @@ p-value: P(X ≥ x_i), the upper tail including x_i (conservative: the distribut
 Effect: the raw barren share x_i / n_i, reported next to the cohort mean a / (a + b).
 
 Honest reviewers, researchers and late mergers have high barren rates too, so this is outcome
-evidence (tier 1) only, never proof of inflation.
+evidence (tier 1) only, never proof of inflation. An account with no counted merged change in
+the period is not tested: every one of its days is barren whatever its usage, so the count
+measures its role (a reviewer, a researcher, a manager, work in repositories not scanned), not
+its usage; `excess-tokens` still compares its tokens with peers of the same (no) output.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
 HEAVY_DAY_QUANTILE = 0.25
+NO_MERGES = (
+    "no merged change in the period: every day is barren whatever the usage, which says what "
+    "the role is, not how the tokens were used (excess-tokens judges the usage)"
+)
 
 
 def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
@@ -55,13 +62,20 @@ def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
 
 
 def _counts(data: CheckData) -> pl.DataFrame:
-    names = data.accounts.sort("account")["account"].to_list()
+    """Per account: `n` heavy followable days, `x` of them barren, and `merged` (whether it has
+    any counted merged change in the period)."""
     return (
-        pl.DataFrame({"account": names}, schema={"account": pl.String})
+        data.accounts.select(
+            "account", (pl.col("changes") > 0).fill_null(False).alias("merged")
+        )
         .join(heavy_day_counts(data.days), on="account", how="left")
         .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
         .sort("account")
     )
+
+
+def _testable(counts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    return counts.filter((pl.col("n") >= cfg.min_followable_days) & pl.col("merged"))
 
 
 class BarrenDays:
@@ -73,8 +87,7 @@ class BarrenDays:
     ranking_weight: ClassVar[float] = 0.5
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
-        counts = _counts(data)
-        testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
+        testable = _testable(_counts(data), cfg)
         if testable.height < MIN_COHORT:
             return None
         x = testable["x"].to_numpy().astype(np.int64)
@@ -86,7 +99,7 @@ class BarrenDays:
         counts = _counts(data)
         names = counts["account"].to_list()
         model = data.reference if data.reference is not None else self.fit(data, cfg)
-        testable = counts.filter(pl.col("n") >= cfg.min_followable_days)
+        testable = _testable(counts, cfg)
         if model is None:
             return not_applicable(
                 self.id,
@@ -106,7 +119,10 @@ class BarrenDays:
             for i, name in enumerate(testable["account"].to_list())
         }
         rows: list[ResultRow] = []
-        for name, n_all in zip(counts["account"].to_list(), counts["n"].to_list(), strict=True):
+        for name, n_all, merged in counts.select("account", "n", "merged").iter_rows():
+            if not merged:
+                rows.append(skipped(name, NO_MERGES))
+                continue
             if name not in tested:
                 rows.append(skipped(name, f"only {n_all} followable heavy days"))
                 continue

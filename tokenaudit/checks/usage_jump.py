@@ -8,9 +8,10 @@ for a split day s (the `--change-date`, or else the week start that fits best),
                                                     a new model or a leaderboard launch, moves
                                                     nobody)
     ΔO = log rate_after − log rate_before          rate = (merged changes + ½) / active days
-    D  = ΔL − b·ΔO
+    D  = ΔL − ΔO when output rose, ΔL − b·ΔO when it fell
 where b, the elasticity of usage with output, is a Siegel line of ΔL on ΔO across the cohort at
-the middle split (clipped to [0, 1]): output that rose with the usage explains it. Without a
+the middle split (clipped to [0, 1]): output that rose with the usage explains it in full (see
+`_best`), a fall in output explains a fall in usage at the cohort's elasticity. Without a
 change date, each account gets the largest D over the week starts that leave `MIN_SIDE_DAYS`
 active days on each side.
 H0: the account's D is drawn from the honest cohort's distribution of D — which includes honest
@@ -198,11 +199,6 @@ class UsageJump:
             # Nothing to judge by: report each person's own before and after, on shorter sides.
             prepared = _prepare(data, cfg, MIN_SIDE_DAYS_REPORTED) or prepared
         b = model["elasticity"] if model is not None else MAX_ELASTICITY
-        # Against another organisation's elasticity, a team's rise in output is credited in full
-        # (unit elasticity): that organisation may have fitted a weaker link between usage and
-        # output than this team has (agent fleets that ship), and a rise in output is never
-        # evidence of padding. A fall is judged at the reference's elasticity.
-        b_up = max(b, MAX_ELASTICITY) if data.reference is not None else None
         weights = {
             m: w for m, w in MODE_WEIGHTS[len(prepared.modes)].items() if m in prepared.modes
         }
@@ -213,7 +209,7 @@ class UsageJump:
                 if model is not None and f"{mode}_centre" in model
                 else None
             )
-            chosen = {name: _best(options, b, b_up) for name, options in found_by.items()}
+            chosen = {name: _best(options, b) for name, options in found_by.items()}
             if null is not None and data.reference is not None:
                 null = null.recentred(np.array([value for value, _ in chosen.values()]))
             for name, (value, option) in chosen.items():
@@ -261,9 +257,12 @@ class UsageJump:
 
 
 #: With a change date the fixed split is tested beside the search, each against its own null,
-#: combined by weighted Bonferroni (p = min over modes of p_mode / weight): a right date keeps
-#: most of its power, a wrong one costs the search a factor of five.
-MODE_WEIGHTS: Final = {1: {"search": 1.0}, 2: {"date": 0.8, "search": 0.2}}
+#: combined by Bonferroni (p = min over modes of p_mode / weight). Even weights: a right date is
+#: tested without the search's penalty (its null is the narrower one of a single split) at the
+#: cost of a factor of two; a wrong date costs the search only that factor. Measured on both
+#: generators' launch organisations (benchmarks/detection.py): 0.8/0.2 lost the padders whose
+#: padding the search places better than the date (intermittent weeks after a launch).
+MODE_WEIGHTS: Final = {1: {"search": 1.0}, 2: {"date": 0.5, "search": 0.5}}
 
 
 @dataclass(frozen=True)
@@ -327,12 +326,18 @@ def _elasticity(modes: dict[str, dict[str, list[Option]]]) -> float:
     return float(np.clip(slope, 0.0, MAX_ELASTICITY))
 
 
-def _best(options: list[Option], b: float, b_up: float | None = None) -> tuple[float, Option]:
-    """The split with the largest D = ΔL − b·ΔO (the earliest among equals); a rise in output
-    is credited at `b_up` when given."""
-    up = b if b_up is None else b_up
+def _best(options: list[Option], b: float) -> tuple[float, Option]:
+    """The split with the largest D = ΔL − b·ΔO (the earliest among equals), a rise in output
+    credited in full (`MAX_ELASTICITY`).
+
+    Why a rise is credited in full and a fall only at b: the cohort's b is attenuated (merge
+    counts are noisy, so the fitted line is flatter than the true link), and honest people who
+    adopt agents that ship — usage ×5, merged output ×3 — then kept most of their rise as
+    evidence. A rise in output is never evidence of padding, and tokens rising in step with
+    output leave tokens per output where they were; a padder's output does not rise, so the
+    credit costs the test nothing against padding."""
 
     def d(o: Option) -> float:
-        return o[1] - (up if o[2] > 0 else b) * o[2]
+        return o[1] - (MAX_ELASTICITY if o[2] > 0 else b) * o[2]
 
     return max(((d(o), o) for o in options), key=lambda v: (v[0], -v[1][0]))
