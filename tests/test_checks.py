@@ -4,6 +4,7 @@ no NaN), and known answers on hand-made cohorts."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -234,7 +235,23 @@ def test_deadline_spikes_is_not_applicable_without_a_deadline() -> None:
     assert "--quota" in result["summary"][0]
 
 
-def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
+def test_barren_days_does_not_judge_an_account_with_no_merged_change() -> None:
+    # Every day of an account that never merges is barren whatever it does with its tokens: a
+    # reviewer's role, not evidence about usage (excess-tokens still judges its tokens).
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(
+        accounts, days, "zz-reviewer@acme.example", changes=0, day_overrides={"followed": False}
+    )
+    result = check_by_id("barren-days").run(check_data(accounts, days), CFG)
+    reviewer = result.filter(pl.col("account") == "zz-reviewer@acme.example").row(0, named=True)
+    assert not reviewer["applicable"]
+    assert "no merged change in the period" in reviewer["summary"]
+    assert result.filter(pl.col("account") != "zz-reviewer@acme.example")["applicable"].any()
+
+
+def _rise_cohort(output_elasticity: float) -> CheckData:
+    """28 steady people, a padder whose usage rises ×8 at week 5 with output flat, and a
+    grower whose usage rises as much with merged output ×8^`output_elasticity`."""
     rng = np.random.default_rng(8)
     day_rows, out_rows, acc_rows = [], [], []
     for i in range(30):
@@ -254,7 +271,7 @@ def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
                         "tokens": int(base * jump * np.exp(rng.normal(0, 0.3))),
                     }
                 )
-            merges = int(rng.poisson(2 * (jump**0.6 if i == 29 else 1.0)))
+            merges = int(rng.poisson(2 * (jump**output_elasticity if i == 29 else 1.0)))
             out_rows.append(
                 {"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": merges}
             )
@@ -271,7 +288,27 @@ def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
     accounts = pl.DataFrame(acc_rows).join(
         days.group_by("account").agg(pl.col("tokens").sum()), on="account"
     )
-    data = CheckData(accounts=accounts, days=days, window_days=5, outputs=pl.DataFrame(out_rows))
+    return CheckData(accounts=accounts, days=days, window_days=5, outputs=pl.DataFrame(out_rows))
+
+
+def test_usage_jump_credits_output_that_rose_in_step_with_usage_in_full() -> None:
+    # An honest adopter of agents that ship: usage ×8 and merged output ×8 leave tokens per
+    # output where they were. At the change the rise is credited in full, whatever elasticity
+    # the cohort fits; what is left is the search finding a later split whose before side mixes
+    # the two regimes (a mean of logs against a log of a mean), as small as steady people's.
+    result = check_by_id("usage-jump").run(_rise_cohort(output_elasticity=1.0), CFG)
+    grower = result.filter(pl.col("account") == "zz-grower@acme.example").row(0, named=True)
+    padder = result.filter(pl.col("account") == "zz-padder@acme.example").row(0, named=True)
+    assert padder["p_value"] < 0.05
+    assert grower["p_value"] > 0.01
+    assert grower["statistic"] < 0.3 * padder["statistic"]
+    at_change = replace(CFG, change_date=D0 + timedelta(days=35))
+    dated = check_by_id("usage-jump").run(_rise_cohort(output_elasticity=1.0), at_change)
+    assert dated.filter(pl.col("account") == "zz-grower@acme.example")["p_value"][0] > 0.05
+
+
+def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
+    data = _rise_cohort(output_elasticity=0.6)
     result = check_by_id("usage-jump").run(data, CFG)
     padder = result.filter(pl.col("account") == "zz-padder@acme.example").row(0, named=True)
     grower = result.filter(pl.col("account") == "zz-grower@acme.example").row(0, named=True)

@@ -65,9 +65,7 @@ def _counts(data: CheckData) -> pl.DataFrame:
     """Per account: `n` heavy followable days, `x` of them barren, and `merged` (whether it has
     any counted merged change in the period)."""
     return (
-        data.accounts.select(
-            "account", (pl.col("changes") > 0).fill_null(False).alias("merged")
-        )
+        data.accounts.select("account", (pl.col("changes") > 0).fill_null(False).alias("merged"))
         .join(heavy_day_counts(data.days), on="account", how="left")
         .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
         .sort("account")
