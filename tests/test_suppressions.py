@@ -379,3 +379,38 @@ def test_a_malformed_file_is_exit_2_with_its_line(org: Path, tmp_path: Path) -> 
     result = scan(org, "--suppressions", str(path))
     assert result.exit_code == 2
     assert f"{path}:5: until: expected a date" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_pseudonymised_reports_name_nobody_in_suppression_text(
+    org: Path, tmp_path: Path, fmt: str
+) -> None:
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 48)
+    key.chmod(0o600)
+    path = tmp_path / "s.toml"
+    path.write_text(
+        "[[suppression]]\n"
+        'account = "goranb56"\n'
+        f'reason = "{FLAGGED[0]} runs the agent evaluation for Lee.Wong (INFRA-412)"\n'
+        'owner = "lee.wong"\n'
+        "until = 2026-06-30\n"
+        "\n"
+        "[[suppression]]\n"
+        'account = "left.last.year@acme.example"\n'
+        'reason = "n/a"\n'
+        'owner = "kim.obi"\n'
+        "until = 2026-12-31\n"
+    )
+    result = scan(org, "--suppressions", str(path), "--pseudonymize", str(key), "--format", fmt)
+    assert result.exit_code == 1, result.stderr
+    out = result.stdout
+    for name in ("acme.example", "lee.wong", "Lee.Wong", "kim.obi", "goranb56", "goran"):
+        assert name not in out
+    assert "INFRA-412" in out, "the rest of the reason stays"
+    if fmt == "json":
+        doc = json.loads(out)
+        rec = next(a for a in doc["accounts"] if a["status"] == "suppressed")
+        assert rec["suppression"]["owner"].startswith("p-")
+        assert rec["suppression"]["reason"].startswith(rec["account"] + " runs")
+        assert all("p-" in w for w in doc["run"]["suppressions"]["warnings"])

@@ -47,6 +47,7 @@ from tokenaudit.cli_support import (
     print_rich,
     progress,
     pseudonym_key,
+    pseudonymise,
     render_context,
     run_manifest,
     run_verify,
@@ -123,9 +124,7 @@ def scan(
             write_atomically(audit.save_reference, dump_reference(report, cfg))
         report = apply_suppressions_file(report, trail, files, cfg, tmp)
         if key is not None:
-            from tokenaudit.privacy import pseudonymise_report
-
-            report = pseudonymise_report(report, key)
+            report = pseudonymise(report, trail, key)
         report = apply_baseline(report, trail, cfg)
         _notes(report, cfg, verbose)
         if out.rejects is not None:

@@ -483,6 +483,21 @@ def apply_suppressions_file(
     return dataclasses.replace(report, accounts=applied.accounts)
 
 
+def pseudonymise(report: AuditReport, trail: Trail, key: bytes) -> AuditReport:
+    """The report pseudonymised (`privacy.pseudonymise_report`), and the suppressions' warnings
+    in the JSON `run` object with it: they name accounts and owners."""
+    from tokenaudit.privacy import Scrubber, pseudonymise_report
+
+    others = [n for e in trail.suppressions for n in (e.account, e.owner)]
+    done = pseudonymise_report(report, key, others)
+    if "suppressions" in trail.run_extra:
+        names = set(report.accounts["account"].to_list()) | set(others)
+        trail.run_extra["suppressions"] = Scrubber(key, names).value(
+            trail.run_extra["suppressions"]
+        )
+    return done
+
+
 def apply_baseline(report: AuditReport, trail: Trail, cfg: AuditConfig) -> AuditReport:
     """`change` and `first_flagged` from the baseline; configuration differences warned."""
     if trail.baseline is None:

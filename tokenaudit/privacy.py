@@ -3,17 +3,24 @@
 Keyed, never a plain hash: an unkeyed hash of an e-mail address falls to a dictionary of the staff
 directory. The same key gives the same pseudonyms run after run (reports stay comparable); a new
 key makes periods unlinkable. Pseudonymised data is still personal data.
+
+Free text that a report carries (reasons, a suppression's owner and reason, suppression
+warnings) has every identifier the run knows replaced as well: the accounts, the unmatched
+authors and usage accounts, and the suppressions' accounts and owners. A name typed into a
+reason that the run does not know (a first name, a nickname) cannot be recognised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import stat
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -50,14 +57,23 @@ def pseudonym(key: bytes, identifier: str) -> str:
     return PREFIX + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
-def pseudonymise_report(report: AuditReport, key: bytes) -> AuditReport:
-    """The same report with every account and author replaced by its pseudonym."""
+#: Free-text columns of the accounts frame that may name people.
+_TEXT_COLUMNS = ("reasons", "suppression_owner", "suppression_reason")
+
+
+def pseudonymise_report(
+    report: AuditReport, key: bytes, other_names: Iterable[str] = ()
+) -> AuditReport:
+    """The same report with every account and author replaced by its pseudonym, in identifier
+    columns and in its free text; `other_names` (suppression owners, say) are replaced in the
+    free text too."""
     names = (
         set(report.accounts["account"].to_list())
         | set(report.unmatched_usage)
         | set(report.unmatched_authors)
     )
     mapping = {n: pseudonym(key, n) for n in sorted(names)}
+    scrub = Scrubber(key, names | {n for n in other_names if n.strip()})
 
     def swap(frame: pl.DataFrame) -> pl.DataFrame:
         if "account" not in frame.columns:
@@ -66,9 +82,14 @@ def pseudonymise_report(report: AuditReport, key: bytes) -> AuditReport:
             pl.col("account").replace_strict(mapping, default=pl.col("account"))
         )
 
+    accounts = swap(report.accounts).with_columns(
+        pl.col(c).map_elements(scrub.text, return_dtype=pl.String)
+        for c in _TEXT_COLUMNS
+        if c in report.accounts.columns
+    )
     return replace(
         report,
-        accounts=swap(report.accounts),
+        accounts=accounts,
         checks=swap(report.checks),
         days=swap(report.days),
         outputs=swap(report.outputs),
@@ -76,3 +97,37 @@ def pseudonymise_report(report: AuditReport, key: bytes) -> AuditReport:
         unmatched_authors=sorted(mapping[a] for a in report.unmatched_authors),
         pseudonymised=True,
     )
+
+
+class Scrubber:
+    """Replaces each of `names` wherever it stands as a whole identifier in a text (any case),
+    the longest first, so that `ana.costa@acme.example` is not half-replaced as `ana.costa`."""
+
+    def __init__(self, key: bytes, names: Iterable[str]) -> None:
+        self._key = key
+        folded = {unicodedata.normalize("NFC", n).casefold().strip() for n in names}
+        ordered = sorted((n for n in folded if n), key=lambda n: (-len(n), n))
+        self._pattern = (
+            re.compile(
+                r"(?<![\w@.+-])(" + "|".join(re.escape(n) for n in ordered) + r")(?![\w@+-]|\.\w)",
+                re.IGNORECASE,
+            )
+            if ordered
+            else None
+        )
+
+    def text(self, value: str | None) -> str | None:
+        if value is None or self._pattern is None:
+            return value
+        normal = unicodedata.normalize("NFC", value)
+        return self._pattern.sub(lambda m: pseudonym(self._key, m.group(1)), normal)
+
+    def value(self, value: Any) -> Any:
+        """`value` with every string in it scrubbed (lists and dicts walked)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        return value
