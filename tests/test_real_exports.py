@@ -461,13 +461,17 @@ def test_inspect_of_a_whole_claude_home_lists_every_file_once_with_what_or_why()
     assert all(s["reason"] and not s["stops_scan"] for s in skipped.values())
 
 
-def test_inspect_lists_a_file_that_would_stop_a_scan_and_goes_on(tmp_path: Path) -> None:
+def test_inspect_lists_a_file_that_would_stop_a_scan_goes_on_and_exits_as_scan_would(
+    tmp_path: Path,
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "good.csv").write_text("timestamp,account,input_tokens\n2026-03-02T10:00:00Z,ana,5\n")
     (home / "cut.json").write_text('[{"timestamp": "2026-03-02T10:00:00Z", "acc')
     result = _inspect(str(home))
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 65, result.stderr
+    assert "cut.json" in result.stderr and "scan would stop on this input (1 such" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     doc = json.loads(result.stdout)
     assert [Path(f["name"]).name for f in doc["files"]] == ["good.csv"]
     (cut,) = doc["skipped"]

@@ -56,7 +56,7 @@ from tokenaudit.cli_support import (
     warn,
     workdir,
 )
-from tokenaudit.errors import ConfigError, ExitCode, OutputError
+from tokenaudit.errors import ConfigError, DataError, ExitCode, OutputError
 from tokenaudit.output import check_output_path, write_atomically
 
 if TYPE_CHECKING:
@@ -331,6 +331,14 @@ def inspect(
             emit(render_inspection_json(inspection), None)
         else:
             print_rich(render_inspection, inspection)
+        stoppers = [s.name for s in inspection.skipped if s.stops_scan]
+        if stoppers:
+            # The whole inspection is printed first; the exit code lets a pre-flight step in a
+            # pipeline stop where `scan` would.
+            raise DataError(
+                stoppers[0],
+                f"scan would stop on this input ({len(stoppers)} such, listed above)",
+            )
 
 
 @app.command()
