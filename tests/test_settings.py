@@ -192,6 +192,8 @@ def test_a_misspelt_key_stops_scan_and_config_with_exit_2(
             assert result.exit_code == 2, result.stderr
             assert "tokenaudit.toml:3: unknown key 'fial-on'" in result.stderr
             assert "did you mean 'fail-on'" in result.stderr
+            assert result.stderr.startswith("tokenaudit: error: ")
+            assert len(result.stderr.strip().splitlines()) == 1, "one line, no usage block"
     finally:
         (org / "tokenaudit.toml").unlink()
 

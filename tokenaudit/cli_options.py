@@ -349,7 +349,10 @@ def _settings_file(ctx: typer.Context, value: Path | None) -> Path | None:
     try:
         loaded = load_config(found[0], ctx.command.params, ctx, table=found[1])
     except ConfigError as exc:
-        ctx.fail(str(exc))
+        # A settings file's error is about that file, not about the command line: one line
+        # naming its `file:line`, without Click's usage block.
+        typer.echo(f"tokenaudit: error: {exc}", err=True)
+        raise typer.Exit(ConfigError.exit_code) from None
     except InputMissingError as exc:
         typer.echo(f"tokenaudit: error: {exc}", err=True)
         raise typer.Exit(66) from None
