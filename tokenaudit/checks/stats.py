@@ -230,14 +230,13 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
     return q
 
 
-#: Share of the upper side's standardised values whose exact size the tail-shape fit does not use:
-#: 30 % of the upper side is 15 % of the cohort, the most tokenmaxxers an organisation is assumed
-#: to hold (both generator families draw 3–15 %). At 15 % of the upper side (7.5 % of the cohort)
-#: the padders beyond it still set the tail: in an organisation with 10 % of them a padder at ×160
-#: the tokens of same-output peers got p = 0.01 and stayed `ok` while no honest person exceeded
-#: ×13. Measured on both families (benchmarks/detection.py): honest people in `review` stay under
-#: 2 % in every organisation at 30 %, and reach 5 % at 50 %.
-CENSORED_SHARE = 0.3
+#: Share of the upper side's standardised values whose exact size the tail-shape fit does not use.
+#: A trade-off measured on both generator families (benchmarks/detection.py), not a free choice:
+#: censoring 30 % lifted recall of padders (a ×160 padder had p = 0.01 at 15 %), but where honest
+#: overnight-agent users are 15 % or more of a role cohort they then only counted as "beyond",
+#: the tail came out light, and 7 % of one all-honest organisation went to `review`.
+#: Honest people come first.
+CENSORED_SHARE = 0.15
 
 
 @dataclass(frozen=True)
