@@ -156,6 +156,18 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
     `message.id` + `requestId` and their `output_tokens` grow, so the fullest line counts."""
     if not any(_is_claude_line(r) for _, r in records[:50]):
         return None
+    return Converted(
+        "claude-code-transcript",
+        Kind.USAGE,
+        claude_code_rows(records),
+        optional=frozenset({"account"}),
+    )
+
+
+def claude_code_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of a Claude Code transcript's records (lines that are not requests may be left
+    out beforehand: they make no row): the fullest line of each message + request id, in order
+    of first appearance."""
     best: dict[str, tuple[int, dict[str, Any]]] = {}
     order: list[str] = []
     for line, r in records:
@@ -209,11 +221,10 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
             best[key] = (line, row | {"_size": size})
         elif size > best[key][1]["_size"]:
             best[key] = (line, row | {"_size": size})
-    rows = [
+    return [
         {"_line": best[k][0], **{c: v for c, v in best[k][1].items() if c != "_size"}}
         for k in order
     ]
-    return Converted("claude-code-transcript", Kind.USAGE, rows, optional=frozenset({"account"}))
 
 
 # --------------------------------------------------------------------------- not logs
@@ -720,6 +731,18 @@ def codex_session(records: Records, doc: Any) -> Converted | None:
     legacy = "instructions" in head[0] and "git" in head[0] and "id" in head[0]
     if not (current or legacy):
         return None
+    rows = codex_rows(records)
+    note = "" if rows else "no token usage recorded"
+    return Converted("codex-session", Kind.USAGE, rows, optional=frozenset({"account"}), note=note)
+
+
+#: The only line types of a Codex rollout that `codex_rows` reads.
+CODEX_LINE_TYPES: Final = frozenset({"session_meta", "turn_context", "event_msg"})
+
+
+def codex_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of a Codex rollout's records (lines of types other than `CODEX_LINE_TYPES` may
+    be left out beforehand): one per new cumulative total, with the last request's usage."""
     rows: list[dict[str, Any]] = []
     session = model = None
     last_total: Any = None
@@ -751,8 +774,7 @@ def codex_session(records: Records, doc: Any) -> Converted | None:
                     "session_id": session,
                 }
             )
-    note = "" if rows else "no token usage recorded"
-    return Converted("codex-session", Kind.USAGE, rows, optional=frozenset({"account"}), note=note)
+    return rows
 
 
 def copilot_user_report(records: Records, doc: Any) -> Converted | None:
