@@ -64,9 +64,16 @@ def load_all(
     account: str | None = None,
     period: tuple[datetime | None, datetime | None] = (None, None),
 ) -> tuple[list[LoadedInput], list[str]]:
+    from tokenaudit.loaders.transcripts import load_transcripts
+
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
-    for file in files:
+    # Claude Code and Codex trees (thousands of files) are read in batches; the rest one by one.
+    fast = load_transcripts(files, workdir, assume_tz=assume_tz, account=account, period=period)
+    for position, file in enumerate(files):
+        if position in fast:
+            loaded.append(fast[position])
+            continue
         try:
             item = load_input(file, workdir, assume_tz=assume_tz, account=account, period=period)
         except RefusedExport as exc:
