@@ -11,7 +11,7 @@ hold the two equal): the rows are made by the adapters' own functions (`exports.
 `exports.codex_rows`), only from the lines that can make a row; every line is still decoded,
 so that a line that is not JSON (or not UTF-8, or not an object, or nested too deeply) is an
 unreadable line with its file and number, and a line longer than `MAX_NDJSON_LINE_BYTES` is
-one too, never read. Files this module cannot be sure of (compressed, UTF-16, a single JSON
+one too, never read (`readers.MAX_NDJSON_LINE_BYTES`). Files this module cannot be sure of (compressed, UTF-16, a single JSON
 document, a head that another adapter could claim, forced to another kind) are left to
 `load_input`.
 
@@ -35,7 +35,7 @@ from typing import Any, Final
 import polars as pl
 
 from tokenaudit.errors import DataError
-from tokenaudit.loaders import exports
+from tokenaudit.loaders import exports, readers
 from tokenaudit.loaders.canonical import (
     SCHEMAS,
     LoadedInput,
@@ -43,13 +43,7 @@ from tokenaudit.loaders.canonical import (
     _prune_to_period,
     _resolve_columns,
 )
-from tokenaudit.loaders.readers import (
-    _SNIFF_BYTES,
-    MAX_NDJSON_LINE_BYTES,
-    RawTable,
-    _LineGuard,
-    sniff_bytes,
-)
+from tokenaudit.loaders.readers import _SNIFF_BYTES, RawTable, _LineGuard, sniff_bytes
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
@@ -111,21 +105,30 @@ class _FileLines:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.guard = _LineGuard(MAX_NDJSON_LINE_BYTES)
+        # Read when the file is, so that a test can lower the limit as for `readers.prepare`.
+        self.limit = readers.MAX_NDJSON_LINE_BYTES
+        self.guard = _LineGuard(self.limit)
+        #: The number of a last line with no newline after it (0: none).
+        self.unterminated = 0
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         number = 0
+        # The guard takes pieces of at most its limit (only a line spanning pieces is too long).
+        size = min(_CHUNK, self.limit)
         with self.path.open("rb") as fh:
             while True:
-                chunk = fh.read(_CHUNK)
+                chunk = fh.read(size)
                 text = self.guard.feed(chunk) if chunk else self.guard.close()
                 if text:
                     lines = text.split(b"\n")
-                    if text.endswith(b"\n"):
-                        lines.pop()
+                    last = lines.pop()  # b"" after a final newline
                     for line in lines:
                         number += 1
                         yield number, line
+                    if last:  # the file's last line, with no newline after it
+                        number += 1
+                        self.unterminated = number
+                        yield number, last
                 if not chunk:
                     return
 
@@ -134,8 +137,26 @@ class _FileLines:
         return self.guard.long
 
 
-def _decode(line: bytes, number: int, unreadable: list[tuple[int, str]]) -> dict[str, Any] | None:
-    """A line's JSON object, or None (and the reason in `unreadable`), as `readers` reads it."""
+def _decode(
+    line: bytes, number: int, unreadable: list[tuple[int, str]], newline: bool = True
+) -> dict[str, Any] | None:
+    """A line's JSON object, or None (and the reason in `unreadable`), exactly as `readers`
+    reads it: its reader decodes each line with its newline (`newline`: the line had one),
+    which changes some error messages (and how 1-3 bytes are guessed to be encoded); a line is
+    decoded without it first, and again with it only when that cannot be the same."""
+    if not newline or len(line) >= 4:
+        try:
+            item = json.loads(line)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            return _object(item, number, unreadable)
+    return _decode_as_read(line + b"\n" if newline else line, number, unreadable)
+
+
+def _decode_as_read(
+    line: bytes, number: int, unreadable: list[tuple[int, str]]
+) -> dict[str, Any] | None:
     try:
         item = json.loads(line)
     except UnicodeDecodeError:
@@ -147,6 +168,10 @@ def _decode(line: bytes, number: int, unreadable: list[tuple[int, str]]) -> dict
     except RecursionError:
         unreadable.append((number, Reason(RejectCode.TOO_DEEP, "JSON nested too deeply to read")))
         return None
+    return _object(item, number, unreadable)
+
+
+def _object(item: Any, number: int, unreadable: list[tuple[int, str]]) -> dict[str, Any] | None:
     if isinstance(item, dict):
         return item
     unreadable.append(
@@ -170,7 +195,9 @@ def recognise(file: InputFile) -> str | None:
             head = fh.read(_SNIFF_BYTES)
     except OSError:
         return None  # load_input says why, in its words
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff", b"\xfe")):
+    if head.startswith(
+        (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff", b"\xfe")
+    ):
         return None
     if b"\x00" in head[:4096] or sniff_bytes(head) != "ndjson":
         return None
@@ -216,7 +243,7 @@ def read_file(file: InputFile, source: str) -> _Read:
         for number, line in lines:
             if not line.strip():
                 continue
-            item = _decode(line, number, unreadable)
+            item = _decode(line, number, unreadable, number != lines.unterminated)
             if item is not None and keep(item):
                 records.append((number, item))
     except OSError as exc:
@@ -289,18 +316,19 @@ def _type_batch(
     usage = SCHEMAS[Kind.USAGE]
     mapping = _resolve_columns(raw.columns, usage)
     lf = _prune_to_period(raw.frame, mapping["timestamp"], period)
-    raw = RawTable(lf, raw.columns, raw.fmt, raw.unit, kind=raw.kind, source=raw.source, optional=raw.optional)
+    raw = RawTable(
+        lf, raw.columns, raw.fmt, raw.unit, kind=raw.kind, source=raw.source, optional=raw.optional
+    )
     typed = _canonicalise(raw, usage, mapping, Kind.USAGE, "", assume_tz)
-    index = pl.col("_line") // (1 << _SHIFT)
     typed = typed.with_columns(
         pl.col("source").fill_null(batch.source),
-        index.alias("_index"),
+        (pl.col("_line") // (1 << _SHIFT)).alias("_index"),
         (pl.col("_line") % (1 << _SHIFT)).alias("_line"),
     )
     # Rows come back in no particular order: they are put back in file and line order, so that
     # each file's rows are one slice.
     done = typed.collect().sort("_index", "_line")
-    counts = dict(done.group_by("_index").len().iter_rows())
+    counts: dict[int, int] = dict(done.group_by("_index").len().iter_rows())
     done = done.with_columns(
         pl.col("_index")
         .replace_strict(
@@ -312,21 +340,21 @@ def _type_batch(
     ).drop("_index")
     out: list[LoadedInput] = []
     offset = 0
-    for index_, read in enumerate(batch.files):
-        n = int(counts.get(index_, 0))
+    for position, read in enumerate(batch.files):
+        size = int(counts.get(position, 0))
         out.append(
             LoadedInput(
                 read.file,
                 Kind.USAGE,
                 f"{read.source} (ndjson)",
                 "line",
-                done.slice(offset, n).lazy(),
+                done.slice(offset, size).lazy(),
                 tuple(read.unreadable),
                 "" if read.rows or read.source == CLAUDE else "no token usage recorded",
                 expected_rows=len(read.rows),
             )
         )
-        offset += n
+        offset += size
     return out
 
 
