@@ -305,6 +305,43 @@ def test_an_over_long_line_is_one_unreadable_line_as_in_load_input(
     assert "longer than 4K" in item.unreadable[0][1]
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_random_files_of_awkward_lines_load_as_load_input_loads_them(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines longer than the limit (first, last, spanning reads, without a final newline),
+    invalid UTF-8 beside valid text, blank and CRLF lines, junk: all where load_input has them."""
+    import random
+
+    monkeypatch.setattr(readers, "MAX_NDJSON_LINE_BYTES", 4096)
+    rng = random.Random(seed)
+    choices = [
+        lambda i: json.dumps(_assistant(f"m{i % 7}", "r", _u(1, i))).encode(),
+        lambda i: json.dumps(
+            _assistant(f"m{i}", "r", _u(1, 2)) | {"t": "ü日🚀" * rng.randrange(1, 600)},
+            ensure_ascii=False,
+        ).encode(),
+        lambda i: json.dumps(
+            _assistant(f"m{i}", "r", _u(1, 2)) | {"pad": "x" * rng.randrange(3000, 12000)}
+        ).encode(),
+        lambda i: b"",
+        lambda i: b"  \t",
+        lambda i: b'{"type": "assistant", "x": "\xff\xfe"}',
+        lambda i: b"{truncated",
+        lambda i: json.dumps(_assistant(f"m{i}", "r", _u(1, 2))).encode() + b"\r",
+        lambda i: b"[" * rng.randrange(1, 3000),
+        lambda i: b'{"a": "\\ud800"}',
+    ]
+    first = json.dumps(_assistant("m0", "r", _u(1, 1))).encode()
+    lines = [first] + [rng.choice(choices)(i) for i in range(1, 60)]
+    body = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else b"")
+    path = tmp_path / "projects" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(body)
+    files = expand_paths([tmp_path / "projects"])
+    assert assert_same_as_load_input(files, tmp_path) == 1
+
+
 def test_files_it_cannot_be_sure_of_are_left_to_load_input(tmp_path: Path) -> None:
     line = json.dumps(_assistant("m1", "r1", _u(1, 2))).encode()
     plain = _write(tmp_path / "a.jsonl", [line, line])

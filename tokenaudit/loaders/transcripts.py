@@ -43,15 +43,13 @@ from tokenaudit.loaders.canonical import (
     _prune_to_period,
     _resolve_columns,
 )
-from tokenaudit.loaders.readers import _SNIFF_BYTES, RawTable, _LineGuard, sniff_bytes
+from tokenaudit.loaders.readers import _SNIFF_BYTES, RawTable, sniff_bytes
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
 
 #: Rows typed together (a batch's raw text columns are held as Python strings meanwhile).
 BATCH_ROWS: Final = 200_000
-#: How much of a file's start may be read to recognise it (the first `_HEAD_RECORDS` records).
-_HEAD_BYTES: Final = 4 << 20
 #: `exports.convert` decides from at most the first 50 records of a file.
 _HEAD_RECORDS: Final = 50
 _CHUNK: Final = 1 << 20
@@ -101,57 +99,107 @@ def _rows(source: str, records: list[tuple[int, dict[str, Any]]]) -> list[dict[s
 
 
 class _FileLines:
-    """The lines of a file in order, with over-long ones left out (`readers._LineGuard`)."""
+    """The lines of a file in order: (number, line, whether a newline ended it). A line is
+    text when its chunk is valid UTF-8 (the common case: decoded once, not line by line), else
+    bytes. A line longer than `readers.MAX_NDJSON_LINE_BYTES` is not kept (memory stays one
+    chunk plus one line) and comes out empty, its reason in `long`, as `readers.prepare`
+    words it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         # Read when the file is, so that a test can lower the limit as for `readers.prepare`.
         self.limit = readers.MAX_NDJSON_LINE_BYTES
-        self.guard = _LineGuard(self.limit)
-        #: The number of a last line with no newline after it (0: none).
-        self.unterminated = 0
+        self.long: list[tuple[int, str]] = []
 
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+    def _too_long(self, number: int, size: int) -> None:
+        self.long.append(
+            (
+                number,
+                Reason(
+                    RejectCode.LINE_TOO_LONG,
+                    f"line is longer than {readers._size_text(self.limit)} "
+                    f"({readers._size_text(size)} or more); not read",
+                ),
+            )
+        )
+
+    def _body(self, body: bytes, number: int) -> Iterator[tuple[int, str | bytes, bool]]:
+        """Whole lines (`body` holds no final newline); only the first can be too long."""
+        try:
+            lines: list[Any] = body.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = body.split(b"\n")
+        first = lines[0]
+        if len(first) > self.limit // 4 and len(body.split(b"\n", 1)[0]) > self.limit:
+            self._too_long(number + 1, len(body.split(b"\n", 1)[0]))
+            lines[0] = first[:0]
+        for line in lines:
+            number += 1
+            yield number, line, True
+
+    def __iter__(self) -> Iterator[tuple[int, str | bytes, bool]]:
         number = 0
-        # The guard takes pieces of at most its limit (only a line spanning pieces is too long).
+        pending = b""
+        dropping = -1  # bytes of an over-long line seen so far, or -1
         size = min(_CHUNK, self.limit)
         with self.path.open("rb") as fh:
-            while True:
-                chunk = fh.read(size)
-                text = self.guard.feed(chunk) if chunk else self.guard.close()
-                if text:
-                    lines = text.split(b"\n")
-                    last = lines.pop()  # b"" after a final newline
-                    for line in lines:
-                        number += 1
-                        yield number, line
-                    if last:  # the file's last line, with no newline after it
-                        number += 1
-                        self.unterminated = number
-                        yield number, last
-                if not chunk:
-                    return
+            while chunk := fh.read(size):
+                if dropping >= 0:
+                    cut = chunk.find(b"\n")
+                    if cut < 0:
+                        dropping += len(chunk)
+                        continue
+                    number += 1
+                    self._too_long(number, dropping + cut)
+                    yield number, b"", True
+                    dropping, chunk = -1, chunk[cut + 1 :]
+                data = pending + chunk if pending else chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    pending = data
+                else:
+                    for item in self._body(data[:cut], number):
+                        number = item[0]
+                        yield item
+                    pending = data[cut + 1 :]
+                if len(pending) > self.limit:
+                    dropping, pending = len(pending), b""
+            if dropping >= 0:
+                self._too_long(number + 1, dropping)
+                yield number + 1, b"", False
+            elif pending:
+                number += 1
+                try:
+                    last: str | bytes = pending.decode("utf-8")
+                except UnicodeDecodeError:
+                    last = pending
+                yield number, last, False
 
-    @property
-    def long(self) -> list[tuple[int, str]]:
-        return self.guard.long
+
+_WHITESPACE: Final = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
+_DECODER: Final = json.JSONDecoder()
 
 
 def _decode(
-    line: bytes, number: int, unreadable: list[tuple[int, str]], newline: bool = True
+    line: str | bytes, number: int, unreadable: list[tuple[int, str]], newline: bool = True
 ) -> dict[str, Any] | None:
     """A line's JSON object, or None (and the reason in `unreadable`), exactly as `readers`
-    reads it: its reader decodes each line with its newline (`newline`: the line had one),
-    which changes some error messages (and how 1-3 bytes are guessed to be encoded); a line is
-    decoded without it first, and again with it only when that cannot be the same."""
-    if not newline or len(line) >= 4:
-        try:
-            item = json.loads(line)
-        except (ValueError, RecursionError):
-            pass
-        else:
-            return _object(item, number, unreadable)
+    reads it. Its reader decodes each line as bytes with its newline (`newline`: the line had
+    one), which changes some error messages and how a line's encoding is guessed: a line of
+    valid UTF-8 that opens an object is decoded as text directly (the same object), any other
+    line, and any line that fails, again as the reader does."""
+    if isinstance(line, str):
+        if line[:1] == "{" and line[1:2] != "\x00":
+            try:
+                return _object(_DECODER.decode(line), number, unreadable)
+            except (ValueError, RecursionError):
+                pass
+        line = line.encode("utf-8")
     return _decode_as_read(line + b"\n" if newline else line, number, unreadable)
+
+
+def _blank(line: str | bytes) -> bool:
+    return not (line.strip(_WHITESPACE) if isinstance(line, str) else line.strip())
 
 
 def _decode_as_read(
@@ -185,42 +233,29 @@ def _object(item: Any, number: int, unreadable: list[tuple[int, str]]) -> dict[s
     return None
 
 
-def recognise(file: InputFile) -> str | None:
-    """`CLAUDE` or `CODEX` when `load_input` would read the file as that export through its
-    NDJSON reader, else None (the file is left to `load_input`)."""
+def _plain_ndjson(file: InputFile) -> bool:
+    """Whether `readers` would read the file as plain NDJSON, with no copy made first."""
     if file.not_a_log is not None or file.forced_kind not in (None, Kind.USAGE):
-        return None
+        return False
     try:
         with file.path.open("rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError:
-        return None  # load_input says why, in its words
-    if head.startswith(
-        (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff", b"\xfe")
-    ):
-        return None
-    if b"\x00" in head[:4096] or sniff_bytes(head) != "ndjson":
-        return None
-    records: list[tuple[int, dict[str, Any]]] = []
-    read = 0
-    lines = _FileLines(file.path)
-    try:
-        for number, line in lines:
-            read += len(line) + 1
-            if read > _HEAD_BYTES:
-                return None  # huge first lines: the general reader decides
-            if line.strip():
-                item = _decode(line, number, [])
-                if item is not None:
-                    records.append((number, item))
-            if len(records) >= _HEAD_RECORDS:
-                break
-    except OSError:
-        return None
-    converted = exports.convert(records, None)
-    if converted is None or converted.refuse or converted.source not in (CLAUDE, CODEX):
-        return None
-    return converted.source
+        return False  # load_input says why, in its words
+    if head.startswith(_NOT_PLAIN):
+        return False
+    return b"\x00" not in head[:4096] and sniff_bytes(head) == "ndjson"
+
+
+#: Compressed or transcoded content (`readers.prepare` makes a plain copy of it first).
+_NOT_PLAIN: Final = (
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",
+    b"\xff\xfe",
+    b"\xfe\xff",
+)
 
 
 @dataclass
@@ -233,25 +268,62 @@ class _Read:
     unreadable: list[tuple[int, str]]
 
 
-def read_file(file: InputFile, source: str) -> _Read:
-    """Every line of a recognised file decoded; rows made from those that can make one."""
-    keep = _keeps(source)
+def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
+    """A Claude Code transcript or Codex rollout read in one pass: every line decoded, the
+    first `_HEAD_RECORDS` records recognised as `exports.convert` recognises a file, then only
+    the lines that can make a row kept. None for any other file (left to `load_input`)."""
+    if not _plain_ndjson(file):
+        return None
+    head: list[tuple[int, dict[str, Any]]] = []
     records: list[tuple[int, dict[str, Any]]] = []
     unreadable: list[tuple[int, str]] = []
+    source = ""
+    keep: Callable[[dict[str, Any]], bool] = bool
     lines = _FileLines(file.path)
     try:
-        for number, line in lines:
-            if not line.strip():
+        for number, line, newline in lines:
+            if _blank(line):
                 continue
-            item = _decode(line, number, unreadable, number != lines.unterminated)
-            if item is not None and keep(item):
-                records.append((number, item))
-    except OSError as exc:
-        from tokenaudit.errors import InputMissingError
-
-        raise InputMissingError(file.name, exc.strerror or type(exc).__name__.lower()) from exc
+            item = _decode(line, number, unreadable, newline)
+            if source:
+                if item is not None and keep(item):
+                    records.append((number, item))
+                continue
+            if item is not None:
+                head.append((number, item))
+            if len(head) >= _HEAD_RECORDS:
+                source = _recognised(head)
+                if not source or head_only:
+                    break
+                keep = _keeps(source)
+                records = [r for r in head if keep(r[1])]
+                head = []
+    except OSError:
+        return None  # load_input says why, in its words
+    if not source:
+        source = _recognised(head)
+        if not source or head_only:
+            return _Read(file, source, [], []) if source else None
+        keep = _keeps(source)
+        records = [r for r in head if keep(r[1])]
+    if head_only:
+        return _Read(file, source, [], [])
     unreadable = sorted([*unreadable, *lines.long])
     return _Read(file, source, _rows(source, records), unreadable)
+
+
+def _recognised(head: list[tuple[int, dict[str, Any]]]) -> str:
+    converted = exports.convert(head, None)
+    if converted is None or converted.refuse or converted.source not in (CLAUDE, CODEX):
+        return ""
+    return converted.source
+
+
+def recognise(file: InputFile) -> str | None:
+    """`CLAUDE` or `CODEX` when `load_input` would read the file as that export through its
+    NDJSON reader, else None (the file is left to `load_input`)."""
+    read = read_file(file, head_only=True)
+    return read.source if read is not None else None
 
 
 # ----------------------------------------------------------------------------- typing batches
@@ -383,11 +455,11 @@ def load_transcripts(
         positions[source] = []
 
     for position, file in enumerate(files):
-        source = recognise(file)
-        if source is None:
+        read = read_file(file)
+        if read is None:
             continue
-        _owner(file, account, source)  # a tree without an owner stops before it is read
-        read = read_file(file, source)
+        source = read.source
+        _owner(file, account, source)
         batch = batches[source]
         batch.files.append(read)
         batch.rows += len(read.rows)
