@@ -434,3 +434,119 @@ def test_generated_trees_are_the_same_for_the_same_seed(tmp_path: Path) -> None:
     first = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jsonl"))
     assert first == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jsonl"))
     shutil.rmtree(tmp_path / "b")
+
+
+# ----------------------------------------------------------------------------- the fullest line
+
+
+def _reference_rows(records: list[tuple[int, dict]]) -> list[dict]:
+    """`exports.claude_code_transcript`'s rows as written before transcripts were read at
+    scale (a row built for every line, then compared): the rule the faster code must keep."""
+    from tokenaudit.loaders.exports import _add, _count, _get, _int, _is_request_line
+
+    best: dict = {}
+    order: list = []
+    for line, r in records:
+        if not _is_request_line(r):
+            continue
+        message = r.get("message")
+        usage = _get(message, "usage")
+        if (
+            not isinstance(usage, dict)
+            or "input_tokens" not in usage
+            or "output_tokens" not in usage
+        ):
+            continue
+        model = _get(message, "model")
+        if model == "<synthetic>":
+            continue
+        msg_id = _get(message, "id") or ""
+        req_id = r.get("requestId") or ""
+        key = f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
+        creation = usage.get("cache_creation")
+        cache_write = (
+            _add(
+                _get(creation, "ephemeral_5m_input_tokens"),
+                _get(creation, "ephemeral_1h_input_tokens"),
+            )
+            if isinstance(creation, dict)
+            else _count(usage.get("cache_creation_input_tokens"))
+        )
+        one_hour = (
+            _get(creation, "ephemeral_1h_input_tokens") if isinstance(creation, dict) else None
+        )
+        row = {
+            "timestamp": r.get("timestamp"),
+            "input_tokens": _count(usage.get("input_tokens")),
+            "output_tokens": _count(usage.get("output_tokens")),
+            "cache_read_tokens": _count(usage.get("cache_read_input_tokens")),
+            "cache_write_tokens": cache_write,
+            "cache_write_1h_tokens": _count(one_hour),
+            "model": model,
+            "request_id": key,
+            "session_id": r.get("sessionId"),
+            "cost_usd": r.get("costUSD"),
+        }
+        size = sum(
+            _int(row[c])
+            for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+        )
+        if key not in best:
+            order.append(key)
+            best[key] = (line, row | {"_size": size})
+        elif size > best[key][1]["_size"]:
+            best[key] = (line, row | {"_size": size})
+    return [
+        {"_line": best[k][0], **{c: v for c, v in best[k][1].items() if c != "_size"}}
+        for k in order
+    ]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_fullest_line_rule_is_kept_on_any_values(seed: int) -> None:
+    import random
+
+    from tokenaudit.loaders.exports import claude_code_rows
+
+    rng = random.Random(seed)
+    values = [
+        0, 1, 7, 120, 263, 2**53 - 1, 2**53 + 1, 2**70 + 1, -4, True, False, None, 2.0, 2.5,
+        float("inf"), "12", " 12 ", "1e3", "abc", "", [1], {"a": 1},
+    ]  # fmt: skip
+
+    def count() -> object:
+        return rng.choice(values) if rng.random() < 0.3 else rng.randrange(0, 5000)
+
+    def usage() -> object:
+        if rng.random() < 0.05:
+            return rng.choice([{}, None, [], {"input_tokens": 1}])
+        u = {"input_tokens": count(), "output_tokens": count()}
+        for name in ("cache_read_input_tokens", "cache_creation_input_tokens"):
+            if rng.random() < 0.8:
+                u[name] = count()
+        if rng.random() < 0.5:
+            u["cache_creation"] = (
+                {"ephemeral_5m_input_tokens": count(), "ephemeral_1h_input_tokens": count()}
+                if rng.random() < 0.9
+                else rng.choice([None, "x", 5])
+            )
+        return u
+
+    records = []
+    for line in range(1, 400):
+        record = {
+            "type": rng.choice(["assistant"] * 8 + ["user", "progress", None]),
+            "requestId": rng.choice([f"r{rng.randrange(30)}", None, ""]),
+            "sessionId": "s",
+            "timestamp": f"2026-03-02T10:{line % 60:02d}:00Z",
+            "message": {
+                "id": rng.choice([f"m{rng.randrange(30)}", None, ""]),
+                "role": rng.choice(["assistant", "user"]),
+                "model": rng.choice(["claude-x", "<synthetic>", None]),
+                "usage": usage(),
+            },
+        }
+        if record["type"] is None:
+            del record["type"]
+        records.append((line, record))
+    assert claude_code_rows(records) == _reference_rows(records)

@@ -167,9 +167,8 @@ def claude_code_transcript(records: Records, doc: Any) -> Converted | None:
 def claude_code_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
     """The rows of a Claude Code transcript's records (lines that are not requests may be left
     out beforehand: they make no row): the fullest line of each message + request id, in order
-    of first appearance."""
-    best: dict[str, tuple[int, dict[str, Any]]] = {}
-    order: list[str] = []
+    of first appearance. Only the winning lines are turned into rows."""
+    best: dict[str, tuple[int, dict[str, Any], int]] = {}
     for line, r in records:
         if not _is_request_line(r):
             continue
@@ -181,50 +180,81 @@ def claude_code_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict
             or "output_tokens" not in usage
         ):
             continue  # gateway partial lines with "usage": {}
-        model = _get(message, "model")
-        if model == "<synthetic>":
+        if _get(message, "model") == "<synthetic>":
             continue  # client-side error messages: no request was made
-        msg_id = _get(message, "id") or ""
-        req_id = r.get("requestId") or ""
-        key = f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
-        creation = usage.get("cache_creation")
-        cache_write = (
-            _add(
-                _get(creation, "ephemeral_5m_input_tokens"),
-                _get(creation, "ephemeral_1h_input_tokens"),
-            )
-            if isinstance(creation, dict)
-            else _count(usage.get("cache_creation_input_tokens"))
+        key = _claude_key(r, line)
+        size = _claude_size(usage)
+        kept = best.get(key)
+        if kept is None or size > kept[2]:
+            best[key] = (line, r, size)  # a dict keeps its keys in order of first appearance
+    return [{"_line": line, **_claude_row(r, key)} for key, (line, r, _) in best.items()]
+
+
+def _claude_key(r: dict[str, Any], line: int) -> str:
+    msg_id = _get(r, "message", "id") or ""
+    req_id = r.get("requestId") or ""
+    return f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
+
+
+#: Whole numbers below this are exact as floats: `_int` of them is themselves.
+_EXACT: Final = 1 << 53
+
+
+def _size_of(value: Any) -> int:
+    """`_int(_count(value))`: what a count adds to a line's size (0 for no count)."""
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return value
+    return _int(_count(value))
+
+
+def _claude_size(usage: dict[str, Any]) -> int:
+    """input + output + cache read + cache write of a line, as its row would sum them."""
+    creation = usage.get("cache_creation")
+    if isinstance(creation, dict):
+        five, hour = (
+            creation.get("ephemeral_5m_input_tokens"),
+            creation.get("ephemeral_1h_input_tokens"),
         )
-        one_hour = (
-            _get(creation, "ephemeral_1h_input_tokens") if isinstance(creation, dict) else None
+        if (five is None or type(five) is int) and (hour is None or type(hour) is int):
+            write = _size_of((five or 0) + (hour or 0))
+        else:
+            write = _int(_add(five, hour))
+    else:
+        write = _size_of(usage.get("cache_creation_input_tokens"))
+    return (
+        _size_of(usage.get("input_tokens"))
+        + _size_of(usage.get("output_tokens"))
+        + _size_of(usage.get("cache_read_input_tokens"))
+        + write
+    )
+
+
+def _claude_row(r: dict[str, Any], key: str) -> dict[str, Any]:
+    message = r.get("message")
+    usage: dict[str, Any] = _get(message, "usage")
+    creation = usage.get("cache_creation")
+    cache_write = (
+        _add(
+            _get(creation, "ephemeral_5m_input_tokens"),
+            _get(creation, "ephemeral_1h_input_tokens"),
         )
-        row = {
-            "timestamp": r.get("timestamp"),
-            "input_tokens": _count(usage.get("input_tokens")),
-            "output_tokens": _count(usage.get("output_tokens")),
-            "cache_read_tokens": _count(usage.get("cache_read_input_tokens")),
-            "cache_write_tokens": cache_write,
-            # The part of the writes cached for an hour (priced at 2× input, not 1.25×).
-            "cache_write_1h_tokens": _count(one_hour),
-            "model": model,
-            "request_id": key,
-            "session_id": r.get("sessionId"),
-            "cost_usd": r.get("costUSD"),
-        }
-        size = sum(
-            _int(row[c])
-            for c in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-        )
-        if key not in best:
-            order.append(key)
-            best[key] = (line, row | {"_size": size})
-        elif size > best[key][1]["_size"]:
-            best[key] = (line, row | {"_size": size})
-    return [
-        {"_line": best[k][0], **{c: v for c, v in best[k][1].items() if c != "_size"}}
-        for k in order
-    ]
+        if isinstance(creation, dict)
+        else _count(usage.get("cache_creation_input_tokens"))
+    )
+    one_hour = _get(creation, "ephemeral_1h_input_tokens") if isinstance(creation, dict) else None
+    return {
+        "timestamp": r.get("timestamp"),
+        "input_tokens": _count(usage.get("input_tokens")),
+        "output_tokens": _count(usage.get("output_tokens")),
+        "cache_read_tokens": _count(usage.get("cache_read_input_tokens")),
+        "cache_write_tokens": cache_write,
+        # The part of the writes cached for an hour (priced at 2× input, not 1.25×).
+        "cache_write_1h_tokens": _count(one_hour),
+        "model": _get(message, "model"),
+        "request_id": key,
+        "session_id": r.get("sessionId"),
+        "cost_usd": r.get("costUSD"),
+    }
 
 
 # --------------------------------------------------------------------------- not logs
