@@ -48,13 +48,9 @@ from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, Kind
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
+    from tokenaudit.manifest import sha256_file
 
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)  # once a run: the manifest asks again, and the reader may know it
 
 
 def load_all(
@@ -69,7 +65,16 @@ def load_all(
     loaded: list[LoadedInput] = []
     skipped: list[str] = []
     # Claude Code and Codex trees (thousands of files) are read in batches; the rest one by one.
-    fast = load_transcripts(files, workdir, assume_tz=assume_tz, account=account, period=period)
+    from tokenaudit.manifest import remember_sha256
+
+    fast = load_transcripts(
+        files,
+        workdir,
+        assume_tz=assume_tz,
+        account=account,
+        period=period,
+        on_digest=remember_sha256,
+    )
     for position, file in enumerate(files):
         if position in fast:
             loaded.append(fast[position])

@@ -19,6 +19,7 @@ an account-day panel gives days); an input with no such rows (identities) gets i
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -52,11 +53,31 @@ class FileRecord:
         return {"path": self.path, "size": self.size, "sha256": self.sha256}
 
 
+#: SHA-256 of files already read whole in this run, by (absolute path, size, modification time
+#: in ns): a tree of gigabytes is hashed while it is read, not read again once per use.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _key(path: Path, stat: os.stat_result) -> tuple[str, int, int]:
+    return (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def remember_sha256(path: Path, stat: os.stat_result, digest: str) -> None:
+    """The SHA-256 of a file read whole, that was `stat` before and after the reading."""
+    _DIGESTS[_key(path, stat)] = digest
+
+
 def sha256_file(path: Path) -> str:
+    stat = path.stat()
+    known = _DIGESTS.get(_key(path, stat))
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    if path.stat() == stat:
+        remember_sha256(path, stat, digest.hexdigest())
     return digest.hexdigest()
 
 

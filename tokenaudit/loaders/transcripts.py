@@ -25,7 +25,9 @@ per account, by `ingest`.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,6 +112,8 @@ class _FileLines:
         # Read when the file is, so that a test can lower the limit as for `readers.prepare`.
         self.limit = readers.MAX_NDJSON_LINE_BYTES
         self.long: list[tuple[int, str]] = []
+        #: The SHA-256 of the bytes read and the file's stat, once read whole and unchanged.
+        self.digest: tuple[str, os.stat_result] | None = None
 
     def _too_long(self, number: int, size: int) -> None:
         self.long.append(
@@ -143,7 +147,10 @@ class _FileLines:
         dropping = -1  # bytes of an over-long line seen so far, or -1
         size = min(_CHUNK, self.limit)
         with self.path.open("rb") as fh:
+            before = os.fstat(fh.fileno())
+            digest = hashlib.sha256()
             while chunk := fh.read(size):
+                digest.update(chunk)
                 if dropping >= 0:
                     cut = chunk.find(b"\n")
                     if cut < 0:
@@ -164,6 +171,8 @@ class _FileLines:
                     pending = data[cut + 1 :]
                 if len(pending) > self.limit:
                     dropping, pending = len(pending), b""
+            if os.fstat(fh.fileno()) == before:
+                self.digest = (digest.hexdigest(), before)
             if dropping >= 0:
                 self._too_long(number + 1, dropping)
                 yield number + 1, b"", False
@@ -266,6 +275,8 @@ class _Read:
     source: str
     rows: list[dict[str, Any]]
     unreadable: list[tuple[int, str]]
+    #: The file's SHA-256 and its stat before and after the reading, when it was read whole.
+    digest: tuple[str, os.stat_result] | None = None
 
 
 def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
@@ -309,7 +320,7 @@ def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
     if head_only:
         return _Read(file, source, [], [])
     unreadable = sorted([*unreadable, *lines.long])
-    return _Read(file, source, _rows(source, records), unreadable)
+    return _Read(file, source, _rows(source, records), unreadable, lines.digest)
 
 
 def _recognised(head: list[tuple[int, dict[str, Any]]]) -> str:
@@ -430,6 +441,47 @@ def _type_batch(
     return out
 
 
+#: A tree with at least this many files, and this many bytes, is read by several processes.
+PARALLEL_FILES: Final = 64
+PARALLEL_BYTES: Final = 64 << 20
+#: At most this many reading processes (each holds one file's request lines at a time).
+MAX_WORKERS: Final = 4
+
+
+def _workers(files: list[InputFile]) -> int:
+    """How many processes read the files: one for a small input (a process costs start-up)."""
+    import os
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if not cpus or cpus < 2 or len(files) < PARALLEL_FILES:
+        return 1
+    size = 0
+    for file in files:
+        try:
+            size += file.path.stat().st_size
+        except OSError:
+            continue
+        if size >= PARALLEL_BYTES:
+            return min(cpus, MAX_WORKERS)
+    return 1
+
+
+def _read_all(files: list[InputFile]) -> Iterator[_Read | None]:
+    """`read_file` of every file, in order; spread over processes for a large tree. The
+    readers are pure Python (Polars is not used in them), started afresh ("spawn"), and the
+    result is the same whoever read which file."""
+    workers = _workers(files)
+    if workers == 1:
+        yield from map(read_file, files)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(read_file, files, chunksize=8)
+
+
 def load_transcripts(
     files: list[InputFile],
     workdir: Path,
@@ -437,9 +489,12 @@ def load_transcripts(
     assume_tz: str | None = None,
     account: str | None = None,
     period: tuple[datetime | None, datetime | None] = (None, None),
+    on_digest: Callable[[Path, os.stat_result, str], None] | None = None,
 ) -> dict[int, LoadedInput]:
     """The files (by their index in `files`) that are Claude Code transcripts or Codex
-    rollouts, each loaded as `load_input` would load it; the others are not in the result."""
+    rollouts, each loaded as `load_input` would load it; the others are not in the result.
+    `on_digest` is told the SHA-256 of each file read whole (and its stat), so that it need
+    not be read again to be hashed."""
     del workdir  # read where they are: these files need no decompressed copy
     loaded: dict[int, LoadedInput] = {}
     batches = {CLAUDE: _Batch(CLAUDE), CODEX: _Batch(CODEX)}
@@ -454,10 +509,12 @@ def load_transcripts(
         batches[source] = _Batch(source)
         positions[source] = []
 
-    for position, file in enumerate(files):
-        read = read_file(file)
+    for position, read in enumerate(_read_all(files)):
         if read is None:
             continue
+        file = read.file
+        if read.digest is not None and on_digest is not None:
+            on_digest(file.path, read.digest[1], read.digest[0])
         source = read.source
         _owner(file, account, source)
         batch = batches[source]
