@@ -550,3 +550,69 @@ def test_the_fullest_line_rule_is_kept_on_any_values(seed: int) -> None:
             del record["type"]
         records.append((line, record))
     assert claude_code_rows(records) == _reference_rows(records)
+
+
+# ----------------------------------------------------------------------------- several processes
+
+
+def _rows_of(fast: dict) -> pl.DataFrame:
+    return pl.concat([fast[k].frame.collect() for k in sorted(fast)]).sort("_file", "_line")
+
+
+def test_several_processes_read_what_one_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = edge_tree(tmp_path / "tree")
+    claude_tree(tree / "more", 100_000, seed=2)
+    files = expand_paths([tree])
+    alone = load_transcripts(files, tmp_path, assume_tz="UTC", account="dev")
+    monkeypatch.setattr(transcripts, "PARALLEL_FILES", 1)
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(transcripts, "_workers", lambda files: 2)
+    digests: list[str] = []
+    together = load_transcripts(
+        files,
+        tmp_path,
+        assume_tz="UTC",
+        account="dev",
+        parallel=True,
+        on_digest=lambda path, stat, digest: digests.append(digest),
+    )
+    assert sorted(together) == sorted(alone)
+    assert _rows_of(together).equals(_rows_of(alone))
+    assert [together[k].unreadable for k in sorted(together)] == [
+        alone[k].unreadable for k in sorted(alone)
+    ]
+    from tokenaudit.manifest import sha256_file
+
+    assert sorted(digests) == sorted(sha256_file(files[k].path) for k in together)
+
+
+def test_processes_that_die_leave_the_rest_to_this_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+    from concurrent.futures.process import BrokenProcessPool
+
+    tree = edge_tree(tmp_path / "tree")
+    files = expand_paths([tree])
+    alone = load_transcripts(files, tmp_path, assume_tz="UTC", account="dev")
+
+    class Dying:
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def __enter__(self) -> Dying:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def map(self, fn, items, chunksize: int = 1):  # type: ignore[no-untyped-def]
+            yield fn(items[0])
+            raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(transcripts, "_workers", lambda files: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Dying)
+    fast = load_transcripts(files, tmp_path, assume_tz="UTC", account="dev", parallel=True)
+    assert _rows_of(fast).equals(_rows_of(alone))

@@ -59,6 +59,8 @@ def load_all(
     assume_tz: str | None = None,
     account: str | None = None,
     period: tuple[datetime | None, datetime | None] = (None, None),
+    *,
+    parallel: bool = False,
 ) -> tuple[list[LoadedInput], list[str]]:
     from tokenaudit.loaders.transcripts import load_transcripts
 
@@ -74,6 +76,7 @@ def load_all(
         account=account,
         period=period,
         on_digest=remember_sha256,
+        parallel=parallel,
     )
     for position, file in enumerate(files):
         if position in fast:
@@ -166,7 +169,7 @@ class _Inputs:
 def _load(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> _Inputs:
     """Read every input; refuse a set of inputs that cannot make an audit."""
     loaded, skipped = load_all(
-        files, workdir, cfg.assume_tz, cfg.account, period=period_bounds(cfg)
+        files, workdir, cfg.assume_tz, cfg.account, period=period_bounds(cfg), parallel=True
     )
     by_kind = {k: [x for x in loaded if x.kind is k] for k in Kind}
     if by_kind[Kind.USAGE] and by_kind[Kind.PANEL]:

@@ -466,20 +466,29 @@ def _workers(files: list[InputFile]) -> int:
     return 1
 
 
-def _read_all(files: list[InputFile]) -> Iterator[_Read | None]:
-    """`read_file` of every file, in order; spread over processes for a large tree. The
-    readers are pure Python (Polars is not used in them), started afresh ("spawn"), and the
-    result is the same whoever read which file."""
-    workers = _workers(files)
-    if workers == 1:
-        yield from map(read_file, files)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _read_all(files: list[InputFile], parallel: bool) -> Iterator[_Read | None]:
+    """`read_file` of every file, in order; with `parallel`, spread over processes for a large
+    tree. The readers are pure Python, started afresh ("spawn": no thread or lock of this
+    process is copied), and the result is the same whoever read which file. Processes that
+    cannot start or die (a program read from stdin cannot be started again) leave the rest of
+    the files to this process."""
+    workers = _workers(files) if parallel else 1
+    done = 0
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(read_file, files, chunksize=8)
+        context = multiprocessing.get_context("spawn")
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                for read in pool.map(read_file, files, chunksize=8):
+                    yield read
+                    done += 1
+            return
+        except (BrokenProcessPool, OSError):
+            pass
+    yield from map(read_file, files[done:])
 
 
 def load_transcripts(
@@ -490,11 +499,13 @@ def load_transcripts(
     account: str | None = None,
     period: tuple[datetime | None, datetime | None] = (None, None),
     on_digest: Callable[[Path, os.stat_result, str], None] | None = None,
+    parallel: bool = False,
 ) -> dict[int, LoadedInput]:
     """The files (by their index in `files`) that are Claude Code transcripts or Codex
     rollouts, each loaded as `load_input` would load it; the others are not in the result.
     `on_digest` is told the SHA-256 of each file read whole (and its stat), so that it need
-    not be read again to be hashed."""
+    not be read again to be hashed. `parallel` lets a large tree be read by several processes
+    (the CLI's choice: a library's caller may not expect processes to be started)."""
     del workdir  # read where they are: these files need no decompressed copy
     loaded: dict[int, LoadedInput] = {}
     batches = {CLAUDE: _Batch(CLAUDE), CODEX: _Batch(CODEX)}
@@ -509,7 +520,7 @@ def load_transcripts(
         batches[source] = _Batch(source)
         positions[source] = []
 
-    for position, read in enumerate(_read_all(files)):
+    for position, read in enumerate(_read_all(files, parallel)):
         if read is None:
             continue
         file = read.file
