@@ -117,6 +117,19 @@ def _concat(frames: list[pl.LazyFrame], schema: dict[str, pl.DataType]) -> pl.La
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def _transcripts_together(items: list[LoadedInput]) -> list[pl.LazyFrame]:
+    """The usage frames, those of Claude Code and Codex files as one: their rows are in memory
+    already (`loaders.transcripts`), and a tree of thousands of files would otherwise give the
+    panel's plan thousands of inputs (6 s for 3,452 files, against 0.1 s to join them here)."""
+    from tokenaudit.loaders.transcripts import FORMATS
+
+    read = [x.frame for x in items if x.fmt in FORMATS]
+    if len(read) < 2:
+        return [x.frame for x in items]
+    together = pl.concat(pl.collect_all(read), how="vertical_relaxed").lazy()
+    return [together, *(x.frame for x in items if x.fmt not in FORMATS)]
+
+
 def _warm_statistics_imports() -> None:
     # NOTE: SciPy takes longer to import than a small audit takes to run. Polars releases the GIL
     # while it reads and validates, so importing SciPy on a side thread meanwhile hides most of it.
@@ -220,7 +233,7 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
         usage = read_panel([x.frame for x in by_kind[Kind.PANEL]], idmap, cfg)
     else:
         usage = build_usage_panel(
-            [x.frame for x in by_kind[Kind.USAGE]],
+            _transcripts_together(by_kind[Kind.USAGE]),
             idmap,
             cfg,
             workdir,

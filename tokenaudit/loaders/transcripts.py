@@ -3,24 +3,26 @@
 `load_input` reads one file at a time, and most of its cost on a transcript is fixed per file
 (a dozen small queries to recognise and type the columns), which a tree of thousands of
 sessions pays thousands of times. Here every file that is recognisably a Claude Code transcript
-or a Codex rollout is read as its own lines, and the rows of many files are typed and validated
-together, once per batch, by the same code as any other input (`canonical._canonicalise`).
+or a Codex rollout is read in one pass (recognised from its first records as they are read),
+and the rows of many files are typed and validated together, once per batch, by the same code
+as any other input (`canonical._canonicalise`). The CLI reads a large tree with several
+processes; each file's SHA-256 is taken from the bytes read, for the report and the manifest.
 
 What a file yields is what `load_input` gives for it, row for row and reject for reject (tests
 hold the two equal): the rows are made by the adapters' own functions (`exports.claude_code_rows`,
 `exports.codex_rows`), only from the lines that can make a row; every line is still decoded,
 so that a line that is not JSON (or not UTF-8, or not an object, or nested too deeply) is an
-unreadable line with its file and number, and a line longer than `MAX_NDJSON_LINE_BYTES` is
-one too, never read (`readers.MAX_NDJSON_LINE_BYTES`). Files this module cannot be sure of (compressed, UTF-16, a single JSON
-document, a head that another adapter could claim, forced to another kind) are left to
-`load_input`.
+unreadable line with its file and number, and a line longer than
+`readers.MAX_NDJSON_LINE_BYTES` is one too, never read. Files this module cannot be sure of
+(compressed, UTF-16, a single JSON document, a head that another adapter could claim, forced to
+another kind) are left to `load_input`.
 
 Memory: a file is read in 1 MiB chunks and only its request lines are kept as objects until
 its rows are made; rows wait in a batch of at most `BATCH_ROWS`, which is then typed into
-compact columns. A tree costs its rows (about a hundred bytes each), not its bytes. The
-de-duplication of a request seen in several files (a side-chain replaying its parent's
-message) needs every row's request id, so rows are kept, not day totals: that is done later,
-per account, by `ingest`.
+compact columns. A tree costs its rows (about a hundred bytes each once typed), not its bytes.
+Rows are kept, not day totals: the de-duplication of a request seen in several files (a
+side-chain replaying its parent's message) needs every row's request id, and the request-timing
+checks every request's time; `ingest` then works per bucket of accounts.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ _SHIFT: Final = 32
 
 CLAUDE: Final = "claude-code-transcript"
 CODEX: Final = "codex-session"
+#: The formats of the files read here (`LoadedInput.fmt`): their rows are in memory.
+FORMATS: Final = frozenset({f"{CLAUDE} (ndjson)", f"{CODEX} (ndjson)"})
 _COLUMNS: Final = {
     CLAUDE: (
         "timestamp",
@@ -374,15 +378,22 @@ def _type_batch(
 ) -> list[LoadedInput]:
     """The batch's rows typed and validated together, then handed back file by file."""
     names = _COLUMNS[batch.source]
-    data: dict[str, list[Any]] = {n: [] for n in (*names, "account")}
-    lines: list[int] = []
-    for index, read in enumerate(batch.files):
-        owner = _owner(read.file, account, batch.source)
-        for row in read.rows:
-            for n in names:
-                data[n].append(_text(row.get(n)))
-            data["account"].append(owner)
-            lines.append((index << _SHIFT) | row["_line"])
+    rows = [row for read in batch.files for row in read.rows]
+    data: dict[str, list[Any]] = {
+        n: [v if v is None or type(v) is str else _text(v) for v in (r.get(n) for r in rows)]
+        for n in names
+    }
+    data["account"] = [
+        owner
+        for read in batch.files
+        for owner in [_owner(read.file, account, batch.source)] * len(read.rows)
+    ]
+    lines = [
+        (index << _SHIFT) | row["_line"]
+        for index, read in enumerate(batch.files)
+        for row in read.rows
+    ]
+    del rows
     schema: dict[str, Any] = {n: pl.String for n in data} | {"_line": pl.Int64}
     frame = pl.DataFrame({**data, "_line": lines}, schema=schema)
     del data, lines
