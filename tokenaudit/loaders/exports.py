@@ -173,27 +173,25 @@ def claude_code_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict
         if not _is_request_line(r):
             continue
         message = r.get("message")
-        usage = _get(message, "usage")
+        if not isinstance(message, dict):
+            continue  # no usage
+        usage = message.get("usage")
         if (
             not isinstance(usage, dict)
             or "input_tokens" not in usage
             or "output_tokens" not in usage
         ):
             continue  # gateway partial lines with "usage": {}
-        if _get(message, "model") == "<synthetic>":
+        if message.get("model") == "<synthetic>":
             continue  # client-side error messages: no request was made
-        key = _claude_key(r, line)
+        msg_id = message.get("id") or ""
+        req_id = r.get("requestId") or ""
+        key = f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
         size = _claude_size(usage)
         kept = best.get(key)
         if kept is None or size > kept[2]:
             best[key] = (line, r, size)  # a dict keeps its keys in order of first appearance
     return [{"_line": line, **_claude_row(r, key)} for key, (line, r, _) in best.items()]
-
-
-def _claude_key(r: dict[str, Any], line: int) -> str:
-    msg_id = _get(r, "message", "id") or ""
-    req_id = r.get("requestId") or ""
-    return f"{msg_id}:{req_id}" if msg_id or req_id else f"line:{line}"
 
 
 #: Whole numbers below this are exact as floats: `_int` of them is themselves.

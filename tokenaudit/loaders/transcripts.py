@@ -191,6 +191,8 @@ class _FileLines:
 
 _WHITESPACE: Final = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
 _DECODER: Final = json.JSONDecoder()
+_RAW: Final = _DECODER.raw_decode
+_JSON_SPACE: Final = " \t\n\r"  # what the decoder allows after a document
 
 
 def _decode(
@@ -297,9 +299,24 @@ def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
     lines = _FileLines(file.path)
     try:
         for number, line, newline in lines:
-            if _blank(line):
+            # The common line: text opening an object, decoded here (`_decode` does the rest).
+            if type(line) is str and line[:1] == "{" and line[1:2] != "\x00":
+                try:
+                    item, end = _RAW(line)
+                    if end != len(line) and line[end:].strip(_JSON_SPACE):
+                        raise ValueError(line)  # extra data: worded as the reader words it
+                    if type(item) is not dict:
+                        raise ValueError(line)
+                except (ValueError, RecursionError):
+                    item = _decode_as_read(
+                        line.encode("utf-8") + b"\n" if newline else line.encode("utf-8"),
+                        number,
+                        unreadable,
+                    )
+            elif _blank(line):
                 continue
-            item = _decode(line, number, unreadable, newline)
+            else:
+                item = _decode(line, number, unreadable, newline)
             if source:
                 if item is not None and keep(item):
                     records.append((number, item))
