@@ -92,6 +92,11 @@ class AuditConfig:
     #: Effect-size gates of a mechanism feature: at least this many flagged days, and this share.
     mechanism_min_days: int = 3
     mechanism_min_share: float = 0.2
+    #: Memory the usage panel may take, in bytes (`--memory-limit`): usage whose working set fits
+    #: is processed in memory in one pass, larger usage in account buckets spilled to disk.
+    #: None: no limit (one pass). The command line's default is a quarter of the machine's
+    #: memory, at most 4 GiB.
+    memory_limit: int | None = None
     #: Account names matching these (case-insensitive substrings) are bots, excluded from tests.
     bot_markers: tuple[str, ...] = field(
         default=(

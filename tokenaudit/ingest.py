@@ -46,8 +46,10 @@ from tokenaudit.panel import (
     within_period,
 )
 from tokenaudit.pricing import (
+    CACHE_WRITE_1H,
     UNPRICED,
     UNPRICED_SCHEMA,
+    PriceTable,
     count_unpriced,
     mark_unpriced,
     price_usage,
@@ -56,15 +58,21 @@ from tokenaudit.pricing import (
 from tokenaudit.rejects import RejectCode
 from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS
 
-#: Rows per bucket: a bucket is held and sorted in memory (~150 bytes a row).
-ROWS_PER_BUCKET: Final = 1000000
-#: The columns the panel needs; the rest of a usage row is dropped before the split.
+#: Memory a usage row takes while the panel is built from it in memory (its validated columns,
+#: the de-duplication's and the panel's copies), measured at 1M and 10M requests; and what the
+#: process holds besides (the interpreter, Polars, SciPy, the commits).
+BYTES_PER_ROW: Final = 300
+BASE_BYTES: Final = 300 << 20
+#: The columns the panel needs (the model and 1-hour writes only until the rows are priced); the
+#: rest of a usage row is dropped before the split.
 _KEPT: Final = (
     "timestamp",
     "account",
     *TOKEN_COLUMNS,
+    CACHE_WRITE_1H,
     "requests",
     "cost_usd",
+    "model",
     "source",
     "session_id",
     "request_id",
@@ -73,7 +81,6 @@ _KEPT: Final = (
     "_reject",
     "_reject_code",
     "_zone_less",
-    UNPRICED,
 )
 #: A rejected row: where it is, why (for people) and its `rejects.RejectCode` (for programs).
 REJECT_SCHEMA: Final = {
@@ -117,8 +124,14 @@ def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
     return within_bounds(column, *period_bounds(cfg))
 
 
-def bucket_count(expected_rows: int) -> int:
-    return max(1, math.ceil(expected_rows / ROWS_PER_BUCKET))
+def bucket_count(expected_rows: int, memory_limit: int | None) -> int:
+    """1 (one pass in memory) when `expected_rows` fit in `memory_limit` bytes, else enough
+    account buckets for each to fit (`BYTES_PER_ROW`, `BASE_BYTES`)."""
+    if memory_limit is None:
+        return 1
+    working_set = expected_rows * BYTES_PER_ROW
+    room = max(memory_limit - BASE_BYTES, memory_limit // 4)
+    return max(1, math.ceil(working_set / room))
 
 
 def build_usage_panel(
@@ -135,10 +148,11 @@ def build_usage_panel(
 
     With `pushdown` (the default), rows far outside --since/--until are dropped as they are
     read; without it every row is read (the same panel, slower: tests compare the two)."""
-    rows = _priced_and_resolved(frames, idmap, cfg, pushdown=pushdown)
-    n = buckets if buckets is not None else bucket_count(expected_rows)
-    parts = _split(rows, n, workdir)
+    rows = _validated(frames, cfg, pushdown=pushdown)
+    n = buckets if buckets is not None else bucket_count(expected_rows, cfg.memory_limit)
+    parts = _split(rows, n, workdir, idmap)
     keep = _main_stretch(_day_counts(parts), cfg)
+    table = cfg.prices or shipped_prices()
     days: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     duplicates = 0
@@ -151,32 +165,28 @@ def build_usage_panel(
     uncosted: list[pl.DataFrame] = [pl.DataFrame(schema=UNCOSTED_SCHEMA)]
     spans: dict[str, tuple[date, date]] = {}
     for lazy in parts:
-        part = _quarantine_strays(lazy.collect().rechunk(), keep)
+        part = _quarantine_strays(lazy.collect(), keep)
         flagged = part["_reject"].is_not_null()
+        rejects.append(part.filter(flagged).select(list(REJECT_SCHEMA)))
+        parsed.update(per_file(part))
         good = part.filter(~flagged).drop("_reject", "_reject_code")
-        spellings.update(
-            {
-                (a, sp): int(k)
-                for a, sp, k in good.group_by("account", "_spelling").len().iter_rows()
-            }
-        )
-        good = good.drop("_spelling")
+        del part, flagged
+        good, seen = _priced_and_resolved(good, idmap, table)
+        spellings.update(seen)
         kept, dropped = split_duplicate_requests(good.drop("_zone_less"), key=("request_id",))
         unpriced.append(count_unpriced([kept]))
         uncosted.append(_uncosted_days(kept, cfg))
         kept = kept.drop(UNPRICED)
         _add_totals(totals, kept)
-        rejects += [
-            part.filter(flagged).select(list(REJECT_SCHEMA)),
+        rejects.append(
             _coded(dropped, RejectCode.DUPLICATE_REQUEST).select(list(REJECT_SCHEMA)),
-        ]
+        )
         duplicates += dropped.height
-        parsed.update(per_file(part))
         used.update(per_file(kept))
         _widen_spans(spans, file_spans(kept, "timestamp"))
         zone_less.update(per_file(good.filter(pl.col("_zone_less"))))
         days.append(usage_days(kept, cfg))
-        del part, good, kept
+        del good, kept
     shown = idmap.learn_spellings(dict(spellings))
     panel_days, uncosted_days = (_spelt(pl.concat(f), shown) for f in (days, uncosted))
     return UsagePanel(
@@ -318,23 +328,38 @@ def _coded(rejects: pl.DataFrame, code: RejectCode) -> pl.DataFrame:
     return rejects.with_columns(pl.lit(code.value, dtype=pl.String).alias("_reject_code"))
 
 
-def _priced_and_resolved(
-    frames: list[pl.LazyFrame], idmap: IdentityMap, cfg: AuditConfig, *, pushdown: bool
-) -> pl.LazyFrame:
-    """The usage rows priced, narrowed and resolved to accounts (`_spelling` kept)."""
-    rows = pl.concat(frames, how="vertical_relaxed")
-    # Priced while the rows still name their model (`_KEPT` drops it); rows of a model without a
-    # price keep a null cost and are counted by model below, never priced at zero.
-    rows = mark_unpriced(price_usage(rows, cfg.prices or shipped_prices())).select(_KEPT)
-    rows = narrow_usage(
-        rows.with_columns(
-            pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
-            idmap.resolve(pl.col("account")).alias("account"),
-        )
-    )
+def _validated(frames: list[pl.LazyFrame], cfg: AuditConfig, *, pushdown: bool) -> pl.LazyFrame:
+    """The validated usage rows, with only the columns the panel needs (`_KEPT`)."""
+    rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
     if pushdown and (cfg.since is not None or cfg.until is not None):
         rows = rows.filter(near_period(cfg))
     return rows
+
+
+def _priced_and_resolved(
+    good: pl.DataFrame, idmap: IdentityMap, table: PriceTable
+) -> tuple[pl.DataFrame, dict[tuple[str, str], int]]:
+    """A part's usable rows priced, resolved to accounts and narrowed (`panel.narrow_usage`),
+    and how often each account is spelt each way ((account, NFC spelling) → rows).
+
+    Logs repeat a few thousand account and model names millions of times: names are
+    normalised and models priced once per distinct value, then mapped onto the rows."""
+    # Priced while the rows still name their model; rows of a model without a price keep a
+    # null cost and are counted by model, never priced at zero.
+    good = mark_unpriced(price_usage(good, table)).drop("model")
+    names = good.group_by("account").len().drop_nulls("account")
+    names = names.with_columns(
+        pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
+        idmap.resolve(pl.col("account")).alias("_resolved"),
+    )
+    seen: Counter[tuple[str, str]] = Counter()
+    for _, k, spelling, resolved in names.iter_rows():
+        seen[(resolved, spelling)] += int(k)
+    resolved = pl.col("account").replace_strict(
+        names["account"], names["_resolved"], default=None, return_dtype=pl.String
+    )
+    narrowed = narrow_usage(good.lazy().with_columns(resolved.alias("account"))).collect()
+    return narrowed, dict(seen)
 
 
 def file_spans(frame: pl.DataFrame, column: str) -> dict[str, tuple[date, date]]:
@@ -362,13 +387,17 @@ def per_file(frame: pl.DataFrame) -> dict[str, int]:
     return {name: int(k) for name, k in frame.group_by("_file").len().iter_rows()}
 
 
-def _split(rows: pl.LazyFrame, buckets: int, workdir: Path) -> list[pl.LazyFrame]:
-    """The rows in `buckets` parts, each holding whole accounts: a part of several is read
-    (from the run's temporary directory) only when it is processed."""
+def _split(
+    rows: pl.LazyFrame, buckets: int, workdir: Path, idmap: IdentityMap
+) -> list[pl.LazyFrame]:
+    """The rows in `buckets` parts, each holding whole accounts (by their resolved name): one
+    part is the rows collected in memory; a part of several is read (from the run's temporary
+    directory) only when it is processed."""
     if buckets == 1:
         return [rows.collect().lazy()]
     target = workdir / "usage-buckets"
-    bucket = (pl.col("account").hash(seed=0) % buckets).fill_null(0).alias("_bucket")
+    account = idmap.resolve(pl.col("account"))
+    bucket = (account.hash(seed=0) % buckets).fill_null(0).alias("_bucket")
     # lz4 and small row groups: the partitioned sink buffers a row group per bucket, and with
     # zstd's larger buffers that alone came to ~0.9 GB at 10M requests (0.5 GB like this).
     rows.with_columns(bucket).sink_parquet(

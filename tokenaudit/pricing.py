@@ -93,6 +93,40 @@ def _model_key(column: str = "model") -> pl.Expr:
     return expr
 
 
+def _rates(frame: pl.DataFrame | pl.LazyFrame, table: PriceTable) -> dict[str, pl.Expr]:
+    """Per price field, the row's rate by its model (null for a model without a price).
+
+    A collected frame names a few models millions of times: the key (eight regular expressions)
+    is worked out for each distinct name only, and the rates looked up by the name as written.
+    A lazy frame cannot know its names before it is read, so each row's key is computed, once.
+    """
+    price_fields = [f.name for f in fields(ModelPrice)]
+    if isinstance(frame, pl.DataFrame):
+        names = frame.select(pl.col("model").unique().drop_nulls())
+        keys = names.with_columns(_model_key().alias("_key"))
+        return {
+            name: pl.col("model").replace_strict(
+                {
+                    raw: getattr(table.models[key], name)
+                    for raw, key in keys.iter_rows()
+                    if key in table.models
+                },
+                default=None,
+                return_dtype=pl.Float64,
+            )
+            for name in price_fields
+        }
+    key = _model_key()
+    return {
+        name: key.replace_strict(
+            {m: getattr(p, name) for m, p in table.models.items()},
+            default=None,
+            return_dtype=pl.Float64,
+        )
+        for name in price_fields
+    }
+
+
 def _parse(doc: dict[str, Any], where: str) -> tuple[date | None, dict[str, ModelPrice]]:
     names = [f.name for f in fields(ModelPrice)]
     models: dict[str, ModelPrice] = {}
@@ -165,15 +199,7 @@ def price_usage(frame: Frame, table: PriceTable) -> Frame:
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("model"))
     if "cost_usd" not in names:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("cost_usd"))
-    key = _model_key()
-    rates = {
-        f.name: key.replace_strict(
-            {m: getattr(p, f.name) for m, p in table.models.items()},
-            default=None,
-            return_dtype=pl.Float64,
-        )
-        for f in fields(ModelPrice)
-    }
+    rates = _rates(frame, table)
 
     def tokens(column: str) -> pl.Expr:
         if column in names:
