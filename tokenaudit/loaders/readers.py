@@ -290,7 +290,7 @@ class _Preparer:
             fmt, MAX_NDJSON_LINE_BYTES if fmt == "ndjson" else None
         )
         if not self.kind and self.decoder is None:
-            if line_limit is None or not self._has_long_line(first, line_limit):
+            if line_limit is None or not _has_long_line(self.stream, line_limit):
                 return PlainInput(self.file.path, "", fmt)
             self.stream.seek(0)
             self.expanded = 0
@@ -313,17 +313,26 @@ class _Preparer:
             Path(tmp_name), self.kind, fmt, tuple(guard.long) if guard else (), self.label
         )
 
-    def _has_long_line(self, first: bytes, limit: int) -> bool:
-        guard = _LineGuard(limit)
-        chunk = first
-        while chunk:
-            for piece in _pieces(chunk, limit):
-                guard.feed(piece)
-                if guard.dropping or guard.long:
-                    return True
-            chunk = self._read()
-        guard.close()
-        return bool(guard.long)
+
+def _has_long_line(fh: Any, limit: int) -> bool:
+    """Whether a plain file has a line longer than `limit` bytes (its newline not counted).
+
+    From each newline it jumps to the last newline within `limit + 1` bytes after it: none there
+    means a longer line; otherwise every line in between is shorter. Only the bytes near each
+    jump's end are read (through the page cache), not the whole file in Python."""
+    import mmap
+
+    size = os.fstat(fh.fileno()).st_size
+    if size <= limit:
+        return False
+    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        newline = -1
+        while size - newline - 1 > limit:
+            found = view.rfind(b"\n", newline + 1, newline + limit + 2)
+            if found < 0:
+                return True
+            newline = found
+    return False
 
 
 def _pieces(chunk: bytes, limit: int | None) -> list[bytes]:
