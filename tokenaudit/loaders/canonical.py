@@ -489,10 +489,19 @@ def _canonicalise(
             )
         )
     none = pl.lit(None, dtype=pl.String)
-    # The first problem of a row is its reason, and its code the same problem's.
-    reject = pl.coalesce(*(r for r, _ in problems)) if problems else none
+    # Each problem's reason is worked out once, as a temporary column (an expression used twice,
+    # for the reason and for its code, would be evaluated twice). The first problem of a row is
+    # its reason, and its code the same problem's.
+    why = [f"__why_{i}" for i in range(len(problems))]
+    if problems:
+        lf = lf.with_columns(r.alias(w) for (r, _), w in zip(problems, why, strict=True))
+    reject = pl.coalesce(why) if problems else none
     reject_code = (
-        pl.coalesce(*(pl.when(r.is_not_null()).then(c) for r, c in problems)) if problems else none
+        pl.coalesce(
+            *(pl.when(pl.col(w).is_not_null()).then(c) for (_, c), w in zip(problems, why, strict=True))
+        )
+        if problems
+        else none
     )
     columns = [
         (
@@ -530,7 +539,9 @@ def _read_values(
     for rows still unread. (An expression used twice would be evaluated twice.)"""
     lf = lf.with_columns(t.fast.alias(f"__{c}") for c, t in typing.items())
     unread = {
-        c: pl.when(pl.col(f"__{c}").is_null()).then(pl.col(source).cast(pl.String))
+        # Masked before the cast: a cast is evaluated on every row, and formatting every typed
+        # timestamp or number as text costs more than reading it.
+        c: pl.when(pl.col(f"__{c}").is_null()).then(pl.col(source)).cast(pl.String)
         for c, source in mapping.items()
     }
     second: list[pl.Expr] = []
@@ -573,7 +584,7 @@ def _column_problems(
     precedence: the first reason of a row is its reject reason."""
     value = pl.col(f"__{canonical}")
     # The raw text of rows that stay unread: null for every row that was read.
-    raw_text = pl.when(value.is_null()).then(pl.col(source).cast(pl.String))
+    raw_text = pl.when(value.is_null()).then(pl.col(source)).cast(pl.String)
     present = raw_text.is_not_null() & (raw_text.str.strip_chars() != "")
     label = f"column '{source}': "
     problems = _value_problems(
@@ -588,9 +599,11 @@ def _column_problems(
         )
         if canonical in PLAUSIBLE_MAX:
             most, unit = PLAUSIBLE_MAX[canonical]
-            implausible = pl.when(value > most).then(
+            # The text is built from the offending values only (null elsewhere): an expression
+            # is evaluated on every row, and formatting every count would cost more than reading.
+            implausible = (
                 pl.lit(f"{label}implausible count ")
-                + value.cast(pl.String)
+                + pl.when(value > most).then(value).cast(pl.String)
                 + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
             )
             problems.append(_coded(implausible, RejectCode.IMPLAUSIBLE_COUNT))
@@ -616,9 +629,10 @@ def _value_problems(
     if isinstance(dtype, pl.Datetime):
         why, code = _timestamp_problem(raw_text, label, src_dtype, assume_tz)
         problems.append((pl.when(present).then(why), code))
-        out_of_range = pl.when(value.is_not_null() & ~_plausible_time(value)).then(
+        outside = pl.when(value.is_not_null() & ~_plausible_time(value)).then(pl.col(source))
+        out_of_range = (
             pl.lit(label + "timestamp out of range (years 1900-2199) '")
-            + pl.col(source).cast(pl.String).str.slice(0, 40)
+            + outside.cast(pl.String).str.slice(0, 40)
             + pl.lit("'")
         )
         problems.append(_coded(out_of_range, RejectCode.OUT_OF_RANGE))
@@ -642,9 +656,12 @@ def _value_problems(
         )
     elif isinstance(dtype, pl.Date | pl.Boolean):
         if isinstance(dtype, pl.Date):
-            out_of_range = pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
+            outside = pl.when(value.is_not_null() & _in_range(value, dtype).is_null()).then(
+                pl.col(source)
+            )
+            out_of_range = (
                 pl.lit(label + "date out of range (years 1900-2199) '")
-                + pl.col(source).cast(pl.String).str.slice(0, 40)
+                + outside.cast(pl.String).str.slice(0, 40)
                 + pl.lit("'")
             )
             problems.append(_coded(out_of_range, RejectCode.OUT_OF_RANGE))
