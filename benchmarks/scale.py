@@ -1,11 +1,20 @@
-"""Speed and memory of `tokenaudit scan` at 1M and 10M requests, next to hand-written DuckDB SQL.
+"""Speed and memory of `tokenaudit scan` at 1M, 5M and 10M requests, next to hand-written DuckDB SQL.
 
-For each size, the same generated organisation (1000 accounts, 90 days; commits at 1 % of the
-requests) is written as CSV and as typed Parquet. Then, in the same run on the same machine,
-each of these runs in its own process, so that its peak memory (max RSS) is its own:
+For each size and shape of organisation, the same generated logs (commits at 1 % of the
+requests) are written as CSV and as typed Parquet. Shapes:
+
+- `project`: 1,000 accounts over 90 days (the project's own data);
+- `many-light`: 20,000 accounts over 90 days (many light users);
+- `few-heavy`: 20 accounts over 90 days (a few very heavy users);
+- `year`: 1,000 accounts over 365 days (a year-long span).
+
+Then, in the same run on the same machine, each of these runs in its own process, so that its
+peak memory (max RSS) is its own:
 
 - `tokenaudit scan --usage U --commits C --format csv -o report.csv` (the whole audit: loading,
-  validation, de-duplication, the panel, every check, the report);
+  validation, de-duplication, the panel, every check, the report), with the default
+  `--memory-limit` (and once more under `--memory-limit 1GB` at the largest size, `project`,
+  CSV: the bucketed path);
 - the DuckDB reference: one SQL query doing the equivalent loading work (cast and validate the
   columns, keep one row per (account, request id), account-day totals, the follow-up-window join
   to merged changes), in two formulations (ROW_NUMBER and GROUP BY arg_max); the faster is the
@@ -14,8 +23,8 @@ each of these runs in its own process, so that its peak memory (max RSS) is its 
 It also times `tokenaudit --help` and `tokenaudit --version`.
 
     pip install -e ".[bench]"
-    python benchmarks/scale.py                  # 1M and 10M requests
-    python benchmarks/scale.py --sizes 1000000  # just 1M
+    python benchmarks/scale.py                                   # everything (~40 min)
+    python benchmarks/scale.py --sizes 1000000 --shapes project  # a subset
 """
 
 from __future__ import annotations
@@ -95,82 +104,103 @@ def best_of(cmd: list[str], repeats: int) -> tuple[float, float]:
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
+#: Organisation shapes: (accounts, days).
+SHAPES: dict[str, tuple[int, int]] = {
+    "project": (1000, 90),
+    "many-light": (20_000, 90),
+    "few-heavy": (20, 90),
+    "year": (1000, 365),
+}
+
+
+def generate(directory: Path, n: int, shape: str) -> dict[str, Path]:
+    """The logs of `n` requests in `shape`, generated in a child process: a child forked from
+    a parent holding gigabytes of data starts with that parent's resident memory, which its
+    peak would then include."""
+    accounts, days = SHAPES[shape]
+    if not (directory / "commits.csv").exists():
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from scale_data import write_org; "
+                f"write_org({str(directory)!r}, {n}, accounts={accounts}, days={days})",
+            ],
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        sys.stderr.write(
+            f"generated {n:,} requests ({shape}) in {time.perf_counter() - started:.0f} s\n"
+        )
+    return {name: directory / name for name in ("usage.csv", "usage.parquet", "commits.csv")}
+
+
+def scan_command(usage: Path, commits: Path, report: Path, limit: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "tokenaudit", "scan", "--usage", str(usage)]
+    cmd += ["--commits", str(commits), "--format", "csv", "--output", str(report), "--exit-zero"]
+    return cmd + (["--memory-limit", limit] if limit else [])
+
+
+def duckdb_run(usage: Path, commits: Path, repeats: int) -> tuple[float, float]:
+    runs = [
+        best_of([sys.executable, "-c", DUCKDB_SCRIPT, str(usage), str(commits), variant], repeats)
+        for variant in ("row_number", "arg_max")
+    ]
+    return min(runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
+    parser.add_argument("--shapes", nargs="+", choices=list(SHAPES), default=list(SHAPES))
+    parser.add_argument(
+        "--formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"]
+    )
+    parser.add_argument(
+        "--limited",
+        default="1GB",
+        help="--memory-limit of the extra run at the largest size ('none': no extra run)",
+    )
     parser.add_argument("--repeats", type=int, default=1, help="runs per measurement (best time)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="tokenaudit-scale-"))
     tool = [sys.executable, "-m", "tokenaudit"]
     print(f"# Scale: tokenaudit scan vs DuckDB ({platform.machine()}, {os.cpu_count()} cores)\n")
-    print(f"python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))}\n")
+    command = f"python benchmarks/scale.py --sizes {' '.join(map(str, args.sizes))}"
+    command += f" --shapes {' '.join(args.shapes)} --formats {' '.join(args.formats)}"
+    print(f"{command} --limited {args.limited}\n")
     for what in (["--help"], ["--version"]):
         wall, _ = best_of([*tool, *what], 5)
         print(f"- `tokenaudit {what[0]}`: {wall:.2f} s (best of 5)")
     print()
     print(
-        "| requests | input | size MB | scan s | scan peak MB | DuckDB s | DuckDB peak MB | scan ÷ DuckDB |"
+        "| requests | shape | input | memory limit | size MB | scan s | scan peak MB | DuckDB s "
+        "| DuckDB peak MB | scan ÷ DuckDB |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
-    rows: dict[tuple[int, str], float] = {}
+    print("|---:|---|---|---|---:|---:|---:|---:|---:|---:|")
+    largest = max(args.sizes)
     for n in args.sizes:
-        started = time.perf_counter()
-        # Generated in a child process: a child forked from a parent holding gigabytes of data
-        # starts with that parent's resident memory, which its peak would then include.
-        directory = workdir / f"org-{n}"
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"from scale_data import write_org; write_org({str(directory)!r}, {n})",
-            ],
-            check=True,
-            cwd=Path(__file__).parent,
-        )
-        paths = {name: directory / name for name in ("usage.csv", "usage.parquet", "commits.csv")}
-        sys.stderr.write(f"generated {n:,} requests in {time.perf_counter() - started:.0f} s\n")
-        for label in ("usage.csv", "usage.parquet"):
-            usage = paths[label]
-            report = workdir / f"report-{n}-{label}.csv"
-            scan = [
-                *tool,
-                "scan",
-                "--usage",
-                str(usage),
-                "--commits",
-                str(paths["commits.csv"]),
-                "--format",
-                "csv",
-                "--output",
-                str(report),
-                "--exit-zero",
-            ]
-            scan_s, scan_mb = best_of(scan, args.repeats)
-            duck = []
-            for variant in ("row_number", "arg_max"):
-                cmd = [
-                    sys.executable,
-                    "-c",
-                    DUCKDB_SCRIPT,
-                    str(usage),
-                    str(paths["commits.csv"]),
-                    variant,
-                ]
-                duck.append(best_of(cmd, args.repeats))
-            duck_s, duck_mb = min(duck)
-            rows[(n, label)] = scan_s
-            size = usage.stat().st_size / 1e6
-            print(
-                f"| {n:,} | {label.split('.')[1]} | {size:,.0f} | {scan_s:.1f} | {scan_mb:,.0f} | "
-                f"{duck_s:.1f} | {duck_mb:,.0f} | {scan_s / duck_s:.2f} |",
-                flush=True,
-            )
-    print()
-    for n in args.sizes:
-        if (n, "usage.csv") in rows and (n, "usage.parquet") in rows:
-            speedup = rows[(n, "usage.csv")] / rows[(n, "usage.parquet")]
-            print(f"- {n:,} requests: Parquet is {speedup:.1f}× faster than CSV for `scan`")
+        for shape in args.shapes:
+            paths = generate(workdir / f"{shape}-{n}", n, shape)
+            limits: dict[str, list[str | None]] = {fmt: [None] for fmt in args.formats}
+            if n == largest and shape == "project" and args.limited != "none":
+                limits.setdefault("csv", []).append(args.limited)
+            for fmt, runs in limits.items():
+                usage = paths[f"usage.{fmt}"]
+                duck_s, duck_mb = duckdb_run(usage, paths["commits.csv"], args.repeats)
+                for limit in runs:
+                    report = workdir / f"report-{shape}-{n}-{fmt}-{limit or 'auto'}.csv"
+                    cmd = scan_command(usage, paths["commits.csv"], report, limit)
+                    scan_s, scan_mb = best_of(cmd, args.repeats)
+                    size = usage.stat().st_size / 1e6
+                    print(
+                        f"| {n:,} | {shape} | {fmt} | {limit or 'auto'} | {size:,.0f} | "
+                        f"{scan_s:.1f} | {scan_mb:,.0f} | {duck_s:.1f} | {duck_mb:,.0f} | "
+                        f"{scan_s / duck_s:.2f} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -213,6 +213,16 @@ class AuditOptions(Bundle):
             "64 times its compressed size, at least 256M.",
         ),
     ] = "auto"
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            "--memory-limit",
+            metavar="SIZE|auto",
+            help="Memory the usage panel may take (e.g. 1GB, 1.5G, 2048MiB): usage that fits is "
+            "processed in one pass in memory, larger usage in account buckets on disk. auto = "
+            "a quarter of the machine's memory (or its cgroup limit), at most 4G.",
+        ),
+    ] = "auto"
     pseudonymize: Annotated[
         Path | None,
         typer.Option(
@@ -266,6 +276,7 @@ EXPLAIN_AUDIT = Pick(
     "max_bad_rows",
     "max_bad_ratio",
     "max_expanded_size",
+    "memory_limit",
     "pseudonymize",
     "reference",
     "strict",

@@ -116,6 +116,7 @@ def build_config(inputs: InputOptions, audit: AuditOptions) -> AuditConfig:
         else None,
         week_start=_weekday(inputs.week_start, "--week-start"),
         change_date=parse_date("--change-date", inputs.change_date),
+        memory_limit=memory_limit(audit.memory_limit),
     )
     cfg = _cost_settings(cfg, inputs, audit)
     if audit.reference is not None:
@@ -148,21 +149,68 @@ def _cost_settings(cfg: AuditConfig, inputs: InputOptions, audit: AuditOptions) 
     return dataclasses.replace(cfg, measure=measure, prices=prices)
 
 
-def parse_size(value: str) -> int | None:
-    """'auto' → None; '512M', '2G', '2GiB', '100MB', '1048576' → bytes (powers of 1024)."""
+def parse_size(value: str, option: str = "--max-expanded-size", least: int = 1) -> int | None:
+    """'auto' → None; '512M', '1.5G', '2GiB', '100MB', '2048MiB', '1048576' → bytes (powers of
+    1024); anything else, or less than `least` bytes, is a usage error naming `option`."""
     text = value.strip().lower()
     if text == "auto":
         return None
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text)
     if not match:
         raise typer.BadParameter(
-            f"expected a size such as 512M or 4G, or 'auto', got {value!r}",
-            param_hint="--max-expanded-size",
+            f"expected a size such as 512M or 4G, or 'auto', got {value!r}", param_hint=option
         )
     size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
-    if size < 1:
-        raise typer.BadParameter("must be at least 1 byte", param_hint="--max-expanded-size")
+    if size < least:
+        floor = "1 byte" if least == 1 else f"{least >> 20}M"
+        raise typer.BadParameter(f"must be at least {floor}, got {value!r}", param_hint=option)
     return size
+
+
+#: `--memory-limit auto`: a quarter of the machine's memory, at most this much.
+MEMORY_LIMIT_CAP: Final = 4 << 30
+#: Below this the interpreter, Polars and SciPy alone do not fit.
+MEMORY_LIMIT_FLOOR: Final = 256 << 20
+
+
+def memory_limit(value: str) -> int:
+    """`--memory-limit` in bytes: the size given, or (auto) `default_memory_limit()`."""
+    size = parse_size(value, "--memory-limit", MEMORY_LIMIT_FLOOR)
+    return default_memory_limit() if size is None else size
+
+
+def default_memory_limit() -> int:
+    """A quarter of the memory this process can have, at most `MEMORY_LIMIT_CAP`: the machine's
+    physical memory, or its cgroup's limit when that is smaller (a container)."""
+    return min(_available_memory() // 4, MEMORY_LIMIT_CAP)
+
+
+def _available_memory() -> int:
+    total = 0
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        total = _meminfo_total()
+    if total <= 0:
+        total = _meminfo_total() or 4 * MEMORY_LIMIT_CAP
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < total:
+            total = int(text)
+    return total
+
+
+def _meminfo_total() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def pseudonym_key(path: Path | None) -> bytes | None:

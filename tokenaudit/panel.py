@@ -236,8 +236,9 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
             "_acc",
             "day",
             *[
-                ((pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts"))
-                .alias(f"phase_{p}")
+                (
+                    (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
+                ).alias(f"phase_{p}")
                 for p in PHASE_PERIODS
             ],
         )

@@ -102,7 +102,7 @@ def _rates(frame: pl.DataFrame | pl.LazyFrame, table: PriceTable) -> dict[str, p
     """
     price_fields = [f.name for f in fields(ModelPrice)]
     if isinstance(frame, pl.DataFrame):
-        names = frame.select(pl.col("model").unique().drop_nulls())
+        names = frame.select(pl.col("model").unique().drop_nulls().cast(pl.String))
         keys = names.with_columns(_model_key().alias("_key"))
         return {
             name: pl.col("model").replace_strict(

@@ -498,7 +498,10 @@ def _canonicalise(
     reject = pl.coalesce(why) if problems else none
     reject_code = (
         pl.coalesce(
-            *(pl.when(pl.col(w).is_not_null()).then(c) for (_, c), w in zip(problems, why, strict=True))
+            *(
+                pl.when(pl.col(w).is_not_null()).then(c)
+                for (_, c), w in zip(problems, why, strict=True)
+            )
         )
         if problems
         else none
