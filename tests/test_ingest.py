@@ -142,3 +142,56 @@ def test_a_typed_parquet_scan_skips_rows_outside_the_period_and_keeps_line_numbe
     joined = read.join(original, on="_line", suffix="_in_file")
     assert joined.height == read.height
     assert (joined["timestamp"] == joined["timestamp_in_file"]).all()
+
+
+def test_one_pass_in_memory_and_account_buckets_on_disk_give_the_same_report(
+    small_org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--memory-limit only decides how the panel is built: with duplicates within and across
+    files, rejected rows, stray timestamps and two usage files, the report and the rejects are
+    byte-identical whether the usage fits the budget (one pass) or is split into buckets."""
+    from typer.testing import CliRunner
+
+    from tokenaudit import ingest
+    from tokenaudit.cli import app
+
+    lines = (small_org / "usage.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    strays = [
+        f"2019-06-0{d}T10:00:00Z,ana@acme.example,10,10,10,10,claude-sonnet-4-5,,r-stray-{d},s9"
+        for d in (1, 2)
+    ]
+    bad = [
+        "not-a-time,ana@acme.example,1,1,1,1,m,0.1,r-bad-1,s1",
+        "2026-03-05T10:00:00Z,,1,1,1,1,m,0.1,r-bad-2,s1",
+        "2026-03-05T10:00:00Z,ana@acme.example,-5,1,1,1,m,0.1,r-bad-3,s1",
+    ]
+    (tmp_path / "a.csv").write_text("\n".join([header, *rows[::2], *strays, *bad]) + "\n")
+    # The second file repeats a few hundred of the first file's requests (a re-export).
+    (tmp_path / "b.csv").write_text("\n".join([header, *rows[1::2], *rows[:600:2]]) + "\n")
+    used: list[int] = []
+    split = ingest._split
+
+    def recording(rows: pl.LazyFrame, buckets: int, *args: object) -> list[pl.LazyFrame]:
+        used.append(buckets)
+        return split(rows, buckets, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "_split", recording)
+
+    def report(tag: str) -> tuple[str, str]:
+        out, rejects = tmp_path / f"{tag}.csv", tmp_path / f"{tag}-rejects.csv"
+        args = ["scan", "--usage", str(tmp_path / "a.csv"), "--usage", str(tmp_path / "b.csv")]
+        args += ["--commits", str(small_org / "commits.csv"), "--format", "csv", "--exit-zero"]
+        args += ["-o", str(out), "--rejects", str(rejects), "--memory-limit", "1GB"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+        return out.read_text(), rejects.read_text()
+
+    in_memory = report("memory")
+    # As if every row took a megabyte: 1GB no longer holds the rows, which go to buckets.
+    monkeypatch.setattr(ingest, "BYTES_PER_ROW", 1 << 20)
+    bucketed = report("buckets")
+    assert used[0] == 1 and used[1] > 1, used
+    assert in_memory == bucketed
+    assert "r-stray" not in in_memory[0] and "far outside the bulk" in in_memory[1]
+    assert "duplicate of the row kept at" in in_memory[1]

@@ -58,11 +58,15 @@ from tokenaudit.pricing import (
 from tokenaudit.rejects import RejectCode
 from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS
 
-#: Memory a usage row takes while the panel is built from it in memory (its validated columns,
-#: the de-duplication's and the panel's copies), measured at 1M and 10M requests; and what the
-#: process holds besides (the interpreter, Polars, SciPy, the commits).
-BYTES_PER_ROW: Final = 300
-BASE_BYTES: Final = 300 << 20
+#: Memory planning (`bucket_count`), measured on `benchmarks/scale.py`'s logs at 1M and 10M
+#: requests: one pass in memory peaks at about `BASE_BYTES` plus `BYTES_PER_ROW` a row (the
+#: validated rows, their de-duplicated and sorted copies, the interpreter, Polars and SciPy);
+#: the bucketed path holds `SPLIT_BYTES` while it streams the rows to disk, then one bucket.
+BYTES_PER_ROW: Final = 360
+BASE_BYTES: Final = 150 << 20
+SPLIT_BYTES: Final = 700 << 20
+#: More buckets than this cost more in the partitioned writer's buffers than they save.
+MAX_BUCKETS: Final = 256
 #: The columns the panel needs (the model and 1-hour writes only until the rows are priced); the
 #: rest of a usage row is dropped before the split.
 _KEPT: Final = (
@@ -126,12 +130,12 @@ def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
 
 def bucket_count(expected_rows: int, memory_limit: int | None) -> int:
     """1 (one pass in memory) when `expected_rows` fit in `memory_limit` bytes, else enough
-    account buckets for each to fit (`BYTES_PER_ROW`, `BASE_BYTES`)."""
-    if memory_limit is None:
-        return 1
+    account buckets for each to fit beside the split's own memory (see `BYTES_PER_ROW`)."""
     working_set = expected_rows * BYTES_PER_ROW
-    room = max(memory_limit - BASE_BYTES, memory_limit // 4)
-    return max(1, math.ceil(working_set / room))
+    if memory_limit is None or BASE_BYTES + working_set <= memory_limit:
+        return 1
+    room = max(memory_limit - SPLIT_BYTES, memory_limit // 8)
+    return min(MAX_BUCKETS, max(2, math.ceil(working_set / room)))
 
 
 def build_usage_panel(
