@@ -221,7 +221,7 @@ def _uncosted_days(kept: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """The account-days in the period with a used row of unknown cost (`UNCOSTED_SCHEMA`)."""
     return (
         kept.filter(pl.col(UNPRICED).is_not_null())
-        .select("account", local_day(cfg).alias("day"))
+        .select(pl.col("account").cast(pl.String), local_day(cfg).alias("day"))
         .filter(within_period(pl.col("day"), cfg))
         .unique()
     )
@@ -335,9 +335,10 @@ def _coded(rejects: pl.DataFrame, code: RejectCode) -> pl.DataFrame:
 
 def _validated(frames: list[pl.LazyFrame], cfg: AuditConfig, *, pushdown: bool) -> pl.LazyFrame:
     """The validated usage rows, with only the columns the panel needs (`_KEPT`)."""
-    # The model and the source name a handful of values: as categories they take 4 bytes a row.
+    # Accounts, models and sources repeat a few thousand names millions of times: as categories
+    # they take 4 bytes a row, and are grouped and mapped by their distinct names.
     rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
-    rows = rows.with_columns(pl.col("model", "source").cast(pl.Categorical))
+    rows = rows.with_columns(pl.col("account", "model", "source").cast(pl.Categorical))
     if pushdown and (cfg.since is not None or cfg.until is not None):
         rows = rows.filter(near_period(cfg))
     return rows
@@ -355,17 +356,25 @@ def _priced_and_resolved(
     # null cost and are counted by model, never priced at zero.
     good = mark_unpriced(price_usage(good, table)).drop("model")
     names = good.group_by("account").len().drop_nulls("account")
-    names = names.with_columns(
+    names = names.with_columns(pl.col("account").cast(pl.String)).with_columns(
         pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
         idmap.resolve(pl.col("account")).alias("_resolved"),
     )
+    names = names.with_columns(pl.col("_resolved").hash(seed=0).alias("_key"))
     seen: Counter[tuple[str, str]] = Counter()
-    for _, k, spelling, resolved in names.iter_rows():
+    for _, k, spelling, resolved, _ in names.iter_rows():
         seen[(resolved, spelling)] += int(k)
-    resolved = pl.col("account").replace_strict(
-        names["account"], names["_resolved"], default=None, return_dtype=pl.String
+
+    def mapped(column: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col("account").replace_strict(
+            names["account"], names[column], default=None, return_dtype=dtype
+        )
+
+    resolved = good.lazy().with_columns(
+        mapped("_key", pl.UInt64()).alias("_account_key"),
+        mapped("_resolved", pl.Categorical()).alias("account"),
     )
-    narrowed = narrow_usage(good.lazy().with_columns(resolved.alias("account"))).collect()
+    narrowed = narrow_usage(resolved, pl.col("_account_key")).drop("_account_key").collect()
     return narrowed, dict(seen)
 
 
@@ -403,7 +412,7 @@ def _split(
     if buckets == 1:
         return [rows.collect().lazy()]
     target = workdir / "usage-buckets"
-    account = idmap.resolve(pl.col("account"))
+    account = idmap.resolve(pl.col("account").cast(pl.String))
     bucket = (account.hash(seed=0) % buckets).fill_null(0).alias("_bucket")
     # lz4 and small row groups: the partitioned sink buffers a row group per bucket, and with
     # zstd's larger buffers that alone came to ~0.9 GB at 10M requests (0.5 GB like this).

@@ -109,14 +109,18 @@ def within_period(day: pl.Expr, cfg: AuditConfig) -> pl.Expr:
     return keep
 
 
-def narrow_usage(usage: pl.LazyFrame) -> pl.LazyFrame:
+def narrow_usage(usage: pl.LazyFrame, account_key: pl.Expr | None = None) -> pl.LazyFrame:
     """Canonical usage rows reduced to what the panel needs, strings turned into numbers where
     only equality matters: a session or request id becomes its 64-bit hash (two ids of one
-    account colliding needs billions of requests), the source a flag for pre-aggregated rows."""
+    account colliding needs billions of requests), the source a flag for pre-aggregated rows.
+    `account_key` is a 64-bit hash of the account (by default worked out per row)."""
+    key = account_key if account_key is not None else pl.col("account").cast(pl.String).hash(0)
 
     def hashed(column: str) -> pl.Expr:
         # Hashed with the account: two people's ids never meet, and one integer is the key.
-        return pl.when(pl.col(column).is_not_null()).then(pl.struct("account", column).hash(seed=0))
+        return pl.when(pl.col(column).is_not_null()).then(
+            pl.struct(key.alias("_a"), pl.col(column).hash(seed=0).alias("_b")).hash(seed=0)
+        )
 
     return usage.select(
         "account",
@@ -248,8 +252,9 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
             "_acc",
             "day",
             *[
-                ((pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts"))
-                .alias(f"phase_{p}")
+                (
+                    (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
+                ).alias(f"phase_{p}")
                 for p in PHASE_PERIODS
             ],
         )
