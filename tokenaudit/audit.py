@@ -214,6 +214,18 @@ class _Ingested:
 
 def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
     """Identities, commits and the usage panel, every rejected row counted per file."""
+    # The inputs' SHA-256 (for the report and the manifest) is worked out on a side thread while
+    # the panel is built: hashlib releases the GIL, and the files are then in the page cache.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenaudit-sha256") as pool:
+        digests = pool.submit(lambda: {x.file.path: _sha256(x.file.path) for x in inputs.loaded})
+        return _ingest_with(inputs, cfg, workdir, digests.result)
+
+
+def _ingest_with(
+    inputs: _Inputs, cfg: AuditConfig, workdir: Path, digests: Callable[[], dict[Path, str]]
+) -> _Ingested:
     by_kind = inputs.by_kind
     # Identities and commits are small: collected whole. Usage is the large input: it goes
     # through `ingest`, whose memory is bounded by account-days.
@@ -266,7 +278,7 @@ def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
         parsed.update(per_file(f))
         used.update(per_file(good[k]))
     spans = {**usage.spans, **file_spans(good[Kind.COMMITS], "merged_at")}
-    summaries = _summaries(inputs.loaded, parsed, used, rejects, zone_less, spans)
+    summaries = _summaries(inputs.loaded, parsed, used, rejects, zone_less, spans, digests())
     _enforce_bad_row_limits(summaries, rejects, cfg)
     # Commit authors resolve after the usage panel: the panel teaches the map how people spell
     # their accounts, and the report shows those spellings.
@@ -529,6 +541,7 @@ def _summaries(
     rejects: pl.DataFrame,
     zone_less: dict[str, int],
     spans: dict[str, tuple[date, date]],
+    digests: dict[Path, str],
 ) -> list[InputSummary]:
     """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
     Counted independently, so that `rows == used + rejected` is a real check."""
@@ -544,7 +557,7 @@ def _summaries(
                 rows=parsed.get(name, 0) + len(x.unreadable),
                 used=used.get(name, 0),
                 rejected=int(rejected.get(name, 0)),
-                sha256=_sha256(x.file.path),
+                sha256=digests[x.file.path],
                 zone_less=zone_less.get(name, 0),
                 first=spans[name][0].isoformat() if name in spans else None,
                 last=spans[name][1].isoformat() if name in spans else None,
