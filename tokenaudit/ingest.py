@@ -172,7 +172,7 @@ def build_usage_panel(
         # Taken off the list, so that a part collected in memory is freed once it is processed.
         part = _quarantine_strays(parts.pop(0).collect(), keep)
         flagged = part["_reject"].is_not_null()
-        rejects.append(part.filter(flagged).select(list(REJECT_SCHEMA)))
+        rejects.append(_as_rejects(part.filter(flagged)))
         parsed.update(per_file(part))
         good = part.filter(~flagged).drop("_reject", "_reject_code")
         del part, flagged
@@ -183,9 +183,7 @@ def build_usage_panel(
         uncosted.append(_uncosted_days(kept, cfg))
         kept = kept.drop(UNPRICED)
         _add_totals(totals, kept)
-        rejects.append(
-            _coded(dropped, RejectCode.DUPLICATE_REQUEST).select(list(REJECT_SCHEMA)),
-        )
+        rejects.append(_as_rejects(_coded(dropped, RejectCode.DUPLICATE_REQUEST)))
         duplicates += dropped.height
         used.update(per_file(kept))
         _widen_spans(spans, file_spans(kept, "timestamp"))
@@ -206,6 +204,11 @@ def build_usage_panel(
         uncosted=uncosted_days.unique().sort("account", "day"),
         spans=spans,
     )
+
+
+def _as_rejects(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame`'s `REJECT_SCHEMA` columns (the file name a category until now)."""
+    return frame.select(pl.col(c).cast(t) for c, t in REJECT_SCHEMA.items())
 
 
 def _spelt(frame: pl.DataFrame, shown: dict[str, str]) -> pl.DataFrame:
@@ -338,7 +341,7 @@ def _validated(frames: list[pl.LazyFrame], cfg: AuditConfig, *, pushdown: bool) 
     # Accounts, models and sources repeat a few thousand names millions of times: as categories
     # they take 4 bytes a row, and are grouped and mapped by their distinct names.
     rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
-    rows = rows.with_columns(pl.col("account", "model", "source").cast(pl.Categorical))
+    rows = rows.with_columns(pl.col("account", "model", "source", "_file").cast(pl.Categorical))
     if pushdown and (cfg.since is not None or cfg.until is not None):
         rows = rows.filter(near_period(cfg))
     return rows
