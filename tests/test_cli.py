@@ -439,6 +439,24 @@ def test_max_expanded_size_takes_sizes_and_refuses_nonsense(
     assert code == 2 and "--max-expanded-size" in err
 
 
+def test_memory_limit_takes_sizes_defaults_to_a_quarter_of_memory_and_refuses_nonsense(
+    runner: CliRunner, small_org: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenaudit import cli_support
+
+    assert cli_support.memory_limit("512MB") == 512 << 20
+    assert cli_support.memory_limit("1GB") == 1 << 30
+    assert cli_support.memory_limit("1.5G") == 3 << 29
+    assert cli_support.memory_limit("2048MiB") == 2 << 30
+    monkeypatch.setattr(cli_support, "_available_memory", lambda: 24 << 30)
+    assert cli_support.memory_limit("auto") == 4 << 30  # a quarter of 24G, capped at 4G
+    monkeypatch.setattr(cli_support, "_available_memory", lambda: 2 << 30)
+    assert cli_support.memory_limit("auto") == 512 << 20  # a container's 2G
+    for bad in ("lots", "1K", "-1G"):
+        code, _, err = scan(runner, small_org, "--memory-limit", bad)
+        assert code == 2 and "--memory-limit" in err, (bad, err)
+
+
 def test_scan_offers_the_expansion_limit(runner: CliRunner) -> None:
     assert "--max-expanded-size" in runner.invoke(app, ["scan", "--help"]).stdout
 
