@@ -149,7 +149,8 @@ def test_one_pass_in_memory_and_account_buckets_on_disk_give_the_same_report(
 ) -> None:
     """--memory-limit only decides how the panel is built: with duplicates within and across
     files, rejected rows, stray timestamps and two usage files, the report and the rejects are
-    byte-identical whether the usage fits the budget (one pass) or is split into buckets."""
+    byte-identical whether the usage fits the budget (one pass), is read in one pass and worked
+    on in account parts, or is split into buckets on disk."""
     from typer.testing import CliRunner
 
     from tokenaudit import ingest
@@ -187,11 +188,24 @@ def test_one_pass_in_memory_and_account_buckets_on_disk_give_the_same_report(
         assert result.exit_code == 0, result.stderr
         return out.read_text(), rejects.read_text()
 
+    worked: list[int] = []
+    work_parts = ingest.work_parts
+
+    def recording_work(*args: int | None) -> int:
+        worked.append(work_parts(*args))  # type: ignore[arg-type]
+        return worked[-1]
+
+    monkeypatch.setattr(ingest, "work_parts", recording_work)
     in_memory = report("memory")
-    # As if every row took a megabyte: 1GB no longer holds the rows, which go to buckets.
-    monkeypatch.setattr(ingest, "BYTES_PER_ROW", 1 << 20)
+    assert used == [1] and worked == [1], (used, worked)
+    # As if working on a row took a megabyte: the rows read in one pass are worked on in parts.
+    monkeypatch.setattr(ingest, "WORK_BYTES_PER_ROW", 1 << 20)
+    in_parts = report("parts")
+    assert used[-1] == 1 and worked[-1] > 1, (used, worked)
+    # As if holding a row took a megabyte: 1GB no longer holds the rows, which go to buckets.
+    monkeypatch.setattr(ingest, "HELD_BYTES_PER_ROW", 1 << 20)
     bucketed = report("buckets")
-    assert used[0] == 1 and used[1] > 1, used
-    assert in_memory == bucketed
+    assert used[-1] > 1, used
+    assert in_memory == in_parts == bucketed
     assert "r-stray" not in in_memory[0] and "far outside the bulk" in in_memory[1]
     assert "duplicate of the row kept at" in in_memory[1]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -58,11 +59,14 @@ from tokenaudit.pricing import (
 from tokenaudit.rejects import RejectCode
 from tokenaudit.schema import PANEL_SCHEMA, TOKEN_COLUMNS
 
-#: Memory planning (`bucket_count`), measured on `benchmarks/scale.py`'s logs at 1M and 10M
-#: requests: one pass in memory peaks at about `BASE_BYTES` plus `BYTES_PER_ROW` a row (the
-#: validated rows, their de-duplicated and sorted copies, the interpreter, Polars and SciPy);
-#: the bucketed path holds `SPLIT_BYTES` while it streams the rows to disk, then one bucket.
-BYTES_PER_ROW: Final = 360
+#: Memory planning, measured with `benchmarks/scale.py` at 1M to 10M requests. A validated row
+#: held in memory takes about `HELD_BYTES_PER_ROW`; working on it (de-duplication, the time
+#: order, the panel's groups) takes `WORK_BYTES_PER_ROW` more while its part is processed: that
+#: is the worst shape's figure (one request per account-day, every row its own group and
+#: session). The interpreter, Polars and SciPy take `BASE_BYTES`, and the partitioned writer of
+#: the bucketed path `SPLIT_BYTES`.
+HELD_BYTES_PER_ROW: Final = 130
+WORK_BYTES_PER_ROW: Final = 800
 BASE_BYTES: Final = 150 << 20
 SPLIT_BYTES: Final = 700 << 20
 #: More buckets than this cost more in the partitioned writer's buffers than they save.
@@ -129,13 +133,49 @@ def near_period(cfg: AuditConfig, column: str = "timestamp") -> pl.Expr:
 
 
 def bucket_count(expected_rows: int, memory_limit: int | None) -> int:
-    """1 (one pass in memory) when `expected_rows` fit in `memory_limit` bytes, else enough
-    account buckets for each to fit beside the split's own memory (see `BYTES_PER_ROW`)."""
-    working_set = expected_rows * BYTES_PER_ROW
-    if memory_limit is None or BASE_BYTES + working_set <= memory_limit:
+    """1 (the rows are read into memory in one pass) when `expected_rows` fit in `memory_limit`
+    bytes with as much again to work on them, else enough account buckets on disk for each to
+    (see `HELD_BYTES_PER_ROW`)."""
+    held = expected_rows * HELD_BYTES_PER_ROW
+    if memory_limit is None or BASE_BYTES + 2 * held <= memory_limit:
         return 1
     room = max(memory_limit - SPLIT_BYTES, memory_limit // 8)
-    return min(MAX_BUCKETS, max(2, math.ceil(working_set / room)))
+    return min(MAX_BUCKETS, max(2, math.ceil(2 * held / room)))
+
+
+def work_parts(rows: int, held: int, memory_limit: int | None) -> int:
+    """In how many account parts `rows` held in memory (`held` bytes) are worked on, so that the
+    work (`WORK_BYTES_PER_ROW`) stays within `memory_limit` beside them."""
+    if memory_limit is None:
+        return 1
+    room = max(memory_limit - BASE_BYTES - held, memory_limit // 8)
+    return min(MAX_BUCKETS, max(1, math.ceil(rows * WORK_BYTES_PER_ROW / room)))
+
+
+def _worked_parts(
+    parts: list[pl.LazyFrame], idmap: IdentityMap, memory_limit: int | None
+) -> Iterator[pl.DataFrame]:
+    """Each part collected, then cut into as many account parts as `work_parts` says (each one
+    whole accounts, by their resolved name): a part is freed once it is processed."""
+    while parts:
+        part = parts.pop(0).collect()
+        k = work_parts(part.height, part.estimated_size(), memory_limit)
+        if k == 1:
+            yield part
+            continue
+        names = part.select(pl.col("account").unique().drop_nulls().cast(pl.String))
+        # A seed of its own: within a bucket of the split every account has one hash modulo
+        # the number of buckets, so the same hash would send them all to one part.
+        keys = names.select(idmap.resolve(pl.col("account")).hash(seed=1) % k).to_series()
+        key = (
+            pl.col("account")
+            .replace_strict(names.to_series(), keys, default=0, return_dtype=pl.UInt64)
+            .fill_null(0)
+        )  # rows without an account are rejected, and counted: in the first part
+        part = part.with_columns(key.alias("_work"))
+        for i in range(k):
+            yield part.filter(pl.col("_work") == i).drop("_work")
+        del part
 
 
 def build_usage_panel(
@@ -168,14 +208,13 @@ def build_usage_panel(
     unpriced: list[pl.DataFrame] = []
     uncosted: list[pl.DataFrame] = [pl.DataFrame(schema=UNCOSTED_SCHEMA)]
     spans: dict[str, tuple[date, date]] = {}
-    while parts:
-        # Taken off the list, so that a part collected in memory is freed once it is processed.
-        part = _quarantine_strays(parts.pop(0).collect(), keep)
+    for whole in _worked_parts(parts, idmap, cfg.memory_limit):
+        part = _quarantine_strays(whole, keep)
         flagged = part["_reject"].is_not_null()
         rejects.append(_as_rejects(part.filter(flagged)))
         parsed.update(per_file(part))
         good = part.filter(~flagged).drop("_reject", "_reject_code")
-        del part, flagged
+        del whole, part, flagged
         good, seen = _priced_and_resolved(good, idmap, table)
         spellings.update(seen)
         kept, dropped = split_duplicate_requests(good.drop("_zone_less"), key=("request_id",))
