@@ -159,7 +159,7 @@ def _worked_parts(
     whole accounts, by their resolved name): a part is freed once it is processed."""
     while parts:
         part = parts.pop(0).collect()
-        k = work_parts(part.height, part.estimated_size(), memory_limit)
+        k = work_parts(part.height, int(part.estimated_size()), memory_limit)
         if k == 1:
             yield part
             continue
