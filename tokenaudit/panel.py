@@ -233,32 +233,7 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
         .alias("_session_gap"),
         pl.col("_same_size").fill_null(False),
     )
-    angles = {
-        p: (ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))
-        for p in PHASE_PERIODS
-    }
-    phases = (
-        rows.filter(pl.col("_start"))
-        .with_columns(
-            *[angles[p].cos().alias(f"_cos_{p}") for p in PHASE_PERIODS],
-            *[angles[p].sin().alias(f"_sin_{p}") for p in PHASE_PERIODS],
-        )
-        .group_by("_acc", "day")
-        .agg(
-            pl.len().alias("_starts"),
-            *[pl.col(f"_{f}_{p}").sum() for f in ("cos", "sin") for p in PHASE_PERIODS],
-        )
-        .select(
-            "_acc",
-            "day",
-            *[
-                (
-                    (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
-                ).alias(f"phase_{p}")
-                for p in PHASE_PERIODS
-            ],
-        )
-    )
+    phases = _burst_phases(rows, ts_us)
     session_gap = pl.col("_session_gap")
     timing = (
         rows.group_by("_acc", "day")
@@ -280,6 +255,37 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
         .join(phases, on=["_acc", "day"], how="left")
     )
     return timing, parallel
+
+
+def _burst_phases(rows: pl.DataFrame, ts_us: pl.Expr) -> pl.DataFrame:
+    """Per account-day with a burst start (`_start`): the resultant length of each cron
+    period's start phases (`phase_<P>`)."""
+    angles = {
+        p: (ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))
+        for p in PHASE_PERIODS
+    }
+    return (
+        rows.filter(pl.col("_start"))
+        .with_columns(
+            *[angles[p].cos().alias(f"_cos_{p}") for p in PHASE_PERIODS],
+            *[angles[p].sin().alias(f"_sin_{p}") for p in PHASE_PERIODS],
+        )
+        .group_by("_acc", "day")
+        .agg(
+            pl.len().alias("_starts"),
+            *[pl.col(f"_{f}_{p}").sum() for f in ("cos", "sin") for p in PHASE_PERIODS],
+        )
+        .select(
+            "_acc",
+            "day",
+            *[
+                (
+                    (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
+                ).alias(f"phase_{p}")
+                for p in PHASE_PERIODS
+            ],
+        )
+    )
 
 
 def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:
