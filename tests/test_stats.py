@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from tokenaudit.checks import stats as stats_module
 from tokenaudit.checks.stats import (
     beta_binomial_sf,
     bonferroni_min,
@@ -29,6 +30,20 @@ def test_siegel_slope_matches_scipy_hierarchical_method() -> None:
 
 def test_siegel_slope_survives_constant_x() -> None:
     assert siegel_slope(np.zeros(5), np.arange(5.0)) == (0.0, 2.0)
+
+
+@pytest.mark.parametrize("n", [7, 650])  # either side of numpy's 600-column nanmedian switch
+def test_siegel_slope_in_blocks_is_the_whole_matrix_exactly(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(n)
+    x = np.round(rng.normal(size=n), 1)  # ties: rows with some undefined slopes
+    x[: n // 3] = 0.0
+    y = rng.standard_t(3, size=n)
+    whole = siegel_slope(x, y)
+    for cells in (1, n + 1, 5 * n - 1):  # a row, rows and a remainder
+        monkeypatch.setattr(stats_module, "SIEGEL_BLOCK_CELLS", cells)
+        assert siegel_slope(x, y) == whole
 
 
 def test_student_t_tail_matches_scipy() -> None:

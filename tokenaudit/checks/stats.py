@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,18 +19,34 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
+#: The n × n matrix of pairwise slopes is worked out this many cells at a time (a block of rows):
+#: whole, it took n² × 8 bytes an array, several arrays at once — 4.6 GB at 12,000 tested
+#: accounts, 12.8 GB at 20,000 — where a block takes 16 MB.
+SIEGEL_BLOCK_CELLS: Final = 1 << 21
+
+
 def siegel_slope(x: FloatArray, y: FloatArray) -> tuple[float, float]:
     """Siegel's repeated-medians line (50 % breakdown point), as `scipy.stats.siegelslopes` with
     `method="hierarchical"`: slope = median_i median_{j: x_j ≠ x_i} (y_j − y_i)/(x_j − x_i);
-    intercept = median(y − slope·x)."""
-    dx = x[None, :] - x[:, None]
-    dy = y[None, :] - y[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slopes = np.where(dx != 0, dy / dx, np.nan)
-    usable = ~np.all(np.isnan(slopes), axis=1)
-    if not usable.any():
+    intercept = median(y − slope·x).
+
+    Each row's median depends on that row alone, so the rows are taken a block at a time
+    (`SIEGEL_BLOCK_CELLS`): the same numbers as the whole matrix, in bounded memory."""
+    n = len(x)
+    rows = max(1, SIEGEL_BLOCK_CELLS // max(n, 1))
+    medians = []
+    for start in range(0, n, rows):
+        dx = x[None, :] - x[start : start + rows, None]
+        dy = y[None, :] - y[start : start + rows, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slopes = np.where(dx != 0, dy / dx, np.nan)
+        del dx, dy
+        usable = ~np.all(np.isnan(slopes), axis=1)
+        if usable.any():
+            medians.append(np.nanmedian(slopes[usable], axis=1))
+    if not medians:
         return 0.0, float(np.median(y))
-    slope = float(np.median(np.nanmedian(slopes[usable], axis=1)))
+    slope = float(np.median(np.concatenate(medians)))
     return slope, float(np.median(y - slope * x))
 
 
