@@ -140,10 +140,18 @@ class _Series:
 
 
 def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Series]:
-    days = data.days.filter(pl.col("tokens") > 0).with_columns(
-        week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
+    # Only the columns used: the panel has 31, and each of its account-days is copied here
+    # (filtered, sorted, then split per account).
+    days = (
+        data.days.select("account", "day", "tokens")
+        .filter(pl.col("tokens") > 0)
+        .with_columns(
+            week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
+        )
     )
-    days = days.with_columns(
+    days = days.select(
+        "account",
+        "day",
         (pl.col("_lt") - pl.col("_lt").median().over("_week")).alias("_r"),
         (pl.col("day") - pl.lit(origin)).dt.total_days().alias("_n"),
     ).sort("account", "day")
