@@ -20,8 +20,8 @@ IntArray = NDArray[np.int64]
 
 
 #: The n × n matrix of pairwise slopes is worked out this many cells at a time (a block of rows):
-#: whole, it took n² × 8 bytes an array, several arrays at once — 4.6 GB at 12,000 tested
-#: accounts, 12.8 GB at 20,000 — where a block takes 16 MB.
+#: whole, it took n² × 8 bytes an array, several arrays at once — 4.6 GB at 10,767 tested
+#: accounts, 12.8 GB at 19,130 — where a block takes 16 MB.
 SIEGEL_BLOCK_CELLS: Final = 1 << 21
 
 
