@@ -359,14 +359,11 @@ def _settings_file(ctx: typer.Context, value: Path | None) -> Path | None:
         return None
     try:
         loaded = load_config(found[0], ctx.command.params, ctx, table=found[1])
-    except ConfigError as exc:
+    except (ConfigError, InputMissingError) as exc:
         # A settings file's error is about that file, not about the command line: one line
-        # naming its `file:line`, without Click's usage block.
+        # naming its `file:line` (exit 2) or saying it cannot be read (66), no usage block.
         typer.echo(f"tokenaudit: error: {exc}", err=True)
-        raise typer.Exit(ConfigError.exit_code) from None
-    except InputMissingError as exc:
-        typer.echo(f"tokenaudit: error: {exc}", err=True)
-        raise typer.Exit(66) from None
+        raise typer.Exit(exc.exit_code) from None
     ctx.default_map = {**(ctx.default_map or {}), **loaded.default_map()}
     ctx.meta[SETTINGS_META] = loaded
     return found[0]

@@ -534,16 +534,14 @@ def apply_suppressions_file(
 def pseudonymise(report: AuditReport, trail: Trail, key: bytes) -> AuditReport:
     """The report pseudonymised (`privacy.pseudonymise_report`), and the suppressions' warnings
     in the JSON `run` object with it: they name accounts and owners."""
-    from tokenaudit.privacy import Scrubber, pseudonymise_report
+    from tokenaudit.privacy import pseudonymise_report, report_scrubber
 
-    others = [n for e in trail.suppressions for n in (e.account, e.owner)]
-    done = pseudonymise_report(report, key, others)
+    scrub = report_scrubber(
+        report, key, [n for e in trail.suppressions for n in (e.account, e.owner)]
+    )
     if "suppressions" in trail.run_extra:
-        names = set(report.accounts["account"].to_list()) | set(others)
-        trail.run_extra["suppressions"] = Scrubber(key, names).value(
-            trail.run_extra["suppressions"]
-        )
-    return done
+        trail.run_extra["suppressions"] = scrub.value(trail.run_extra["suppressions"])
+    return pseudonymise_report(report, key, scrub)
 
 
 def apply_baseline(report: AuditReport, trail: Trail, cfg: AuditConfig) -> AuditReport:

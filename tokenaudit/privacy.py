@@ -61,19 +61,28 @@ def pseudonym(key: bytes, identifier: str) -> str:
 _TEXT_COLUMNS = ("reasons", "suppression_owner", "suppression_reason")
 
 
-def pseudonymise_report(
-    report: AuditReport, key: bytes, other_names: Iterable[str] = ()
-) -> AuditReport:
-    """The same report with every account and author replaced by its pseudonym, in identifier
-    columns and in its free text; `other_names` (suppression owners, say) are replaced in the
-    free text too."""
-    names = (
+def _identifiers(report: AuditReport) -> set[str]:
+    return (
         set(report.accounts["account"].to_list())
         | set(report.unmatched_usage)
         | set(report.unmatched_authors)
     )
+
+
+def report_scrubber(report: AuditReport, key: bytes, other_names: Iterable[str] = ()) -> Scrubber:
+    """The scrubber of a report's free text: its identifiers and `other_names` (suppression
+    owners, say)."""
+    return Scrubber(key, _identifiers(report) | {n for n in other_names if n.strip()})
+
+
+def pseudonymise_report(
+    report: AuditReport, key: bytes, scrub: Scrubber | None = None
+) -> AuditReport:
+    """The same report with every account and author replaced by its pseudonym, in identifier
+    columns and in its free text (with `scrub`, by default `report_scrubber(report, key)`)."""
+    names = _identifiers(report)
     mapping = {n: pseudonym(key, n) for n in sorted(names)}
-    scrub = Scrubber(key, names | {n for n in other_names if n.strip()})
+    scrub = scrub if scrub is not None else report_scrubber(report, key)
 
     def swap(frame: pl.DataFrame) -> pl.DataFrame:
         if "account" not in frame.columns:

@@ -161,6 +161,18 @@ def _describe_missing(
     )
 
 
+def export_owner(file: InputFile, account: str | None, source: str | None) -> str:
+    """The account of an export without an identity (Claude Code transcripts, ccusage):
+    --account, else the folder the file was found under on the command line."""
+    owner = account or (file.root.name if file.root is not None else None)
+    if owner is None:
+        raise DataError(
+            file.name,
+            f"a {source} file names no account; give --account NAME or scan the person's folder",
+        )
+    return owner
+
+
 def load_input(
     file: InputFile,
     workdir: Path,
@@ -193,12 +205,7 @@ def load_input(
     if "account" in raw.optional and "account" not in raw.columns:
         # Exports without an identity (Claude Code transcripts, ccusage): --account, else the
         # folder the file was found under on the command line.
-        owner = account or (file.root.name if file.root is not None else None)
-        if owner is None:
-            raise DataError(
-                file.name,
-                f"a {raw.source} file names no account; give --account NAME or scan the person's folder",
-            )
+        owner = export_owner(file, account, raw.source)
         raw = replace(
             raw,
             frame=raw.frame.with_columns(pl.lit(owner).alias("account")),

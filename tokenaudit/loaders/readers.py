@@ -728,40 +728,48 @@ def _json_records(doc: Any) -> list[Any] | None:
     return None
 
 
+def ndjson_line(
+    raw: bytes, line_no: int, unreadable: list[tuple[int, str]]
+) -> dict[str, Any] | None:
+    """One NDJSON line's object, or None with the reason it cannot be one in `unreadable`."""
+    try:
+        item = json.loads(raw)
+    except UnicodeDecodeError:
+        unreadable.append((line_no, Reason(RejectCode.NOT_UTF8, "not valid UTF-8")))
+        return None
+    except json.JSONDecodeError as exc:
+        unreadable.append((line_no, Reason(RejectCode.BAD_JSON, f"not valid JSON ({exc.msg})")))
+        return None
+    except RecursionError:
+        unreadable.append((line_no, Reason(RejectCode.TOO_DEEP, "JSON nested too deeply to read")))
+        return None
+    return ndjson_object(item, line_no, unreadable)
+
+
+def ndjson_object(
+    item: Any, line_no: int, unreadable: list[tuple[int, str]]
+) -> dict[str, Any] | None:
+    """A decoded line's value if it is an object, else None with the reason in `unreadable`."""
+    if isinstance(item, dict):
+        return item
+    unreadable.append(
+        (
+            line_no,
+            Reason(
+                RejectCode.NOT_AN_OBJECT, f"line is a JSON {type(item).__name__}, not an object"
+            ),
+        )
+    )
+    return None
+
+
 def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
     records: list[tuple[int, dict[str, Any]]] = []
     unreadable: list[tuple[int, str]] = []
     with path.open("rb") as fh:
         for line_no, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                item = json.loads(raw)
-            except UnicodeDecodeError:
-                unreadable.append((line_no, Reason(RejectCode.NOT_UTF8, "not valid UTF-8")))
-                continue
-            except json.JSONDecodeError as exc:
-                unreadable.append(
-                    (line_no, Reason(RejectCode.BAD_JSON, f"not valid JSON ({exc.msg})"))
-                )
-                continue
-            except RecursionError:
-                unreadable.append(
-                    (line_no, Reason(RejectCode.TOO_DEEP, "JSON nested too deeply to read"))
-                )
-                continue
-            if isinstance(item, dict):
+            if raw.strip() and (item := ndjson_line(raw, line_no, unreadable)) is not None:
                 records.append((line_no, item))
-            else:
-                unreadable.append(
-                    (
-                        line_no,
-                        Reason(
-                            RejectCode.NOT_AN_OBJECT,
-                            f"line is a JSON {type(item).__name__}, not an object",
-                        ),
-                    )
-                )
     converted = exports.convert(records, None)
     if converted is not None:
         return _from_export(converted, fmt, "line", unreadable, file.name)

@@ -38,7 +38,6 @@ from typing import Any, Final
 
 import polars as pl
 
-from tokenaudit.errors import DataError
 from tokenaudit.loaders import exports, readers
 from tokenaudit.loaders.canonical import (
     SCHEMAS,
@@ -46,6 +45,7 @@ from tokenaudit.loaders.canonical import (
     _canonicalise,
     _prune_to_period,
     _resolve_columns,
+    export_owner,
 )
 from tokenaudit.loaders.readers import _SNIFF_BYTES, RawTable, sniff_bytes
 from tokenaudit.loaders.sources import InputFile
@@ -206,46 +206,15 @@ def _decode(
     if isinstance(line, str):
         if line[:1] == "{" and line[1:2] != "\x00":
             try:
-                return _object(_DECODER.decode(line), number, unreadable)
+                return readers.ndjson_object(_DECODER.decode(line), number, unreadable)
             except (ValueError, RecursionError):
                 pass
         line = line.encode("utf-8")
-    return _decode_as_read(line + b"\n" if newline else line, number, unreadable)
+    return readers.ndjson_line(line + b"\n" if newline else line, number, unreadable)
 
 
 def _blank(line: str | bytes) -> bool:
     return not (line.strip(_WHITESPACE) if isinstance(line, str) else line.strip())
-
-
-def _decode_as_read(
-    line: bytes, number: int, unreadable: list[tuple[int, str]]
-) -> dict[str, Any] | None:
-    try:
-        item = json.loads(line)
-    except UnicodeDecodeError:
-        unreadable.append((number, Reason(RejectCode.NOT_UTF8, "not valid UTF-8")))
-        return None
-    except json.JSONDecodeError as exc:
-        unreadable.append((number, Reason(RejectCode.BAD_JSON, f"not valid JSON ({exc.msg})")))
-        return None
-    except RecursionError:
-        unreadable.append((number, Reason(RejectCode.TOO_DEEP, "JSON nested too deeply to read")))
-        return None
-    return _object(item, number, unreadable)
-
-
-def _object(item: Any, number: int, unreadable: list[tuple[int, str]]) -> dict[str, Any] | None:
-    if isinstance(item, dict):
-        return item
-    unreadable.append(
-        (
-            number,
-            Reason(
-                RejectCode.NOT_AN_OBJECT, f"line is a JSON {type(item).__name__}, not an object"
-            ),
-        )
-    )
-    return None
 
 
 def _plain_ndjson(file: InputFile) -> bool:
@@ -308,7 +277,7 @@ def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
                     if type(item) is not dict:
                         raise ValueError(line)
                 except (ValueError, RecursionError):
-                    item = _decode_as_read(
+                    item = readers.ndjson_line(
                         line.encode("utf-8") + b"\n" if newline else line.encode("utf-8"),
                         number,
                         unreadable,
@@ -377,16 +346,6 @@ class _Batch:
     rows: int = 0
 
 
-def _owner(file: InputFile, account: str | None, source: str) -> str:
-    owner = account or (file.root.name if file.root is not None else None)
-    if owner is None:
-        raise DataError(
-            file.name,
-            f"a {source} file names no account; give --account NAME or scan the person's folder",
-        )
-    return owner
-
-
 def _type_batch(
     batch: _Batch,
     assume_tz: str | None,
@@ -403,7 +362,7 @@ def _type_batch(
     data["account"] = [
         owner
         for read in batch.files
-        for owner in [_owner(read.file, account, batch.source)] * len(read.rows)
+        for owner in [export_owner(read.file, account, batch.source)] * len(read.rows)
     ]
     lines = [
         (index << _SHIFT) | row["_line"]
@@ -555,7 +514,7 @@ def load_transcripts(
         if read.digest is not None and on_digest is not None:
             on_digest(file.path, read.digest[1], read.digest[0])
         source = read.source
-        _owner(file, account, source)
+        export_owner(file, account, source)
         batch = batches[source]
         batch.files.append(read)
         batch.rows += len(read.rows)
