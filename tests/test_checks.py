@@ -14,6 +14,7 @@ import pytest
 from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData
 from tokenaudit.checks.registry import CHECKS, check_by_id
 from tokenaudit.config import AuditConfig
+from tokenaudit.schema import PHASE_PERIODS
 
 from .panels import D0, check_data, synthetic_cohort, with_account
 
@@ -315,3 +316,120 @@ def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
     assert padder["p_value"] < 0.05 and padder["effect"] > 4
     assert grower["p_value"] > padder["p_value"]
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
+
+
+def _timed(tokens: float, rows: int, bursts: int, phase: float) -> dict[str, object]:
+    return {
+        "tokens": int(tokens),
+        "rows": rows,
+        "burst_starts": bursts,
+        **{f"phase_{p}": phase for p in PHASE_PERIODS},
+    }
+
+
+def _jump_cohort(
+    n_steady: int, n_padders: int, padding: float, seed: int = 3
+) -> tuple[list[dict[str, object]], list[dict[str, object]], list[str]]:
+    """Steady people with human timing, and padders whose usage rises ×`padding` at week 5
+    (together, as after a leaderboard launch) with output flat: day rows, output rows, names."""
+    rng = np.random.default_rng(seed)
+    day_rows: list[dict[str, object]] = []
+    out_rows: list[dict[str, object]] = []
+    names = []
+    for i in range(n_steady + n_padders):
+        name = f"user{i:02d}@acme.example" if i < n_steady else f"zz-padder{i}@acme.example"
+        names.append(name)
+        base = 5e6 * np.exp(rng.normal(0, 0.8))
+        for w in range(10):
+            jump = padding if i >= n_steady and w >= 5 else 1.0
+            for d in range(5):
+                day = D0 + timedelta(days=7 * w + d)
+                tokens = base * jump * np.exp(rng.normal(0, 0.3))
+                day_rows.append({"account": name, "day": day, **_timed(tokens, 40, 8, 0.2)})
+            out_rows.append({"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": 2})
+    return day_rows, out_rows, names
+
+
+def _as_data(day_rows: list[dict[str, object]], out_rows: list[dict[str, object]]) -> CheckData:
+    days = pl.DataFrame(day_rows)
+    outputs = pl.DataFrame(out_rows)
+    accounts = (
+        days.group_by("account")
+        .agg(pl.col("tokens").sum(), pl.len().alias("active_days"))
+        .join(outputs.group_by("account").agg(pl.col("changes").sum()), on="account")
+        .with_columns(
+            pl.col("changes").alias("merged_changes"), pl.lit(0).alias("non_output_changes")
+        )
+        .sort("account")
+    )
+    return CheckData(accounts=accounts, days=days, window_days=5, outputs=outputs)
+
+
+def test_usage_jump_leaves_out_a_scheduled_jobs_days_so_a_return_from_leave_is_no_rise() -> None:
+    # A CI job under a person's key runs every day, through four weeks of their leave. Those
+    # days are the job's alone (every request on its own, in step with the cron period); their
+    # tokens are not the person's, and neither is the job's share of their working days.
+    day_rows, out_rows, _ = _jump_cohort(n_steady=28, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(5)
+    job = 2e5
+    for d in range(70):
+        day = D0 + timedelta(days=d)
+        if d < 28:
+            day_rows.append(
+                {"account": "zz-returner@acme.example", "day": day, **_timed(job, 24, 24, 0.999)}
+            )
+        elif d % 7 < 5:
+            person = 5e6 * np.exp(rng.normal(0, 0.3))
+            day_rows.append(
+                {
+                    "account": "zz-returner@acme.example",
+                    "day": day,
+                    **_timed(person + job, 84, 40, 0.9),
+                }
+            )
+            if d % 7 == 2:
+                out_rows.append({"account": "zz-returner@acme.example", "day": day, "changes": 2})
+    data = _as_data(day_rows, out_rows)
+    result = check_by_id("usage-jump").run(data, CFG)
+    returner = result.filter(pl.col("account") == "zz-returner@acme.example").row(0, named=True)
+    assert not returner["applicable"] or returner["p_value"] > 0.05
+    # Daily totals without request timing cannot tell the job's days from the person's: there
+    # the return is a rise (README, "Daily aggregates").
+    untimed = data.days.with_columns(
+        pl.lit(None, dtype=pl.Int64).alias("burst_starts"),
+        pl.lit(None, dtype=pl.Int64).alias("rows"),
+    )
+    blind = check_by_id("usage-jump").run(replace(data, days=untimed), CFG)
+    assert blind.filter(pl.col("account") == "zz-returner@acme.example")["p_value"][0] < 0.01
+
+
+def test_usage_jump_finds_padders_who_start_together_when_they_are_an_eighth_of_the_cohort() -> (
+    None
+):
+    # Padders who start on the same day are a block in the cohort's upper tail; its null must
+    # not be fitted to them until it explains them (with 15 % of the upper side censored, as for
+    # the other checks, these six get p = 0.003 each).
+    day_rows, out_rows, _ = _jump_cohort(n_steady=54, n_padders=6, padding=5.0)
+    result = check_by_id("usage-jump").run(_as_data(day_rows, out_rows), CFG)
+    padders = result.filter(pl.col("account").str.starts_with("zz-padder"))
+    assert padders.height == 6
+    assert padders["p_value"].max() < 1e-3
+    assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
+
+
+def test_only_checks_that_compare_like_with_like_are_run_per_role() -> None:
+    # usage-jump compares each person with their own past, so its null is the whole
+    # organisation's (padders who start together may be a quarter of one role); the checks
+    # that compare people with each other keep their role cohorts.
+    from tokenaudit.audit import run_by_cohort
+
+    day_rows, out_rows, names = _jump_cohort(n_steady=44, n_padders=6, padding=5.0)
+    data = _as_data(day_rows, out_rows)
+    cohorts = pl.DataFrame(
+        {"account": names, "cohort": ["role a" if i % 2 else "role b" for i in range(len(names))]}
+    )
+    jump = check_by_id("usage-jump")
+    by_cohort = run_by_cohort(jump, data.accounts, data.days, cohorts, 5, CFG, data.outputs)
+    assert not jump.by_role
+    assert by_cohort.equals(jump.run(data, CFG))
+    assert all(check.by_role for check in CHECKS if check.id != "usage-jump")

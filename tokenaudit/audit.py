@@ -743,7 +743,10 @@ def run_by_cohort(
     null_excluded: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
     """Run a check once per role cohort, and once over the whole organisation for the accounts
-    whose role is too small to be a cohort; each account keeps the result of its own cohort."""
+    whose role is too small to be a cohort; each account keeps the result of its own cohort.
+    A check that is not `by_role` runs once, over the whole organisation."""
+    if not check.by_role:
+        cohorts = cohorts.select("account", pl.lit(ORGANISATION).alias("cohort"))
 
     reference = cfg.reference.nulls.get(check.id) if cfg.reference is not None else None
 

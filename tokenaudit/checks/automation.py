@@ -37,11 +37,14 @@ import numpy as np
 import polars as pl
 
 from tokenaudit.checks.base import (
+    MIN_BURSTS,
     MIN_COHORT,
+    PHASE_P,
     CheckData,
     Group,
     NullModel,
     ResultRow,
+    cron_phase_p,
     not_applicable,
     result_frame,
     skipped,
@@ -53,7 +56,6 @@ from tokenaudit.checks.stats import (
     recentre_beta,
 )
 from tokenaudit.config import AuditConfig
-from tokenaudit.schema import PHASE_PERIODS
 from tokenaudit.wording import p_is
 
 REGULAR_BURSTINESS: Final = -0.5
@@ -73,8 +75,6 @@ MIN_SHARE: Final = {"no-sleep": 0.6}
 #: put honest agent users through tier 2 (4 of 5 overnight-agent users of one independently
 #: generated organisation were `suspicious`). They stay in the evidence as context.
 CONTEXT_ONLY: Final = ("no-sleep", "regular", "parallel", "phase-locked", "cache-ratio")
-MIN_BURSTS: Final = 8
-PHASE_P: Final = 1e-3
 CACHE_Z: Final = 3.5
 
 FINGERPRINTS: Final = (
@@ -104,13 +104,6 @@ _BRIEF: Final = {
 }
 
 
-def rayleigh_p(n: pl.Expr, r: pl.Expr) -> pl.Expr:
-    """P-value of Rayleigh's test of uniform phases, n angles with mean resultant length r
-    (Zar's approximation, accurate for n ≥ 5)."""
-    rn = n * r
-    return (((1 + 4 * n + 4 * (n**2 - rn**2)).sqrt() - (1 + 2 * n)).exp()).clip(0.0, 1.0)
-
-
 def cache_logit() -> pl.Expr:
     prompt = pl.col("input_tokens") + pl.col("cache_read_tokens") + pl.col("cache_write_tokens")
     share = (pl.col("cache_read_tokens") / prompt).clip(0.001, 0.999)
@@ -130,9 +123,7 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         if scale and centre is not None
         else pl.lit(False)
     )
-    phase = pl.min_horizontal(
-        *[rayleigh_p(pl.col("burst_starts"), pl.col(f"phase_{p}")) for p in PHASE_PERIODS]
-    ) * len(PHASE_PERIODS)
+    phase = cron_phase_p()
     return (
         timed_days.with_columns(
             (pl.col("max_gap_h") < cfg.sleep_gap_hours).fill_null(False).alias("no-sleep"),
@@ -190,6 +181,7 @@ class Automation:
     )
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:

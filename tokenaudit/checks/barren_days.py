@@ -82,6 +82,7 @@ class BarrenDays:
     description: ClassVar[str] = "heavy-usage days not followed by merged work within the window"
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = True
+    by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 0.5
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:

@@ -10,10 +10,15 @@ from typing import Any, ClassVar, Final, Protocol
 import polars as pl
 
 from tokenaudit.config import AuditConfig
+from tokenaudit.schema import PHASE_PERIODS
 
 #: A cohort-fitted null needs this many accounts (fewer: not applicable, unless a reference gives
 #: the null).
 MIN_COHORT: Final = 10
+#: A day's bursts are tested for a cron phase only when there are at least this many of them, and
+#: are in step with one when the phase test's p (Bonferroni over `PHASE_PERIODS`) is below PHASE_P.
+MIN_BURSTS: Final = 8
+PHASE_P: Final = 1e-3
 #: "What would clear it" names the level at which a one-sided p-value would exceed this.
 CLEAR_P: Final = 0.05
 
@@ -89,6 +94,9 @@ class Check(Protocol):
     #: Its answer depends on the follow-up window (the fragility test reruns it with the window
     #: doubled).
     window_sensitive: ClassVar[bool]
+    #: Its null is fitted within role cohorts (True), or over the whole organisation (False) when
+    #: the statistic already compares like with like (a person with their own past).
+    by_role: ClassVar[bool]
     #: How much its evidence counts in the ranking score (1: fully; less where honest people
     #: produce it too, as reviewers have barren days).
     ranking_weight: ClassVar[float]
@@ -129,3 +137,30 @@ def skipped(account: str, why: str) -> ResultRow:
 
 def not_applicable(check_id: str, accounts: list[str], why: str) -> pl.DataFrame:
     return result_frame(check_id, [skipped(a, why) for a in accounts])
+
+
+def rayleigh_p(n: pl.Expr, r: pl.Expr) -> pl.Expr:
+    """P-value of Rayleigh's test of uniform phases, n angles with mean resultant length r
+    (Zar's approximation, accurate for n ≥ 5)."""
+    rn = n * r
+    return (((1 + 4 * n + 4 * (n**2 - rn**2)).sqrt() - (1 + 2 * n)).exp()).clip(0.0, 1.0)
+
+
+def cron_phase_p() -> pl.Expr:
+    """Per day: the p-value that its burst starts are uniform over every cron period of
+    `PHASE_PERIODS` (Rayleigh's test, Bonferroni over the periods)."""
+    return pl.min_horizontal(
+        *[rayleigh_p(pl.col("burst_starts"), pl.col(f"phase_{p}")) for p in PHASE_PERIODS]
+    ) * len(PHASE_PERIODS)
+
+
+def scheduled_only() -> pl.Expr:
+    """Per day: whether its only usage is a scheduled job — every request stands alone (none
+    within a burst gap of another) and the requests start in step with a cron period. Nobody is
+    at the keyboard on such a day: a cron job under a person's key runs through their weekends,
+    their leave and the weeks before they joined. False where the day has no request timing."""
+    return (
+        (pl.col("burst_starts") >= MIN_BURSTS)
+        & (pl.col("rows") == pl.col("burst_starts"))
+        & (cron_phase_p() < PHASE_P)
+    ).fill_null(False)

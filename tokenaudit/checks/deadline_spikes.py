@@ -128,6 +128,7 @@ class DeadlineSpikes:
     description: ClassVar[str] = "usage bunched just above a weekly quota or just before a snapshot"
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:

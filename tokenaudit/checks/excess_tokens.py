@@ -42,6 +42,7 @@ class ExcessTokens:
     description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
     primary: ClassVar[bool] = True
     window_sensitive: ClassVar[bool] = False
+    by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:

@@ -271,8 +271,15 @@ class EmpiricalNull:
     nu: float
 
     @classmethod
-    def fit(cls, values: FloatArray, in_null: NDArray[np.bool_], floor: float) -> EmpiricalNull:
-        """Fitted to `values[in_null]`."""
+    def fit(
+        cls,
+        values: FloatArray,
+        in_null: NDArray[np.bool_],
+        floor: float,
+        censored_share: float = CENSORED_SHARE,
+    ) -> EmpiricalNull:
+        """Fitted to `values[in_null]`, the most extreme `censored_share` of the upper side
+        censored."""
         fit = values[in_null]
         centre = float(np.median(fit))
         above = fit[fit > centre] - centre
@@ -280,7 +287,7 @@ class EmpiricalNull:
         scale = max(robust_scale(fit, floor=floor), upper)
         z_fit = (fit - centre) / scale
         side = z_fit[z_fit > 0]
-        censor = float(np.quantile(side, 1 - CENSORED_SHARE)) if side.size >= 20 else None
+        censor = float(np.quantile(side, 1 - censored_share)) if side.size >= 20 else None
         nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
         return cls(centre, scale, nu)
 

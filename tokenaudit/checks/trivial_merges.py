@@ -47,6 +47,7 @@ class TrivialMerges:
     description: ClassVar[str] = "a high share of tiny, reverted or reverting merged changes"
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:

@@ -42,10 +42,12 @@ from tokenaudit.checks.base import (
     ResultRow,
     not_applicable,
     result_frame,
+    scheduled_only,
     skipped,
 )
 from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
+from tokenaudit.schema import PHASE_PERIODS
 from tokenaudit.wording import p_is
 
 #: Active days each side of a split needs.
@@ -53,6 +55,14 @@ MIN_SIDE_DAYS: Final = 8
 #: Where the rise is only reported (no null to judge it by), sides of this many active days do:
 #: every account with 10+ active days shows its own before and after.
 MIN_SIDE_DAYS_REPORTED: Final = 5
+#: Share of the upper side left out of the null's tail fit (`EmpiricalNull`; 0.15 elsewhere).
+#: Padders who start together (a leaderboard launch) are up to 15 % of an organisation, so up to
+#: 30 % of its upper side; at 0.15 they set the tail and explained themselves (one generated
+#: organisation: 5 of 18 padders at ×3+ found, at 0.3: 16). Honest rises — agent adopters,
+#: joiners, returns from leave — are fewer and smaller once a scheduled job's days are taken out
+#: (`_worked`): measured on all-honest organisations of both generators, with agent use and
+#: adoption at the top of their ranges, 0.3 put no more honest people in `review` than 0.15.
+JUMP_CENSORED_SHARE: Final = 0.3
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
@@ -143,7 +153,7 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
     # Only the columns used: the panel has 31, and each of its account-days is copied here
     # (filtered, sorted, then split per account).
     days = (
-        data.days.select("account", "day", "tokens")
+        _worked(data.days)
         .filter(pl.col("tokens") > 0)
         .with_columns(
             week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
@@ -175,6 +185,28 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
     return out
 
 
+def _worked(days: pl.DataFrame) -> pl.DataFrame:
+    """`account, day, tokens` of the days someone worked, a scheduled job's share taken out.
+
+    A cron job under a person's key runs every day, through their leave and the weeks before
+    they joined; counted as the person's usage, those days make a return from leave look like a
+    jump (measured: honest people with a CI job under their key were the most extreme honest
+    rises of a generated organisation, ×6–47 from their first working day). Days whose only
+    usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
+    those days) is taken out of the others, which leaves what the person used."""
+    timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
+    if not timing <= set(days.columns):
+        return days.select("account", "day", "tokens")
+    job = pl.col("_job")
+    floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
+    return (
+        days.select("account", "day", "tokens", scheduled_only().alias("_job"))
+        .with_columns((pl.col("tokens") - floor).alias("tokens"))
+        .filter(~job)
+        .select("account", "day", "tokens")
+    )
+
+
 def _splits(series: _Series, origin: date, cfg: AuditConfig) -> list[int]:
     """Week starts strictly inside the account's active span."""
     first = origin + timedelta(days=series.first)
@@ -191,6 +223,11 @@ class UsageJump:
     )
     primary: ClassVar[bool] = False
     window_sensitive: ClassVar[bool] = False
+    #: A person is compared with their own past, so role differences in level cancel; what the
+    #: cohort gives is the spread of honest changes, and padders cluster in roles (a launch
+    #: padded a quarter of one generated organisation's data team), which a role's small null
+    #: cannot censor away. The whole organisation's can.
+    by_role: ClassVar[bool] = False
     ranking_weight: ClassVar[float] = 0.75
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
@@ -318,7 +355,9 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
         in_null = np.array([n not in data.null_excluded for n in accounts])
         if in_null.sum() < MIN_COHORT:
             in_null = np.ones(len(accounts), dtype=bool)
-        model |= EmpiricalNull.fit(stat, in_null, floor=0.05).params(f"{mode}_")
+        model |= EmpiricalNull.fit(stat, in_null, floor=0.05, censored_share=JUMP_CENSORED_SHARE).params(
+            f"{mode}_"
+        )
     return model
 
 
