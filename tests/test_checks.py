@@ -432,4 +432,67 @@ def test_only_checks_that_compare_like_with_like_are_run_per_role() -> None:
     by_cohort = run_by_cohort(jump, data.accounts, data.days, cohorts, 5, CFG, data.outputs)
     assert not jump.by_role
     assert by_cohort.equals(jump.run(data, CFG))
-    assert all(check.by_role for check in CHECKS if check.id != "usage-jump")
+    assert all(check.by_role for check in CHECKS if check.id not in ("usage-jump", "heavy-weeks"))
+
+
+def _on_off_cohort(shipped: float) -> CheckData:
+    """Steady people, a padder at ×6 in weeks 1, 4 and 7 with output flat, and a person whose
+    heavy weeks (the same weeks, ×6) ship ×`shipped` the merged work."""
+    day_rows, out_rows, _ = _jump_cohort(n_steady=30, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(11)
+    for name, output in (("zz-padder@acme.example", 1.0), ("zz-shipper@acme.example", shipped)):
+        for w in range(10):
+            heavy = w in (1, 4, 7)
+            for d in range(5):
+                tokens = 5e6 * (6.0 if heavy else 1.0) * np.exp(rng.normal(0, 0.3))
+                day = D0 + timedelta(days=7 * w + d)
+                day_rows.append({"account": name, "day": day, **_timed(tokens, 40, 8, 0.2)})
+            changes = round(2 * (output if heavy else 1.0))
+            out_rows.append(
+                {"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": changes}
+            )
+    return _as_data(day_rows, out_rows)
+
+
+def test_heavy_weeks_finds_usage_that_comes_and_goes_without_the_output() -> None:
+    result = check_by_id("heavy-weeks").run(_on_off_cohort(shipped=6.0), CFG)
+    padder = result.filter(pl.col("account") == "zz-padder@acme.example").row(0, named=True)
+    shipper = result.filter(pl.col("account") == "zz-shipper@acme.example").row(0, named=True)
+    assert padder["p_value"] < 0.005 and padder["effect"] > 4
+    assert "3 of 10 weeks" in padder["brief"]
+    # Heavy weeks whose merged output rose with them are explained by it.
+    assert shipper["p_value"] > 0.05
+    assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
+
+
+def test_context_evidence_ranks_an_account_but_never_flags_it() -> None:
+    from tokenaudit.checks.base import Group
+    from tokenaudit.decide import decide
+
+    assert check_by_id("heavy-weeks").group is Group.CONTEXT
+    names = [f"user{i:02d}@acme.example" for i in range(20)]
+    totals = pl.DataFrame(
+        {
+            "account": names,
+            "gate": [None] * 20,
+            "excluded": [False] * 20,
+            "exclude_reason": [None] * 20,
+        },
+        schema={
+            "account": pl.String,
+            "gate": pl.String,
+            "excluded": pl.Boolean,
+            "exclude_reason": pl.String,
+        },
+    )
+    rows = []
+    for i, name in enumerate(names):
+        rows.append((name, "excess-tokens", True, 0.0, 0.5, 1.0, "", "", "peers"))
+        context_p = 1e-20 if i == 7 else 0.5
+        rows.append((name, "heavy-weeks", True, 0.0, context_p, 1.0, "", "", "weeks"))
+    results = pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+    groups = {"excess-tokens": Group.OUTCOME, "heavy-weeks": Group.CONTEXT}
+    decided = decide(totals, results, groups, CFG, primary="excess-tokens")
+    assert set(decided["status"].to_list()) == {"ok"}
+    assert decided.row(0, named=True)["account"] == "user07@acme.example"
+    assert decided.row(0, named=True)["p_outcome"] == 0.5

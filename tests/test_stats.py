@@ -110,3 +110,20 @@ def test_mann_whitney_matches_scipy_exact_and_asymptotic() -> None:
     assert mann_whitney_less(big_a, big_b) == pytest.approx(
         stats.mannwhitneyu(big_a, big_b, alternative="less", method="asymptotic").pvalue, rel=1e-6
     )
+
+
+def test_a_reference_null_is_moved_to_a_teams_median_and_widened_to_its_spread_never_narrowed() -> (
+    None
+):
+    from tokenaudit.checks.stats import EmpiricalNull
+
+    reference = EmpiricalNull(centre=0.0, scale=0.2, nu=30.0)
+    wide_team = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 0.2])
+    judged = reference.recentred(wide_team)
+    assert judged.centre == 0.2
+    assert judged.scale > 0.5
+    assert judged.nu == reference.nu
+    narrow_team = np.array([-0.01, 0.0, 0.01, 0.0, 0.02])
+    assert reference.recentred(narrow_team).scale == 0.2
+    # Too few to have a spread: only the centre moves.
+    assert reference.recentred(np.array([3.0, 4.0, 5.0])).scale == 0.2

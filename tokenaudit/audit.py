@@ -436,8 +436,8 @@ def _run_checks(a: _Assessment, period: _Period, cfg: AuditConfig) -> _Checked:
     mechanisms = [run(c) for c in CHECKS if c.group is Group.MECHANISM]
     groups = {check.id: check.group for check in CHECKS}
     screened = screened_by_mechanism(mechanisms, groups, cfg)
-    outcomes = [run(c, screened) for c in CHECKS if c.group is Group.OUTCOME]
-    results = pl.concat([*mechanisms, *outcomes]).sort("account", "check")
+    others = [run(c, screened) for c in CHECKS if c.group is not Group.MECHANISM]
+    results = pl.concat([*mechanisms, *others]).sort("account", "check")
     return _Checked(results, groups, screened)
 
 
@@ -662,8 +662,13 @@ def mark_fragile(
             }
 
         reviewed = flagged.filter(pl.col("status") == "review")["account"]
+        counted = [c for c, g in groups.items() if g is not Group.CONTEXT]
         strongest = (
-            results.filter(pl.col("applicable") & pl.col("account").is_in(reviewed.implode()))
+            results.filter(
+                pl.col("applicable")
+                & pl.col("account").is_in(reviewed.implode())
+                & pl.col("check").is_in(counted)
+            )
             .sort("p_value", "check")
             .group_by("account", maintain_order=True)
             .first()

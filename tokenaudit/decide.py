@@ -211,14 +211,15 @@ def _verdicts(
 
 
 def _usage_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[str, float]:
-    """Per account, the strongest outcome evidence, each check's weighted by its
+    """Per account, the strongest outcome or context evidence, each check's weighted by its
     `ranking_weight` (a rise against one's own past counts as fully as excess against peers;
-    barren days count less, because honest reviewers and researchers have them too)."""
+    barren days count less, because honest reviewers and researchers have them too). Context
+    checks rank but never flag."""
     from tokenaudit.checks.registry import CHECKS
 
     weights = {check.id: check.ranking_weight for check in CHECKS}
     out: dict[str, float] = {}
-    outcome = [c for c, g in groups.items() if g is Group.OUTCOME]
+    outcome = [c for c, g in groups.items() if g in (Group.OUTCOME, Group.CONTEXT)]
     for account, check, p in (
         results.filter(pl.col("applicable") & pl.col("check").is_in(outcome))
         .select("account", "check", "p_value")

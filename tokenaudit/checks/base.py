@@ -28,6 +28,9 @@ class Group(StrEnum):
     OUTCOME = "outcome"
     #: Evidence of how usage was inflated (needed for tier 2).
     MECHANISM = "mechanism"
+    #: Shown and ranked, never counted in a decision: evidence that honest work produces too
+    #: often to flag anyone by, but that orders the accounts a reviewer looks at first.
+    CONTEXT = "context"
 
 
 #: The exact result schema of `Check.run`: one row per account given in `CheckData.accounts`.
@@ -164,3 +167,25 @@ def scheduled_only() -> pl.Expr:
         & (pl.col("rows") == pl.col("burst_starts"))
         & (cron_phase_p() < PHASE_P)
     ).fill_null(False)
+
+
+def worked_days(days: pl.DataFrame) -> pl.DataFrame:
+    """`account, day, tokens` of the days someone worked, a scheduled job's share taken out.
+
+    A cron job under a person's key runs every day, through their leave and the weeks before
+    they joined; counted as the person's usage, those days make a return from leave look like a
+    jump (measured: honest people with a CI job under their key were the most extreme honest
+    rises of a generated organisation, ×6–47 from their first working day). Days whose only
+    usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
+    those days) is taken out of the others, which leaves what the person used."""
+    timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
+    if not timing <= set(days.columns):
+        return days.select("account", "day", "tokens")
+    job = pl.col("_job")
+    floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
+    return (
+        days.select("account", "day", "tokens", scheduled_only().alias("_job"))
+        .with_columns((pl.col("tokens") - floor).alias("tokens"))
+        .filter(~job)
+        .select("account", "day", "tokens")
+    )

@@ -9,6 +9,7 @@ from tokenaudit.checks.barren_days import BarrenDays
 from tokenaudit.checks.base import Check
 from tokenaudit.checks.deadline_spikes import DeadlineSpikes
 from tokenaudit.checks.excess_tokens import ExcessTokens
+from tokenaudit.checks.heavy_weeks import HeavyWeeks
 from tokenaudit.checks.trivial_merges import TrivialMerges
 from tokenaudit.checks.usage_jump import UsageJump
 
@@ -16,6 +17,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     ExcessTokens(),
     BarrenDays(),
     UsageJump(),
+    HeavyWeeks(),
     Automation(),
     TrivialMerges(),
     DeadlineSpikes(),

@@ -311,10 +311,18 @@ class EmpiricalNull:
 
     def recentred(self, values: FloatArray) -> EmpiricalNull:
         """This (reference) null with its centre raised to the team's median statistic when that
-        is higher; see `recentre_beta` for why."""
+        is higher (see `recentre_beta` for why), and its scale widened to the team's own robust
+        scale when that is wider. A reference is another organisation's spread: a team whose
+        people differ more from each other than that organisation's did (measured: a reference
+        whose usage-jump scale was a third of a generated team's put honest agent adopters of
+        the team in `review` at p = 1e-4 to 2e-8) is judged by its own, never by a narrower one."""
         if values.size < MIN_TEAM_FOR_MEDIAN:
             return self
-        return EmpiricalNull(max(self.centre, float(np.median(values))), self.scale, self.nu)
+        centre = max(self.centre, float(np.median(values)))
+        scale = self.scale
+        if values.size >= MIN_TEAM_FOR_SCALE:
+            scale = max(scale, robust_scale(values, floor=0.0))
+        return EmpiricalNull(centre, scale, self.nu)
 
     def clear_level(self, p: float) -> float:
         """The value of the statistic whose p-value is `p`."""
@@ -324,6 +332,8 @@ class EmpiricalNull:
 #: A reference's null is moved to the team's own median when the team has at least this many
 #: accounts to take a median of.
 MIN_TEAM_FOR_MEDIAN = 3
+#: ... and widened to the team's own spread when it has at least this many.
+MIN_TEAM_FOR_SCALE = 5
 
 
 def recentre_beta(a: float, b: float, x: IntArray, n: IntArray) -> tuple[float, float]:

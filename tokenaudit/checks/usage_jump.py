@@ -42,12 +42,11 @@ from tokenaudit.checks.base import (
     ResultRow,
     not_applicable,
     result_frame,
-    scheduled_only,
     skipped,
+    worked_days,
 )
 from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
-from tokenaudit.schema import PHASE_PERIODS
 from tokenaudit.wording import p_is
 
 #: Active days each side of a split needs.
@@ -60,7 +59,7 @@ MIN_SIDE_DAYS_REPORTED: Final = 5
 #: 30 % of its upper side; at 0.15 they set the tail and explained themselves (one generated
 #: organisation: 5 of 18 padders at ×3+ found, at 0.3: 16). Honest rises — agent adopters,
 #: joiners, returns from leave — are fewer and smaller once a scheduled job's days are taken out
-#: (`_worked`): measured on all-honest organisations of both generators, with agent use and
+#: (`base.worked_days`): measured on all-honest organisations of both generators, with agent use and
 #: adoption at the top of their ranges, 0.3 put no more honest people in `review` than 0.15.
 JUMP_CENSORED_SHARE: Final = 0.3
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
@@ -153,7 +152,7 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
     # Only the columns used: the panel has 31, and each of its account-days is copied here
     # (filtered, sorted, then split per account).
     days = (
-        _worked(data.days)
+        worked_days(data.days)
         .filter(pl.col("tokens") > 0)
         .with_columns(
             week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
@@ -183,28 +182,6 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
             merged.get(name, {}),
         )
     return out
-
-
-def _worked(days: pl.DataFrame) -> pl.DataFrame:
-    """`account, day, tokens` of the days someone worked, a scheduled job's share taken out.
-
-    A cron job under a person's key runs every day, through their leave and the weeks before
-    they joined; counted as the person's usage, those days make a return from leave look like a
-    jump (measured: honest people with a CI job under their key were the most extreme honest
-    rises of a generated organisation, ×6–47 from their first working day). Days whose only
-    usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
-    those days) is taken out of the others, which leaves what the person used."""
-    timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
-    if not timing <= set(days.columns):
-        return days.select("account", "day", "tokens")
-    job = pl.col("_job")
-    floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
-    return (
-        days.select("account", "day", "tokens", scheduled_only().alias("_job"))
-        .with_columns((pl.col("tokens") - floor).alias("tokens"))
-        .filter(~job)
-        .select("account", "day", "tokens")
-    )
 
 
 def _splits(series: _Series, origin: date, cfg: AuditConfig) -> list[int]:
@@ -355,9 +332,9 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
         in_null = np.array([n not in data.null_excluded for n in accounts])
         if in_null.sum() < MIN_COHORT:
             in_null = np.ones(len(accounts), dtype=bool)
-        model |= EmpiricalNull.fit(stat, in_null, floor=0.05, censored_share=JUMP_CENSORED_SHARE).params(
-            f"{mode}_"
-        )
+        model |= EmpiricalNull.fit(
+            stat, in_null, floor=0.05, censored_share=JUMP_CENSORED_SHARE
+        ).params(f"{mode}_")
     return model
 
 

@@ -1,0 +1,198 @@
+"""`heavy-weeks` (context): weeks of heavy usage that merged output did not follow — usage that
+comes and goes. Shown and ranked, never counted in a decision.
+
+`usage-jump` finds one rise; padding that is switched on for some weeks and off for others
+(before each leaderboard snapshot, in the weeks somebody is watching) has no single split.
+Statistic: the account's worked weeks (2+ worked days, `base.worked_days`) ranked by their mean
+r_d = log tokens_d − the cohort's median log tokens in d's week (so an org-wide week moves
+nobody); for the heaviest k weeks against the others,
+    ΔL_k = mean of the heavy weeks' r − mean of the other weeks' r
+    ΔO_k = log rate(heavy) − log rate(other)      rate = (merged changes + ½) / worked days,
+                                                  a week's changes those merged in it (a
+                                                  window reaching into the next week credited
+                                                  a heavy week's output to the light week
+                                                  before it as well, and blurred the contrast)
+    D    = max over k from a quarter to half of the weeks of ΔL_k − max(ΔO_k, 0)
+(output that rose in the heavy weeks explains them in full; output that fell explains nothing).
+H0: D is drawn from the organisation's distribution of D, which includes honest weeks of agent
+runs, on-call and deadlines; every account gets the same search over k, so the cohort's empirical
+null (`stats.EmpiricalNull`, 30 % of the upper side censored as for `usage-jump`) needs no
+correction. p-value: its upper tail. Effect: the heavy weeks' usage multiple over the others.
+Needs 6 worked weeks. A person is compared with themselves, so the null is the whole
+organisation's (`by_role`).
+
+Why it never flags: honest agent fleets and agent runs that come and go by the week produce it too
+(fleet weeks at ×8 the usage of the person's other weeks for ×1.6 the output). Counted as outcome
+evidence on both generators' organisations (`benchmarks/detection.py`), it found three times as many
+intermittent padders but doubled the honest people in `review` (all-honest organisations: worst
+0.5 % → 2.0 %; leaderboard launches: 1.6 % → 2.2 %), and its fourth share of the Bonferroni
+combination cost trivial-merge padders their confirmation (`suspicious` recall 0.81 → 0.74). As
+context it only moves accounts up the ranking a reviewer reads.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Final
+
+import numpy as np
+import polars as pl
+
+from tokenaudit.calendar import week_of
+from tokenaudit.checks.base import (
+    MIN_COHORT,
+    CheckData,
+    Group,
+    NullModel,
+    ResultRow,
+    not_applicable,
+    result_frame,
+    skipped,
+    worked_days,
+)
+from tokenaudit.checks.stats import EmpiricalNull
+from tokenaudit.config import AuditConfig
+from tokenaudit.wording import p_is
+
+#: Worked days a week needs to have a level, and worked weeks an account needs to be judged.
+MIN_WEEK_DAYS: Final = 2
+MIN_WEEKS: Final = 6
+#: See `usage_jump.JUMP_CENSORED_SHARE`: padders who pad the same weeks are a block in the tail.
+CENSORED_SHARE: Final = 0.3
+
+#: (D, usage multiple, output multiple, heavy weeks, weeks)
+Found = tuple[float, float, float, int, int]
+
+
+def _weeks(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+    """Per account and worked week: mean r, worked days, and merged changes credited to it."""
+    days = (
+        worked_days(data.days)
+        .filter(pl.col("tokens") > 0)
+        .with_columns(
+            week_of(pl.col("day"), cfg).alias("week"), pl.col("tokens").log().alias("_lt")
+        )
+        .with_columns((pl.col("_lt") - pl.col("_lt").median().over("week")).alias("_r"))
+    )
+    weeks = days.group_by("account", "week").agg(
+        pl.col("_r").mean().alias("r"), pl.len().alias("n")
+    )
+    weeks = weeks.filter(pl.col("n") >= MIN_WEEK_DAYS)
+    if data.outputs is None or data.outputs.is_empty() or weeks.is_empty():
+        return weeks.with_columns(pl.lit(0, dtype=pl.Int64).alias("changes"))
+    merged = data.outputs.select("account", "day", "changes")
+    credited = (
+        weeks.select("account", "week")
+        .join(merged, on="account")
+        .filter(
+            (pl.col("day") >= pl.col("week"))
+            & (pl.col("day") < pl.col("week") + pl.duration(days=7))
+        )
+        .group_by("account", "week")
+        .agg(pl.col("changes").sum())
+    )
+    return weeks.join(credited, on=["account", "week"], how="left").with_columns(
+        pl.col("changes").fill_null(0).cast(pl.Int64)
+    )
+
+
+def _best(r: np.ndarray, n: np.ndarray, changes: np.ndarray) -> Found:
+    """The largest D over k heavy weeks, k from a quarter to half of the weeks."""
+    order = np.argsort(-r, kind="stable")
+    r, n, changes = r[order], n[order], changes[order]
+    weeks = r.size
+    best: Found | None = None
+    for k in range(max(1, math.ceil(weeks / 4)), weeks // 2 + 1):
+        d_l = float(r[:k].mean() - r[k:].mean())
+        rate_h = (float(changes[:k].sum()) + 0.5) / float(n[:k].sum())
+        rate_o = (float(changes[k:].sum()) + 0.5) / float(n[k:].sum())
+        d_o = math.log(rate_h / rate_o)
+        d = d_l - max(d_o, 0.0)
+        if best is None or d > best[0]:
+            best = (d, math.exp(d_l), math.exp(d_o), k, weeks)
+    assert best is not None
+    return best
+
+
+def _statistics(data: CheckData, cfg: AuditConfig) -> dict[str, Found]:
+    weeks = _weeks(data, cfg).sort("account", "week")
+    out: dict[str, Found] = {}
+    for part in weeks.partition_by("account"):
+        if part.height < MIN_WEEKS:
+            continue
+        out[str(part["account"][0])] = _best(
+            part["r"].to_numpy().astype(np.float64),
+            part["n"].to_numpy().astype(np.float64),
+            part["changes"].to_numpy().astype(np.float64),
+        )
+    return out
+
+
+class HeavyWeeks:
+    id: ClassVar[str] = "heavy-weeks"
+    group: ClassVar[Group] = Group.CONTEXT
+    description: ClassVar[str] = (
+        "weeks of heavy usage, relative to the person's other weeks, that merged output did not "
+        "follow"
+    )
+    primary: ClassVar[bool] = False
+    window_sensitive: ClassVar[bool] = False
+    by_role: ClassVar[bool] = False
+    ranking_weight: ClassVar[float] = 0.75
+
+    def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
+        return _fit(_statistics(data, cfg), data)
+
+    def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+        names = data.accounts.sort("account")["account"].to_list()
+        found = _statistics(data, cfg)
+        model = data.reference if data.reference is not None else _fit(found, data)
+        if model is None:
+            return not_applicable(
+                self.id,
+                names,
+                f"only {len(found)} accounts have {MIN_WEEKS} worked weeks (a cohort needs "
+                f"{MIN_COHORT}, or give --reference)",
+            )
+        null = EmpiricalNull.from_params(model)
+        if data.reference is not None:
+            null = null.recentred(np.array([f[0] for f in found.values()]))
+        rows: list[ResultRow] = []
+        for name in names:
+            if name not in found:
+                rows.append(
+                    skipped(name, f"fewer than {MIN_WEEKS} weeks with {MIN_WEEK_DAYS}+ worked days")
+                )
+                continue
+            d, usage, output, k, weeks = found[name]
+            p = float(null.p(np.array([d]))[0])
+            z = float(null.z(np.array([d]))[0])
+            evidence = (
+                f"usage ×{usage:.1f} in its {k} heaviest of {weeks} weeks vs the others; merged "
+                f"output per worked day ×{output:.1f}"
+            )
+            rows.append(
+                (
+                    name,
+                    True,
+                    d,
+                    p,
+                    usage,
+                    f"{evidence} (z={z:.1f}, {p_is(p)})",
+                    "merged output rising in the heavy weeks, or usage even across weeks",
+                    f"usage ×{usage:.1f} in {k} of {weeks} weeks, merged output ×{output:.1f} "
+                    "(context, not counted)",
+                )
+            )
+        return result_frame(self.id, rows)
+
+
+def _fit(found: dict[str, Found], data: CheckData) -> NullModel | None:
+    if len(found) < MIN_COHORT:
+        return None
+    accounts = sorted(found)
+    stat = np.array([found[a][0] for a in accounts])
+    in_null = np.array([a not in data.null_excluded for a in accounts])
+    if in_null.sum() < MIN_COHORT:
+        in_null = np.ones(len(accounts), dtype=bool)
+    return EmpiricalNull.fit(stat, in_null, floor=0.05, censored_share=CENSORED_SHARE).params()
