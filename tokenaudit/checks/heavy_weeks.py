@@ -178,7 +178,7 @@ class HeavyWeeks:
                     d,
                     p,
                     usage,
-                    f"{evidence} (z={z:.1f}, {p_is(p)})",
+                    f"{evidence} (z={z:.1f}, {p_is(p)}); context: it ranks, never flags",
                     "merged output rising in the heavy weeks, or usage even across weeks",
                     f"usage ×{usage:.1f} in {k} of {weeks} weeks, merged output ×{output:.1f} "
                     "(context, not counted)",
