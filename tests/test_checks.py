@@ -496,3 +496,36 @@ def test_context_evidence_ranks_an_account_but_never_flags_it() -> None:
     assert set(decided["status"].to_list()) == {"ok"}
     assert decided.row(0, named=True)["account"] == "user07@acme.example"
     assert decided.row(0, named=True)["p_outcome"] == 0.5
+
+
+def test_the_ranking_reads_the_primary_tests_distance_from_peers_not_its_tail() -> None:
+    # A cohort whose fitted tail is heavy gives an account far from its peers a modest p-value;
+    # the ranking puts it by its robust z, on the same scale as every other cohort's.
+    from tokenaudit.checks.base import Group
+    from tokenaudit.decide import decide
+
+    names = [f"user{i:02d}@acme.example" for i in range(20)]
+    totals = pl.DataFrame(
+        {
+            "account": names,
+            "gate": [None] * 20,
+            "excluded": [False] * 20,
+            "exclude_reason": [None] * 20,
+        },
+        schema={
+            "account": pl.String,
+            "gate": pl.String,
+            "excluded": pl.Boolean,
+            "exclude_reason": pl.String,
+        },
+    )
+    rows = []
+    for i, name in enumerate(names):
+        z, p_excess = (4.0, 0.03) if i == 3 else (0.0, 0.5)
+        rows.append((name, "excess-tokens", True, z, p_excess, 1.0, "", "", "peers"))
+        rows.append((name, "usage-jump", True, 0.0, 0.002 if i == 9 else 0.5, 1.0, "", "", "rise"))
+    results = pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+    groups = {"excess-tokens": Group.OUTCOME, "usage-jump": Group.OUTCOME}
+    decided = decide(totals, results, groups, CFG, primary="excess-tokens")
+    assert set(decided["status"].to_list()) == {"ok"}
+    assert decided["account"].to_list()[:2] == ["user03@acme.example", "user09@acme.example"]

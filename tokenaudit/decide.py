@@ -146,7 +146,7 @@ def decide(
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
 
-    verdicts = _verdicts(df, results, groups, qmap, cfg)
+    verdicts = _verdicts(df, results, groups, qmap, cfg, primary)
     df = df.with_columns(
         pl.Series("status", [str(v[0]) for v in verdicts], dtype=pl.String),
         pl.Series("q_value", [v[1] for v in verdicts], dtype=pl.Float64),
@@ -173,6 +173,7 @@ def _verdicts(
     groups: dict[str, Group],
     qmap: dict[str, tuple[float, float]],
     cfg: AuditConfig,
+    primary: str,
 ) -> list[Verdict]:
     """(status, q-value, score, reasons) of every row of `df`, in order."""
     reasons_by_account = _reasons(results)
@@ -181,7 +182,7 @@ def _verdicts(
     outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
     with_outcome = _reasons(results, always=outcome_checks)
     missing = _missing_evidence(results, groups)
-    usage_evidence = _usage_evidence(results, groups)
+    usage_evidence = _usage_evidence(results, groups, primary)
     out: list[Verdict] = []
     for row in df.iter_rows(named=True):
         name = row["account"]
@@ -210,21 +211,34 @@ def _verdicts(
     return out
 
 
-def _usage_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[str, float]:
+def _usage_evidence(
+    results: pl.DataFrame, groups: dict[str, Group], primary: str
+) -> dict[str, float]:
     """Per account, the strongest outcome or context evidence, each check's weighted by its
     `ranking_weight` (a rise against one's own past counts as fully as excess against peers;
     barren days count less, because honest reviewers and researchers have them too). Context
-    checks rank but never flag."""
+    checks rank but never flag.
+
+    The primary test ranks by its robust z (its statistic), read on a normal tail, not by its
+    p-value: the ranking orders accounts of every cohort on one scale, and a cohort whose fitted
+    tail is heavy — often because the padders in it fattened it (ν = 2: ×95 the tokens of
+    same-output peers, z = 3.6, p = 0.024) — would otherwise rank its most extreme accounts
+    below modest outliers of light-tailed cohorts. Measured on both generators' mixed
+    organisations (`benchmarks/detection.py`): average precision 0.78 → 0.82 in the second
+    generator (worst organisation 0.55 → 0.61), 0.87 → 0.86 in the first. Decisions still use
+    the p-values."""
     from tokenaudit.checks.registry import CHECKS
 
     weights = {check.id: check.ranking_weight for check in CHECKS}
     out: dict[str, float] = {}
-    outcome = [c for c, g in groups.items() if g in (Group.OUTCOME, Group.CONTEXT)]
-    for account, check, p in (
-        results.filter(pl.col("applicable") & pl.col("check").is_in(outcome))
-        .select("account", "check", "p_value")
+    ranked = [c for c, g in groups.items() if g in (Group.OUTCOME, Group.CONTEXT)]
+    for account, check, p, statistic in (
+        results.filter(pl.col("applicable") & pl.col("check").is_in(ranked))
+        .select("account", "check", "p_value", "statistic")
         .iter_rows()
     ):
+        if check == primary and statistic is not None and math.isfinite(statistic):
+            p = 0.5 * math.erfc(statistic / math.sqrt(2))
         e = weights.get(check, 1.0) * _evidence(p)
         out[account] = max(out.get(account, 0.0), e)
     return out
@@ -233,8 +247,7 @@ def _usage_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[str
 def _strength(row: dict[str, Any], usage_evidence: float) -> float:
     """Evidence strength in [0, 1] within a status band: tokens unexplained by output, and how
     they were produced, count alike."""
-    usage = max(_evidence(row["p_primary"]), usage_evidence)
-    return (usage + _evidence(row["p_mechanism"])) / (2 * EVIDENCE_CAP)
+    return (usage_evidence + _evidence(row["p_mechanism"])) / (2 * EVIDENCE_CAP)
 
 
 def _reasons(results: pl.DataFrame, always: frozenset[str] = frozenset()) -> dict[str, str]:
