@@ -523,7 +523,7 @@ def test_the_ranking_reads_the_primary_tests_distance_from_peers_not_its_tail() 
     for i, name in enumerate(names):
         z, p_excess = (4.0, 0.03) if i == 3 else (0.0, 0.5)
         rows.append((name, "excess-tokens", True, z, p_excess, 1.0, "", "", "peers"))
-        rows.append((name, "usage-jump", True, 0.0, 0.002 if i == 9 else 0.5, 1.0, "", "", "rise"))
+        rows.append((name, "usage-jump", True, 0.0, 0.005 if i == 9 else 0.5, 1.0, "", "", "rise"))
     results = pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
     groups = {"excess-tokens": Group.OUTCOME, "usage-jump": Group.OUTCOME}
     decided = decide(totals, results, groups, CFG, primary="excess-tokens")
