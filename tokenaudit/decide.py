@@ -30,6 +30,7 @@
 from __future__ import annotations
 
 import math
+from itertools import groupby
 from typing import Any, Final
 
 import numpy as np
@@ -276,24 +277,26 @@ def _missing_evidence(results: pl.DataFrame, groups: dict[str, Group]) -> dict[s
     it, and the evidence that was found all the same (shown, not judged)."""
     out: dict[str, str] = {}
     outcome = {c for c, g in groups.items() if g is Group.OUTCOME}
-    for (account,), part in results.sort("check").group_by("account", maintain_order=True):
-        if part.filter(pl.col("applicable") & pl.col("check").is_in(list(outcome))).height:
+    # One pass over the rows in (account, check) order: a frame per account (filtered three
+    # times) took 4 s at 10,000 accounts. `applicable` null counts as neither, as a filter has it.
+    rows = (
+        results.select("account", "check", "applicable", "summary", "brief", "p_value")
+        .sort("account", "check", maintain_order=True)
+        .iter_rows()
+    )
+    for account, part in groupby(rows, key=lambda row: row[0]):
+        why: list[str] = []
+        found: list[str] = []
+        judged = False
+        for _, check, applicable, summary, brief, p in part:
+            if applicable is True:
+                judged = judged or check in outcome
+                if p is not None and p < 1.0:
+                    found.append(f"{check}: {brief} ({p_is(p)})")
+            elif applicable is False and check in outcome and summary:
+                why.append(f"{check}: {summary}")
+        if judged:
             continue
-        why = [
-            f"{check}: {summary}"
-            for check, summary in part.filter(
-                ~pl.col("applicable") & pl.col("check").is_in(list(outcome))
-            )
-            .select("check", "summary")
-            .iter_rows()
-            if summary
-        ]
-        found = [
-            f"{check}: {brief} ({p_is(p)})"
-            for check, brief, p in part.filter(pl.col("applicable") & (pl.col("p_value") < 1.0))
-            .select("check", "brief", "p_value")
-            .iter_rows()
-        ]
         text = "insufficient data: no outcome test could run (" + "; ".join(why) + ")"
         text += (
             "; what would let them run: a cohort of 10 tested accounts, or --reference FILE "
