@@ -151,7 +151,7 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         pl.col("account").cast(pl.Categorical).to_physical().alias("_acc"),
         local_day(cfg).alias("day"),
         prompt.alias("_prompt"),
-    )
+    ).with_columns(_account_day_key())
     names = coded.select("_acc", "account").unique("_acc")
     in_period = within_period(pl.col("day"), cfg)
     # What does not depend on order is summed from the rows as they come; only the timing
@@ -172,21 +172,45 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             pl.len().alias("rows"),
         )
         .with_columns(pl.col("has_cost", "aggregated") > 0)
+        .with_columns(_account_day_key())
+        .drop("_acc", "day")
     )
     rows = _in_account_time_order(
-        coded.select("_acc", "day", "timestamp", "_prompt", "output_tokens", "_session"),
+        coded.select("_acc", "day", "_ad", "timestamp", "_prompt", "output_tokens", "_session"),
         "timestamp",
         "_prompt",
         "output_tokens",
     )
     timing, parallel = _request_timing(rows, in_period)
+    # Not sorted: its caller sorts the account-days of every part together.
     return (
-        totals.join(timing, on=["_acc", "day"], how="left")
-        .join(parallel, on=["_acc", "day"], how="left")
+        totals.join(timing, on="_ad", how="left")
+        .join(parallel, on="_ad", how="left")
+        .with_columns(
+            (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
+            (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day"),
+        )
         .join(names, on="_acc", how="left")
         .select(pl.col(c).cast(t) for c, t in PANEL_SCHEMA.items())
-        .sort("account", "day")
     )
+
+
+#: Days (as Int32) are offset into [0, 2^32) below an account code's multiple of 2^32.
+_DAY_KEYS: Final = 1 << 32
+
+
+def _account_day_key() -> pl.Expr:
+    """`_ad`: the account code and the day packed into one Int64. Grouped and joined on, one
+    integer costs two thirds of the time of the (`_acc`, `day`) pair, and finds the same groups.
+
+    NOTE: only for joins and for aggregations whose result does not depend on the order values
+    are added in (integers, max, a mean and std Polars does not split). A group-by of float
+    sums keeps the pair: on one integer key Polars may add each group up in per-thread parts,
+    which changed the last bit of the phase sums."""
+    return (
+        pl.col("_acc").cast(pl.Int64) * _DAY_KEYS
+        + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + _DAY_KEYS // 2)
+    ).alias("_ad")
 
 
 def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -236,7 +260,7 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
     phases = _burst_phases(rows, ts_us)
     session_gap = pl.col("_session_gap")
     timing = (
-        rows.group_by("_acc", "day")
+        rows.group_by("_ad")
         .agg(
             pl.col("_start").sum().alias("burst_starts"),
             pl.col("_gap_prev").max().alias("_max_prev"),
@@ -252,7 +276,7 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
             .alias("max_gap_h")
         )
         .drop("_max_prev", "_max_next")
-        .join(phases, on=["_acc", "day"], how="left")
+        .join(phases, on="_ad", how="left")
     )
     return timing, parallel
 
@@ -275,9 +299,9 @@ def _burst_phases(rows: pl.DataFrame, ts_us: pl.Expr) -> pl.DataFrame:
             pl.len().alias("_starts"),
             *[pl.col(f"_{f}_{p}").sum() for f in ("cos", "sin") for p in PHASE_PERIODS],
         )
+        .with_columns(_account_day_key())
         .select(
-            "_acc",
-            "day",
+            "_ad",
             *[
                 (
                     (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
@@ -334,6 +358,7 @@ def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("timestamp").max().alias("end"),
             pl.col("day").min(),
         )
+        .with_columns(_account_day_key())
     )
     # Ends sort before starts at the same instant, so back-to-back sessions do not count as
     # parallel; a session's end comes after its start, so each account's running count ends
@@ -341,10 +366,10 @@ def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
     events = pl.concat(
         [
             sessions.select(
-                "_acc", "day", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")
+                "_acc", "_ad", pl.col("start").alias("at"), pl.lit(1, pl.Int32).alias("delta")
             ),
             sessions.select(
-                "_acc", "day", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")
+                "_acc", "_ad", pl.col("end").alias("at"), pl.lit(-1, pl.Int32).alias("delta")
             ),
         ]
     )
@@ -357,9 +382,7 @@ def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
     running = _in_account_time_order(events, "_at").with_columns(
         pl.col("delta").cum_sum().alias("running")
     )
-    return running.group_by("_acc", "day").agg(
-        pl.col("running").max().cast(pl.Int64).alias("max_parallel")
-    )
+    return running.group_by("_ad").agg(pl.col("running").max().cast(pl.Int64).alias("max_parallel"))
 
 
 @dataclass(frozen=True)
