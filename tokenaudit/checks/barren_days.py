@@ -118,6 +118,8 @@ class BarrenDays:
             for i, name in enumerate(testable["account"].to_list())
         }
         rows: list[ResultRow] = []
+        # The clear level depends on n alone: worked out once per distinct n, not per account.
+        most_clear: dict[int, int] = {}
         for name, n_all, merged in counts.select("account", "n", "merged").iter_rows():
             if not merged:
                 rows.append(skipped(name, NO_MERGES))
@@ -130,9 +132,11 @@ class BarrenDays:
                 f"{xi} of {ni} heavy days not followed by merged work within {data.window_days} d "
                 f"({xi / ni:.0%} vs cohort {cohort_mean:.0%}; {p_is(pv)})"
             )
-            ks = np.arange(ni + 1)
-            ok = ks[beta_binomial_sf(ks, np.full(ni + 1, ni), a, b) > CLEAR_P]
-            clear = f"at most {int(ok.max())} of {ni} heavy days without merged work within {data.window_days} d"
+            if ni not in most_clear:
+                ks = np.arange(ni + 1)
+                ok = ks[beta_binomial_sf(ks, np.full(ni + 1, ni), a, b) > CLEAR_P]
+                most_clear[ni] = int(ok.max())
+            clear = f"at most {most_clear[ni]} of {ni} heavy days without merged work within {data.window_days} d"
             brief = f"{xi} of {ni} heavy days without merged work within {data.window_days} d"
             rows.append((name, True, float(xi), pv, xi / ni, summary, clear, brief))
         return result_frame(self.id, rows)

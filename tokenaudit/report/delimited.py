@@ -32,21 +32,23 @@ class TsvFormat(Renderer):
 
 def render_delimited(accounts: pl.DataFrame, *, separator: str, raw: bool = False) -> str:
     from tokenaudit.report.sanitize import spreadsheet_safe, visible
-    from tokenaudit.report.values import cell_text, report_columns, report_rows
+    from tokenaudit.report.values import cell_text, report_columns
     from tokenaudit.schema import UNTRUSTED_COLUMNS
 
     columns = report_columns(accounts)
+    # Column by column, in rank order (`values.report_rows`' order): a dict per row and a
+    # look-up per cell took half a second at 20,000 accounts.
+    ranked = accounts.select(columns).sort("rank")
+    texts = []
+    for col in columns:
+        cells = [cell_text(col, value) for value in ranked[col].to_list()]
+        if col in UNTRUSTED_COLUMNS:
+            cells = [visible(text) for text in cells]
+            if not raw:
+                cells = [spreadsheet_safe(text) for text in cells]
+        texts.append(cells)
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=separator, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
-    for row in report_rows(accounts):
-        cells = []
-        for col in columns:
-            text = cell_text(col, row[col])
-            if col in UNTRUSTED_COLUMNS:
-                text = visible(text)
-                if not raw:
-                    text = spreadsheet_safe(text)
-            cells.append(text)
-        writer.writerow(cells)
+    writer.writerows(zip(*texts, strict=True))
     return buf.getvalue()
