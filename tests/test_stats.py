@@ -46,6 +46,19 @@ def test_siegel_slope_in_blocks_is_the_whole_matrix_exactly(
         assert siegel_slope(x, y) == whole
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_siegel_slope_is_the_row_by_row_nan_median_exactly(seed: int) -> None:
+    # The ordered pairs with infinities for the unusable ones against each row's usable slopes
+    # on their own, over both parities of n and of each row's ties.
+    rng = np.random.default_rng(seed)
+    for n in (1, 2, 3, 4, 9, 10, 61, 64):
+        x = rng.normal(size=n)
+        y = rng.normal(size=n)
+        for xs in (x, np.round(x), np.round(2 * x) / 2, np.full(n, 1.5), rng.integers(0, 2, n)):
+            xs = xs.astype(np.float64)
+            assert siegel_slope(xs, y) == stats_module._siegel_slope_rows(xs, y)
+
+
 def test_student_t_tail_matches_scipy() -> None:
     z = np.array([-2.0, 0.0, 1.5, 4.0])
     assert student_t_sf(z, 3.7) == pytest.approx(stats.t.sf(z, 3.7), rel=1e-9)
