@@ -465,18 +465,15 @@ def test_heavy_weeks_finds_usage_that_comes_and_goes_without_the_output() -> Non
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
 
 
-def test_context_evidence_ranks_an_account_but_never_flags_it() -> None:
-    from tokenaudit.checks.base import Group
-    from tokenaudit.decide import decide
-
-    assert check_by_id("heavy-weeks").group is Group.CONTEXT
-    names = [f"user{i:02d}@acme.example" for i in range(20)]
+def _tested_totals(n: int) -> tuple[list[str], pl.DataFrame]:
+    """`n` accounts that pass every evidence gate, as `decide` takes them."""
+    names = [f"user{i:02d}@acme.example" for i in range(n)]
     totals = pl.DataFrame(
         {
             "account": names,
-            "gate": [None] * 20,
-            "excluded": [False] * 20,
-            "exclude_reason": [None] * 20,
+            "gate": [None] * n,
+            "excluded": [False] * n,
+            "exclude_reason": [None] * n,
         },
         schema={
             "account": pl.String,
@@ -485,6 +482,15 @@ def test_context_evidence_ranks_an_account_but_never_flags_it() -> None:
             "exclude_reason": pl.String,
         },
     )
+    return names, totals
+
+
+def test_context_evidence_ranks_an_account_but_never_flags_it() -> None:
+    from tokenaudit.checks.base import Group
+    from tokenaudit.decide import decide
+
+    assert check_by_id("heavy-weeks").group is Group.CONTEXT
+    names, totals = _tested_totals(20)
     rows = []
     for i, name in enumerate(names):
         rows.append((name, "excess-tokens", True, 0.0, 0.5, 1.0, "", "", "peers"))
@@ -504,21 +510,7 @@ def test_the_ranking_reads_the_primary_tests_distance_from_peers_not_its_tail() 
     from tokenaudit.checks.base import Group
     from tokenaudit.decide import decide
 
-    names = [f"user{i:02d}@acme.example" for i in range(20)]
-    totals = pl.DataFrame(
-        {
-            "account": names,
-            "gate": [None] * 20,
-            "excluded": [False] * 20,
-            "exclude_reason": [None] * 20,
-        },
-        schema={
-            "account": pl.String,
-            "gate": pl.String,
-            "excluded": pl.Boolean,
-            "exclude_reason": pl.String,
-        },
-    )
+    names, totals = _tested_totals(20)
     rows = []
     for i, name in enumerate(names):
         z, p_excess = (4.0, 0.03) if i == 3 else (0.0, 0.5)
