@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Final, Protocol
 
 import polars as pl
 
+from tokenaudit.calendar import week_of
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
 
@@ -188,4 +189,17 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("tokens") - floor).alias("tokens"))
         .filter(~job)
         .select("account", "day", "tokens")
+    )
+
+
+def relative_usage(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
+    """`account, day, week, r` of every worked day (`worked_days`) with usage: r = log tokens −
+    the median log tokens of everyone's worked days in that week, so that an org-wide week (a
+    holiday, a new model, a leaderboard launch) moves nobody."""
+    lt = pl.col("tokens").log()
+    return (
+        worked_days(days)
+        .filter(pl.col("tokens") > 0)
+        .with_columns(week_of(pl.col("day"), cfg).alias("week"))
+        .select("account", "day", "week", (lt - lt.median().over("week")).alias("r"))
     )

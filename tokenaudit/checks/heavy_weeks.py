@@ -46,9 +46,9 @@ from tokenaudit.checks.base import (
     NullModel,
     ResultRow,
     not_applicable,
+    relative_usage,
     result_frame,
     skipped,
-    worked_days,
 )
 from tokenaudit.checks.stats import EmpiricalNull
 from tokenaudit.config import AuditConfig
@@ -66,28 +66,16 @@ Found = tuple[float, float, float, int, int]
 
 def _weeks(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
     """Per account and worked week: mean r, worked days, and merged changes credited to it."""
-    days = (
-        worked_days(data.days)
-        .filter(pl.col("tokens") > 0)
-        .with_columns(
-            week_of(pl.col("day"), cfg).alias("week"), pl.col("tokens").log().alias("_lt")
-        )
-        .with_columns((pl.col("_lt") - pl.col("_lt").median().over("week")).alias("_r"))
+    weeks = (
+        relative_usage(data.days, cfg)
+        .group_by("account", "week")
+        .agg(pl.col("r").mean(), pl.len().alias("n"))
+        .filter(pl.col("n") >= MIN_WEEK_DAYS)
     )
-    weeks = days.group_by("account", "week").agg(
-        pl.col("_r").mean().alias("r"), pl.len().alias("n")
-    )
-    weeks = weeks.filter(pl.col("n") >= MIN_WEEK_DAYS)
     if data.outputs is None or data.outputs.is_empty() or weeks.is_empty():
         return weeks.with_columns(pl.lit(0, dtype=pl.Int64).alias("changes"))
-    merged = data.outputs.select("account", "day", "changes")
     credited = (
-        weeks.select("account", "week")
-        .join(merged, on="account")
-        .filter(
-            (pl.col("day") >= pl.col("week"))
-            & (pl.col("day") < pl.col("week") + pl.duration(days=7))
-        )
+        data.outputs.with_columns(week_of(pl.col("day"), cfg).alias("week"))
         .group_by("account", "week")
         .agg(pl.col("changes").sum())
     )

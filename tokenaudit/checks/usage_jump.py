@@ -35,7 +35,6 @@ from typing import ClassVar, Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.calendar import week_of
 from tokenaudit.checks.base import (
     MIN_COHORT,
     CheckData,
@@ -43,9 +42,9 @@ from tokenaudit.checks.base import (
     NullModel,
     ResultRow,
     not_applicable,
+    relative_usage,
     result_frame,
     skipped,
-    worked_days,
 )
 from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
 from tokenaudit.config import AuditConfig
@@ -162,18 +161,15 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
     # Only the columns used: the panel has 31, and each of its account-days is copied here
     # (filtered, sorted, then split per account).
     days = (
-        worked_days(data.days)
-        .filter(pl.col("tokens") > 0)
-        .with_columns(
-            week_of(pl.col("day"), cfg).alias("_week"), pl.col("tokens").log().alias("_lt")
+        relative_usage(data.days, cfg)
+        .select(
+            "account",
+            "day",
+            pl.col("r").alias("_r"),
+            (pl.col("day") - pl.lit(origin)).dt.total_days().alias("_n"),
         )
+        .sort("account", "day")
     )
-    days = days.select(
-        "account",
-        "day",
-        (pl.col("_lt") - pl.col("_lt").median().over("_week")).alias("_r"),
-        (pl.col("day") - pl.lit(origin)).dt.total_days().alias("_n"),
-    ).sort("account", "day")
     merged: dict[str, dict[int, int]] = {}
     if data.outputs is not None and data.outputs.height:
         per_day = (
