@@ -12,8 +12,9 @@ can sit just outside one generator's own settings:
 
 Scenarios per generator: `honest` (nobody pads), `mixed` (3–15 % tokenmaxxers of every tactic),
 `launch` (a usage leaderboard launches mid-period and the tokenmaxxers pad from then on; scanned
-without `--change-date`, with the right one, and with a wrong one three weeks earlier), and
-small teams of 5, 8, 15 and 30 people, with and without a reference saved from a 200-account
+without `--change-date`, with the right one, and with a wrong one three weeks earlier), `daily`
+(the honest, mixed and launch organisations again, their usage summed per account and UTC day
+as the vendors' admin APIs export it: no request timing, sizes or ids), and small teams of 5, 8, 15 and 30 people, with and without a reference saved from a 200-account
 organisation of the same family (another seed). Per scenario it prints the mean over organisations and the worst
 organisation of the family:
 
@@ -71,6 +72,9 @@ class Job:
     reference: bool = False
     #: The period's length where the generator draws it (None: as drawn).
     days: int | None = None
+    #: Scan the usage as daily per-account sums (the vendors' admin-API shape: no request
+    #: timing, sizes or ids) instead of per-request rows.
+    daily: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,10 @@ def run_job(job: Job) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tokenaudit-detection-") as tmp:
         out = Path(tmp)
         org = (_simulate_org if job.generator == "simulate" else _families_org)(job, out / "org")
+        if job.daily:
+            org = replace(
+                org, files=[_daily(f) if f.name.startswith("usage") else f for f in org.files]
+            )
         cfg = AuditConfig(quota=org.quota)
         if job.reference:
             cfg = replace(cfg, reference=_reference(job, out))
@@ -175,6 +183,37 @@ def run_job(job: Job) -> dict[str, float]:
         report = run_audit(expand_paths(org.files), cfg, work)
     df = report.accounts.join(org.truth, on="account", how="inner")
     return figures(df, launch=job.scenario == "launch")
+
+
+def _daily(usage: Path) -> Path:
+    """The same usage as one row per account and UTC day: token sums, cost, request count and
+    the day's main model, nothing about the requests themselves (as the admin APIs export it)."""
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    rows = pl.read_parquet(usage).with_columns(
+        pl.col("timestamp").str.slice(0, 10).alias("_day"),
+        pl.sum_horizontal(*tokens).alias("_tok"),
+    )
+    main_model = (
+        rows.group_by("account", "_day", "model")
+        .agg(pl.col("_tok").sum())
+        .sort(["account", "_day", "_tok", "model"], descending=[False, False, True, False])
+        .unique(["account", "_day"], keep="first", maintain_order=True)
+        .select("account", "_day", "model")
+    )
+    daily = (
+        rows.group_by("account", "_day")
+        .agg(
+            *[pl.col(c).sum() for c in tokens],
+            pl.col("cost_usd").sum().round(6),
+            pl.len().cast(pl.Int64).alias("requests"),
+        )
+        .join(main_model, on=["account", "_day"], how="left")
+        .sort("_day", "account")
+        .rename({"_day": "timestamp"})
+    )
+    path = usage.with_name("usage-daily.parquet")
+    daily.write_parquet(path)
+    return path
 
 
 def _reference(job: Job, out: Path) -> Reference:
@@ -325,7 +364,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--generators", nargs="+", default=["simulate", "families"])
-    parser.add_argument("--scenarios", nargs="+", default=["honest", "mixed", "launch", "small"])
+    parser.add_argument(
+        "--scenarios", nargs="+", default=["honest", "mixed", "launch", "daily", "small"]
+    )
     parser.add_argument("--orgs", type=int, default=6, help="organisations per scenario")
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--first-seed", type=int, default=500)
@@ -349,6 +390,16 @@ def main() -> None:
                             groups[f"{gen}: {size} people, honest{tag}"].append(
                                 Job(gen, "honest", s, size, reference=ref)
                             )
+                continue
+            if scenario == "daily":
+                for kind in ("honest", "mixed"):
+                    groups[f"{gen}: {kind}, daily aggregates"] = [
+                        Job(gen, kind, s, args.accounts, daily=True) for s in seeds
+                    ]
+                for change in ("none", "right"):
+                    groups[f"{gen}: launch, --change-date {change}, daily aggregates"] = [
+                        Job(gen, "launch", s, args.accounts, change, daily=True) for s in seeds
+                    ]
                 continue
             if scenario == "launch":
                 for change in ("none", "right", "wrong"):
