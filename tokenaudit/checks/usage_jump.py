@@ -57,12 +57,17 @@ MIN_SIDE_DAYS: Final = 8
 MIN_SIDE_DAYS_REPORTED: Final = 5
 #: Share of the upper side left out of the null's tail fit (`EmpiricalNull`; 0.15 elsewhere).
 #: Padders who start together (a leaderboard launch) are up to 15 % of an organisation, so up to
-#: 30 % of its upper side; at 0.15 they set the tail and explained themselves (one generated
-#: organisation: 5 of 18 padders at ×3+ found, at 0.3: 16). Honest rises — agent adopters,
-#: joiners, returns from leave — are fewer and smaller once a scheduled job's days are taken out
-#: (`base.worked_days`): measured on all-honest organisations of both generators, with agent use and
-#: adoption at the top of their ranges, 0.3 put no more honest people in `review` than 0.15.
-JUMP_CENSORED_SHARE: Final = 0.3
+#: 30 % of its upper side. The share must clear theirs with room to spare: a censored value still
+#: counts as tail mass ("beyond c"), so padders just inside the censored share set the tail. At
+#: 0.15 they explained themselves (one generated organisation: 5 of 18 padders at ×3+ found, at
+#: 0.3: 16); at 0.3, with padders 26 % of the upper side, the tail came out a t with 2 degrees of
+#: freedom (padders at ×3–7 p = 0.01–0.04): on daily aggregates, where no mechanism screen keeps
+#: loop padders out of the null, 0.39 of launch padders found, 0.75 at 0.4 (0.79 at 0.5, which
+#: cost the first generator's mixed organisations average precision). Honest rises — agent
+#: adopters, joiners, returns from leave — are fewer and smaller once a scheduled job's days are
+#: taken out (`base.worked_days`): on all-honest organisations of both generators 0.4 put no more
+#: honest people in `review` than 0.15; on mixed ones the worst went from 0.6 % to 1.1 %.
+JUMP_CENSORED_SHARE: Final = 0.4
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
