@@ -432,7 +432,11 @@ def test_only_checks_that_compare_like_with_like_are_run_per_role() -> None:
     by_cohort = run_by_cohort(jump, data.accounts, data.days, cohorts, 5, CFG, data.outputs)
     assert not jump.by_role
     assert by_cohort.equals(jump.run(data, CFG))
-    assert all(check.by_role for check in CHECKS if check.id not in ("usage-jump", "heavy-weeks"))
+    assert all(
+        check.by_role
+        for check in CHECKS
+        if check.id not in ("usage-jump", "heavy-weeks", "weekday-spikes")
+    )
 
 
 def _on_off_cohort(shipped: float) -> CheckData:
@@ -462,6 +466,41 @@ def test_heavy_weeks_finds_usage_that_comes_and_goes_without_the_output() -> Non
     assert "3 of 10 weeks" in padder["brief"]
     # Heavy weeks whose merged output rose with them are explained by it.
     assert shipper["p_value"] > 0.05
+    assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
+
+
+def _snapshot_cohort() -> CheckData:
+    """Steady people (Monday to Friday), a padder whose Thursdays carry ×8 their usage (the day
+    before a Friday snapshot), and a person who uses ×8 every day, evenly."""
+    day_rows, out_rows, _ = _jump_cohort(n_steady=30, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(17)
+    for name, thursday, every_day in (
+        ("zz-gamer@acme.example", 8.0, 1.0),
+        ("zz-heavy@acme.example", 1.0, 8.0),
+    ):
+        for w in range(10):
+            for d in range(5):
+                day = D0 + timedelta(days=7 * w + d)
+                spike = thursday if day.weekday() == 3 else 1.0
+                tokens = 5e6 * spike * every_day * np.exp(rng.normal(0, 0.3))
+                day_rows.append({"account": name, "day": day, **_timed(tokens, 40, 8, 0.2)})
+            out_rows.append({"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": 2})
+    return _as_data(day_rows, out_rows)
+
+
+def test_weekday_spikes_finds_one_weekday_carrying_the_usage_and_clears_even_heavy_use() -> None:
+    from tokenaudit.checks.base import Group
+
+    check = check_by_id("weekday-spikes")
+    assert check.group is Group.CONTEXT and not check.by_role
+    result = check.run(_snapshot_cohort(), CFG)
+    gamer = result.filter(pl.col("account") == "zz-gamer@acme.example").row(0, named=True)
+    heavy = result.filter(pl.col("account") == "zz-heavy@acme.example").row(0, named=True)
+    assert D0.weekday() == 0  # the week starts on a Monday, so day 3 of it is a Thursday
+    assert gamer["p_value"] < 0.001 and gamer["effect"] > 5
+    assert "on Thursdays" in gamer["brief"] and "context, not counted" in gamer["brief"]
+    # Heavy every day is a matter for the checks that compare people; here it is no spike.
+    assert heavy["p_value"] > 0.05
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
 
 

@@ -12,12 +12,14 @@ from tokenaudit.checks.excess_tokens import ExcessTokens
 from tokenaudit.checks.heavy_weeks import HeavyWeeks
 from tokenaudit.checks.trivial_merges import TrivialMerges
 from tokenaudit.checks.usage_jump import UsageJump
+from tokenaudit.checks.weekday_spikes import WeekdaySpikes
 
 CHECKS: Final[tuple[Check, ...]] = (
     ExcessTokens(),
     BarrenDays(),
     UsageJump(),
     HeavyWeeks(),
+    WeekdaySpikes(),
     Automation(),
     TrivialMerges(),
     DeadlineSpikes(),
