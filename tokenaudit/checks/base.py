@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
 
+import numpy as np
 import polars as pl
 
 from tokenaudit.calendar import week_of
+from tokenaudit.checks.stats import EmpiricalNull
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
 
@@ -203,3 +205,31 @@ def relative_usage(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         .with_columns(week_of(pl.col("day"), cfg).alias("week"))
         .select("account", "day", "week", (lt - lt.median().over("week")).alias("r"))
     )
+
+
+def fit_organisation_null(
+    statistic: Mapping[str, float], data: CheckData, censored_share: float
+) -> NullModel | None:
+    """The empirical null of a statistic that compares each account with itself, fitted over
+    the accounts that have one, less those the mechanism screen set aside (all of them when too
+    few are left); None below `MIN_COHORT` accounts."""
+    if len(statistic) < MIN_COHORT:
+        return None
+    accounts = sorted(statistic)
+    values = np.array([statistic[a] for a in accounts])
+    in_null = np.array([a not in data.null_excluded for a in accounts])
+    if in_null.sum() < MIN_COHORT:
+        in_null = np.ones(len(accounts), dtype=bool)
+    return EmpiricalNull.fit(values, in_null, floor=0.05, censored_share=censored_share).params()
+
+
+def organisation_null(
+    statistic: Mapping[str, float], data: CheckData, censored_share: float
+) -> EmpiricalNull | None:
+    """The null to judge `statistic` by: the reference's (moved towards this team, as
+    `EmpiricalNull.recentred` allows) when one is given, else this organisation's."""
+    if data.reference is not None:
+        values = np.array(list(statistic.values()))
+        return EmpiricalNull.from_params(data.reference).recentred(values)
+    model = fit_organisation_null(statistic, data, censored_share)
+    return EmpiricalNull.from_params(model) if model is not None else None

@@ -46,12 +46,13 @@ from tokenaudit.checks.base import (
     Group,
     NullModel,
     ResultRow,
+    fit_organisation_null,
     not_applicable,
+    organisation_null,
     relative_usage,
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import EmpiricalNull
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
@@ -131,22 +132,20 @@ class HeavyWeeks:
     ranking_weight: ClassVar[float] = 0.75
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
-        return _fit(_statistics(data, cfg), data)
+        found = _statistics(data, cfg)
+        return fit_organisation_null({a: f[0] for a, f in found.items()}, data, CENSORED_SHARE)
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         names = data.accounts.sort("account")["account"].to_list()
         found = _statistics(data, cfg)
-        model = data.reference if data.reference is not None else _fit(found, data)
-        if model is None:
+        null = organisation_null({a: f[0] for a, f in found.items()}, data, CENSORED_SHARE)
+        if null is None:
             return not_applicable(
                 self.id,
                 names,
                 f"only {len(found)} accounts have {MIN_WEEKS} worked weeks (a cohort needs "
                 f"{MIN_COHORT}, or give --reference)",
             )
-        null = EmpiricalNull.from_params(model)
-        if data.reference is not None:
-            null = null.recentred(np.array([f[0] for f in found.values()]))
         rows: list[ResultRow] = []
         for name in names:
             if name not in found:
@@ -175,14 +174,3 @@ class HeavyWeeks:
                 )
             )
         return result_frame(self.id, rows)
-
-
-def _fit(found: dict[str, Found], data: CheckData) -> NullModel | None:
-    if len(found) < MIN_COHORT:
-        return None
-    accounts = sorted(found)
-    stat = np.array([found[a][0] for a in accounts])
-    in_null = np.array([a not in data.null_excluded for a in accounts])
-    if in_null.sum() < MIN_COHORT:
-        in_null = np.ones(len(accounts), dtype=bool)
-    return EmpiricalNull.fit(stat, in_null, floor=0.05, censored_share=CENSORED_SHARE).params()

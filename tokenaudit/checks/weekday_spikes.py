@@ -35,12 +35,13 @@ from tokenaudit.checks.base import (
     Group,
     NullModel,
     ResultRow,
+    fit_organisation_null,
     not_applicable,
+    organisation_null,
     relative_usage,
     result_frame,
     skipped,
 )
-from tokenaudit.checks.stats import EmpiricalNull
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
@@ -48,6 +49,9 @@ from tokenaudit.wording import p_is
 MIN_DAYS: Final = 4
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
+#: Share of the null's upper side its tail fit leaves out (`stats.CENSORED_SHARE`, as for the
+#: checks that compare people).
+CENSORED_SHARE: Final = 0.15
 #: (D, weekday 1–7, worked days on it, worked days in all)
 Found = tuple[float, int, int, int]
 
@@ -93,22 +97,20 @@ class WeekdaySpikes:
     ranking_weight: ClassVar[float] = 0.75
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
-        return _fit(_statistics(data, cfg), data)
+        found = _statistics(data, cfg)
+        return fit_organisation_null({a: f[0] for a, f in found.items()}, data, CENSORED_SHARE)
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         names = data.accounts.sort("account")["account"].to_list()
         found = _statistics(data, cfg)
-        model = data.reference if data.reference is not None else _fit(found, data)
-        if model is None:
+        null = organisation_null({a: f[0] for a, f in found.items()}, data, CENSORED_SHARE)
+        if null is None:
             return not_applicable(
                 self.id,
                 names,
                 f"only {len(found)} accounts have {MIN_DAYS} worked days on a weekday and off it "
                 f"(a cohort needs {MIN_COHORT}, or give --reference)",
             )
-        null = EmpiricalNull.from_params(model)
-        if data.reference is not None:
-            null = null.recentred(np.array([f[0] for f in found.values()]))
         rows: list[ResultRow] = []
         for name in names:
             if name not in found:
@@ -135,14 +137,3 @@ class WeekdaySpikes:
                 )
             )
         return result_frame(self.id, rows)
-
-
-def _fit(found: dict[str, Found], data: CheckData) -> NullModel | None:
-    if len(found) < MIN_COHORT:
-        return None
-    accounts = sorted(found)
-    stat = np.array([found[a][0] for a in accounts])
-    in_null = np.array([a not in data.null_excluded for a in accounts])
-    if in_null.sum() < MIN_COHORT:
-        in_null = np.ones(len(accounts), dtype=bool)
-    return EmpiricalNull.fit(stat, in_null, floor=0.05).params()
