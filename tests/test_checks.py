@@ -471,17 +471,20 @@ def test_heavy_weeks_finds_usage_that_comes_and_goes_without_the_output() -> Non
 
 def _snapshot_cohort() -> CheckData:
     """Steady people (Monday to Friday), a padder whose Thursdays carry ×8 their usage (the day
-    before a Friday snapshot), and a person who uses ×8 every day, evenly."""
+    before a Friday snapshot), a person who uses ×8 every day, evenly, and one who also checks
+    in lightly every Saturday."""
     day_rows, out_rows, _ = _jump_cohort(n_steady=30, n_padders=0, padding=1.0)
     rng = np.random.default_rng(17)
-    for name, thursday, every_day in (
-        ("zz-gamer@acme.example", 8.0, 1.0),
-        ("zz-heavy@acme.example", 1.0, 8.0),
+    for name, thursday, every_day, saturday in (
+        ("zz-gamer@acme.example", 8.0, 1.0, False),
+        ("zz-heavy@acme.example", 1.0, 8.0, False),
+        ("zz-weekender@acme.example", 1.0, 1.0, True),
     ):
         for w in range(10):
-            for d in range(5):
+            for d in range(6 if saturday else 5):
                 day = D0 + timedelta(days=7 * w + d)
                 spike = thursday if day.weekday() == 3 else 1.0
+                spike = 0.1 if day.weekday() == 5 else spike
                 tokens = 5e6 * spike * every_day * np.exp(rng.normal(0, 0.3))
                 day_rows.append({"account": name, "day": day, **_timed(tokens, 40, 8, 0.2)})
             out_rows.append({"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": 2})
@@ -499,8 +502,11 @@ def test_weekday_spikes_finds_one_weekday_carrying_the_usage_and_clears_even_hea
     assert D0.weekday() == 0  # the week starts on a Monday, so day 3 of it is a Thursday
     assert gamer["p_value"] < 0.001 and gamer["effect"] > 5
     assert "on Thursdays" in gamer["brief"] and "context, not counted" in gamer["brief"]
-    # Heavy every day is a matter for the checks that compare people; here it is no spike.
+    # Heavy every day is a matter for the checks that compare people; here it is no spike. Nor
+    # does a light Saturday make the working days look heavy.
     assert heavy["p_value"] > 0.05
+    weekender = result.filter(pl.col("account") == "zz-weekender@acme.example").row(0, named=True)
+    assert weekender["p_value"] > 0.05
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
 
 
