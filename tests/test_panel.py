@@ -15,6 +15,7 @@ from tokenaudit.panel import (
     merged_work,
     output_days,
     split_duplicate_requests,
+    usage_days,
 )
 
 D0 = date(2026, 3, 2)
@@ -67,6 +68,42 @@ def commits_frame(rows: list[tuple[str, int, int, str | None, str | None]]) -> p
         },
         schema_overrides={"pr_id": pl.String, "sha": pl.String, "message": pl.String},
     )
+
+
+def test_a_local_day_that_runs_backwards_keeps_its_requests_and_sessions() -> None:
+    # St John's turned its clocks back from 00:01 to 23:01 on 2010-11-07 (02:31 UTC): the
+    # local day of one account's requests in time order goes 6th, 7th, 6th, 7th.
+    at = [(2, 20, 0), (2, 30, 30), (2, 35, 0), (3, 40, 0)]
+    n = len(at)
+    rows = pl.DataFrame(
+        {
+            "account": ["a"] * n,
+            "timestamp": [datetime(2010, 11, 7, h, m, s, tzinfo=UTC) for h, m, s in at],
+            "input_tokens": [1, 10, 100, 1000],
+            "output_tokens": [0] * n,
+            "cache_read_tokens": [0] * n,
+            "cache_write_tokens": [0] * n,
+            "requests": [1] * n,
+            "cost_usd": [0.5] * n,
+            "_aggregated": [False] * n,
+            "_session": [1, 2, 1, 2],
+            "request_id": [1, 2, 3, 4],
+        },
+        schema_overrides={
+            "account": pl.Categorical,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "_session": pl.UInt64,
+            "request_id": pl.UInt64,
+        },
+    )
+    days = usage_days(rows, AuditConfig(tz="America/St_Johns")).sort("day")
+    assert days.select("day", "tokens", "rows", "burst_starts", "session_gaps").rows() == [
+        (date(2010, 11, 6), 101, 2, 2, 1),
+        (date(2010, 11, 7), 1010, 2, 2, 1),
+    ]
+    assert days["gap_mean"].to_list() == [270.0, 630.0]
+    # Session 1 (the 6th) runs alone until session 2 (the 7th) starts inside it.
+    assert days["max_parallel"].to_list() == [1, 2]
 
 
 def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:

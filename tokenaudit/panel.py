@@ -153,39 +153,29 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         prompt.alias("_prompt"),
     ).with_columns(_account_day_key())
     names = coded.select("_acc", "account").unique("_acc")
-    in_period = within_period(pl.col("day"), cfg)
-    # What does not depend on order is summed from the rows as they come; only the timing
-    # columns are put in time order.
-    # NOTE: every aggregation is of a plain column: Polars runs an expression inside a group-by
-    # (a sum of a sum, a test) group by group, ten times slower at 10M requests.
-    totals = (
-        coded.filter(in_period)
-        .with_columns(pl.sum_horizontal(*TOKEN_COLUMNS).alias("_tokens"))
-        .group_by("_acc", "day")
-        .agg(
-            pl.col("_tokens").sum().alias("tokens"),
-            *[pl.col(t).sum() for t in TOKEN_COLUMNS],
-            pl.col("requests").sum().alias("requests"),
-            pl.col("cost_usd").sum().alias("cost_usd"),
-            pl.col("cost_usd").count().alias("has_cost"),
-            pl.col("_aggregated").sum().alias("aggregated"),
-            pl.len().alias("rows"),
-        )
-        .with_columns(pl.col("has_cost", "aggregated") > 0)
-        .with_columns(_account_day_key())
-        .drop("_acc", "day")
-    )
+    # The rows are put in account-time order once, totals with them: an account-day is then a
+    # run of rows, added up by `_day_aggregates` without a hash group-by.
     rows = _in_account_time_order(
-        coded.select("_acc", "day", "_ad", "timestamp", "_prompt", "output_tokens", "_session"),
+        coded.select(
+            "_acc",
+            "day",
+            "_ad",
+            "timestamp",
+            "_prompt",
+            *TOKEN_COLUMNS,
+            "requests",
+            "cost_usd",
+            "_aggregated",
+            "_session",
+        ),
         "timestamp",
         "_prompt",
         "output_tokens",
     )
-    timing, parallel = _request_timing(rows, in_period)
+    rows = _with_neighbours(rows).filter(within_period(pl.col("day"), cfg))
     # Not sorted: its caller sorts the account-days of every part together.
     return (
-        totals.join(timing, on="_ad", how="left")
-        .join(parallel, on="_ad", how="left")
+        _day_aggregates(rows)
         .with_columns(
             (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
             (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day"),
@@ -200,22 +190,18 @@ _DAY_KEYS: Final = 1 << 32
 
 
 def _account_day_key() -> pl.Expr:
-    """`_ad`: the account code and the day packed into one Int64. Grouped and joined on, one
-    integer costs two thirds of the time of the (`_acc`, `day`) pair, and finds the same groups.
-
-    NOTE: only for joins and for aggregations whose result does not depend on the order values
-    are added in (integers, max, a mean and std Polars does not split). A group-by of float
-    sums keeps the pair: on one integer key Polars may add each group up in per-thread parts,
-    which changed the last bit of the phase sums."""
+    """`_ad`: the account code and the day packed into one Int64, in the order of (account
+    code, day): joined on, one integer costs two thirds of the time of the (`_acc`, `day`)
+    pair."""
     return (
         pl.col("_acc").cast(pl.Int64) * _DAY_KEYS
         + (pl.col("day").cast(pl.Int32).cast(pl.Int64) + _DAY_KEYS // 2)
     ).alias("_ad")
 
 
-def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per account-day, from requests in account-time order: the timing fingerprints, and the
-    most sessions running at once."""
+def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows in account-time order with what their neighbours say: the pause before and after
+    each request (seconds) and whether it is the size of the one before (`_same_size`)."""
     # Gaps are differences of integer microseconds, then seconds: exact, and the same in SQL.
     ts_us = pl.col("timestamp").dt.epoch("us")
     # An account's first and last request have no known neighbour (the log, or with --since/
@@ -226,7 +212,7 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
     # Plain shifts masked at account boundaries: much cheaper than ordered window expressions.
     same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
     same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
-    rows = rows.with_columns(
+    return rows.with_columns(
         pl.when(same_prev)
         .then((ts_us - ts_us.shift(1)) / 1e6)
         .otherwise(unknown)
@@ -242,74 +228,170 @@ def _request_timing(rows: pl.DataFrame, in_period: pl.Expr) -> tuple[pl.DataFram
                 (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
                 <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
             )
-        ).alias("_same_size"),
-    ).filter(in_period)
-    parallel = session_concurrency(rows)
-    # A burst starts after a quiet minute or two; the phase of its first request within a cron
-    # period is the angle 2π·(t mod P)/P, and R (the length of the mean unit vector, 0 to 1) is
-    # near 1 when bursts start at the same point of the period every time (a cron job). Only
-    # the burst starts are worked on (a few in a hundred requests), and (as in `usage_days`)
-    # every aggregation is of a plain column.
-    rows = rows.with_columns(
-        (pl.col("_gap_prev") >= BURST_GAP_S).alias("_start"),
-        pl.when(pl.col("_gap_prev") < _WITHIN_SESSION_GAP_S)
-        .then(pl.col("_gap_prev"))
-        .alias("_session_gap"),
-        pl.col("_same_size").fill_null(False),
-    )
-    phases = _burst_phases(rows, ts_us)
-    session_gap = pl.col("_session_gap")
-    timing = (
-        rows.group_by("_ad")
-        .agg(
-            pl.col("_start").sum().alias("burst_starts"),
-            pl.col("_gap_prev").max().alias("_max_prev"),
-            pl.col("_gap_next").max().alias("_max_next"),
-            session_gap.count().alias("session_gaps"),
-            session_gap.mean().alias("gap_mean"),
-            session_gap.std().alias("gap_std"),
-            pl.col("_same_size").sum().alias("same_size_pairs"),
         )
-        .with_columns(
-            (pl.max_horizontal("_max_prev", "_max_next") / 3600)
-            .clip(upper_bound=MAX_GAP_HOURS)
-            .alias("max_gap_h")
-        )
-        .drop("_max_prev", "_max_next")
-        .join(phases, on="_ad", how="left")
+        .fill_null(False)
+        .alias("_same_size"),
     )
-    return timing, parallel
 
 
-def _burst_phases(rows: pl.DataFrame, ts_us: pl.Expr) -> pl.DataFrame:
-    """Per account-day with a burst start (`_start`): the resultant length of each cron
-    period's start phases (`phase_<P>`)."""
+def _day_aggregates(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per account-day (`_ad`) of `_with_neighbours` rows: the usage totals and the timing
+    fingerprints (all of `PANEL_SCHEMA` but the account and the day).
+
+    The rows come in account-time order, so each account-day is a run of rows: numpy adds the
+    runs up (`reduceat`; `bincount` for the burst starts and session gaps, which are a subset),
+    several times faster than Polars' hash group-bys, and in the same order on every run."""
+    if rows.is_empty():
+        return pl.DataFrame(
+            schema={"_ad": pl.Int64}
+            | {c: t for c, t in PANEL_SCHEMA.items() if c not in ("account", "day")}
+        )
+    parallel = None
+    if not rows["_ad"].is_sorted():
+        # A zone that moved its clocks back over midnight runs a local day backwards: its rows
+        # are brought together (in the same time order), and the sessions are counted first.
+        parallel = session_concurrency(rows)
+        rows = rows.sort("_ad", maintain_order=True)
+    ad = rows["_ad"].to_numpy()
+    n = ad.size
+    starts_run = np.empty(n, dtype=bool)
+    starts_run[0] = True
+    np.not_equal(ad[1:], ad[:-1], out=starts_run[1:])
+    first = np.flatnonzero(starts_run)
+    group = np.cumsum(starts_run) - 1
+    groups = first.size
+
+    def total(column: str) -> np.ndarray:
+        return np.add.reduceat(rows[column].fill_null(0).to_numpy(), first)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(mask.astype(np.int64), first)
+
+    tokens = {t: total(t) for t in TOKEN_COLUMNS}
+    gap_prev = rows["_gap_prev"].to_numpy()
+    longest = np.maximum(
+        np.maximum.reduceat(gap_prev, first),
+        np.maximum.reduceat(rows["_gap_next"].to_numpy(), first),
+    )
+    # A burst starts after a quiet minute or two (see `_burst_phases`).
+    start = gap_prev >= BURST_GAP_S
+    in_session = gap_prev < _WITHIN_SESSION_GAP_S
+    session_gaps = count(in_session)
+    burst_starts = count(start)
+    out = pl.DataFrame(
+        {
+            "_ad": ad[first],
+            "tokens": sum(tokens.values()),
+            **tokens,
+            "requests": total("requests"),
+            "cost_usd": total("cost_usd").astype(np.float64),
+            "has_cost": np.logical_or.reduceat(rows["cost_usd"].is_not_null().to_numpy(), first),
+            "aggregated": np.logical_or.reduceat(rows["_aggregated"].to_numpy(), first),
+            "rows": np.diff(np.append(first, n)),
+            "max_gap_h": longest,
+            "session_gaps": session_gaps,
+            **_gap_moments(gap_prev[in_session], group[in_session], session_gaps),
+            "same_size_pairs": count(rows["_same_size"].to_numpy()),
+            "burst_starts": burst_starts,
+            **_burst_phases(rows.filter(start), group[start], groups, burst_starts),
+        }
+    )
+    if parallel is None:
+        out = out.with_columns(
+            pl.Series("max_parallel", _most_sessions_at_once(rows, group, groups)).replace(
+                _NO_SESSION, None
+            )
+        )
+    else:
+        out = out.join(parallel, on="_ad", how="left")
+    return out.with_columns(
+        (pl.col("max_gap_h") / 3600).clip(upper_bound=MAX_GAP_HOURS),
+        pl.when(pl.col("session_gaps") > 0).then("gap_mean").alias("gap_mean"),
+        pl.when(pl.col("session_gaps") > 1).then("gap_std").alias("gap_std"),
+        *[
+            pl.when(pl.col("burst_starts") > 0).then(f"phase_{p}").alias(f"phase_{p}")
+            for p in PHASE_PERIODS
+        ],
+    )
+
+
+def _gap_moments(gaps: np.ndarray, group: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """The mean and standard deviation (`gap_mean`, `gap_std`) of the `gaps` of each group of
+    `group` (`counts` of them; NaN where too few)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(group, gaps, counts.size) / counts
+        spread = np.bincount(group, (gaps - mean[group]) ** 2, counts.size)
+        return {"gap_mean": mean, "gap_std": np.sqrt(spread / (counts - 1))}
+
+
+#: `_most_sessions_at_once` of an account-day on which no session starts.
+_NO_SESSION: Final = -1
+
+
+def _most_sessions_at_once(rows: pl.DataFrame, group: np.ndarray, groups: int) -> np.ndarray:
+    """Per group of `group` (the account-day of each row of `rows`, which are in account-time
+    order): the most sessions running at once, from each session's first and last request, as
+    `session_concurrency` counts them (0 for sessions of one request each); `_NO_SESSION` where
+    no session starts."""
+    sessions = (
+        rows.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"), "_session")
+        .filter(pl.col("_session").is_not_null())
+        .group_by("_session")
+        .agg(pl.col("_i").first().alias("_first"), pl.col("_i").last().alias("_last"))
+    )
+    first = sessions["_first"].to_numpy()
+    last = sessions["_last"].to_numpy()
+    # Each row starts and ends at most one session: slot 2i holds the end at row i and 2i + 1
+    # the start, so that the events come in time order but for one instant's events, and a
+    # session of one request ends (as in `session_concurrency`) before it starts.
+    n = rows.height
+    day = np.full(2 * n, -1, dtype=np.int64)
+    day[2 * last] = group[first]
+    day[2 * first + 1] = group[first]
+    slot = np.flatnonzero(day >= 0)
+    starting = (slot & 1).astype(bool)
+    row = slot >> 1
+    # Ends sort before starts at the same instant (so back-to-back sessions do not count as
+    # parallel): by the run of rows of one account and instant, then ends first.
+    acc = rows["_acc"].to_numpy()
+    ts = rows["timestamp"].dt.epoch("us").to_numpy()
+    instant = np.empty(n, dtype=bool)
+    instant[:1] = True
+    instant[1:] = (acc[1:] != acc[:-1]) | (ts[1:] != ts[:-1])
+    key = np.cumsum(instant)[row] * 2 + starting
+    order = np.argsort(key, kind="stable")  # nearly in order already: timsort's best case
+    running = np.cumsum(np.where(starting, 1, -1)[order])
+    most = np.full(groups, _NO_SESSION, dtype=np.int64)
+    np.maximum.at(most, day[slot][order], running)
+    return most
+
+
+def _burst_phases(
+    starts: pl.DataFrame, group: np.ndarray, groups: int, counts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The resultant length of each cron period's burst-start phases (`phase_<P>`), per group of
+    `group` (the account-day of each of the `starts` rows; NaN for a group without starts).
+
+    The phase of a burst's first request within a cron period is the angle 2π·(t mod P)/P, and
+    R (the length of the mean unit vector, 0 to 1) is near 1 when bursts start at the same point
+    of the period every time (a cron job)."""
+    ts_us = pl.col("timestamp").dt.epoch("us")
     angles = {
         p: (ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))
         for p in PHASE_PERIODS
     }
-    return (
-        rows.filter(pl.col("_start"))
-        .with_columns(
-            *[angles[p].cos().alias(f"_cos_{p}") for p in PHASE_PERIODS],
-            *[angles[p].sin().alias(f"_sin_{p}") for p in PHASE_PERIODS],
-        )
-        .group_by("_acc", "day")
-        .agg(
-            pl.len().alias("_starts"),
-            *[pl.col(f"_{f}_{p}").sum() for f in ("cos", "sin") for p in PHASE_PERIODS],
-        )
-        .with_columns(_account_day_key())
-        .select(
-            "_ad",
-            *[
-                (
-                    (pl.col(f"_cos_{p}") ** 2 + pl.col(f"_sin_{p}") ** 2).sqrt() / pl.col("_starts")
-                ).alias(f"phase_{p}")
-                for p in PHASE_PERIODS
-            ],
-        )
+    # Polars works the trigonometry out a column per thread; numpy adds it up by group.
+    units = starts.select(
+        *[angles[p].cos().alias(f"cos_{p}") for p in PHASE_PERIODS],
+        *[angles[p].sin().alias(f"sin_{p}") for p in PHASE_PERIODS],
     )
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p in PHASE_PERIODS:
+            cos = np.bincount(group, units[f"cos_{p}"].to_numpy(), groups)
+            sin = np.bincount(group, units[f"sin_{p}"].to_numpy(), groups)
+            out[f"phase_{p}"] = np.sqrt(cos**2 + sin**2) / counts
+    return out
 
 
 def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:
