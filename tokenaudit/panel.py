@@ -153,8 +153,9 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         prompt.alias("_prompt"),
     ).with_columns(_account_day_key())
     names = coded.select("_acc", "account").unique("_acc")
-    # The rows are put in account-time order once, totals with them: an account-day is then a
-    # run of rows, added up by `_day_aggregates` without a hash group-by.
+    # The timing columns are put in account-time order, with each row's place in `usage` (`_i`):
+    # an account-day is then a run of rows, which `_day_aggregates` adds up without a hash
+    # group-by, taking the totals' columns from `usage` one at a time.
     rows = _in_account_time_order(
         coded.select(
             "_acc",
@@ -162,20 +163,19 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             "_ad",
             "timestamp",
             "_prompt",
-            *TOKEN_COLUMNS,
-            "requests",
-            "cost_usd",
-            "_aggregated",
+            "output_tokens",
             "_session",
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
         ),
         "timestamp",
         "_prompt",
         "output_tokens",
     )
+    del coded
     rows = _with_neighbours(rows).filter(within_period(pl.col("day"), cfg))
     # Not sorted: its caller sorts the account-days of every part together.
     return (
-        _day_aggregates(rows)
+        _day_aggregates(rows, usage)
         .with_columns(
             (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
             (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day"),
@@ -234,9 +234,10 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _day_aggregates(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per account-day (`_ad`) of `_with_neighbours` rows: the usage totals and the timing
-    fingerprints (all of `PANEL_SCHEMA` but the account and the day).
+def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
+    """Per account-day (`_ad`) of `_with_neighbours` rows: the usage totals (of the rows of
+    `usage` they stand for, `_i`) and the timing fingerprints (all of `PANEL_SCHEMA` but the
+    account and the day).
 
     The rows come in account-time order, so each account-day is a run of rows: numpy adds the
     runs up (`reduceat`; `bincount` for the burst starts and session gaps, which are a subset),
@@ -261,13 +262,9 @@ def _day_aggregates(rows: pl.DataFrame) -> pl.DataFrame:
     group = np.cumsum(starts_run) - 1
     groups = first.size
 
-    def total(column: str) -> np.ndarray:
-        return np.add.reduceat(rows[column].fill_null(0).to_numpy(), first)
-
     def count(mask: np.ndarray) -> np.ndarray:
         return np.add.reduceat(mask.astype(np.int64), first)
 
-    tokens = {t: total(t) for t in TOKEN_COLUMNS}
     gap_prev = rows["_gap_prev"].to_numpy()
     longest = np.maximum(
         np.maximum.reduceat(gap_prev, first),
@@ -281,12 +278,7 @@ def _day_aggregates(rows: pl.DataFrame) -> pl.DataFrame:
     out = pl.DataFrame(
         {
             "_ad": ad[first],
-            "tokens": sum(tokens.values()),
-            **tokens,
-            "requests": total("requests"),
-            "cost_usd": total("cost_usd").astype(np.float64),
-            "has_cost": np.logical_or.reduceat(rows["cost_usd"].is_not_null().to_numpy(), first),
-            "aggregated": np.logical_or.reduceat(rows["_aggregated"].to_numpy(), first),
+            **_usage_totals(usage, rows["_i"].to_numpy(), first),
             "rows": np.diff(np.append(first, n)),
             "max_gap_h": longest,
             "session_gaps": session_gaps,
@@ -313,6 +305,30 @@ def _day_aggregates(rows: pl.DataFrame) -> pl.DataFrame:
             for p in PHASE_PERIODS
         ],
     )
+
+
+def _usage_totals(
+    usage: pl.DataFrame, index: np.ndarray, first: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The totals of `usage`'s rows taken in `index` order, per run of rows starting at `first`:
+    tokens, requests, cost, whether any row had a cost and whether any was pre-aggregated."""
+
+    def ordered(values: pl.Series) -> np.ndarray:
+        out: np.ndarray = values.to_numpy()[index]
+        return out
+
+    def total(column: str) -> np.ndarray:
+        return np.add.reduceat(ordered(usage[column].fill_null(0)), first)
+
+    tokens = {t: total(t) for t in TOKEN_COLUMNS}
+    return {
+        "tokens": np.sum(list(tokens.values()), axis=0),
+        **tokens,
+        "requests": total("requests"),
+        "cost_usd": total("cost_usd").astype(np.float64),
+        "has_cost": np.logical_or.reduceat(ordered(usage["cost_usd"].is_not_null()), first),
+        "aggregated": np.logical_or.reduceat(ordered(usage["_aggregated"]), first),
+    }
 
 
 def _gap_moments(gaps: np.ndarray, group: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
