@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.identities import IdentityMap
-from tokenaudit.ingest import UsagePanel, build_usage_panel, near_period
+from tokenaudit.ingest import UsagePanel, build_usage_panel, by_account_and_day, near_period
 from tokenaudit.loaders import InputFile, load_input
 from tokenaudit.schema import Kind
 
@@ -209,3 +209,19 @@ def test_one_pass_in_memory_and_account_buckets_on_disk_give_the_same_report(
     assert in_memory == in_parts == bucketed
     assert "r-stray" not in in_memory[0] and "far outside the bulk" in in_memory[1]
     assert "duplicate of the row kept at" in in_memory[1]
+
+
+def test_account_days_sort_as_by_name_and_day() -> None:
+    rows = [
+        ("zoë", date(2026, 1, 2)),
+        ("Zed", date(1969, 12, 31)),
+        ("ana", date(2026, 1, 1)),
+        ("zoë", date(1960, 5, 1)),
+        ("ana", date(2099, 1, 1)),
+        ("Ängel", date(2026, 1, 1)),
+        ("zoe", date(2026, 1, 1)),
+    ]
+    days = pl.DataFrame(rows, schema={"account": pl.String, "day": pl.Date}, orient="row")
+    days = days.with_row_index("tokens")
+    for frame in (days, days.head(1), days.clear()):
+        assert by_account_and_day(frame).equals(frame.sort("account", "day"))

@@ -233,7 +233,7 @@ def build_usage_panel(
     shown = idmap.learn_spellings(dict(spellings))
     panel_days, uncosted_days = (_spelt(pl.concat(f), shown) for f in (days, uncosted))
     return UsagePanel(
-        days=panel_days.sort("account", "day"),
+        days=by_account_and_day(panel_days),
         rejects=pl.concat(rejects),
         duplicates=duplicates,
         parsed=dict(parsed),
@@ -244,6 +244,24 @@ def build_usage_panel(
         uncosted=uncosted_days.unique().sort("account", "day"),
         spans=spans,
     )
+
+
+def by_account_and_day(days: pl.DataFrame) -> pl.DataFrame:
+    """`days` sorted by `account` and `day`, when those are unique (an account-day panel).
+
+    The accounts are ranked once (a few thousand names) and the rows sorted by one integer of
+    rank and day: sorting a million account-days by the name strings took twice as long
+    (5M many-light: 0.76 s -> 0.37 s)."""
+    names = days.get_column("account")
+    if days.height < 2 or names.null_count():
+        return days.sort("account", "day")
+    ranked = names.unique().sort()
+    rank = pl.col("account").replace_strict(
+        ranked, pl.int_range(ranked.len(), dtype=pl.Int64, eager=True), return_dtype=pl.Int64
+    )
+    # Days as Int32 offset into [0, 2^32), below each rank's multiple of 2^32.
+    day = pl.col("day").cast(pl.Int32).cast(pl.Int64) + (1 << 31)
+    return days.sort(rank * (1 << 32) + day)
 
 
 def _as_rejects(frame: pl.DataFrame) -> pl.DataFrame:
