@@ -278,14 +278,16 @@ def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
     out = pl.DataFrame(
         {
             "_ad": ad[first],
-            **_usage_totals(usage, rows["_i"].to_numpy(), first),
+            **_usage_totals(usage, rows["_i"].to_numpy(), group, groups),
             "rows": np.diff(np.append(first, n)),
             "max_gap_h": longest,
             "session_gaps": session_gaps,
             **_gap_moments(gap_prev[in_session], group[in_session], session_gaps),
             "same_size_pairs": count(rows["_same_size"].to_numpy()),
             "burst_starts": burst_starts,
-            **_burst_phases(rows.filter(start), group[start], groups, burst_starts),
+            **_burst_phases(
+                rows.select("timestamp").filter(pl.Series(start)), group[start], burst_starts
+            ),
         }
     )
     if parallel is None:
@@ -308,26 +310,40 @@ def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
 
 
 def _usage_totals(
-    usage: pl.DataFrame, index: np.ndarray, first: np.ndarray
+    usage: pl.DataFrame, index: np.ndarray, group: np.ndarray, groups: int
 ) -> dict[str, np.ndarray]:
-    """The totals of `usage`'s rows taken in `index` order, per run of rows starting at `first`:
-    tokens, requests, cost, whether any row had a cost and whether any was pre-aggregated."""
+    """Per group: the totals of the rows of `usage` at `index` (in `group`): tokens, requests,
+    cost, whether any row had a cost and whether any was pre-aggregated.
 
-    def ordered(values: pl.Series) -> np.ndarray:
-        out: np.ndarray = values.to_numpy()[index]
+    Each row of `usage` is given its group and the columns are added up in `usage`'s own order:
+    gathering them in time order (a random access per row) took three times as long."""
+    of_row = np.full(usage.height, -1, dtype=np.int64)
+    of_row[index] = group
+    inside = of_row >= 0  # rows outside the period are in no group
+    everything = bool(inside.all())
+    if not everything:
+        of_row = of_row[inside]
+
+    def values(series: pl.Series) -> np.ndarray:
+        out: np.ndarray = series.to_numpy()
+        return out if everything else out[inside]
+
+    def total(column: str, dtype: type) -> np.ndarray:
+        out: np.ndarray = np.zeros(groups, dtype=dtype)
+        np.add.at(out, of_row, values(usage[column].fill_null(0)))
         return out
 
-    def total(column: str) -> np.ndarray:
-        return np.add.reduceat(ordered(usage[column].fill_null(0)), first)
+    def any_of(mask: pl.Series) -> np.ndarray:
+        return np.bincount(of_row, values(mask), groups) > 0
 
-    tokens = {t: total(t) for t in TOKEN_COLUMNS}
+    tokens = {t: total(t, np.int64) for t in TOKEN_COLUMNS}
     return {
         "tokens": np.sum(list(tokens.values()), axis=0),
         **tokens,
-        "requests": total("requests"),
-        "cost_usd": total("cost_usd").astype(np.float64),
-        "has_cost": np.logical_or.reduceat(ordered(usage["cost_usd"].is_not_null()), first),
-        "aggregated": np.logical_or.reduceat(ordered(usage["_aggregated"]), first),
+        "requests": total("requests", np.int64),
+        "cost_usd": total("cost_usd", np.float64),
+        "has_cost": any_of(usage["cost_usd"].is_not_null()),
+        "aggregated": any_of(usage["_aggregated"]),
     }
 
 
@@ -383,10 +399,11 @@ def _most_sessions_at_once(rows: pl.DataFrame, group: np.ndarray, groups: int) -
 
 
 def _burst_phases(
-    starts: pl.DataFrame, group: np.ndarray, groups: int, counts: np.ndarray
+    starts: pl.DataFrame, group: np.ndarray, counts: np.ndarray
 ) -> dict[str, np.ndarray]:
     """The resultant length of each cron period's burst-start phases (`phase_<P>`), per group of
-    `group` (the account-day of each of the `starts` rows; NaN for a group without starts).
+    `group` (the account-day of each of the `starts`' `timestamp`; `counts` of them in each
+    group, NaN for a group without starts).
 
     The phase of a burst's first request within a cron period is the angle 2π·(t mod P)/P, and
     R (the length of the mean unit vector, 0 to 1) is near 1 when bursts start at the same point
@@ -404,8 +421,8 @@ def _burst_phases(
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in PHASE_PERIODS:
-            cos = np.bincount(group, units[f"cos_{p}"].to_numpy(), groups)
-            sin = np.bincount(group, units[f"sin_{p}"].to_numpy(), groups)
+            cos = np.bincount(group, units[f"cos_{p}"].to_numpy(), counts.size)
+            sin = np.bincount(group, units[f"sin_{p}"].to_numpy(), counts.size)
             out[f"phase_{p}"] = np.sqrt(cos**2 + sin**2) / counts
     return out
 
