@@ -233,3 +233,19 @@ def organisation_null(
         return EmpiricalNull.from_params(data.reference).recentred(values)
     model = fit_organisation_null(statistic, data, censored_share)
     return EmpiricalNull.from_params(model) if model is not None else None
+
+
+def run_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """Where each run of equal `keys` starts in `frame`, which is sorted by them.
+
+    Checks add up a group's floats over these runs with numpy (`np.add.reduceat`), in row order,
+    rather than with a Polars group_by: its parallel partial sums are added in an order that
+    varies from run to run, and the last bit of a mean moved with it (same input, different
+    bytes: shuffled rows gave another `weekday-spikes` statistic)."""
+    change = np.zeros(frame.height, dtype=bool)
+    if frame.height:
+        change[0] = True
+        for key in keys:
+            values = frame[key].to_numpy()
+            change[1:] |= values[1:] != values[:-1]
+    return np.flatnonzero(change)

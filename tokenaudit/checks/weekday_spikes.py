@@ -48,6 +48,7 @@ from tokenaudit.checks.base import (
     organisation_null,
     relative_usage,
     result_frame,
+    run_starts,
     skipped,
 )
 from tokenaudit.config import AuditConfig
@@ -68,24 +69,9 @@ CENSORED_SHARE: Final = 0.15
 Found = tuple[float, int, int, int, float]
 
 
-def _group_starts(*keys: pl.Series) -> np.ndarray:
-    """Where each run of equal keys starts in rows sorted by those keys."""
-    change = np.zeros(len(keys[0]), dtype=bool)
-    if change.size:
-        change[0] = True
-        for key in keys:
-            values = key.to_numpy()
-            change[1:] |= values[1:] != values[:-1]
-    return np.flatnonzero(change)
-
-
 def _levels(usage: pl.DataFrame) -> pl.DataFrame:
     """`account, wd, m, n, ss` per account and weekday: the mean of r, its days, and the sum of
-    squares around the mean.
-
-    NOTE: summed in row order with numpy, not by a Polars group_by: its parallel partial sums
-    are added in an order that varies from run to run, and the last bit of a mean then moved
-    with it (same input, different bytes)."""
+    squares around the mean (summed over `base.run_starts`, in row order)."""
     if usage.is_empty():
         return pl.DataFrame(
             schema={
@@ -96,7 +82,7 @@ def _levels(usage: pl.DataFrame) -> pl.DataFrame:
                 "ss": pl.Float64,
             }
         )
-    starts = _group_starts(usage["account"], usage["wd"])
+    starts = run_starts(usage, ["account", "wd"])
     r = usage["r"].to_numpy().astype(np.float64)
     n = np.diff(np.append(starts, r.size))
     mean = np.add.reduceat(r, starts) / n
@@ -114,11 +100,11 @@ def _levels(usage: pl.DataFrame) -> pl.DataFrame:
 
 def _spread(levels: pl.DataFrame) -> pl.DataFrame:
     """`account, sd, n_all`: each account's day-to-day spread around its weekday levels (pooled
-    over its weekdays, summed in row order as in `_levels`) and its worked days on them."""
+    over its weekdays, in row order) and its worked days on them."""
     if levels.is_empty():
         return pl.DataFrame(schema={"account": pl.String, "sd": pl.Float64, "n_all": pl.Int64})
     levels = levels.sort("account", "wd")
-    starts = _group_starts(levels["account"])
+    starts = run_starts(levels, ["account"])
     n = levels["n"].to_numpy()
     k = np.diff(np.append(starts, n.size))
     n_all = np.add.reduceat(n, starts)
