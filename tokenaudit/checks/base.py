@@ -208,11 +208,11 @@ def relative_usage(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
 
 
 def fit_organisation_null(
-    statistic: Mapping[str, float], data: CheckData, censored_share: float
+    statistic: Mapping[str, float], data: CheckData, censored_share: float, prefix: str = ""
 ) -> NullModel | None:
     """The empirical null of a statistic that compares each account with itself, fitted over
     the accounts that have one, less those the mechanism screen set aside (all of them when too
-    few are left); None below `MIN_COHORT` accounts."""
+    few are left); None below `MIN_COHORT` accounts. Its parameters are named with `prefix`."""
     if len(statistic) < MIN_COHORT:
         return None
     accounts = sorted(statistic)
@@ -220,7 +220,8 @@ def fit_organisation_null(
     in_null = np.array([a not in data.null_excluded for a in accounts])
     if in_null.sum() < MIN_COHORT:
         in_null = np.ones(len(accounts), dtype=bool)
-    return EmpiricalNull.fit(values, in_null, floor=0.05, censored_share=censored_share).params()
+    null = EmpiricalNull.fit(values, in_null, floor=0.05, censored_share=censored_share)
+    return null.params(prefix)
 
 
 def organisation_null(
@@ -235,17 +236,31 @@ def organisation_null(
     return EmpiricalNull.from_params(model) if model is not None else None
 
 
-def run_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
-    """Where each run of equal `keys` starts in `frame`, which is sorted by them.
+def run_means(frame: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame:
+    """`keys…, column, n, ss` per run of equal `keys` in `frame` (sorted by them): the mean of
+    `column`, the run's rows, and the sum of squares around the mean.
 
-    Checks add up a group's floats over these runs with numpy (`np.add.reduceat`), in row order,
-    rather than with a Polars group_by: its parallel partial sums are added in an order that
-    varies from run to run, and the last bit of a mean moved with it (same input, different
-    bytes: shuffled rows gave another `weekday-spikes` statistic)."""
+    Added up with numpy over the runs, in row order, rather than by a Polars group_by: its
+    parallel partial sums are added in an order that varies from run to run, and the last bit
+    of a mean moved with it (same input, different bytes: shuffled rows gave another
+    `weekday-spikes` statistic)."""
     change = np.zeros(frame.height, dtype=bool)
     if frame.height:
         change[0] = True
         for key in keys:
             values = frame[key].to_numpy()
             change[1:] |= values[1:] != values[:-1]
-    return np.flatnonzero(change)
+    starts = np.flatnonzero(change)
+    x = frame[column].to_numpy().astype(np.float64)
+    n = np.diff(np.append(starts, x.size))
+    mean = np.add.reduceat(x, starts) / n if x.size else x
+    ss = np.add.reduceat((x - np.repeat(mean, n)) ** 2, starts) if x.size else x
+    return (
+        frame.select(keys)
+        .gather(starts)
+        .with_columns(
+            pl.Series(column, mean, dtype=pl.Float64),
+            pl.Series("n", n, dtype=pl.Int64),
+            pl.Series("ss", ss, dtype=pl.Float64),
+        )
+    )

@@ -51,7 +51,7 @@ from tokenaudit.checks.base import (
     organisation_null,
     relative_usage,
     result_frame,
-    run_starts,
+    run_means,
     skipped,
 )
 from tokenaudit.config import AuditConfig
@@ -69,21 +69,12 @@ Found = tuple[float, float, float, int, int]
 
 
 def _weeks(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
-    """Per account and worked week: mean r (over `base.run_starts`, in row order), worked days,
-    and merged changes credited to it."""
+    """Per account and worked week: mean r (`base.run_means`), worked days, and merged changes
+    credited to it."""
     usage = relative_usage(data.days, cfg).sort("account", "week", "day")
-    starts = run_starts(usage, ["account", "week"])
-    r = usage["r"].to_numpy().astype(np.float64)
-    n = np.diff(np.append(starts, r.size))
-    weeks = pl.DataFrame(
-        {
-            "account": usage["account"].gather(starts),
-            "week": usage["week"].gather(starts),
-            "r": np.add.reduceat(r, starts) / n if r.size else r,
-            "n": n.astype(np.int64),
-        },
-        schema={"account": pl.String, "week": pl.Date, "r": pl.Float64, "n": pl.Int64},
-    ).filter(pl.col("n") >= MIN_WEEK_DAYS)
+    weeks = (
+        run_means(usage, ["account", "week"], "r").drop("ss").filter(pl.col("n") >= MIN_WEEK_DAYS)
+    )
     if data.outputs is None or data.outputs.is_empty() or weeks.is_empty():
         return weeks.with_columns(pl.lit(0, dtype=pl.Int64).alias("changes"))
     credited = (

@@ -41,6 +41,7 @@ from tokenaudit.checks.base import (
     Group,
     NullModel,
     ResultRow,
+    fit_organisation_null,
     not_applicable,
     relative_usage,
     result_frame,
@@ -336,16 +337,10 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
     b = _elasticity(prepared.modes)
     model: NullModel = {"elasticity": b, "period_days": float(prepared.period_days)}
     for mode, found_by in prepared.modes.items():
-        accounts = sorted(found_by)
-        if len(accounts) < MIN_COHORT:
-            continue
-        stat = np.array([_best(found_by[n], b)[0] for n in accounts])
-        in_null = np.array([n not in data.null_excluded for n in accounts])
-        if in_null.sum() < MIN_COHORT:
-            in_null = np.ones(len(accounts), dtype=bool)
-        model |= EmpiricalNull.fit(
-            stat, in_null, floor=0.05, censored_share=JUMP_CENSORED_SHARE
-        ).params(f"{mode}_")
+        statistic = {name: _best(options, b)[0] for name, options in found_by.items()}
+        fitted = fit_organisation_null(statistic, data, JUMP_CENSORED_SHARE, prefix=f"{mode}_")
+        if fitted is not None:
+            model |= fitted
     return model
 
 

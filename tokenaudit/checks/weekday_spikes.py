@@ -48,7 +48,7 @@ from tokenaudit.checks.base import (
     organisation_null,
     relative_usage,
     result_frame,
-    run_starts,
+    run_means,
     skipped,
 )
 from tokenaudit.config import AuditConfig
@@ -69,42 +69,14 @@ CENSORED_SHARE: Final = 0.15
 Found = tuple[float, int, int, int, float]
 
 
-def _levels(usage: pl.DataFrame) -> pl.DataFrame:
-    """`account, wd, m, n, ss` per account and weekday: the mean of r, its days, and the sum of
-    squares around the mean (summed over `base.run_starts`, in row order)."""
-    if usage.is_empty():
-        return pl.DataFrame(
-            schema={
-                "account": pl.String,
-                "wd": pl.Int8,
-                "m": pl.Float64,
-                "n": pl.Int64,
-                "ss": pl.Float64,
-            }
-        )
-    starts = run_starts(usage, ["account", "wd"])
-    r = usage["r"].to_numpy().astype(np.float64)
-    n = np.diff(np.append(starts, r.size))
-    mean = np.add.reduceat(r, starts) / n
-    ss = np.add.reduceat((r - np.repeat(mean, n)) ** 2, starts)
-    return pl.DataFrame(
-        {
-            "account": usage["account"].gather(starts),
-            "wd": usage["wd"].gather(starts),
-            "m": mean,
-            "n": n.astype(np.int64),
-            "ss": ss,
-        }
-    )
-
-
 def _spread(levels: pl.DataFrame) -> pl.DataFrame:
     """`account, sd, n_all`: each account's day-to-day spread around its weekday levels (pooled
-    over its weekdays, in row order) and its worked days on them."""
+    over its weekdays, added up in row order as `base.run_means` does) and its worked days on
+    them. `levels` is in account order."""
     if levels.is_empty():
         return pl.DataFrame(schema={"account": pl.String, "sd": pl.Float64, "n_all": pl.Int64})
-    levels = levels.sort("account", "wd")
-    starts = run_starts(levels, ["account"])
+    accounts = levels["account"].to_numpy()
+    starts = np.flatnonzero(np.append(True, accounts[1:] != accounts[:-1]))
     n = levels["n"].to_numpy()
     k = np.diff(np.append(starts, n.size))
     n_all = np.add.reduceat(n, starts)
@@ -126,7 +98,7 @@ def _statistics(data: CheckData, cfg: AuditConfig) -> dict[str, Found]:
         .with_columns(pl.col("day").dt.weekday().alias("wd"))
         .sort("account", "wd", "day")
     )
-    levels = _levels(usage)
+    levels = run_means(usage, ["account", "wd"], "r").rename({"r": "m"})
     levels = levels.filter(pl.col("n") >= MIN_DAYS).filter(pl.len().over("account") >= MIN_WEEKDAYS)
     spread = _spread(levels)
     # Each weekday against the median of the person's other weekdays' levels, not the mean of
