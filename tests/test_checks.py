@@ -566,3 +566,66 @@ def test_the_ranking_reads_the_primary_tests_distance_from_peers_not_its_tail() 
     decided = decide(totals, results, groups, CFG, primary="excess-tokens")
     assert set(decided["status"].to_list()) == {"ok"}
     assert decided["account"].to_list()[:2] == ["user03@acme.example", "user09@acme.example"]
+
+
+def _writing_cohort() -> CheckData:
+    """Thirty people whose output is about 3 % of their fresh (uncached) tokens, merging two
+    changes a week; a padder at ×8 whose extra tokens wrote nothing; an honest heavy user at ×8
+    who writes as much more as they use; a person on a cached toolchain (95 % cache reads); and
+    a person whose export gives totals only (no output tokens)."""
+    rng = np.random.default_rng(23)
+    day_rows: list[dict[str, object]] = []
+    out_rows: list[dict[str, object]] = []
+    people = [(f"user{i:02d}@acme.example", 1.0, 1.0, 0.5) for i in range(30)]
+    people += [
+        ("zz-padder@acme.example", 8.0, 1.0, 0.5),
+        ("zz-writer@acme.example", 8.0, 8.0, 0.5),
+        ("zz-cached@acme.example", 1.0, 1.0, 0.05),
+        ("zz-totals@acme.example", 1.0, 0.0, 0.5),
+    ]
+    for name, usage, writing, fresh_share in people:
+        base = 5e6 * np.exp(rng.normal(0, 0.5))
+        share = 0.03 * np.exp(rng.normal(0, 0.3))
+        for d in range(40):
+            day = D0 + timedelta(days=d)
+            typical = base * np.exp(rng.normal(0, 0.3))
+            tokens = typical * usage
+            day_rows.append(
+                {
+                    "account": name,
+                    "day": day,
+                    **_timed(tokens, 40, 8, 0.2),
+                    "output_tokens": int(typical * fresh_share * share * writing),
+                    "cache_read_tokens": int(tokens * (1 - fresh_share)),
+                }
+            )
+            if d % 7 == 2:
+                out_rows.append({"account": name, "day": day, "changes": 2})
+    return _as_data(day_rows, out_rows)
+
+
+def test_output_share_ranks_tokens_that_neither_shipped_nor_wrote_and_clears_heavy_writers() -> (
+    None
+):
+    from tokenaudit.checks.base import Group
+
+    check = check_by_id("output-share")
+    assert check.group is Group.CONTEXT
+    result = check.run(_writing_cohort(), CFG)
+
+    def row(name: str) -> dict[str, object]:
+        return result.filter(pl.col("account") == f"zz-{name}@acme.example").row(0, named=True)
+
+    padder, writer, cached, totals = row("padder"), row("writer"), row("cached"), row("totals")
+    excess = check_by_id("excess-tokens").run(_writing_cohort(), CFG)
+    writer_excess = excess.filter(pl.col("account") == "zz-writer@acme.example")["p_value"][0]
+    # Against peers with the same merged output the two look alike; what they wrote does not.
+    assert padder["p_value"] < 0.01 and padder["p_value"] < writer["p_value"] / 5
+    assert padder["effect"] < 0.2 and "context, not counted" in padder["brief"]
+    # A heavy user who writes as much more as they use gains nothing here over its excess.
+    assert writer["p_value"] >= writer_excess
+    # Cache reads are no one's writing and no one's padding.
+    assert cached["p_value"] > 0.05
+    # An export without the input/output split says nothing about writing.
+    assert not totals["applicable"] and "output tokens" in totals["summary"]
+    assert result.filter(pl.col("account").str.starts_with("user"))["p_value"].min() > 0.01

@@ -27,7 +27,7 @@ from .test_golden import CASES, golden_path
 from .test_golden import test_every_registered_format_has_its_golden_files as golden_loop_check
 
 #: Modules of `checks/` that hold no check.
-_CHECK_SUPPORT = {"base", "stats", "registry"}
+_CHECK_SUPPORT = {"base", "stats", "peers", "registry"}
 
 
 def _modules(package: Any) -> Iterator[Any]:

@@ -220,8 +220,8 @@ def _usage_evidence(
     barren days count less, because honest reviewers and researchers have them too). Context
     checks rank but never flag.
 
-    The primary test ranks by its robust z (its statistic), read on a normal tail, not by its
-    p-value: the ranking orders accounts of every cohort on one scale, and a cohort whose fitted
+    The primary test, and `output-share` which reads the same peer line (`Check.ranks_by_z`),
+    rank by their robust z (their statistic), read on a normal tail, not by their p-value: the ranking orders accounts of every cohort on one scale, and a cohort whose fitted
     tail is heavy — often because the padders in it fattened it (ν = 2: ×95 the tokens of
     same-output peers, z = 3.6, p = 0.024) — would otherwise rank its most extreme accounts
     below modest outliers of light-tailed cohorts. Measured on both generators' mixed
@@ -231,6 +231,7 @@ def _usage_evidence(
     from tokenaudit.checks.registry import CHECKS
 
     weights = {check.id: check.ranking_weight for check in CHECKS}
+    by_z = {check.id for check in CHECKS if check.ranks_by_z} | {primary}
     out: dict[str, float] = {}
     ranked = [c for c, g in groups.items() if g in (Group.OUTCOME, Group.CONTEXT)]
     for account, check, p, statistic in (
@@ -238,7 +239,7 @@ def _usage_evidence(
         .select("account", "check", "p_value", "statistic")
         .iter_rows()
     ):
-        if check == primary and statistic is not None and math.isfinite(statistic):
+        if check in by_z and statistic is not None and math.isfinite(statistic):
             p = 0.5 * math.erfc(statistic / math.sqrt(2))
         e = weights.get(check, 1.0) * _evidence(p)
         out[account] = max(out.get(account, 0.0), e)

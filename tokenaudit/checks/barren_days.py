@@ -84,6 +84,7 @@ class BarrenDays:
     window_sensitive: ClassVar[bool] = True
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 0.5
+    ranks_by_z: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         testable = _testable(_counts(data), cfg)

@@ -106,6 +106,9 @@ class Check(Protocol):
     #: How much its evidence counts in the ranking score (1: fully; less where honest people
     #: produce it too, as reviewers have barren days).
     ranking_weight: ClassVar[float]
+    #: The ranking reads its statistic, a robust z against peers, on a normal tail rather than
+    #: its p-value (`decide._usage_evidence` says why): the tests of the peer line.
+    ranks_by_z: ClassVar[bool]
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The null model this cohort gives (None when it is too small to give one)."""

@@ -130,6 +130,7 @@ class DeadlineSpikes:
     window_sensitive: ClassVar[bool] = False
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
+    ranks_by_z: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The snapshot fingerprint's cohort null (the quota test needs none: it compares each

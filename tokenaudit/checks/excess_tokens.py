@@ -16,7 +16,7 @@ fraction of it in output; docs/statistics.md.
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Final
+from typing import ClassVar
 
 import numpy as np
 import polars as pl
@@ -31,52 +31,34 @@ from tokenaudit.checks.base import (
     not_applicable,
     result_frame,
 )
-from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
+from tokenaudit.checks.peers import PEER_CHECK, peer_excess, peer_model
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
 
 class ExcessTokens:
-    id: ClassVar[str] = "excess-tokens"
+    id: ClassVar[str] = PEER_CHECK
     group: ClassVar[Group] = Group.OUTCOME
     description: ClassVar[str] = "tokens per active day far above peers with the same merged output"
     primary: ClassVar[bool] = True
     window_sensitive: ClassVar[bool] = False
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
+    ranks_by_z: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
-        acc = data.accounts.sort("account")
-        names = acc["account"].to_list()
-        if len(names) < MIN_COHORT:
-            return None
-        t, x, _ = _axes(acc)
-        # The null (line, centre, scale, tail) comes from the accounts not screened out.
-        in_null = np.array([name not in data.null_excluded for name in names])
-        if in_null.sum() < MIN_COHORT:
-            in_null = np.ones(len(names), dtype=bool)
-        slope, intercept = siegel_slope(x[in_null], t[in_null])
-        resid = _within_team(acc, t - (intercept + slope * x), in_null)
-        null = EmpiricalNull.fit(resid, in_null, floor=0.05)
-        return {"slope": slope, "intercept": intercept, **null.params()}
+        return peer_model(data.accounts, data.null_excluded)
 
     def run(self, data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
         acc = data.accounts.sort("account")
         names = acc["account"].to_list()
-        model = data.reference if data.reference is not None else self.fit(data, cfg)
-        if model is None:
+        peers = peer_excess(acc, data.null_excluded, data.reference)
+        if peers is None:
             return not_applicable(
                 self.id, names, f"cohort of {len(names)} accounts is too small (needs {MIN_COHORT})"
             )
-        t, x, days = _axes(acc)
-        slope, intercept = model["slope"], model["intercept"]
-        null = EmpiricalNull.from_params(model)
-        raw = t - (intercept + slope * x)
-        if data.reference is not None:
-            null, resid = null.recentred(raw), raw
-        else:
-            in_null = np.array([name not in data.null_excluded for name in names])
-            resid = _within_team(acc, raw, in_null)
+        t, x, days, raw, resid = peers.t, peers.x, peers.days, peers.raw, peers.resid
+        slope, intercept, null = peers.slope, peers.intercept, peers.null
         centre, scale = null.centre, null.scale
         z = null.z(resid)
         p = null.p(resid)
@@ -108,40 +90,6 @@ class ExcessTokens:
                 (name, True, float(z[i]), float(p[i]), float(effect[i]), summary, clear, brief)
             )
         return result_frame(self.id, rows)
-
-
-#: Teams of this many tested accounts or more are compared within the team as well.
-TEAM_MIN: Final = 4
-#: Shrinkage of a team's median residual: a team of n moves by n / (n + TEAM_SHRINK) of it.
-TEAM_SHRINK: Final = 5.0
-
-
-def _within_team(acc: pl.DataFrame, resid: np.ndarray, in_null: np.ndarray) -> np.ndarray:
-    """Residuals less their team's (shrunken) median residual: teams have habits — one works in a
-    cached toolchain, another sends whole repositories as context — and an honest person of a
-    heavy team is not excessive for that team. The median ignores the few tokenmaxxers of a team;
-    the shrinkage keeps a small team's median from moving anyone far. Without a `team` column
-    (no identities file) nothing moves."""
-    if "team" not in acc.columns:
-        return resid
-    teams = acc["team"].to_list()
-    out = resid.copy()
-    for team in sorted({t for t in teams if t is not None}):
-        members = np.array([t == team for t in teams])
-        fitted = members & in_null
-        if fitted.sum() < TEAM_MIN:
-            continue
-        shrink = fitted.sum() / (fitted.sum() + TEAM_SHRINK)
-        out[members] -= shrink * float(np.median(resid[fitted]))
-    return out
-
-
-def _axes(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(log tokens per active day, log (changes + ½) per active day, active days)."""
-    days = acc["active_days"].to_numpy().astype(np.float64)
-    t = np.log(acc["tokens"].to_numpy().astype(np.float64) / days)
-    x = np.log((acc["changes"].to_numpy().astype(np.float64) + 0.5) / days)
-    return t, x, days
 
 
 def _amount(value: float, cfg: AuditConfig, *, unit: bool = False) -> str:

@@ -130,6 +130,7 @@ class HeavyWeeks:
     window_sensitive: ClassVar[bool] = False
     by_role: ClassVar[bool] = False
     ranking_weight: ClassVar[float] = 0.75
+    ranks_by_z: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         found = _statistics(data, cfg)

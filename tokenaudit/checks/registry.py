@@ -10,6 +10,7 @@ from tokenaudit.checks.base import Check
 from tokenaudit.checks.deadline_spikes import DeadlineSpikes
 from tokenaudit.checks.excess_tokens import ExcessTokens
 from tokenaudit.checks.heavy_weeks import HeavyWeeks
+from tokenaudit.checks.output_share import OutputShare
 from tokenaudit.checks.trivial_merges import TrivialMerges
 from tokenaudit.checks.usage_jump import UsageJump
 from tokenaudit.checks.weekday_spikes import WeekdaySpikes
@@ -20,6 +21,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     UsageJump(),
     HeavyWeeks(),
     WeekdaySpikes(),
+    OutputShare(),
     Automation(),
     TrivialMerges(),
     DeadlineSpikes(),

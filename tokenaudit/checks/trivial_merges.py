@@ -49,6 +49,7 @@ class TrivialMerges:
     window_sensitive: ClassVar[bool] = False
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
+    ranks_by_z: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         if data.accounts.height < MIN_COHORT:

@@ -218,6 +218,7 @@ class UsageJump:
     #: cannot censor away. The whole organisation's can.
     by_role: ClassVar[bool] = False
     ranking_weight: ClassVar[float] = 0.75
+    ranks_by_z: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         prepared = _prepare(data, cfg)
