@@ -71,6 +71,35 @@ def test_tier_two_needs_a_mechanism_and_unexplained_usage() -> None:
     assert out.row(0, named=True)["account"] == "loop"
 
 
+def test_usage_that_comes_and_goes_without_the_output_confirms_a_mechanism_but_never_flags() -> (
+    None
+):
+    # heavy-weeks (context) credits the merged output of the heavy weeks: it confirms that a
+    # screened account's usage is not explained by merged work, as an outcome check does. By
+    # itself it flags nobody, and weekday-spikes, which credits no output, confirms nothing.
+    groups = {**GROUPS, "heavy-weeks": Group.CONTEXT, "weekday-spikes": Group.CONTEXT}
+    p = {a: {**ps, "heavy-weeks": 0.5, "weekday-spikes": 0.5} for a, ps in background(100).items()}
+    p["weekly-loop"] = {"excess-tokens": 0.3, "barren-days": 1.0, "automation": 1e-6}
+    p["weekly-loop"] |= {"heavy-weeks": 1e-7, "weekday-spikes": 0.5}
+    p["friday-loop"] = {"excess-tokens": 0.3, "barren-days": 1.0, "automation": 1e-6}
+    p["friday-loop"] |= {"heavy-weeks": 0.5, "weekday-spikes": 1e-7}
+    p["weekly-human"] = {"excess-tokens": 0.3, "barren-days": 1.0, "automation": 1.0}
+    p["weekly-human"] |= {"heavy-weeks": 1e-7, "weekday-spikes": 0.5}
+    frames = [results(p)]
+    for check in ("heavy-weeks", "weekday-spikes"):
+        rows = [(a, True, 0.0, ps[check], 1.0, "", "", "weeks") for a, ps in p.items()]
+        frames.append(result_frame(check, rows))
+    out = decide(
+        totals(sorted(p)), pl.concat(frames), groups, AuditConfig(), primary="excess-tokens"
+    )
+    status = dict(zip(out["account"].to_list(), out["status"].to_list(), strict=True))
+    assert status["weekly-loop"] == "suspicious"
+    assert "heavy-weeks" in out.filter(pl.col("account") == "weekly-loop")["reasons"][0]
+    assert status["friday-loop"] == "ok"
+    assert status["weekly-human"] == "ok"
+    assert out.filter(pl.col("account").str.starts_with("honest"))["flagged"].sum() == 0
+
+
 def test_gated_and_excluded_accounts_are_never_flagged_and_rank_last() -> None:
     p = background(30)
     p["thin"] = {"excess-tokens": 1e-9, "barren-days": 1e-9, "automation": 1e-9}

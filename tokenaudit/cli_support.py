@@ -505,7 +505,6 @@ def apply_suppressions_file(
         return report
     import dataclasses
 
-    from tokenaudit.checks.base import Group
     from tokenaudit.checks.registry import CHECKS
     from tokenaudit.suppressions import SUPPRESSED, apply_suppressions
 
@@ -516,7 +515,7 @@ def apply_suppressions_file(
         trail.suppressions,
         today=today,
         aliases=identity_aliases(report, files, cfg, tmp),
-        outcome_checks=frozenset(c.id for c in CHECKS if c.group is Group.OUTCOME),
+        outcome_checks=frozenset(c.id for c in CHECKS if c.confirms),
     )
     for line in applied.warnings:
         warn(line)

@@ -30,8 +30,8 @@ class AuditConfig:
     #: False discovery rate for both tiers (Benjamini–Hochberg).
     fdr_q: float = 0.10
     #: Tier 2 confirms a screened mechanism only where the outcome evidence (Bonferroni minimum
-    #: over the outcome checks) is at or below this fixed level: the tokens are more than the
-    #: merged output explains. Fixed, so that it means the same however many accounts pass the
+    #: over the outcome checks, or a confirming context check's p: `Check.confirms`) is at or
+    #: below this fixed level: the tokens are more than the merged output explains. Fixed, so that it means the same however many accounts pass the
     #: screen (see decide.py).
     confirm_p: float = 0.2
     #: Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).

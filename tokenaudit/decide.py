@@ -100,19 +100,52 @@ def mechanism_screen(p_mechanism: FloatArray, cfg: AuditConfig) -> npt.NDArray[n
 
 
 def tier_qvalues(
-    p_outcome: FloatArray, p_mechanism: FloatArray, cfg: AuditConfig
+    p_outcome: FloatArray,
+    p_mechanism: FloatArray,
+    cfg: AuditConfig,
+    p_confirm: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """q-values of tier 1 and tier 2 for the tested accounts (NaN p = the test did not apply).
 
-    Tier 2's q is the mechanism screen's q, finite only for screened accounts whose outcome
-    evidence confirms it (p_outcome ≤ `confirm_p`): the combined outcome evidence, so that a
-    usage rise against the account's own past confirms as well as excess against peers does.
+    Tier 2's q is the mechanism screen's q, finite only for screened accounts whose evidence
+    confirms that the usage is not explained by merged work: `p_confirm` ≤ `confirm_p`, where
+    `p_confirm` is the smaller of p_outcome (so that a usage rise against the account's own past
+    confirms as well as excess against peers does) and the confirming context checks' p
+    (`Check.confirms`: usage that came and went by the week without the output); p_outcome when
+    not given. Confirming on context evidence cannot raise the error rate: every honest
+    `suspicious` account is an honest account that passed the screen, whatever confirmed it.
+    Measured on both generators (`benchmarks/detection.py`): intermittent and snapshot padders
+    run by a loop (identical request sizes) whose excess over the whole period was modest.
     """
     q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict)
     q_mech = _mechanism_q(p_mechanism, cfg)
-    confirmed = np.nan_to_num(p_outcome, nan=1.0) <= cfg.confirm_p
+    confirming = p_outcome if p_confirm is None else p_confirm
+    confirmed = np.nan_to_num(confirming, nan=1.0) <= cfg.confirm_p
     q2 = np.where(confirmed & (q_mech <= cfg.fdr_q), q_mech, np.inf)
     return q1, q2
+
+
+def confirming_checks(groups: dict[str, Group]) -> frozenset[str]:
+    """The checks whose evidence confirms tier 2 (`Check.confirms`) among those that ran."""
+    from tokenaudit.checks.registry import CHECKS
+
+    return frozenset(c.id for c in CHECKS if c.confirms and c.id in groups)
+
+
+def _confirm_p(results: pl.DataFrame, groups: dict[str, Group], accounts: list[str]) -> FloatArray:
+    """Per account (in `accounts` order): the Bonferroni minimum over the confirming context
+    checks that applied (NaN when none did); the outcome checks confirm through p_outcome."""
+    context = [c for c in confirming_checks(groups) if groups[c] is Group.CONTEXT]
+    per: dict[str, list[float]] = {}
+    for account, p in (
+        results.filter(pl.col("applicable") & pl.col("check").is_in(context))
+        .select("account", "p_value")
+        .iter_rows()
+    ):
+        per.setdefault(account, []).append(p)
+    return np.array(
+        [bonferroni_min(per[a]) if a in per else math.nan for a in accounts], dtype=np.float64
+    )
 
 
 def decide(
@@ -142,7 +175,8 @@ def decide(
     def arr(col: str) -> FloatArray:
         return t[col].fill_null(float("nan")).to_numpy().astype(np.float64)
 
-    q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), cfg)
+    p_confirm = np.fmin(arr("p_outcome"), _confirm_p(results, groups, t["account"].to_list()))
+    q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), cfg, p_confirm)
     qmap = {
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
@@ -178,10 +212,9 @@ def _verdicts(
 ) -> list[Verdict]:
     """(status, q-value, score, reasons) of every row of `df`, in order."""
     reasons_by_account = _reasons(results)
-    # A suspicious account's reasons always name the outcome test that confirmed it, even where
-    # that p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
-    outcome_checks = frozenset(c for c, g in groups.items() if g is Group.OUTCOME)
-    with_outcome = _reasons(results, always=outcome_checks)
+    # A suspicious account's reasons always name the test that confirmed it, even where that
+    # p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
+    with_outcome = _reasons(results, always=confirming_checks(groups))
     missing = _missing_evidence(results, groups)
     usage_evidence = _usage_evidence(results, groups, primary)
     out: list[Verdict] = []

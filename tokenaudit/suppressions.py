@@ -18,8 +18,8 @@ until when, and the status it had; `flagged` is false, so it never trips `--fail
 Accounts that are not flagged are left as they are (there is nothing to silence).
 
 **What a flag rests on** (for `checks`): the checks its reasons name, that is every applicable
-check with p ≤ `REASON_P`, and for a `suspicious` account the outcome check that confirmed it
-(its smallest outcome p, whatever its size); if none qualifies, its single strongest check. An
+check with p ≤ `REASON_P`, and for a `suspicious` account the check that confirmed it (its
+smallest p among the checks that confirm, `Check.confirms`, whatever its size); if none qualifies, its single strongest check. An
 entry with `checks` silences the flag only when every check it rests on is listed: a flag that
 now also rests on another check is judged again, and the report says so.
 
@@ -294,8 +294,8 @@ def resolve_accounts(
 
 def resting_checks(checks: pl.DataFrame, outcome: frozenset[str]) -> dict[str, frozenset[str]]:
     """Per account, the checks its flag rests on (module docstring): p ≤ REASON_P, plus the
-    strongest outcome check (for `suspicious`, the one that confirmed it); the strongest check
-    when none is at or below REASON_P."""
+    strongest of `outcome`, the checks that confirm (for `suspicious`, the one that confirmed
+    it); the strongest check when none is at or below REASON_P."""
     out: dict[str, frozenset[str]] = {}
     applicable = checks.filter(pl.col("applicable") & pl.col("p_value").is_not_null())
     for (account,), part in applicable.sort("account", "p_value", "check").group_by(

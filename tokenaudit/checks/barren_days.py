@@ -85,6 +85,7 @@ class BarrenDays:
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 0.5
     ranks_by_z: ClassVar[bool] = False
+    confirms: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         testable = _testable(_counts(data), cfg)

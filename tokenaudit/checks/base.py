@@ -109,6 +109,11 @@ class Check(Protocol):
     #: The ranking reads its statistic, a robust z against peers, on a normal tail rather than
     #: its p-value (`decide._usage_evidence` says why): the tests of the peer line.
     ranks_by_z: ClassVar[bool]
+    #: Its evidence is of usage that merged work does not explain, so it confirms tier 2's
+    #: mechanism screen: every outcome check, and a context check that credits the merged output
+    #: of the same weeks, which still never flags by itself (`decide.tier_qvalues` says why that
+    #: is safe).
+    confirms: ClassVar[bool]
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The null model this cohort gives (None when it is too small to give one)."""

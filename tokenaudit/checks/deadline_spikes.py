@@ -131,6 +131,7 @@ class DeadlineSpikes:
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = False
+    confirms: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The snapshot fingerprint's cohort null (the quota test needs none: it compares each

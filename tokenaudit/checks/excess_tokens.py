@@ -45,6 +45,7 @@ class ExcessTokens:
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = True
+    confirms: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         return peer_model(data.accounts, data.null_excluded)

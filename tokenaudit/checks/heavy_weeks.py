@@ -131,6 +131,7 @@ class HeavyWeeks:
     by_role: ClassVar[bool] = False
     ranking_weight: ClassVar[float] = 0.75
     ranks_by_z: ClassVar[bool] = False
+    confirms: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         found = _statistics(data, cfg)

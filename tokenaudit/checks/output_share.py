@@ -127,6 +127,7 @@ class OutputShare:
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = True
+    confirms: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         joint = _Joint(data, cfg, None)

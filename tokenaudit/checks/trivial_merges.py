@@ -50,6 +50,7 @@ class TrivialMerges:
     by_role: ClassVar[bool] = True
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = False
+    confirms: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         if data.accounts.height < MIN_COHORT:

@@ -219,6 +219,7 @@ class UsageJump:
     by_role: ClassVar[bool] = False
     ranking_weight: ClassVar[float] = 0.75
     ranks_by_z: ClassVar[bool] = False
+    confirms: ClassVar[bool] = True
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         prepared = _prepare(data, cfg)
