@@ -571,7 +571,8 @@ def test_the_ranking_reads_the_primary_tests_distance_from_peers_not_its_tail() 
 def _writing_cohort() -> CheckData:
     """Thirty people whose output is about 3 % of their fresh (uncached) tokens, merging two
     changes a week; a padder at ×8 whose extra tokens wrote nothing; an honest heavy user at ×8
-    who writes as much more as they use; a person on a cached toolchain (95 % cache reads); and
+    who writes as much more as they use, and one who writes twice that; a person on a cached
+    toolchain (95 % cache reads); and
     a person whose export gives totals only (no output tokens)."""
     rng = np.random.default_rng(23)
     day_rows: list[dict[str, object]] = []
@@ -580,6 +581,7 @@ def _writing_cohort() -> CheckData:
     people += [
         ("zz-padder@acme.example", 8.0, 1.0, 0.5),
         ("zz-writer@acme.example", 8.0, 8.0, 0.5),
+        ("zz-prolific@acme.example", 8.0, 16.0, 0.5),
         ("zz-cached@acme.example", 1.0, 1.0, 0.05),
         ("zz-totals@acme.example", 1.0, 0.0, 0.5),
     ]
@@ -622,8 +624,13 @@ def test_output_share_ranks_tokens_that_neither_shipped_nor_wrote_and_clears_hea
     # Against peers with the same merged output the two look alike; what they wrote does not.
     assert padder["p_value"] < 0.01 and padder["p_value"] < writer["p_value"] / 5
     assert padder["effect"] < 0.2 and "context, not counted" in padder["brief"]
-    # A heavy user who writes as much more as they use gains nothing here over its excess.
+    # A heavy user who writes as much more as they use gains nothing here over its excess, and
+    # one who writes more than peers do gets no evidence here at all: its excess is the peer
+    # test's to judge.
     assert writer["p_value"] >= writer_excess
+    assert (
+        row("prolific")["p_value"] == 1.0 and "as much as peers write" in row("prolific")["summary"]
+    )
     # Cache reads are no one's writing and no one's padding.
     assert cached["p_value"] > 0.05
     # An export without the input/output split says nothing about writing.

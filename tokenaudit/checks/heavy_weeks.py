@@ -28,7 +28,10 @@ evidence on both generators' organisations (`benchmarks/detection.py`), it found
 intermittent padders but doubled the honest people in `review` (all-honest organisations: worst
 0.5 % → 2.0 %; leaderboard launches: 1.6 % → 2.2 %), and its fourth share of the Bonferroni
 combination cost trivial-merge padders their confirmation (`suspicious` recall 0.81 → 0.74). As
-context it only moves accounts up the ranking a reviewer reads.
+context it moves accounts up the ranking a reviewer reads, and it confirms tier 2 beside the
+outcome checks (`confirms`): an account that passed the mechanism screen and whose heavy weeks
+shipped no more than its light ones is not a busy account that ships. That decides nothing for
+anyone who did not pass the screen, so it cannot add an honest `suspicious` (decide.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ teams' habits), and z_e the account's `excess-tokens` z,
     J = (z_e + z_s) / √2.
 H0: J is drawn from the cohort's distribution of J (`stats.EmpiricalNull`), which holds every
 honest mix of reading and writing (a reviewer who reads a lot, a heavy user who writes); p-value
-its upper tail. Effect: the account's output share as a multiple of the cohort's median.
+its upper tail, and 1 where the share is at or above the cohort's median (z_s ≤ 0: it wrote as
+much as its peers, and its excess alone is `excess-tokens`' to judge; truncating can only raise
+p-values, so the test stays valid). Effect: the account's output share as a multiple of the
+cohort's median.
 
 Why it never flags: how much a person reads for what they write is a habit as well as a
 mechanism (code review, questions about a large codebase), and heavy honest users are not
@@ -164,6 +167,23 @@ class OutputShare:
             i = at[name]
             share, n_days = joint.shares[name]
             multiple = share / typical
+            if joint.z_share[i] <= 0:
+                # It wrote as much as its peers for its tokens: whatever its excess, that is
+                # excess-tokens' to judge, and this check has nothing to add to it.
+                rows.append(
+                    (
+                        name,
+                        True,
+                        0.0,
+                        1.0,
+                        multiple,
+                        f"output {share:.1%} of fresh tokens vs {typical:.1%} for peers "
+                        f"({n_days} days): as much as peers write; context: it ranks, never flags",
+                        "",
+                        f"output {share:.1%} of fresh tokens, as peers (context, not counted)",
+                    )
+                )
+                continue
             rows.append(
                 (
                     name,
@@ -171,12 +191,13 @@ class OutputShare:
                     float(z[i]),
                     float(p[i]),
                     multiple,
-                    f"output {share:.1%} of fresh tokens vs {typical:.1%} for peers "
-                    f"({n_days} days; share z={joint.z_share[i]:.1f}, excess z="
-                    f"{joint.z_excess[i]:.1f}, {p_is(float(p[i]))}); context: it ranks, "
-                    "never flags",
+                    f"output {share:.1%} of fresh tokens vs {typical:.1%} for peers, with the "
+                    f"tokens of same-output peers at excess z={joint.z_excess[i]:.1f} ({n_days} "
+                    f"days; share z={joint.z_share[i]:.1f}, {p_is(float(p[i]))}); context: it "
+                    "ranks, never flags",
                     "output tokens in line with peers' for its usage",
-                    f"output {share:.1%} of fresh tokens (context, not counted)",
+                    f"output {share:.1%} of fresh tokens vs peers' {typical:.1%} "
+                    "(context, not counted)",
                 )
             )
         return result_frame(self.id, rows)
