@@ -59,6 +59,25 @@ def test_siegel_slope_is_the_row_by_row_nan_median_exactly(seed: int) -> None:
             assert siegel_slope(xs, y) == stats_module._siegel_slope_rows(xs, y)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_siegel_slope_by_band_is_every_row_exactly(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The band (`_banded_medians`) against every row's median, to the bit: ties in x, zero
+    # slopes (rounded y; the band refuses a middle of ±0), both parities of n.
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(stats_module, "SIEGEL_BANDED_FROM", 0)
+    for n in (2, 3, 10, 61, 64, 401, 1_200):
+        x = rng.normal(size=n)
+        y = rng.standard_t(3, size=n)
+        for xs in (x, np.round(x), np.round(2 * x) / 2, rng.integers(0, 2, n)):
+            for ys in (y, np.round(y)):
+                xs, ys = xs.astype(np.float64), ys.astype(np.float64)
+                ours = np.array(siegel_slope(xs, ys))
+                every_row = np.array(stats_module._siegel_slope_rows(xs, ys))
+                assert ours.tobytes() == every_row.tobytes()
+
+
 def test_student_t_tail_matches_scipy() -> None:
     z = np.array([-2.0, 0.0, 1.5, 4.0])
     assert student_t_sf(z, 3.7) == pytest.approx(stats.t.sf(z, 3.7), rel=1e-9)
