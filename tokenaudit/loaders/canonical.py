@@ -180,14 +180,16 @@ def load_input(
     assume_tz: str | None = None,
     account: str | None = None,
     period: tuple[datetime | None, datetime | None] = (None, None),
+    careful: bool = True,
 ) -> LoadedInput | None:
     """Read and validate one file. Returns None for a file found in a directory that is not a log
-    at all (the caller reports it as skipped); raises `DataError` for a named file that isn't."""
+    at all (the caller reports it as skipped); raises `DataError` for a named file that isn't.
+    Without `careful`, the frame may fail to collect (see `readers.read_raw`)."""
     if file.in_directory and file.not_a_log:
         # Skipped unread, and counted: its name or place says it is no log (a README, an
         # editor's settings, a todo list).
         raise RefusedExport(file.name, f"not a log: {file.not_a_log}")
-    raw = read_raw(file, workdir)
+    raw = read_raw(file, workdir, careful=careful)
     kind = file.forced_kind or raw.kind or detect_kind(raw.columns)
     if kind is Kind.USAGE and raw.kind is None and detect_kind(raw.columns) is Kind.PANEL:
         kind = Kind.PANEL  # usage already aggregated into the panel, given with --usage
