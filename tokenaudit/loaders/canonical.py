@@ -212,6 +212,7 @@ def load_input(
             raw,
             frame=raw.frame.with_columns(pl.lit(owner).alias("account")),
             columns=(*raw.columns, "account"),
+            sample=None,
         )
     mapping = _resolve_columns(raw.columns, schema)
     for required in REQUIRED[kind]:
@@ -481,7 +482,8 @@ def _canonicalise(
     assume_tz: str | None,
 ) -> pl.LazyFrame:
     src_schema = raw.frame.collect_schema()
-    typing = {c: _typing(raw.frame, source, schema[c], assume_tz) for c, source in mapping.items()}
+    sample = raw.frame if raw.sample is None else raw.sample
+    typing = {c: _typing(sample, source, schema[c], assume_tz) for c, source in mapping.items()}
     lf, zone_less = _read_values(raw.frame, typing, mapping, assume_tz)
     problems: list[Problem] = []
     for canonical, source in mapping.items():

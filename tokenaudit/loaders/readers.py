@@ -54,6 +54,9 @@ class RawTable:
     note: str = ""
     #: How many rows `frame` holds (known before it is collected: sizes the usage buckets).
     rows: int = 0
+    #: The same rows without the checks `frame` makes as it is read, for a look at the first
+    #: of them (a filter in `frame` would make Polars read the whole file for that).
+    sample: pl.LazyFrame | None = None
 
 
 def normalise_column(name: str) -> str:
@@ -543,12 +546,11 @@ def _read_delimited_unchecked(
         .cast(pl.Int8, strict=True)
         .is_not_null()
     )
-    lazy = (
-        pl.scan_csv(path, **options)
-        .filter(every_column & no_null_last)
-        .select(pl.exclude("_row"), (pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
-    )
-    return RawTable(lazy, tuple(names), fmt, "line", rows=rows)
+    line = (pl.col("_row") + 2).cast(pl.Int64).alias("_line")
+    plain = pl.scan_csv(path, **options)
+    lazy = plain.filter(every_column & no_null_last).select(pl.exclude("_row"), line)
+    sample = plain.select(pl.exclude("_row"), line)
+    return RawTable(lazy, tuple(names), fmt, "line", rows=rows, sample=sample)
 
 
 def _blank_ragged_rows(
