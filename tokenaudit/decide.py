@@ -114,8 +114,8 @@ def tier_qvalues(
     (`Check.confirms`: usage that came and went by the week without the output); p_outcome when
     not given. Confirming on context evidence cannot raise the error rate: every honest
     `suspicious` account is an honest account that passed the screen, whatever confirmed it.
-    Measured on both generators (`benchmarks/detection.py`): intermittent and snapshot padders
-    run by a loop (identical request sizes) whose excess over the whole period was modest.
+    What it adds (`benchmarks/detection.py`): padders run by a loop (identical request sizes) in
+    some weeks only, whose excess over the whole period was modest, are confirmed.
     """
     q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict)
     q_mech = _mechanism_q(p_mechanism, cfg)
@@ -254,10 +254,11 @@ def _usage_evidence(
     checks rank but never flag.
 
     The primary test, and `output-share` which reads the same peer line (`Check.ranks_by_z`),
-    rank by their robust z (their statistic), read on a normal tail, not by their p-value: the ranking orders accounts of every cohort on one scale, and a cohort whose fitted
-    tail is heavy — often because the padders in it fattened it (ν = 2: ×95 the tokens of
-    same-output peers, z = 3.6, p = 0.024) — would otherwise rank its most extreme accounts
-    below modest outliers of light-tailed cohorts. Measured on both generators' mixed
+    rank by their robust z (their statistic), read on a normal tail, not by their p-value: the
+    ranking orders accounts of every cohort on one scale, and a cohort whose fitted tail is
+    heavy — often because the padders in it fattened it (ν = 2: ×95 the tokens of same-output
+    peers, z = 3.6, p = 0.024) — would otherwise rank its most extreme accounts below modest
+    outliers of light-tailed cohorts. Measured on both generators' mixed
     organisations (`benchmarks/detection.py`): average precision 0.78 → 0.82 in the second
     generator (worst organisation 0.55 → 0.61), 0.87 → 0.86 in the first. Decisions still use
     the p-values."""
