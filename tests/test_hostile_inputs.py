@@ -495,6 +495,43 @@ def test_sigterm_cleans_up_keeps_the_old_report_and_exits_143(tmp_path: Path) ->
     assert list(work.iterdir()) == []
 
 
+_STUCK_IN_NATIVE_CODE = """
+import hashlib
+from tokenaudit import _entry
+from tokenaudit.cli_support import workdir
+
+_entry.install_signal_handling()
+with workdir() as scratch:
+    (scratch / "part.parquet").write_bytes(b"spilled")
+    print(scratch, flush=True)
+    # Native code that releases the GIL and checks no signal for a minute, as a Polars query
+    # over 10M rows does: Python cannot run the handler until it returns.
+    hashlib.pbkdf2_hmac("sha256", b"x", b"y", 2 * 10**8)
+"""
+
+
+def test_sigterm_ends_a_run_stuck_in_native_code_within_the_grace_and_removes_its_files() -> None:
+    from tokenaudit._entry import SIGNAL_GRACE_S
+
+    with subprocess.Popen(
+        [sys.executable, "-c", _STUCK_IN_NATIVE_CODE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        scratch = Path(proc.stdout.readline().strip())
+        assert (scratch / "part.parquet").exists()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    assert proc.returncode == 143, err
+    assert err == "tokenaudit: terminated\n"
+    assert SIGNAL_GRACE_S <= took < SIGNAL_GRACE_S + 10
+    assert not scratch.exists()
+
+
 # ----------------------------------------------------------------------------- 16.7 identities
 
 

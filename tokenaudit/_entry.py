@@ -4,7 +4,11 @@ and its libraries import) still ends with exit 130 and one line, never a traceba
 It also owns the process-level contract that no command can keep on its own:
 
 - SIGINT and SIGTERM both unwind the run (temporary files removed, a previous `-o` report
-  intact) and end with 128 + the signal's number: 130 and 143.
+  intact) and end with 128 + the signal's number: 130 and 143. Python runs a signal handler only
+  between bytecodes, so a run inside a long native call (a Polars query over 10M rows) would
+  not see the signal for as long as the call lasts (measured: more than 15 s, until a kill -9);
+  a watchdog thread, woken at once through `signal.set_wakeup_fd`, gives the run
+  `SIGNAL_GRACE_S` to unwind on its own, then removes its temporary directories and ends it.
 - A standard stream that was closed before we started (`>&-`, `2>&-`, `<&-`) is reopened on
   /dev/null, so that no file we open later can take its descriptor number and receive the report
   or a diagnostic by accident; `process.closed_streams` tells the CLI which ones were closed.
@@ -19,22 +23,59 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import sys
+import threading
+import time
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 from tokenaudit import process
 
 INTERRUPTED = 130
 BROKEN_PIPE = 141
 IO_ERROR = 74
+#: After SIGINT or SIGTERM the run has this long to unwind by itself before the watchdog ends it.
+SIGNAL_GRACE_S: Final = 3.0
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     if process.interrupt_signal is None:
         process.interrupt_signal = signum
     raise KeyboardInterrupt
+
+
+def install_signal_handling() -> None:
+    """SIGINT and SIGTERM raise KeyboardInterrupt at the next bytecode, and wake the watchdog
+    at once, whatever the main thread is doing."""
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    threading.Thread(target=_watchdog, args=(read_end,), daemon=True).start()
+
+
+def _watchdog(read_end: int) -> None:
+    """Wait for the first signal's byte; if the process is still alive `SIGNAL_GRACE_S` later,
+    its main thread is inside native code: remove the run's temporary directories and end it
+    as the handler would have (a report is only ever replaced atomically, so none is half
+    written)."""
+    try:
+        received = os.read(read_end, 1)
+    except OSError:
+        return
+    signum = received[0] if received else signal.SIGTERM
+    time.sleep(SIGNAL_GRACE_S)
+    for scratch in list(process.scratch_dirs):
+        shutil.rmtree(scratch, ignore_errors=True)
+    code = 128 + (process.interrupt_signal or signum)
+    word = "interrupted" if code == INTERRUPTED else "terminated"
+    try:
+        os.write(2, f"tokenaudit: {word}\n".encode())
+    finally:
+        os._exit(code)
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
@@ -153,8 +194,7 @@ def _point_stdout_at_devnull() -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    install_signal_handling()
     sys.unraisablehook = _quiet_unraisable
     code = 70
     try:

@@ -371,8 +371,14 @@ def progress(what: str) -> Iterator[None]:
 @contextmanager
 def workdir() -> Iterator[Path]:
     """The run's private temporary directory, removed however the run ends."""
+    from tokenaudit import process
+
     with tempfile.TemporaryDirectory(prefix="tokenaudit-") as name:
-        yield Path(name)
+        process.scratch_dirs.add(name)
+        try:
+            yield Path(name)
+        finally:
+            process.scratch_dirs.discard(name)
 
 
 def emit(text: str, output: Path | None) -> None:

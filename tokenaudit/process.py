@@ -10,6 +10,9 @@ import signal
 interrupt_signal: int | None = None
 #: Standard streams (0, 1, 2) that were closed when the process started.
 closed_streams: frozenset[int] = frozenset()
+#: The run's private temporary directories (`cli_support.workdir`): what `_entry`'s watchdog
+#: removes when a signal finds the run stuck in native code.
+scratch_dirs: set[str] = set()
 
 
 def interrupt_seen() -> bool:
