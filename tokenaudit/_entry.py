@@ -61,7 +61,11 @@ def _watchdog(read_end: int) -> None:
     """Wait for the first signal's byte; if the process is still alive `SIGNAL_GRACE_S` later,
     its main thread is inside native code: remove the run's temporary directories and end it
     as the handler would have (a report is only ever replaced atomically, so none is half
-    written)."""
+    written).
+
+    NOTE: what it calls (shutil, os) is imported at the top, never here: an import in this
+    thread could wait for an import lock the stuck main thread holds. The CLI imports them
+    anyway, so start-up pays nothing for that."""
     try:
         received = os.read(read_end, 1)
     except OSError:

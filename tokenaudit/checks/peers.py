@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -54,10 +55,18 @@ def peer_model(accounts: pl.DataFrame, null_excluded: frozenset[str]) -> NullMod
     in_null = np.array([name not in null_excluded for name in names])
     if in_null.sum() < MIN_COHORT:
         in_null = np.ones(len(names), dtype=bool)
-    slope, intercept = siegel_slope(x[in_null], t[in_null])
+    slope, intercept = _line(x[in_null].tobytes(), t[in_null].tobytes())
     resid = within_team(acc, t - (intercept + slope * x), in_null)
     null = EmpiricalNull.fit(resid, in_null, floor=0.05)
     return {"slope": slope, "intercept": intercept, **null.params()}
+
+
+@lru_cache(maxsize=8)
+def _line(x: bytes, t: bytes) -> tuple[float, float]:
+    """Siegel's line through the points (x, t), given as float64 bytes so that it can be
+    remembered: `excess-tokens` and `output-share` fit the same cohort's line in one run, and
+    at 20,000 light accounts one fit is 0.4 s."""
+    return siegel_slope(np.frombuffer(x), np.frombuffer(t))
 
 
 def peer_excess(
