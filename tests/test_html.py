@@ -119,7 +119,9 @@ def _parse(text: str) -> _Strict:
     return parser
 
 
-def test_the_page_is_well_formed_and_holds_every_section(sample_html: str) -> None:
+def test_the_page_is_well_formed_and_holds_every_section(
+    sample_html: str, sample_report: AuditReport
+) -> None:
     assert sample_html.startswith('<!DOCTYPE html>\n<html lang="en">')
     parsed = _parse(sample_html)
     assert {"table", "svg", "script", "style", "select"} <= parsed.tags
@@ -127,8 +129,10 @@ def test_the_page_is_well_formed_and_holds_every_section(sample_html: str) -> No
         assert f'id="{section}"' in sample_html
     assert "61 accounts, 2026-03-02 to 2026-04-13" in sample_html
     # Every flagged account has its evidence and timeline; the fitted line is drawn.
-    assert sample_html.count('<section class="account">') == 3
-    assert sample_html.count('class="chart timeline"') == 3
+    flagged = int(sample_report.accounts["flagged"].sum())
+    assert flagged >= 2
+    assert sample_html.count('<section class="account">') == flagged
+    assert sample_html.count('class="chart timeline"') == flagged
     assert 'class="fit"' in sample_html and 'class="band"' in sample_html
     # One p-value histogram per check that judged anyone (deadline-spikes has no quota here).
     from tokenaudit.checks.registry import CHECKS

@@ -159,3 +159,47 @@ def test_a_reference_null_is_moved_to_a_teams_median_and_widened_to_its_spread_n
     assert reference.recentred(narrow_team).scale == 0.2
     # Too few to have a spread: only the centre moves.
     assert reference.recentred(np.array([3.0, 4.0, 5.0])).scale == 0.2
+
+
+def test_a_null_fitted_to_a_small_cohort_keeps_honest_heavy_tails_at_their_level() -> None:
+    """Honest usage has heavy tails (a Student t with 4 degrees of freedom here). Fitted to 12
+    accounts, the plug-in null gives a new honest account p ≤ 0.01 more than twice as often as it
+    should; read on the predictive distribution (the centre's and the scale's own error), about
+    as often as it should."""
+    from dataclasses import replace
+
+    from tokenaudit.checks.stats import EmpiricalNull
+
+    rng = np.random.default_rng(3)
+    plug_in = predictive = 0.0
+    rounds = 300
+    for _ in range(rounds):
+        cohort = rng.standard_t(4, 12)
+        newcomers = rng.standard_t(4, 400)
+        null = EmpiricalNull.fit(cohort, np.ones(12, dtype=bool), floor=0.0)
+        assert null.n == 12
+        predictive += float(np.mean(null.p(newcomers) <= 0.01)) / rounds
+        plug_in += float(np.mean(replace(null, n=float("inf")).p(newcomers) <= 0.01)) / rounds
+    assert plug_in > 0.02
+    assert predictive <= 0.012
+
+
+def test_the_predictive_null_converges_to_the_fitted_one_and_old_references_read_as_before() -> (
+    None
+):
+    from tokenaudit.checks.stats import EmpiricalNull
+
+    z = np.array([1.0, 2.5, 4.0])
+    fitted = student_t_sf(z, 5.0)
+    small, large = EmpiricalNull(0.0, 1.0, 5.0, 15.0), EmpiricalNull(0.0, 1.0, 5.0, 5000.0)
+    assert np.all(small.p(z) > large.p(z))
+    assert np.all(large.p(z) > fitted)
+    assert large.p(z) == pytest.approx(fitted, rel=0.03)
+    # A reference saved before `n` was kept has no size: it reads as the fitted t, as it did.
+    saved = EmpiricalNull(0.0, 1.0, 5.0).params()
+    assert "n" not in saved
+    assert EmpiricalNull.from_params(saved).p(z) == pytest.approx(fitted, rel=1e-12)
+    assert EmpiricalNull.from_params(small.params()).n == 15.0
+    # What would clear an account is read on the same distribution.
+    for p in (0.05, 0.01, 0.001):
+        assert small.p(np.array([small.clear_level(p)]))[0] == pytest.approx(p, rel=1e-6)

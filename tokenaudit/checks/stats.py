@@ -416,6 +416,10 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
 #: the tail came out light, and 7 % of one all-honest organisation went to `review`.
 #: Honest people come first.
 CENSORED_SHARE = 0.15
+#: Asymptotic efficiency of the median absolute deviation at the normal, relative to the SD.
+MAD_EFFICIENCY: Final = 0.37
+#: Quantiles of the scale's sampling distribution the predictive p-value averages over.
+_CHI2_NODES: Final = 64
 
 
 @dataclass(frozen=True)
@@ -426,11 +430,19 @@ class EmpiricalNull:
     fitted to the upper side mirrored, with the most extreme `CENSORED_SHARE` of it censored (the
     accounts under test must not fatten the null until it explains them).
 
-    Its three numbers are all a reference population needs to carry (`--save-reference`)."""
+    p-values are read on the predictive distribution of a new account, not on the fitted one: the
+    centre and scale are estimated from `n` accounts, and in a cohort of 20 the scale's own error
+    is a quarter of it, so a z of 3.5 on the plug-in null may be 2.8 on the true one
+    (`predictive_sf`).
+
+    Its four numbers are all a reference population needs to carry (`--save-reference`)."""
 
     centre: float
     scale: float
     nu: float
+    #: How many accounts the null was fitted to (a reference saved before it was kept: unknown,
+    #: counted as many, which is what the plug-in null assumed).
+    n: float = math.inf
 
     @classmethod
     def fit(
@@ -451,25 +463,59 @@ class EmpiricalNull:
         side = z_fit[z_fit > 0]
         censor = float(np.quantile(side, 1 - censored_share)) if side.size >= 20 else None
         nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
-        return cls(centre, scale, nu)
+        return cls(centre, scale, nu, float(fit.size))
 
     @classmethod
     def from_params(cls, params: Mapping[str, float], prefix: str = "") -> EmpiricalNull:
-        return cls(params[f"{prefix}centre"], params[f"{prefix}scale"], params[f"{prefix}nu"])
+        return cls(
+            params[f"{prefix}centre"],
+            params[f"{prefix}scale"],
+            params[f"{prefix}nu"],
+            params.get(f"{prefix}n", math.inf),
+        )
 
     def params(self, prefix: str = "") -> dict[str, float]:
-        return {
+        out = {
             f"{prefix}centre": self.centre,
             f"{prefix}scale": self.scale,
             f"{prefix}nu": self.nu,
         }
+        if math.isfinite(self.n):
+            out[f"{prefix}n"] = self.n
+        return out
 
     def z(self, values: FloatArray) -> FloatArray:
         return (values - self.centre) / self.scale
 
+    def predictive_sf(self, z: FloatArray) -> FloatArray:
+        """P(a new honest account's z exceeds `z`), the centre and scale having been estimated from
+        `n` accounts.
+
+        The median's variance is π/2 · σ²/n, so a new account's distance from the estimated centre
+        has its scale × √(1 + π/(2n)). The scale is a median absolute deviation, whose sampling
+        error is that of a standard deviation on about 0.37 (n − 1) degrees of freedom (its
+        efficiency at the normal): the estimate is σ·√(X/df) with X ~ χ²(df), so the p-value is
+        the fitted t's tail averaged over X (`_CHI2_NODES` quantiles of it). At n = 200 this moves
+        p by a few per cent; in a cohort of 20 a plug-in p = 0.003 is 0.007 (ν = 10, z = 3.5)."""
+        if not math.isfinite(self.n):
+            return student_t_sf(z, self.nu)
+        from scipy import special
+
+        n = max(self.n, 2.0)
+        df = MAD_EFFICIENCY * (n - 1.0)
+        levels = (np.arange(_CHI2_NODES) + 0.5) / _CHI2_NODES
+        ratio = np.sqrt(special.gammaincinv(df / 2.0, levels) * 2.0 / df)
+        widen = math.sqrt(1.0 + math.pi / (2.0 * n))
+        zs = np.asarray(z, dtype=np.float64)
+        scaled = np.multiply.outer(zs / widen, ratio)
+        return np.asarray(
+            student_t_sf(scaled.ravel(), self.nu).reshape(scaled.shape).mean(axis=-1),
+            dtype=np.float64,
+        )
+
     def p(self, values: FloatArray) -> FloatArray:
-        """One-sided upper-tail p-values."""
-        return student_t_sf(self.z(values), self.nu)
+        """One-sided upper-tail p-values on the predictive null (`predictive_sf`)."""
+        return self.predictive_sf(self.z(values))
 
     def recentred(self, values: FloatArray) -> EmpiricalNull:
         """This (reference) null with its centre raised to the team's median statistic when that
@@ -484,11 +530,24 @@ class EmpiricalNull:
         scale = self.scale
         if values.size >= MIN_TEAM_FOR_SCALE:
             scale = max(scale, robust_scale(values, floor=0.0))
-        return EmpiricalNull(centre, scale, self.nu)
+        return EmpiricalNull(centre, scale, self.nu, self.n)
 
     def clear_level(self, p: float) -> float:
         """The value of the statistic whose p-value is `p`."""
-        return self.centre + student_t_isf(p, self.nu) * self.scale
+        plug_in = student_t_isf(p, self.nu)
+        if not math.isfinite(self.n):
+            return self.centre + plug_in * self.scale
+        from scipy import optimize
+
+        def gap(z: float) -> float:
+            return float(self.predictive_sf(np.array([z]))[0]) - p
+
+        # The predictive tail is heavier, so its level lies above the plug-in one.
+        high = max(plug_in, 1.0)
+        while gap(high) > 0 and high < 1e6:
+            high *= 2.0
+        z = optimize.brentq(gap, min(plug_in, 0.0) - 1.0, high, xtol=1e-10)
+        return self.centre + float(z) * self.scale
 
 
 #: A reference's null is moved to the team's own median when the team has at least this many
