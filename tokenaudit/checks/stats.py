@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -419,8 +418,6 @@ def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
 CENSORED_SHARE = 0.15
 #: Asymptotic efficiency of the median absolute deviation at the normal, relative to the SD.
 MAD_EFFICIENCY: Final = 0.37
-#: Quantiles of the scale's sampling distribution the predictive p-value averages over.
-_CHI2_NODES: Final = 64
 
 
 @dataclass(frozen=True)
@@ -434,7 +431,7 @@ class EmpiricalNull:
     p-values are read on the predictive distribution of a new account, not on the fitted one: the
     centre and scale are estimated from `n` accounts, and in a cohort of 20 the scale's own error
     is a quarter of it, so a z of 3.5 on the plug-in null may be 2.8 on the true one
-    (`predictive_sf`).
+    (`predictive`).
 
     Its four numbers are all a reference population needs to carry (`--save-reference`)."""
 
@@ -488,30 +485,30 @@ class EmpiricalNull:
     def z(self, values: FloatArray) -> FloatArray:
         return (values - self.centre) / self.scale
 
-    def predictive_sf(self, z: FloatArray) -> FloatArray:
-        """P(a new honest account's z exceeds `z`), the centre and scale having been estimated from
-        `n` accounts.
+    def predictive(self) -> tuple[float, float]:
+        """(scale multiple, degrees of freedom) of the predictive null: the Student t a new honest
+        account's z follows when the centre and scale were estimated from `n` accounts.
 
-        The median's variance is π/2 · σ²/n, so a new account's distance from the estimated centre
-        has its scale × √(1 + π/(2n)). The scale is a median absolute deviation, whose sampling
-        error is that of a standard deviation on about 0.37 (n − 1) degrees of freedom (its
-        efficiency at the normal): the estimate is σ·√(X/df) with X ~ χ²(df), so the p-value is
-        the fitted t's tail averaged over X (`_CHI2_NODES` quantiles of it). At n = 200 this moves
-        p by a few per cent; in a cohort of 30 a plug-in p = 0.003 is 0.007 (ν = 10, z = 3.5)."""
+        The median's variance is π/2 · σ²/n, so a new account's distance from the estimated
+        centre has its scale × √(1 + π/(2n)). The scale is a median absolute deviation, whose
+        sampling error is that of a standard deviation on df = 0.37 (n − 1) degrees of freedom
+        (its efficiency at the normal): z is the fitted t divided by √(χ²(df)/df), whose tail is
+        at least as heavy as the heavier of the two, and a t with 1/ν' = 1/ν + 1/df is heavier
+        than both. Against that mixture integrated numerically (ν 2.5–60, n 15–200, z 2.5 and
+        3.5) its p is at most 21 % larger at n = 15, 15 % at n = 60 and 6 % at n = 200: conservative, and one
+        t evaluation per account (the mixture cost 0.6 s at 20,000 accounts). At n = 200 it
+        moves p by a few per cent; in a cohort of 30 a plug-in p = 0.003 is 0.008 (ν = 10,
+        z = 3.5)."""
         if not math.isfinite(self.n):
-            return student_t_sf(z, self.nu)
+            return 1.0, self.nu
         n = max(self.n, 2.0)
-        widen = math.sqrt(1.0 + math.pi / (2.0 * n))
-        zs = np.asarray(z, dtype=np.float64)
-        scaled = np.multiply.outer(zs / widen, _scale_ratios(n))
-        return np.asarray(
-            student_t_sf(scaled.ravel(), self.nu).reshape(scaled.shape).mean(axis=-1),
-            dtype=np.float64,
-        )
+        df = MAD_EFFICIENCY * (n - 1.0)
+        return math.sqrt(1.0 + math.pi / (2.0 * n)), 1.0 / (1.0 / self.nu + 1.0 / df)
 
     def p(self, values: FloatArray) -> FloatArray:
-        """One-sided upper-tail p-values on the predictive null (`predictive_sf`)."""
-        return self.predictive_sf(self.z(values))
+        """One-sided upper-tail p-values on the predictive null (`predictive`)."""
+        widen, nu = self.predictive()
+        return student_t_sf(self.z(values) / widen, nu)
 
     def recentred(self, values: FloatArray) -> EmpiricalNull:
         """This (reference) null with its centre raised to the team's median statistic when that
@@ -530,34 +527,8 @@ class EmpiricalNull:
 
     def clear_level(self, p: float) -> float:
         """The value of the statistic whose p-value is `p`."""
-        plug_in = student_t_isf(p, self.nu)
-        if not math.isfinite(self.n):
-            return self.centre + plug_in * self.scale
-        from scipy import optimize
-
-        def gap(z: float) -> float:
-            return float(self.predictive_sf(np.array([z]))[0]) - p
-
-        low, high = min(plug_in, 0.0) - 1.0, max(plug_in, 1.0)
-        while gap(low) < 0 and low > -1e6:
-            low *= 2.0
-        while gap(high) > 0 and high < 1e6:
-            high *= 2.0
-        z = optimize.brentq(gap, low, high, xtol=1e-10)
-        return self.centre + float(z) * self.scale
-
-
-@lru_cache(maxsize=256)
-def _scale_ratios(n: float) -> FloatArray:
-    """σ̂/σ at `_CHI2_NODES` evenly spaced quantiles, for a MAD scale estimated from n values
-    (`EmpiricalNull.predictive_sf`); remembered, because usage-jump asks one account at a time."""
-    from scipy import special
-
-    df = MAD_EFFICIENCY * (n - 1.0)
-    levels = (np.arange(_CHI2_NODES) + 0.5) / _CHI2_NODES
-    ratios = np.asarray(np.sqrt(special.gammaincinv(df / 2.0, levels) * 2.0 / df), dtype=np.float64)
-    ratios.setflags(write=False)
-    return ratios
+        widen, nu = self.predictive()
+        return self.centre + student_t_isf(p, nu) * widen * self.scale
 
 
 #: A reference's null is moved to the team's own median when the team has at least this many
