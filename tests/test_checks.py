@@ -500,7 +500,8 @@ def test_weekday_spikes_finds_one_weekday_carrying_the_usage_and_clears_even_hea
     gamer = result.filter(pl.col("account") == "zz-gamer@acme.example").row(0, named=True)
     heavy = result.filter(pl.col("account") == "zz-heavy@acme.example").row(0, named=True)
     assert D0.weekday() == 0  # the week starts on a Monday, so day 3 of it is a Thursday
-    assert gamer["p_value"] < 0.001 and gamer["effect"] > 5
+    # 33 people: the null's own uncertainty (`EmpiricalNull.predictive`) keeps p above 0.001.
+    assert gamer["p_value"] < 0.005 and gamer["effect"] > 5
     assert "on Thursdays" in gamer["brief"] and "context, not counted" in gamer["brief"]
     # Heavy every day is a matter for the checks that compare people; here it is no spike. Nor
     # does a light Saturday make the working days look heavy.
