@@ -95,11 +95,15 @@ def _best(r: np.ndarray, n: np.ndarray, changes: np.ndarray) -> Found:
     order = np.argsort(-r, kind="stable")
     r, n, changes = r[order], n[order], changes[order]
     weeks = r.size
+    # Whole counts: their partial sums are exact, whichever order they are added in, so the
+    # sums of each side are differences of one running total.
+    n_upto = np.cumsum(n).tolist()
+    changes_upto = np.cumsum(changes).tolist()
     best: Found | None = None
     for k in range(max(1, math.ceil(weeks / 4)), weeks // 2 + 1):
         d_l = float(r[:k].mean() - r[k:].mean())
-        rate_h = (float(changes[:k].sum()) + 0.5) / float(n[:k].sum())
-        rate_o = (float(changes[k:].sum()) + 0.5) / float(n[k:].sum())
+        rate_h = (changes_upto[k - 1] + 0.5) / n_upto[k - 1]
+        rate_o = (changes_upto[-1] - changes_upto[k - 1] + 0.5) / (n_upto[-1] - n_upto[k - 1])
         d_o = math.log(rate_h / rate_o)
         d = d_l - max(d_o, 0.0)
         if best is None or d > best[0]:
@@ -111,14 +115,21 @@ def _best(r: np.ndarray, n: np.ndarray, changes: np.ndarray) -> Found:
 def _statistics(data: CheckData, cfg: AuditConfig) -> dict[str, Found]:
     weeks = _weeks(data, cfg).sort("account", "week")
     out: dict[str, Found] = {}
-    for part in weeks.partition_by("account"):
-        if part.height < MIN_WEEKS:
-            continue
-        out[str(part["account"][0])] = _best(
-            part["r"].to_numpy().astype(np.float64),
-            part["n"].to_numpy().astype(np.float64),
-            part["changes"].to_numpy().astype(np.float64),
-        )
+    if weeks.is_empty():
+        return out
+    # NOTE: each account is a run of rows, taken as slices of three whole-column arrays: a
+    # `partition_by` into 20,000 frames and three conversions per frame cost more than `_best`.
+    # The slices hold the same values in the same order, so every sum is the same.
+    accounts = weeks["account"]
+    starts = np.flatnonzero(accounts.ne_missing(accounts.shift(1)).fill_null(True).to_numpy())
+    ends = np.append(starts[1:], weeks.height)
+    names = accounts.gather(starts).to_list()
+    r = weeks["r"].to_numpy().astype(np.float64)
+    n = weeks["n"].to_numpy().astype(np.float64)
+    changes = weeks["changes"].to_numpy().astype(np.float64)
+    for name, lo, hi in zip(names, starts.tolist(), ends.tolist(), strict=True):
+        if hi - lo >= MIN_WEEKS:
+            out[str(name)] = _best(r[lo:hi], n[lo:hi], changes[lo:hi])
     return out
 
 
