@@ -215,7 +215,8 @@ def build_usage_panel(
         flagged = part["_reject"].is_not_null()
         rejects.append(_as_rejects(part.filter(flagged)))
         parsed.update(per_file(part))
-        good = part.filter(~flagged).drop("_reject", "_reject_code")
+        # Clean logs have no rejected row: filtering would copy every column for nothing.
+        good = (part.filter(~flagged) if flagged.any() else part).drop("_reject", "_reject_code")
         del whole, part, flagged
         good, seen = _priced_and_resolved(good, idmap, table)
         spellings.update(seen)
@@ -462,6 +463,13 @@ def _widen_spans(spans: dict[str, tuple[date, date]], more: dict[str, tuple[date
 
 def per_file(frame: pl.DataFrame) -> dict[str, int]:
     """Rows per input file (`_file`)."""
+    files = frame.get_column("_file")
+    if frame.height and isinstance(files.dtype, pl.Categorical) and not files.null_count():
+        # The usual usage part comes from one file: its category codes, read without a hash
+        # group-by, say so (10M rows: 0.01 s instead of 0.1 s, three times a part).
+        codes = files.to_physical()
+        if codes.min() == codes.max():
+            return {str(files[0]): frame.height}
     return {name: int(k) for name, k in frame.group_by("_file").len().iter_rows()}
 
 

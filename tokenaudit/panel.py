@@ -156,22 +156,29 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     # The timing columns are put in account-time order, with each row's place in `usage` (`_i`):
     # an account-day is then a run of rows, which `_day_aggregates` adds up without a hash
     # group-by, taking the totals' columns from `usage` one at a time.
-    rows = _in_account_time_order(
-        coded.select(
-            "_acc",
-            "day",
-            "_ad",
-            "timestamp",
-            "_prompt",
-            "output_tokens",
-            "_session",
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"),
-        ),
-        "timestamp",
-        "_prompt",
-        "output_tokens",
-    )
+    timing = coded.select("_acc", "_ad", "timestamp", "_prompt", "output_tokens", "_session")
     del coded
+    ties = ("_prompt", "output_tokens")
+    order = _account_time_order(timing, "timestamp", *ties)
+    if order is None:
+        rows = timing.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i")).sort(
+            "_acc", "timestamp", *ties
+        )
+    else:
+        # NOTE: only what cannot be worked out again is moved row by row (the gather is a random
+        # access per row and column): a row's place in `usage` is the order itself, and the
+        # account code and the day are both in `_ad`.
+        rows = (
+            timing.drop("_acc")
+            .rechunk()
+            .gather(order)
+            .with_columns(pl.Series("_i", order, dtype=pl.Int64))
+        )
+    rows = rows.with_columns(
+        (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
+        (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day"),
+    )
+    del timing
     rows = _with_neighbours(rows).filter(within_period(pl.col("day"), cfg))
     # Not sorted: its caller sorts the account-days of every part together.
     return (
@@ -428,7 +435,16 @@ def _burst_phases(
 
 
 def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:
-    """`rows` sorted by (`_acc`, `at`, *ties); `at` is a datetime or a non-negative integer.
+    """`rows` sorted by (`_acc`, `at`, *ties); `at` is a datetime or a non-negative integer."""
+    order = _account_time_order(rows, at, *ties)
+    if order is None:
+        return rows.sort("_acc", at, *ties)
+    return rows.rechunk().gather(order)
+
+
+def _account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> np.ndarray | None:
+    """The row order that sorts `rows` by (`_acc`, `at`, *ties) (None when the packed key
+    below does not fit: the caller sorts by the columns).
 
     A sort on several columns costs about five times one on a single integer, so the account
     code and the offset from the earliest `at` are packed into one integer key when they fit in
@@ -436,14 +452,14 @@ def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFr
     large log) are then put in `ties` order among themselves, apart from the rest.
     """
     if rows.height < 2:
-        return rows
+        return np.arange(rows.height, dtype=np.int64)
     offset = pl.col(at) - pl.col(at).min()
     if isinstance(rows.schema[at], pl.Datetime):
         offset = offset.dt.total_microseconds()
     span = rows.select(offset.max()).item()
     top_code = int(rows.select(pl.col("_acc").max()).item() or 0)
     if span is None or int(span).bit_length() + top_code.bit_length() > 62:
-        return rows.sort("_acc", at, *ties)
+        return None
     key = pl.col("_acc").cast(pl.Int64) * (1 << int(span).bit_length()) + offset
     key_series = rows.select(key).to_series()
     order = key_series.arg_sort().to_numpy().astype(np.int64)
@@ -458,7 +474,7 @@ def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFr
         members = order[at_tied]
         columns = [rows[c].to_numpy()[members] for c in reversed(ties)]
         order[at_tied] = members[np.lexsort([*columns, keys[members]])]
-    return rows.rechunk().gather(order)
+    return order
 
 
 def session_concurrency(rows: pl.DataFrame) -> pl.DataFrame:
