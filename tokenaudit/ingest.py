@@ -40,6 +40,7 @@ from tokenaudit.errors import DataError
 from tokenaudit.identities import IdentityMap
 from tokenaudit.loaders.canonical import within_bounds
 from tokenaudit.panel import (
+    hash_ids,
     local_day,
     narrow_usage,
     period_bounds,
@@ -401,7 +402,11 @@ def _validated(frames: list[pl.LazyFrame], cfg: AuditConfig, *, pushdown: bool) 
     # Accounts, models and sources repeat a few thousand names millions of times: as categories
     # they take 4 bytes a row, and are grouped and mapped by their distinct names.
     rows = pl.concat(frames, how="vertical_relaxed").select(_KEPT)
-    rows = rows.with_columns(pl.col("account", "model", "source", "_file").cast(pl.Categorical))
+    # NOTE: the ids only ever count as equal or not: hashed by the streaming reader, they never
+    # become millions of strings in memory (10M requests: two string columns of ~0.3 GB each).
+    rows = rows.with_columns(
+        pl.col("account", "model", "source", "_file").cast(pl.Categorical), *hash_ids()
+    )
     if pushdown and (cfg.since is not None or cfg.until is not None):
         rows = rows.filter(near_period(cfg))
     return rows
@@ -437,7 +442,11 @@ def _priced_and_resolved(
         mapped("_key", pl.UInt64()).alias("_account_key"),
         mapped("_resolved", pl.Categorical()).alias("account"),
     )
-    narrowed = narrow_usage(resolved, pl.col("_account_key")).drop("_account_key").collect()
+    narrowed = (
+        narrow_usage(resolved, pl.col("_account_key"), ids_hashed=True)
+        .drop("_account_key")
+        .collect()
+    )
     return narrowed, dict(seen)
 
 

@@ -109,17 +109,21 @@ def within_period(day: pl.Expr, cfg: AuditConfig) -> pl.Expr:
     return keep
 
 
-def narrow_usage(usage: pl.LazyFrame, account_key: pl.Expr | None = None) -> pl.LazyFrame:
+def narrow_usage(
+    usage: pl.LazyFrame, account_key: pl.Expr | None = None, *, ids_hashed: bool = False
+) -> pl.LazyFrame:
     """Canonical usage rows reduced to what the panel needs, strings turned into numbers where
     only equality matters: a session or request id becomes its 64-bit hash (two ids of one
     account colliding needs billions of requests), the source a flag for pre-aggregated rows.
-    `account_key` is a 64-bit hash of the account (by default worked out per row)."""
+    `account_key` is a 64-bit hash of the account (by default worked out per row). With
+    `ids_hashed`, `session_id` and `request_id` already hold `hash_ids`' values."""
     key = account_key if account_key is not None else pl.col("account").cast(pl.String).hash(0)
 
     def hashed(column: str) -> pl.Expr:
         # Hashed with the account: two people's ids never meet, and one integer is the key.
+        own = pl.col(column) if ids_hashed else pl.col(column).hash(seed=0)
         return pl.when(pl.col(column).is_not_null()).then(
-            pl.struct(key.alias("_a"), pl.col(column).hash(seed=0).alias("_b")).hash(seed=0)
+            pl.struct(key.alias("_a"), own.alias("_b")).hash(seed=0)
         )
 
     return usage.select(
@@ -135,6 +139,15 @@ def narrow_usage(usage: pl.LazyFrame, account_key: pl.Expr | None = None) -> pl.
         hashed("request_id").alias("request_id"),
         pl.exclude(_USAGE_COLUMNS),
     )
+
+
+def hash_ids() -> list[pl.Expr]:
+    """`session_id` and `request_id` as the 64-bit hashes `narrow_usage` starts from (null
+    stays null): worked out while the rows are read, the ids are never held as strings."""
+    return [
+        pl.when(pl.col(c).is_not_null()).then(pl.col(c).hash(seed=0)).alias(c)
+        for c in ("session_id", "request_id")
+    ]
 
 
 def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
