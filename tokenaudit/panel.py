@@ -354,6 +354,9 @@ def _usage_totals(
         return out
 
     def any_of(mask: pl.Series) -> np.ndarray:
+        # Every group holds a row, so a mask that is all true (or all false) needs no scatter.
+        if not mask.null_count() and (mask.all() or not mask.any()):
+            return np.full(groups, mask.any(), dtype=bool)
         return np.bincount(of_row, values(mask), groups) > 0
 
     tokens = {t: total(t, np.int64) for t in TOKEN_COLUMNS}
@@ -579,6 +582,10 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
     """Row positions of reverts and of the changes they revert."""
     reverts: list[int] = []
     reverted: list[int] = []
+    if df["message"].null_count() == df.height:
+        # A log without messages (most exports) has no reverts: the loop below would only
+        # convert every sha and merge time into Python objects (0.3 s at 100,000 commits).
+        return {"revert": reverts, "reverted": reverted}
     messages = df["message"].to_list()
     shas = [s.lower() if s else "" for s in df["sha"].to_list()]
     times = df["merged_at"].to_list()

@@ -101,7 +101,9 @@ def _best(r: np.ndarray, n: np.ndarray, changes: np.ndarray) -> Found:
     changes_upto = np.cumsum(changes).tolist()
     best: Found | None = None
     for k in range(max(1, math.ceil(weeks / 4)), weeks // 2 + 1):
-        d_l = float(r[:k].mean() - r[k:].mean())
+        # `mean` is numpy's own sum divided by the count (the same float); called directly,
+        # without its Python wrapper, for each k of each of 20,000 accounts.
+        d_l = float(np.add.reduce(r[:k]) / k - np.add.reduce(r[k:]) / (weeks - k))
         rate_h = (changes_upto[k - 1] + 0.5) / n_upto[k - 1]
         rate_o = (changes_upto[-1] - changes_upto[k - 1] + 0.5) / (n_upto[-1] - n_upto[k - 1])
         d_o = math.log(rate_h / rate_o)
@@ -162,6 +164,12 @@ class HeavyWeeks:
                 f"only {len(found)} accounts have {MIN_WEEKS} worked weeks (a cohort needs "
                 f"{MIN_COHORT}, or give --reference)",
             )
+        # Every account's p and z at once: elementwise, so each is the number a call of its own
+        # gives, without 2 x 20,000 calls.
+        tested = sorted(found)
+        statistics = np.array([found[a][0] for a in tested], dtype=np.float64)
+        p_of = dict(zip(tested, null.p(statistics).tolist(), strict=True))
+        z_of = dict(zip(tested, null.z(statistics).tolist(), strict=True))
         rows: list[ResultRow] = []
         for name in names:
             if name not in found:
@@ -170,8 +178,7 @@ class HeavyWeeks:
                 )
                 continue
             d, usage, output, k, weeks = found[name]
-            p = float(null.p(np.array([d]))[0])
-            z = float(null.z(np.array([d]))[0])
+            p, z = p_of[name], z_of[name]
             evidence = (
                 f"usage ×{usage:.1f} in its {k} heaviest of {weeks} weeks vs the others; merged "
                 f"output per worked day ×{output:.1f}"
