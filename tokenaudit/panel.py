@@ -173,9 +173,12 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     del coded
     ties = ("_prompt", "output_tokens")
     order = _account_time_order(timing, "timestamp", *ties)
+    day = (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day")
     if order is None:
-        rows = timing.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i")).sort(
-            "_acc", "timestamp", *ties
+        rows = (
+            timing.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_i"))
+            .sort("_acc", "timestamp", *ties)
+            .with_columns(day)
         )
     else:
         # NOTE: only what cannot be worked out again is moved row by row (the gather is a random
@@ -185,12 +188,12 @@ def usage_days(usage: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             timing.drop("_acc")
             .rechunk()
             .gather(order)
-            .with_columns(pl.Series("_i", order, dtype=pl.Int64))
+            .with_columns(
+                pl.Series("_i", order, dtype=pl.Int64),
+                (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
+                day,
+            )
         )
-    rows = rows.with_columns(
-        (pl.col("_ad") // _DAY_KEYS).cast(pl.UInt32).alias("_acc"),
-        (pl.col("_ad") % _DAY_KEYS - _DAY_KEYS // 2).cast(pl.Int32).cast(pl.Date).alias("day"),
-    )
     del timing
     rows = _with_neighbours(rows).filter(within_period(pl.col("day"), cfg))
     # Not sorted: its caller sorts the account-days of every part together.
@@ -631,6 +634,32 @@ def output_days(credits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _in_account_day_order(days: pl.DataFrame) -> bool:
+    """Whether `days` are sorted by account and day, each account-day once, without nulls.
+
+    NOTE: the panel comes so (`ingest.by_account_and_day`) and keeps its order through the
+    follow-up and the interruptions; sorting its million account-days of 31 columns again cost
+    0.1-0.2 s each time, checking the order 0.01 s."""
+    if days.height < 2:
+        return not days["account"].null_count() and not days["day"].null_count()
+    if days["account"].null_count() or days["day"].null_count():
+        return False
+    account, day = pl.col("account"), pl.col("day")
+    next_account = account.shift(-1)
+    ascending = (account < next_account) | ((account == next_account) & (day < day.shift(-1)))
+    return bool(days.select(ascending.fill_null(True).all()).item())
+
+
+def _flagged(days: pl.DataFrame) -> pl.DataFrame:
+    """Account-days in account-day order, flagged as the sort would have flagged them.
+
+    NOTE: Polars marks the first key of a sort as sorted, and a group-by on a column so marked
+    adds each group's floats up in another order than a hash group-by does (`cost_usd` per
+    account moved in its last digit): the flag must be there whether or not the rows were
+    sorted here."""
+    return days.with_columns(pl.col("account").set_sorted())
+
+
 def follow_up(
     days: pl.DataFrame, outputs: pl.DataFrame, merges_known_until: date | None
 ) -> pl.DataFrame:
@@ -641,7 +670,8 @@ def follow_up(
         .select("account", pl.col("day").alias("next_merge_day"))
         .sort("account", "next_merge_day")
     )
-    joined = days.sort("account", "day").join_asof(
+    ordered = _flagged(days) if _in_account_day_order(days) else days.sort("account", "day")
+    joined = ordered.join_asof(
         merges,
         left_on="day",
         right_on="next_merge_day",
@@ -694,6 +724,8 @@ def mark_interruptions(
         return days.with_columns(
             pl.lit(False).alias("onboarding"), pl.lit(False).alias("interrupted")
         )
+    if _in_account_day_order(days):
+        return _interruptions_in_order(_flagged(days), window, data_start, cfg)
     ordered = days.sort("account", "day")
     next_day = pl.col("day").shift(-1).over("account", order_by="day")
     gap_after = (next_day - pl.col("day")).dt.total_days()
@@ -718,6 +750,41 @@ def mark_interruptions(
         .fill_null(False)
         .alias("interrupted"),
     ).drop("_gap_start", "_first", "_next_gap")
+
+
+def _interruptions_in_order(
+    days: pl.DataFrame, window: int, data_start: date | None, cfg: AuditConfig
+) -> pl.DataFrame:
+    """`mark_interruptions` of account-days in account-day order (`_in_account_day_order`):
+    each account is a run of rows in day order, so its windows are shifts and fills that stop
+    at the runs' edges (0.5 s of windows per call at 20,000 accounts; the same values)."""
+    day = pl.col("day")
+    starts_run = (pl.col("account") != pl.col("account").shift(1)).fill_null(True)
+    ends_run = (pl.col("account") != pl.col("account").shift(-1)).fill_null(True)
+    gap_after = (day.shift(-1) - day).dt.total_days()
+    # An account's last day has no next day, so no pause starts there: the marker that stops
+    # the backward fill at the run's edge is never a real gap start.
+    edge = pl.lit(date(1, 1, 1))
+    gap_start = (
+        pl.when(ends_run)
+        .then(edge)
+        .when(gap_after > cfg.leave_gap_days)
+        .then(day)
+        .otherwise(pl.lit(None, dtype=pl.Date))
+    )
+    next_gap = gap_start.backward_fill()
+    first = pl.when(starts_run).then(day).forward_fill()
+    joiner = (
+        (first - pl.lit(data_start)).dt.total_days() >= cfg.joiner_after_days
+        if data_start is not None
+        else pl.lit(False)
+    )
+    return days.with_columns(
+        (joiner & ((day - first).dt.total_days() < cfg.onboarding_days)).alias("onboarding"),
+        (pl.when(next_gap != edge).then((next_gap - day).dt.total_days() < window))
+        .fill_null(False)
+        .alias("interrupted"),
+    )
 
 
 def mark_followed(days: pl.DataFrame, window: int, merges_known_until: date | None) -> pl.DataFrame:
