@@ -245,3 +245,19 @@ def test_the_follow_up_of_ordered_account_days_is_that_of_sorted_ones() -> None:
     fast, general = follow_up(ordered, outputs, end), follow_up(shuffled, outputs, end)
     assert fast.equals(general)
     assert fast["account"].flags == general["account"].flags
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_usage_jump_options_are_the_sides_of_each_split(seed: int) -> None:
+    from tokenaudit.checks.usage_jump import _Series
+
+    rng = np.random.default_rng(seed)
+    # Sparse days: several weekly splits fall between the same two active days.
+    day_no = np.unique(rng.integers(0, 120, int(rng.integers(5, 60)))).astype(np.int64)
+    r = rng.normal(0, 1.5, day_no.size)
+    merged = {int(d): int(rng.integers(1, 4)) for d in rng.integers(-5, 130, 12)}
+    series = _Series(day_no, r, merged)
+    splits = list(range(int(day_no[0]) - 3, int(day_no[-1]) + 4, 7))
+    for min_side in (1, 3, 7):
+        expected = [(t, *v) for t in splits if (v := series.sides(t, min_side)) is not None]
+        assert series.options(splits, min_side) == expected
