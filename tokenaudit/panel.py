@@ -435,15 +435,20 @@ def _burst_phases(
     R (the length of the mean unit vector, 0 to 1) is near 1 when bursts start at the same point
     of the period every time (a cron job)."""
     ts_us = pl.col("timestamp").dt.epoch("us")
-    angles = {
-        p: (ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))
+    # Each angle is worked out once for its cosine and its sine (in one expression each,
+    # Polars did it twice: a sixth of the trigonometry's time).
+    angles = starts.select(
+        ((ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))).alias(
+            f"angle_{p}"
+        )
         for p in PHASE_PERIODS
-    }
-    # Polars works the trigonometry out a column per thread; numpy adds it up by group.
-    units = starts.select(
-        *[angles[p].cos().alias(f"cos_{p}") for p in PHASE_PERIODS],
-        *[angles[p].sin().alias(f"sin_{p}") for p in PHASE_PERIODS],
     )
+    # Polars works the trigonometry out a column per thread; numpy adds it up by group.
+    units = angles.select(
+        *[pl.col(f"angle_{p}").cos().alias(f"cos_{p}") for p in PHASE_PERIODS],
+        *[pl.col(f"angle_{p}").sin().alias(f"sin_{p}") for p in PHASE_PERIODS],
+    )
+    del angles
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in PHASE_PERIODS:
