@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import ClassVar, Final
@@ -271,13 +271,13 @@ class UsageJump:
             m: w for m, w in MODE_WEIGHTS[len(prepared.modes)].items() if m in prepared.modes
         }
         best: dict[str, tuple[float, float, Option, EmpiricalNull | None]] = {}
-        for mode, found_by in prepared.modes.items():
+        for mode in prepared.modes:
             null = (
                 EmpiricalNull.from_params(model, f"{mode}_")
                 if model is not None and f"{mode}_centre" in model
                 else None
             )
-            chosen = {name: _best(options, b) for name, options in found_by.items()}
+            chosen = _chosen(prepared, mode, b)
             values = np.array([value for value, _ in chosen.values()], dtype=np.float64)
             if null is not None and data.reference is not None:
                 null = null.recentred(values)
@@ -340,9 +340,22 @@ class _Prepared:
     #: Per mode ("search", "date"), per account, every admissible split.
     modes: dict[str, dict[str, list[Option]]]
 
+    #: `_chosen`'s answers by (mode, elasticity): the null's fit and the run choose the same.
+    chosen: dict[tuple[str, float], dict[str, tuple[float, Option]]] = field(default_factory=dict)
+
     @property
     def tested(self) -> set[str]:
         return set().union(*self.modes.values())
+
+
+def _chosen(prepared: _Prepared, mode: str, b: float) -> dict[str, tuple[float, Option]]:
+    """Per account of `mode`, its best split at elasticity `b` (`_best`), worked out once."""
+    key = (mode, b)
+    if key not in prepared.chosen:
+        prepared.chosen[key] = {
+            name: _best(options, b) for name, options in prepared.modes[mode].items()
+        }
+    return prepared.chosen[key]
 
 
 def _prepare(data: CheckData, cfg: AuditConfig, min_side: int = MIN_SIDE_DAYS) -> _Prepared | None:
@@ -370,8 +383,8 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
         return None
     b = _elasticity(prepared.modes)
     model: NullModel = {"elasticity": b, "period_days": float(prepared.period_days)}
-    for mode, found_by in prepared.modes.items():
-        statistic = {name: _best(options, b)[0] for name, options in found_by.items()}
+    for mode in prepared.modes:
+        statistic = {name: value for name, (value, _) in _chosen(prepared, mode, b).items()}
         fitted = fit_organisation_null(statistic, data, JUMP_CENSORED_SHARE, prefix=f"{mode}_")
         if fitted is not None:
             model |= fitted
