@@ -261,3 +261,27 @@ def test_usage_jump_options_are_the_sides_of_each_split(seed: int) -> None:
     for min_side in (1, 3, 7):
         expected = [(t, *v) for t in splits if (v := series.sides(t, min_side)) is not None]
         assert series.options(splits, min_side) == expected
+
+
+@pytest.mark.parametrize(
+    ("unit_us", "n", "low"),
+    [
+        (1_000, 400_000, 1_767_000_000_000_000),  # milliseconds: the short periods by table
+        (1_000_000, 20_000, 1_767_000_000_000_000),  # seconds: every period by table
+        (1, 50_000, 1_767_000_000_000_000),  # microseconds: none
+        (1_000_000, 20_000, -2_000_000_000_000_000),  # before 1970: worked out directly
+    ],
+)
+def test_phase_cosines_looked_up_are_those_worked_out(unit_us: int, n: int, low: int) -> None:
+    from tokenaudit.panel import _cos_sin, _phase_units
+    from tokenaudit.schema import PHASE_PERIODS
+
+    rng = np.random.default_rng(unit_us % 97)
+    ts = rng.integers(low // unit_us, low // unit_us + 10**13 // unit_us, n) * unit_us
+    series = pl.Series("timestamp", ts, dtype=pl.Int64)
+    units = _phase_units(series)
+    direct = _cos_sin(series.alias("r").to_frame(), *PHASE_PERIODS)
+    for p in PHASE_PERIODS:
+        assert np.array_equal(units[p][0], direct[f"cos_{p}"].to_numpy())
+        assert np.array_equal(units[p][1], direct[f"sin_{p}"].to_numpy())
+    assert _phase_units(series.head(0))[60][0].size == 0

@@ -434,28 +434,64 @@ def _burst_phases(
     The phase of a burst's first request within a cron period is the angle 2π·(t mod P)/P, and
     R (the length of the mean unit vector, 0 to 1) is near 1 when bursts start at the same point
     of the period every time (a cron job)."""
-    ts_us = pl.col("timestamp").dt.epoch("us")
-    # Each angle is worked out once for its cosine and its sine (in one expression each,
-    # Polars did it twice: a sixth of the trigonometry's time).
-    angles = starts.select(
-        ((ts_us % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))).alias(
-            f"angle_{p}"
-        )
-        for p in PHASE_PERIODS
-    )
-    # Polars works the trigonometry out a column per thread; numpy adds it up by group.
-    units = angles.select(
-        *[pl.col(f"angle_{p}").cos().alias(f"cos_{p}") for p in PHASE_PERIODS],
-        *[pl.col(f"angle_{p}").sin().alias(f"sin_{p}") for p in PHASE_PERIODS],
-    )
-    del angles
+    units = _phase_units(starts.get_column("timestamp").dt.epoch("us"))
     out: dict[str, np.ndarray] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for p in PHASE_PERIODS:
-            cos = np.bincount(group, units[f"cos_{p}"].to_numpy(), counts.size)
-            sin = np.bincount(group, units[f"sin_{p}"].to_numpy(), counts.size)
+            cos_p, sin_p = units[p]
+            cos = np.bincount(group, cos_p, counts.size)
+            sin = np.bincount(group, sin_p, counts.size)
             out[f"phase_{p}"] = np.sqrt(cos**2 + sin**2) / counts
     return out
+
+
+def _phase_units(ts_us: pl.Series) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per cron period P: cos and sin of each instant's phase 2π·(t mod P)/P (`t` in µs).
+
+    NOTE: logs write their times in whole milliseconds or seconds, so a short period has few
+    distinct remainders (60,000 for a minute in milliseconds) where a log has millions of burst
+    starts: the trigonometry of each distinct remainder is worked out once, by the same Polars
+    expressions, and looked up. The angles are the same floats, so their cosines are too."""
+    n = ts_us.len()
+    unit = 0  # the coarsest whole unit every instant is a multiple of (0: none known)
+    if n and not ts_us.null_count() and int(ts_us.min()) >= 0:  # type: ignore[arg-type]
+        ts = ts_us.to_numpy()
+        unit = next((u for u in (1_000_000, 1_000) if not (ts % u).any()), 0)
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    direct = []
+    in_units = ts // unit if unit else None
+    for p in PHASE_PERIODS:
+        # A unit divides every period, so (t mod P) / unit is (t / unit) mod (P / unit).
+        size = p * 1_000_000 // unit if unit else 0
+        if in_units is None or 2 * size > n:
+            direct.append(p)
+            continue
+        remainders = pl.Series("r", np.arange(size, dtype=np.int64) * unit)
+        table = _cos_sin(remainders.to_frame(), p)
+        at = in_units % size
+        out[p] = (table[f"cos_{p}"].to_numpy()[at], table[f"sin_{p}"].to_numpy()[at])
+    if direct:
+        table = _cos_sin(ts_us.alias("r").to_frame(), *direct)
+        for p in direct:
+            out[p] = (table[f"cos_{p}"].to_numpy(), table[f"sin_{p}"].to_numpy())
+    return out
+
+
+def _cos_sin(remainders: pl.DataFrame, *periods: int) -> pl.DataFrame:
+    """`cos_<P>` and `sin_<P>` of the phase angle of `r` (µs) within each of `periods`."""
+    # Each angle is worked out once for its cosine and its sine (in one expression each,
+    # Polars did it twice: a sixth of the trigonometry's time).
+    angles = remainders.select(
+        ((pl.col("r") % (p * 1_000_000)).cast(pl.Float64) * (2 * math.pi / (p * 1_000_000))).alias(
+            f"angle_{p}"
+        )
+        for p in periods
+    )
+    # Polars works the trigonometry out a column per thread; numpy adds it up by group.
+    return angles.select(
+        *[pl.col(f"angle_{p}").cos().alias(f"cos_{p}") for p in periods],
+        *[pl.col(f"angle_{p}").sin().alias(f"sin_{p}") for p in periods],
+    )
 
 
 def _in_account_time_order(rows: pl.DataFrame, at: str, *ties: str) -> pl.DataFrame:
