@@ -285,3 +285,20 @@ def test_phase_cosines_looked_up_are_those_worked_out(unit_us: int, n: int, low:
         assert np.array_equal(units[p][0], direct[f"cos_{p}"].to_numpy())
         assert np.array_equal(units[p][1], direct[f"sin_{p}"].to_numpy())
     assert _phase_units(series.head(0))[60][0].size == 0
+
+
+def test_rows_per_account_from_the_codes_are_those_of_a_group_by() -> None:
+    from tokenaudit.ingest import _rows_per_account
+
+    rng = np.random.default_rng(4)
+    # Other columns' categories share the codes' space: accounts are not the only names.
+    pl.Series(["claude-opus-4-1", "a.csv"]).cast(pl.Categorical)
+    accounts = pl.Series(
+        "account", [f"u{i}@x" for i in rng.integers(0, 300, 20_000)], dtype=pl.Categorical
+    )
+    with_null = pl.Series("account", ["a", None, "b", "a"], dtype=pl.Categorical)
+    for column in (accounts, with_null, accounts.head(0), accounts.head(1)):
+        fast = _rows_per_account(column).sort("account")
+        plain = column.to_frame().group_by("account").len().drop_nulls("account").sort("account")
+        assert fast.equals(plain)
+        assert fast.schema == plain.schema

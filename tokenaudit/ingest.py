@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from tokenaudit.config import AuditConfig
@@ -423,7 +424,7 @@ def _priced_and_resolved(
     # Priced while the rows still name their model; rows of a model without a price keep a
     # null cost and are counted by model, never priced at zero.
     good = mark_unpriced(price_usage(good, table)).drop("model")
-    names = good.group_by("account").len().drop_nulls("account")
+    names = _rows_per_account(good.get_column("account"))
     names = names.with_columns(pl.col("account").cast(pl.String)).with_columns(
         pl.col("account").str.strip_chars().str.normalize("NFC").alias("_spelling"),
         idmap.resolve(pl.col("account")).alias("_resolved"),
@@ -448,6 +449,27 @@ def _priced_and_resolved(
         .collect()
     )
     return narrowed, dict(seen)
+
+
+def _rows_per_account(accounts: pl.Series) -> pl.DataFrame:
+    """`account, len`: the rows of each (non-null) account of a categorical column.
+
+    NOTE: counted from the category codes (a bincount, and each code's first row for its name):
+    a hash group-by on the column took 0.36 s at 5M rows of 20,000 accounts, this 0.05 s."""
+    codes = accounts.to_physical()
+    if accounts.is_empty() or codes.null_count() or not isinstance(accounts.dtype, pl.Categorical):
+        return accounts.to_frame().group_by("account").len().drop_nulls("account")
+    at = codes.to_numpy()
+    counts = np.bincount(at)
+    present = np.flatnonzero(counts)
+    first = np.full(counts.size, at.size, dtype=np.int64)
+    np.minimum.at(first, at, np.arange(at.size, dtype=np.int64))
+    return pl.DataFrame(
+        {
+            "account": accounts.gather(first[present]),
+            "len": pl.Series(counts[present], dtype=pl.UInt32),
+        }
+    )
 
 
 def file_spans(frame: pl.DataFrame, column: str) -> dict[str, tuple[date, date]]:
