@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -434,19 +435,20 @@ def _burst_phases(
     The phase of a burst's first request within a cron period is the angle 2π·(t mod P)/P, and
     R (the length of the mean unit vector, 0 to 1) is near 1 when bursts start at the same point
     of the period every time (a cron job)."""
-    units = _phase_units(starts.get_column("timestamp").dt.epoch("us"))
     out: dict[str, np.ndarray] = {}
+    # One period at a time: the cosines and sines of every start for all six periods at once
+    # took 96 bytes a start (0.9 GB at 10M many-light), more than anything else held then.
     with np.errstate(divide="ignore", invalid="ignore"):
-        for p in PHASE_PERIODS:
-            cos_p, sin_p = units[p]
+        for p, cos_p, sin_p in _phase_units(starts.get_column("timestamp").dt.epoch("us")):
             cos = np.bincount(group, cos_p, counts.size)
             sin = np.bincount(group, sin_p, counts.size)
             out[f"phase_{p}"] = np.sqrt(cos**2 + sin**2) / counts
-    return out
+    return {f"phase_{p}": out[f"phase_{p}"] for p in PHASE_PERIODS}
 
 
-def _phase_units(ts_us: pl.Series) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per cron period P: cos and sin of each instant's phase 2π·(t mod P)/P (`t` in µs).
+def _phase_units(ts_us: pl.Series) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per cron period P, one after the other: P, and cos and sin of each instant's phase
+    2π·(t mod P)/P (`t` in µs).
 
     NOTE: logs write their times in whole milliseconds or seconds, so a short period has few
     distinct remainders (60,000 for a minute in milliseconds) where a log has millions of burst
@@ -457,24 +459,18 @@ def _phase_units(ts_us: pl.Series) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     if n and not ts_us.null_count() and int(ts_us.min()) >= 0:  # type: ignore[arg-type]
         ts = ts_us.to_numpy()
         unit = next((u for u in (1_000_000, 1_000) if not (ts % u).any()), 0)
-    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    direct = []
     in_units = ts // unit if unit else None
     for p in PHASE_PERIODS:
         # A unit divides every period, so (t mod P) / unit is (t / unit) mod (P / unit).
         size = p * 1_000_000 // unit if unit else 0
         if in_units is None or 2 * size > n:
-            direct.append(p)
+            table = _cos_sin(ts_us.alias("r").to_frame(), p)
+            yield p, table[f"cos_{p}"].to_numpy(), table[f"sin_{p}"].to_numpy()
             continue
         remainders = pl.Series("r", np.arange(size, dtype=np.int64) * unit)
         table = _cos_sin(remainders.to_frame(), p)
         at = in_units % size
-        out[p] = (table[f"cos_{p}"].to_numpy()[at], table[f"sin_{p}"].to_numpy()[at])
-    if direct:
-        table = _cos_sin(ts_us.alias("r").to_frame(), *direct)
-        for p in direct:
-            out[p] = (table[f"cos_{p}"].to_numpy(), table[f"sin_{p}"].to_numpy())
-    return out
+        yield p, table[f"cos_{p}"].to_numpy()[at], table[f"sin_{p}"].to_numpy()[at]
 
 
 def _cos_sin(remainders: pl.DataFrame, *periods: int) -> pl.DataFrame:
