@@ -49,6 +49,7 @@ from tokenaudit.checks.base import (
     Group,
     NullModel,
     ResultRow,
+    account_runs,
     fit_organisation_null,
     not_applicable,
     organisation_null,
@@ -119,19 +120,12 @@ def _statistics(data: CheckData, cfg: AuditConfig) -> dict[str, Found]:
     out: dict[str, Found] = {}
     if weeks.is_empty():
         return out
-    # NOTE: each account is a run of rows, taken as slices of three whole-column arrays: a
-    # `partition_by` into 20,000 frames and three conversions per frame cost more than `_best`.
-    # The slices hold the same values in the same order, so every sum is the same.
-    accounts = weeks["account"]
-    starts = np.flatnonzero(accounts.ne_missing(accounts.shift(1)).fill_null(True).to_numpy())
-    ends = np.append(starts[1:], weeks.height)
-    names = accounts.gather(starts).to_list()
     r = weeks["r"].to_numpy().astype(np.float64)
     n = weeks["n"].to_numpy().astype(np.float64)
     changes = weeks["changes"].to_numpy().astype(np.float64)
-    for name, lo, hi in zip(names, starts.tolist(), ends.tolist(), strict=True):
+    for name, lo, hi in account_runs(weeks):
         if hi - lo >= MIN_WEEKS:
-            out[str(name)] = _best(r[lo:hi], n[lo:hi], changes[lo:hi])
+            out[name] = _best(r[lo:hi], n[lo:hi], changes[lo:hi])
     return out
 
 

@@ -41,6 +41,7 @@ from tokenaudit.checks.base import (
     Group,
     NullModel,
     ResultRow,
+    account_runs,
     fit_organisation_null,
     not_applicable,
     relative_usage,
@@ -209,23 +210,13 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
         )
         for account, n, changes in per_day.select("account", "_n", "changes").iter_rows():
             merged.setdefault(account, {})[int(n)] = int(changes)
-    out: dict[str, _Series] = {}
-    if days.is_empty():
-        return out
-    # Each account is a run of rows, taken as slices of whole-column arrays: a `partition_by`
-    # into 20,000 frames and two conversions per frame cost more than the search itself. The
-    # slices hold the same values in the same order (`_Series` says why that matters).
-    accounts = days["account"]
-    starts = np.flatnonzero(accounts.ne_missing(accounts.shift(1)).fill_null(True).to_numpy())
-    ends = np.append(starts[1:], days.height)
+    # Slices of whole-column arrays (`account_runs`; `_Series` says why the order matters).
     day_no = days["_n"].to_numpy().astype(np.int64)
     r = days["_r"].to_numpy().astype(np.float64)
-    for account, lo, hi in zip(
-        accounts.gather(starts).to_list(), starts.tolist(), ends.tolist(), strict=True
-    ):
-        name = str(account)
-        out[name] = _Series(day_no[lo:hi], r[lo:hi], merged.get(name, {}))
-    return out
+    return {
+        name: _Series(day_no[lo:hi], r[lo:hi], merged.get(name, {}))
+        for name, lo, hi in account_runs(days)
+    }
 
 
 def _splits(series: _Series, origin: date, cfg: AuditConfig) -> list[int]:
