@@ -258,10 +258,8 @@ class UsageJump:
             # Nothing to judge by: report each person's own before and after, on shorter sides.
             prepared = _prepare(data, cfg, MIN_SIDE_DAYS_REPORTED) or prepared
         b = model["elasticity"] if model is not None else MAX_ELASTICITY
-        weights = {
-            m: w for m, w in MODE_WEIGHTS[len(prepared.modes)].items() if m in prepared.modes
-        }
         best: dict[str, tuple[float, float, Option, EmpiricalNull | None]] = {}
+        p_by_mode: dict[str, list[float]] = {}
         for mode in prepared.modes:
             null = (
                 EmpiricalNull.from_params(model, f"{mode}_")
@@ -276,9 +274,13 @@ class UsageJump:
             # gives, without 20,000 calls.
             p_all = null.p(values).tolist() if null is not None else [math.nan] * values.size
             for (name, (value, option)), p_one in zip(chosen.items(), p_all, strict=True):
-                p_k = min(1.0, p_one / weights[mode]) if null is not None else math.nan
-                if name not in best or p_k < best[name][0] or math.isnan(best[name][0]):
-                    best[name] = (p_k, value, option, null)
+                if null is not None:
+                    p_by_mode.setdefault(name, []).append(p_one)
+                if name not in best or p_one < best[name][0] or math.isnan(best[name][0]):
+                    best[name] = (p_one if null is not None else math.nan, value, option, null)
+        for name, found in best.items():
+            if name in p_by_mode:
+                best[name] = (simes(p_by_mode[name]), *found[1:])
         return result_frame(self.id, [self._row(n, best.get(n), prepared, cfg) for n in names])
 
     def _row(
@@ -315,13 +317,21 @@ class UsageJump:
         return (name, True, value, p, ratio, summary, clear, brief)
 
 
-#: With a change date the fixed split is tested beside the search, each against its own null,
-#: combined by Bonferroni (p = min over modes of p_mode / weight). Even weights: a right date is
-#: tested without the search's penalty (its null is the narrower one of a single split) at the
-#: cost of a factor of two; a wrong date costs the search only that factor. Measured on both
-#: generators' launch organisations (benchmarks/detection.py): 0.8/0.2 lost the padders whose
-#: padding the search places better than the date (intermittent weeks after a launch).
-MODE_WEIGHTS: Final = {1: {"search": 1.0}, 2: {"date": 0.5, "search": 0.5}}
+def simes(pvalues: list[float]) -> float:
+    """Simes' combination, min over k of m · p_(k) / k: with a change date the fixed split is
+    tested beside the search, each against its own null.
+
+    Why Simes and not Bonferroni (min over modes of 2 p, the rule before): the two statistics
+    are positively dependent (the search's maximum includes the date's split), under which
+    Simes is valid (Sarkar 1998), and it never exceeds the larger p. So a right date, whose p is
+    the smaller, gives at most the search's own p and escapes the search's penalty where it is
+    the smaller by half; a wrong date costs at most a factor of two, as before. Measured on both
+    generators' launch organisations (`benchmarks/detection.py`): with Bonferroni a right date
+    lost recall wherever the search already found the launch (200 accounts, `simulate`: 0.84
+    without a date, 0.81 with the right one)."""
+    ordered = sorted(pvalues)
+    m = len(ordered)
+    return min(1.0, min(m * p / k for k, p in enumerate(ordered, start=1)))
 
 
 @dataclass(frozen=True)
