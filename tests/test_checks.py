@@ -308,6 +308,30 @@ def test_usage_jump_credits_output_that_rose_in_step_with_usage_in_full() -> Non
     assert dated.filter(pl.col("account") == "zz-grower@acme.example")["p_value"][0] > 0.05
 
 
+def test_a_change_date_is_combined_with_the_search_by_simes() -> None:
+    from tokenaudit.checks.usage_jump import simes
+
+    data = _rise_cohort(output_elasticity=0.6)
+    usage_jump = check_by_id("usage-jump")
+
+    def padder_p(cfg: AuditConfig) -> float:
+        result = usage_jump.run(data, cfg)
+        return float(result.filter(pl.col("account") == "zz-padder@acme.example")["p_value"][0])
+
+    alone = padder_p(CFG)
+    # Right (the rise's week) or wrong, a date costs the search at most a factor of two; a date
+    # with too few days on a side adds no test, and costs nothing.
+    for day in (28, 35, 42):
+        assert padder_p(replace(CFG, change_date=D0 + timedelta(days=day))) <= 2 * alone
+    assert padder_p(replace(CFG, change_date=D0 + timedelta(days=7))) == alone
+    # Simes: one test is its own p; two never exceed the larger, nor twice the smaller, so a
+    # date whose own p is the smaller gives at most the search's p.
+    assert simes([0.03]) == 0.03
+    assert simes([0.001, 0.0015]) == 0.0015
+    assert simes([0.001, 0.5]) == 0.002
+    assert simes([0.6, 0.9]) == 0.9
+
+
 def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
     data = _rise_cohort(output_elasticity=0.6)
     result = check_by_id("usage-jump").run(data, CFG)
