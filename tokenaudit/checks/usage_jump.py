@@ -259,7 +259,7 @@ class UsageJump:
             prepared = _prepare(data, cfg, MIN_SIDE_DAYS_REPORTED) or prepared
         b = model["elasticity"] if model is not None else MAX_ELASTICITY
         best: dict[str, tuple[float, float, Option, EmpiricalNull | None]] = {}
-        p_by_mode: dict[str, list[float]] = {}
+        p_of_modes: dict[str, list[float]] = {}  # per account, one p per mode with a null
         for mode in prepared.modes:
             null = (
                 EmpiricalNull.from_params(model, f"{mode}_")
@@ -275,12 +275,12 @@ class UsageJump:
             p_all = null.p(values).tolist() if null is not None else [math.nan] * values.size
             for (name, (value, option)), p_one in zip(chosen.items(), p_all, strict=True):
                 if null is not None:
-                    p_by_mode.setdefault(name, []).append(p_one)
+                    p_of_modes.setdefault(name, []).append(p_one)
                 if name not in best or p_one < best[name][0] or math.isnan(best[name][0]):
                     best[name] = (p_one if null is not None else math.nan, value, option, null)
         for name, found in best.items():
-            if name in p_by_mode:
-                best[name] = (simes(p_by_mode[name]), *found[1:])
+            if name in p_of_modes:
+                best[name] = (simes(p_of_modes[name]), *found[1:])
         return result_frame(self.id, [self._row(n, best.get(n), prepared, cfg) for n in names])
 
     def _row(
