@@ -19,9 +19,10 @@ Accounts that are not flagged are left as they are (there is nothing to silence)
 
 **What a flag rests on** (for `checks`): the checks its reasons name, that is every applicable
 check with p ≤ `REASON_P`, and for a `suspicious` account the check that confirmed it (its
-smallest p among the checks that confirm, `Check.confirms`, whatever its size); if none qualifies, its single strongest check. An
-entry with `checks` silences the flag only when every check it rests on is listed: a flag that
-now also rests on another check is judged again, and the report says so.
+smallest p among the checks that confirm, `Check.confirms`, whatever its size); if none
+qualifies, its single strongest check. An entry with `checks` silences the flag only when every
+check it rests on is listed: a flag that now also rests on another check is judged again, and
+the report says so.
 
 Not applied, with a warning: an entry whose `until` is before `today` (expired: the account is
 judged as usual), an entry whose `max_tokens` the account's usage now passes (lifted), an entry

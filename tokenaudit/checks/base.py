@@ -229,6 +229,15 @@ def relative_usage(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     )
 
 
+def null_members(names: list[str], null_excluded: frozenset[str]) -> np.ndarray:
+    """Which of `names` a cohort's null is fitted to: those the mechanism screen did not set
+    aside, or all of them when fewer than `MIN_COHORT` would be left."""
+    in_null = np.array([name not in null_excluded for name in names], dtype=bool)
+    if in_null.sum() < MIN_COHORT:
+        return np.ones(len(names), dtype=bool)
+    return in_null
+
+
 def fit_organisation_null(
     statistic: Mapping[str, float], data: CheckData, censored_share: float, prefix: str = ""
 ) -> NullModel | None:
@@ -239,9 +248,7 @@ def fit_organisation_null(
         return None
     accounts = sorted(statistic)
     values = np.array([statistic[a] for a in accounts])
-    in_null = np.array([a not in data.null_excluded for a in accounts])
-    if in_null.sum() < MIN_COHORT:
-        in_null = np.ones(len(accounts), dtype=bool)
+    in_null = null_members(accounts, data.null_excluded)
     null = EmpiricalNull.fit(values, in_null, floor=0.05, censored_share=censored_share)
     return null.params(prefix)
 

@@ -43,6 +43,7 @@ from tokenaudit.checks.base import (
     NullModel,
     ResultRow,
     not_applicable,
+    null_members,
     result_frame,
     skipped,
 )
@@ -101,9 +102,7 @@ class _Joint:
         self.names = [n for n in acc["account"].to_list() if n in shares and n in excess]
         self.shares = shares
         s = np.array([-math.log(shares[n][0]) for n in self.names])
-        in_null = np.array([n not in data.null_excluded for n in self.names], dtype=bool)
-        if in_null.sum() < MIN_COHORT:
-            in_null = np.ones(len(self.names), dtype=bool)
+        in_null = null_members(self.names, data.null_excluded)
         if model is not None:
             self.centre, self.scale = model["share_centre"], model["share_scale"]
         elif len(self.names) >= MIN_COHORT:

@@ -13,7 +13,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import MIN_COHORT, NullModel
+from tokenaudit.checks.base import MIN_COHORT, NullModel, null_members
 from tokenaudit.checks.stats import EmpiricalNull, FloatArray, siegel_slope
 
 #: The check whose reference null (`--reference`) the peer line is.
@@ -52,9 +52,7 @@ def peer_model(accounts: pl.DataFrame, null_excluded: frozenset[str]) -> NullMod
     if len(names) < MIN_COHORT:
         return None
     t, x, _ = _axes(acc)
-    in_null = np.array([name not in null_excluded for name in names])
-    if in_null.sum() < MIN_COHORT:
-        in_null = np.ones(len(names), dtype=bool)
+    in_null = null_members(names, null_excluded)
     slope, intercept = _line(x[in_null].tobytes(), t[in_null].tobytes())
     resid = within_team(acc, t - (intercept + slope * x), in_null)
     null = EmpiricalNull.fit(resid, in_null, floor=0.05)
@@ -88,8 +86,7 @@ def peer_excess(
     if reference is not None:
         null, resid = null.recentred(raw), raw
     else:
-        in_null = np.array([name not in null_excluded for name in acc["account"].to_list()])
-        resid = within_team(acc, raw, in_null)
+        resid = within_team(acc, raw, null_members(acc["account"].to_list(), null_excluded))
     return PeerExcess(t, x, days, raw, resid, slope, intercept, null)
 
 
