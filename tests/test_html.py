@@ -130,7 +130,7 @@ def test_the_page_is_well_formed_and_holds_every_section(
     assert "61 accounts, 2026-03-02 to 2026-04-13" in sample_html
     # Every flagged account has its evidence and timeline; the fitted line is drawn.
     flagged = int(sample_report.accounts["flagged"].sum())
-    assert flagged >= 2
+    assert flagged >= 1
     assert sample_html.count('<section class="account">') == flagged
     assert sample_html.count('class="chart timeline"') == flagged
     assert 'class="fit"' in sample_html and 'class="band"' in sample_html

@@ -106,6 +106,41 @@ def test_a_local_day_that_runs_backwards_keeps_its_requests_and_sessions() -> No
     assert days["max_parallel"].to_list() == [1, 2]
 
 
+def _identical_requests(account: str, every_s: float, n: int) -> pl.DataFrame:
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    return pl.DataFrame(
+        {
+            "account": [account] * n,
+            "timestamp": [start + timedelta(seconds=every_s * i) for i in range(n)],
+            "input_tokens": [5_000] * n,
+            "output_tokens": [200] * n,
+            "cache_read_tokens": [0] * n,
+            "cache_write_tokens": [0] * n,
+            "requests": [1] * n,
+            "cost_usd": [0.01] * n,
+            "_aggregated": [False] * n,
+            "_session": [1] * n,
+            "request_id": list(range(n)),
+        },
+        schema_overrides={
+            "account": pl.Categorical,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "_session": pl.UInt64,
+            "request_id": pl.UInt64,
+        },
+    )
+
+
+def test_identical_requests_count_when_sent_back_to_back_not_on_a_schedule() -> None:
+    # A loop re-sending one request: every pair is the same size. A scheduled job sending the
+    # same request every ten minutes (an honest CI job can): each request starts after a pause,
+    # a burst of its own, and no pair counts.
+    loop = usage_days(_identical_requests("loop", 30, 100), AuditConfig())
+    job = usage_days(_identical_requests("job", 600, 100), AuditConfig())
+    assert loop["same_size_pairs"].sum() == 99
+    assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
+
+
 def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:
     days = follow_up(
         days_frame("a", [0, 1, 10]),

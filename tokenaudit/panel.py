@@ -27,6 +27,12 @@ _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
 #: A request after this long a pause starts a burst (its phase is what a cron job fixes).
 BURST_GAP_S: Final = 120
+#: Identical consecutive requests count as a loop's (`same_size_pairs`) only when the second
+#: follows the first within this many seconds. A scheduled job may send one request, the same
+#: every time, on a cron period (an honest CI job under a person's key can: 5 minutes is the
+#: shortest period common schedulers offer); a loop re-sending a request to burn tokens sends it
+#: again as soon as the answer is back. Four minutes leaves a 5-minute schedule's jitter out.
+SAME_SIZE_GAP_S: Final = 240
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
@@ -247,6 +253,7 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         .alias("_gap_next"),
         (
             same_prev
+            & ((ts_us - ts_us.shift(1)) / 1e6 < SAME_SIZE_GAP_S)
             & ((pl.col("_prompt") - pl.col("_prompt").shift(1)).abs() <= 0.01 * pl.col("_prompt"))
             & (
                 (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()

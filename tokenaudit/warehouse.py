@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS
+from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS, SAME_SIZE_GAP_S
 from tokenaudit.schema import AGGREGATED_SOURCES, PANEL_SCHEMA, PHASE_PERIODS
 
 #: GitHub noreply addresses stand for their login (identities.normalise_identity).
@@ -292,6 +292,7 @@ overlap AS (
     STDDEV_SAMP({gap}) AS {q("gap_std")},
     CAST(SUM(CASE
       WHEN {q("prev_prompt")} IS NOT NULL
+        AND {q("gap_prev")} < {SAME_SIZE_GAP_S}
         AND ABS({q("prompt")} - {q("prev_prompt")}) <= 0.01 * {q("prompt")}
         AND ABS({q("output_tokens")} - {q("prev_output")}) <= 0.01 * GREATEST({q("output_tokens")}, 1)
       THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")},

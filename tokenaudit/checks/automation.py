@@ -4,7 +4,8 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `no-sleep`: no pause of `sleep_gap_hours` or more touches the day (24/7 activity);
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
-- `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %;
+- `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %,
+  the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
 - `phase-locked`: bursts of requests start at the same point of a cron period (1, 5, 10, 15, 30
@@ -24,7 +25,11 @@ minimum over the counted fingerprints (valid under any dependence between them).
 
 Only `same-size` counts as evidence (`EVIDENCE`): re-sending the same request again and again is
 what busywork looks like and what working agents, whose context and answers change from one turn
-to the next, do not produce. The others are produced by honest automation as well
+to the next, do not produce. Back to back only: a scheduled job under a person's key may send one
+request, the same every time, on a cron period (on independently generated organisations, CI
+jobs every 10–60 minutes with a fixed prompt and a fixed-length answer put 3 honest people per
+organisation of 200 in `suspicious` when any two consecutive identical requests counted; none
+since), and 5 minutes is the shortest period common schedulers offer. The others are produced by honest automation as well
 (`CONTEXT_ONLY`) and are shown, never counted. A mechanism alone never flags.
 """
 
