@@ -154,6 +154,44 @@ def test_shuffled_rows_and_reordered_files_give_identical_bytes(
     assert accounts_only(base.stdout) == accounts_only(other.stdout)
 
 
+def test_overlapping_exports_count_each_request_once_and_are_not_refused(
+    tmp_path: Path, small_org: Path
+) -> None:
+    # Two cumulative exports overlapping by 40 % of the rows, and one of them saved twice: every
+    # request is counted once, the report is the single export's, and the repeats are listed.
+    usage = pl.read_csv(small_org / "usage.csv", infer_schema=False)
+    n = usage.height
+    usage.head(int(n * 0.7)).write_csv(tmp_path / "export-1.csv")
+    usage.tail(n - int(n * 0.3)).write_csv(tmp_path / "export-2.csv")
+    usage.tail(n - int(n * 0.3)).write_csv(tmp_path / "export-2 (1).csv")
+    args = ["--commits", str(small_org / "commits.csv"), "--format", "json", "--exit-zero"]
+    whole = run_tool("scan", "--usage", str(small_org / "usage.csv"), *args)
+    rejects = tmp_path / "rejects.csv"
+    overlapping = run_tool(
+        "scan",
+        "--usage",
+        str(tmp_path / "export-1.csv"),
+        "--usage",
+        str(tmp_path / "export-2.csv"),
+        "--usage",
+        str(tmp_path / "export-2 (1).csv"),
+        "--rejects",
+        str(rejects),
+        *args,
+    )
+    assert overlapping.returncode == 0, overlapping.stderr
+
+    def accounts_only(out: str) -> str:
+        return out[out.index('"accounts"') :]
+
+    assert accounts_only(overlapping.stdout) == accounts_only(whole.stdout)
+    listed = pl.read_csv(rejects)
+    first, second = int(n * 0.7), n - int(n * 0.3)
+    # Every row read twice or three times, and the generator's own repeated request ids.
+    assert listed.height >= first + 2 * second - n
+    assert set(listed["code"].to_list()) == {"duplicate_request"}
+
+
 def test_thread_count_does_not_change_the_output(small_org: Path) -> None:
     one = run_tool(
         "scan", str(small_org), "--format", "csv", "--exit-zero", env={"POLARS_MAX_THREADS": "1"}

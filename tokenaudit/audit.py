@@ -44,7 +44,7 @@ from tokenaudit.panel import (
 )
 from tokenaudit.pricing import shipped_prices
 from tokenaudit.process import interrupt_seen
-from tokenaudit.rejects import code_of
+from tokenaudit.rejects import RejectCode, code_of
 from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, Kind
 
 
@@ -605,17 +605,26 @@ def _summaries(
 def _enforce_bad_row_limits(
     inputs: list[InputSummary], rejects: pl.DataFrame, cfg: AuditConfig
 ) -> None:
-    """A file with too many unusable rows is refused whole (exit 65) rather than half-read."""
+    """A file with too many unusable rows is refused whole (exit 65) rather than half-read.
+
+    A row repeated from another file or earlier in the same one (a request id, or an account's
+    day of an aggregate export, already read) is not unusable: it is counted once, and listed
+    with `--rejects`. Exports that overlap (cumulative downloads, a file saved twice) are how
+    organisations keep them; counted as bad rows, two exports overlapping by half were refused."""
+    repeats = [RejectCode.DUPLICATE_REQUEST.value, RejectCode.DUPLICATE_DAY.value]
+    unusable = rejects.filter(~pl.col("code").is_in(repeats).fill_null(False))
     for s in inputs:
-        if not s.rejected:
+        own = unusable.filter(pl.col("file") == s.name)
+        if own.is_empty():
             continue
-        first = rejects.filter(pl.col("file") == s.name).row(0, named=True)
-        if s.rejected == s.rows:
+        first = own.row(0, named=True)
+        bad = own.height
+        if bad == s.rows:
             raise DataError(
                 s.name, f"no usable rows; first problem: {first['reason']}", line=first["line"]
             )
-        too_many = cfg.max_bad_rows is not None and s.rejected > cfg.max_bad_rows
-        too_large_a_share = s.rejected / s.rows > cfg.max_bad_ratio
+        too_many = cfg.max_bad_rows is not None and bad > cfg.max_bad_rows
+        too_large_a_share = bad / s.rows > cfg.max_bad_ratio
         if too_many or too_large_a_share:
             limit = (
                 f"more than --max-bad-rows {cfg.max_bad_rows}"
@@ -624,7 +633,7 @@ def _enforce_bad_row_limits(
             )
             raise DataError(
                 s.name,
-                f"{s.rejected} of {s.rows} rows unusable ({limit}); first: {first['reason']}",
+                f"{bad} of {s.rows} rows unusable ({limit}); first: {first['reason']}",
                 line=first["line"],
             )
 
