@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Group
+from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, Derived, Group
 from tokenaudit.checks.registry import CHECKS, primary_check, window_sensitive
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import combine_groups, decide, mechanism_screen
@@ -399,6 +399,8 @@ class _Assessment:
     assessed: pl.DataFrame
     assessed_days: pl.DataFrame
     cohorts: pl.DataFrame
+    #: What the checks work out from `assessed_days` alike (`CheckData.derived`).
+    derived: Derived = field(default_factory=dict)
 
 
 def _assess(
@@ -467,6 +469,7 @@ def _run_checks(a: _Assessment, period: _Period, cfg: AuditConfig) -> _Checked:
             cfg,
             period.outputs,
             screened,
+            a.derived,
         )
 
     mechanisms = [run(c) for c in CHECKS if c.group is Group.MECHANISM]
@@ -525,7 +528,12 @@ def _report(
     def fit_null_models() -> NullModels:
         """Each check's null on the whole organisation, as `run` would fit it."""
         data = CheckData(
-            a.assessed, a.assessed_days, period.window, period.outputs, checked.screened
+            a.assessed,
+            a.assessed_days,
+            period.window,
+            period.outputs,
+            checked.screened,
+            derived=a.derived,
         )
         fitted = {check.id: check.fit(data, cfg) for check in CHECKS}
         first, last = period.first_day, period.last_day
@@ -791,10 +799,12 @@ def run_by_cohort(
     cfg: AuditConfig,
     outputs: pl.DataFrame | None = None,
     null_excluded: frozenset[str] = frozenset(),
+    derived: Derived | None = None,
 ) -> pl.DataFrame:
     """Run a check once per role cohort, and once over the whole organisation for the accounts
     whose role is too small to be a cohort; each account keeps the result of its own cohort.
-    A check that is not `by_role` runs once, over the whole organisation."""
+    A check that is not `by_role` runs once, over the whole organisation. `derived`: the
+    `CheckData.derived` of the checks' runs over these `days`, to share what they work out."""
     if not check.by_role:
         cohorts = cohorts.select("account", pl.lit(ORGANISATION).alias("cohort"))
 
@@ -802,7 +812,15 @@ def run_by_cohort(
 
     def within(names: pl.Series | None) -> CheckData:
         if names is None:
-            return CheckData(accounts, days, window, outputs, null_excluded, reference)
+            return CheckData(
+                accounts,
+                days,
+                window,
+                outputs,
+                null_excluded,
+                reference,
+                {} if derived is None else derived,
+            )
         keep = pl.col("account").is_in(names.implode())
         return CheckData(
             accounts.filter(keep),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Protocol
 
@@ -56,6 +56,10 @@ RESULT_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 
 
+#: `CheckData.derived`: per name, (the days, the configuration, the frame worked out from them).
+Derived = dict[str, tuple[pl.DataFrame, AuditConfig, pl.DataFrame]]
+
+
 @dataclass(frozen=True)
 class CheckData:
     """What every check may read.
@@ -81,6 +85,10 @@ class CheckData:
     #: check compares the accounts with it instead of fitting its own to this cohort, so it runs
     #: at any team size.
     reference: Mapping[str, float] | None = None
+    #: Frames that several checks work out from `days` alike (`shared_relative_usage`). The
+    #: caller may give one dict to every `CheckData` of a run: each frame is kept with the days
+    #: and the configuration it came from, and reused only for the same ones.
+    derived: Derived = field(default_factory=dict, compare=False, repr=False)
 
 
 #: A check's fitted null model: named numbers only, never a name or a count of one person.
@@ -227,6 +235,18 @@ def relative_usage(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
         .with_columns(week_of(pl.col("day"), cfg).alias("week"))
         .select("account", "day", "week", (lt - lt.median().over("week")).alias("r"))
     )
+
+
+def shared_relative_usage(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
+    """`relative_usage(data.days, cfg)`, worked out once for the `CheckData` that share
+    `data.derived` and these days: `usage-jump`, `heavy-weeks` and `weekday-spikes` all read it
+    (0.17 s each at 20,000 accounts)."""
+    cached = data.derived.get("relative_usage")
+    if cached is not None and cached[0] is data.days and cached[1] is cfg:
+        return cached[2]
+    usage = relative_usage(data.days, cfg)
+    data.derived["relative_usage"] = (data.days, cfg, usage)
+    return usage
 
 
 def null_members(names: list[str], null_excluded: frozenset[str]) -> np.ndarray:

@@ -53,9 +53,9 @@ from tokenaudit.checks.base import (
     fit_organisation_null,
     not_applicable,
     organisation_null,
-    relative_usage,
     result_frame,
     run_means,
+    shared_relative_usage,
     skipped,
 )
 from tokenaudit.config import AuditConfig
@@ -75,7 +75,7 @@ Found = tuple[float, float, float, int, int]
 def _weeks(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
     """Per account and worked week: mean r (`base.run_means`), worked days, and merged changes
     credited to it."""
-    usage = relative_usage(data.days, cfg).sort("account", "week", "day")
+    usage = shared_relative_usage(data, cfg).sort("account", "week", "day")
     weeks = (
         run_means(usage, ["account", "week"], "r").drop("ss").filter(pl.col("n") >= MIN_WEEK_DAYS)
     )

@@ -44,8 +44,8 @@ from tokenaudit.checks.base import (
     account_runs,
     fit_organisation_null,
     not_applicable,
-    relative_usage,
     result_frame,
+    shared_relative_usage,
     skipped,
 )
 from tokenaudit.checks.stats import EmpiricalNull, siegel_slope
@@ -192,7 +192,7 @@ def _series(data: CheckData, cfg: AuditConfig, origin: date) -> dict[str, _Serie
     # Only the columns used: the panel has 31, and each of its account-days is copied here
     # (filtered, sorted, then split per account).
     days = (
-        relative_usage(data.days, cfg)
+        shared_relative_usage(data, cfg)
         .select(
             "account",
             "day",

@@ -46,9 +46,9 @@ from tokenaudit.checks.base import (
     fit_organisation_null,
     not_applicable,
     organisation_null,
-    relative_usage,
     result_frame,
     run_means,
+    shared_relative_usage,
     skipped,
 )
 from tokenaudit.config import AuditConfig
@@ -94,7 +94,7 @@ def _statistics(data: CheckData, cfg: AuditConfig) -> dict[str, Found]:
     """Per account, its heaviest weekday against its other weekdays (the earliest weekday among
     equals)."""
     usage = (
-        relative_usage(data.days, cfg)
+        shared_relative_usage(data, cfg)
         .with_columns(pl.col("day").dt.weekday().alias("wd"))
         .sort("account", "wd", "day")
     )
