@@ -140,11 +140,19 @@ def account_runs(frame: pl.DataFrame) -> list[tuple[str, int, int]]:
     and a slice holds the same values in the same order, so every sum is the same float."""
     if frame.is_empty():
         return []
-    accounts = frame["account"]
-    starts = np.flatnonzero(accounts.ne_missing(accounts.shift(1)).fill_null(True).to_numpy())
+    starts = run_starts(frame, ["account"])
     ends = np.append(starts[1:], frame.height)
-    names = [str(a) for a in accounts.gather(starts).to_list()]
+    names = [str(a) for a in frame["account"].gather(starts).to_list()]
     return list(zip(names, starts.tolist(), ends.tolist(), strict=True))
+
+
+def run_starts(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """The first row of each run of equal `keys` in `frame` (none of them a float column).
+
+    NOTE: compared by Polars, not as numpy arrays: a string column becomes an array of Python
+    objects first (1M account-days: 0.09 s a call, against 0.007 s)."""
+    change = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    return frame.select(change.fill_null(True)).to_series().arg_true().to_numpy().astype(np.int64)
 
 
 def result_frame(check_id: str, rows: list[ResultRow]) -> pl.DataFrame:
@@ -293,13 +301,7 @@ def run_means(frame: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame
     parallel partial sums are added in an order that varies from run to run, and the last bit
     of a mean moved with it (same input, different bytes: shuffled rows gave another
     `weekday-spikes` statistic)."""
-    change = np.zeros(frame.height, dtype=bool)
-    if frame.height:
-        change[0] = True
-        for key in keys:
-            values = frame[key].to_numpy()
-            change[1:] |= values[1:] != values[:-1]
-    starts = np.flatnonzero(change)
+    starts = run_starts(frame, keys)
     x = frame[column].to_numpy().astype(np.float64)
     n = np.diff(np.append(starts, x.size))
     mean = np.add.reduceat(x, starts) / n if x.size else x

@@ -48,6 +48,7 @@ from tokenaudit.checks.base import (
     organisation_null,
     result_frame,
     run_means,
+    run_starts,
     shared_relative_usage,
     skipped,
 )
@@ -75,8 +76,7 @@ def _spread(levels: pl.DataFrame) -> pl.DataFrame:
     them. `levels` is in account order."""
     if levels.is_empty():
         return pl.DataFrame(schema={"account": pl.String, "sd": pl.Float64, "n_all": pl.Int64})
-    accounts = levels["account"].to_numpy()
-    starts = np.flatnonzero(np.append(True, accounts[1:] != accounts[:-1]))
+    starts = run_starts(levels, ["account"])
     n = levels["n"].to_numpy()
     k = np.diff(np.append(starts, n.size))
     n_all = np.add.reduceat(n, starts)

@@ -1,18 +1,26 @@
-"""Work the checks share is worked out once and gives each check what it worked out alone.
+"""Round 6 of the scale work (`benchmarks/results/scale-1M-10M.md`): each shortcut gives what the
+plain code it replaced gave, bit for bit.
 
-Round 6 of the scale work (`benchmarks/results/scale-1M-10M.md`): the checks that read the same
-derived frame get it from `CheckData.derived` instead of each working it out again."""
+Work the checks share is worked out once (`CheckData.derived`) and gives each check what it
+worked out alone; runs of equal keys are found by Polars instead of numpy arrays of objects."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import polars as pl
 import pytest
 
 from tokenaudit.audit import run_by_cohort
 from tokenaudit.checks import base
-from tokenaudit.checks.base import CheckData, Derived, relative_usage, shared_relative_usage
+from tokenaudit.checks.base import (
+    CheckData,
+    Derived,
+    relative_usage,
+    run_starts,
+    shared_relative_usage,
+)
 from tokenaudit.checks.registry import check_by_id
 from tokenaudit.config import AuditConfig
 
@@ -58,3 +66,31 @@ def test_checks_that_share_relative_usage_answer_as_they_do_alone() -> None:
         shared = run_by_cohort(check, accounts, days, cohorts, 5, CFG, derived=derived)
         assert shared.equals(alone), check_id
     assert list(derived) == ["relative_usage"]
+
+
+def _run_starts_as_before(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """`base.run_starts` as `run_means` had it: the keys compared as numpy arrays."""
+    change = np.zeros(frame.height, dtype=bool)
+    if frame.height:
+        change[0] = True
+        for key in keys:
+            values = frame[key].to_numpy()
+            change[1:] |= values[1:] != values[:-1]
+    return np.flatnonzero(change)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_runs_of_equal_keys_start_where_the_numpy_comparison_said(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 400))
+    frame = pl.DataFrame(
+        {
+            "account": rng.choice(["a", "b", "bb", "é", ""], n),
+            "wd": rng.integers(1, 4, n).astype(np.int8),
+            "week": rng.integers(0, 3, n),
+        }
+    ).sort("account", "wd")
+    for keys in (["account"], ["account", "wd"], ["account", "week"], ["wd"]):
+        starts = run_starts(frame, keys)
+        assert starts.dtype == np.int64
+        assert np.array_equal(starts, _run_starts_as_before(frame, keys))
