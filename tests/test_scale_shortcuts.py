@@ -2,16 +2,21 @@
 plain code it replaced gave, bit for bit.
 
 Work the checks share is worked out once (`CheckData.derived`) and gives each check what it
-worked out alone; runs of equal keys are found by Polars instead of numpy arrays of objects."""
+worked out alone; runs of equal keys are found by Polars instead of numpy arrays of objects; the
+inputs' SHA-256 is worked out while auditing only for a report that shows it."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 
+from tokenaudit import audit
 from tokenaudit.audit import run_by_cohort
 from tokenaudit.checks import base
 from tokenaudit.checks.base import (
@@ -23,6 +28,7 @@ from tokenaudit.checks.base import (
 )
 from tokenaudit.checks.registry import check_by_id
 from tokenaudit.config import AuditConfig
+from tokenaudit.loaders import expand_paths
 
 from .panels import synthetic_cohort
 
@@ -94,3 +100,79 @@ def test_runs_of_equal_keys_start_where_the_numpy_comparison_said(seed: int) -> 
         starts = run_starts(frame, keys)
         assert starts.dtype == np.int64
         assert np.array_equal(starts, _run_starts_as_before(frame, keys))
+
+
+@pytest.fixture(scope="module")
+def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenaudit.synthetic.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("digests_org")
+    write_org(generate_org(40, 42, 9, 0.1), out)
+    (out / "truth.csv").unlink()
+    return out
+
+
+def _counted_digests(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files `audit` works a SHA-256 out for, from now on."""
+    hashed: list[Path] = []
+    original = audit._sha256
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(audit, "_sha256", counted)
+    return hashed
+
+
+def test_input_digests_not_asked_for_are_worked_out_only_when_read(
+    small_org: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    files = expand_paths([small_org])
+    hashed = _counted_digests(monkeypatch)
+    report = audit.run_audit(files, AuditConfig(), tmp_path / "lazy", digests=False)
+    assert hashed == []
+    expected = {f.name: hashlib.sha256(f.path.read_bytes()).hexdigest() for f in files}
+    assert {s.name: s.sha256 for s in report.inputs} == expected
+    eager = audit.run_audit(files, AuditConfig(), tmp_path / "eager")
+    assert {s.name: s.sha256 for s in eager.inputs} == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "hashes"),
+    [
+        (["-f", "csv"], False),
+        (["-f", "markdown"], False),
+        (["-f", "json"], True),
+        (["-f", "ndjson"], True),
+        (["-o", "report.json"], True),
+        (["-f", "csv", "--manifest", "manifest.json"], True),
+    ],
+)
+def test_a_scan_hashes_its_inputs_while_auditing_only_for_a_report_that_shows_them(
+    small_org: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    args: list[str],
+    hashes: bool,
+) -> None:
+    from typer.testing import CliRunner
+
+    from tokenaudit.cli import app
+
+    from .conftest import CLI_ENV
+
+    monkeypatch.chdir(tmp_path)
+    hashed = _counted_digests(monkeypatch)
+    seen: list[bool] = []
+    original = audit.run_audit
+
+    def spied(*a: Any, **k: Any) -> Any:
+        report = original(*a, **k)
+        seen.append(bool(hashed))
+        return report
+
+    monkeypatch.setattr(audit, "run_audit", spied)
+    result = CliRunner(env=CLI_ENV).invoke(app, ["scan", str(small_org), "--exit-zero", *args])
+    assert result.exit_code == 0, result.stderr
+    assert seen == [hashes]

@@ -84,10 +84,10 @@ def test_an_unchecked_csv_gives_the_careful_report(
 
 
 def _careful_only(
-    files: list[InputFile], cfg: AuditConfig, workdir: Path
+    files: list[InputFile], cfg: AuditConfig, workdir: Path, digests: bool
 ) -> tuple[audit._Inputs, audit._Ingested]:
     inputs = audit._load(files, cfg, workdir, careful=True)
-    return inputs, audit._ingest(inputs, cfg, workdir)
+    return inputs, audit._ingest(inputs, cfg, workdir, digests)
 
 
 def test_an_unchecked_reading_parses_every_column_whatever_is_selected(tmp_path: Path) -> None:

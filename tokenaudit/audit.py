@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Final
 
@@ -148,8 +149,13 @@ def _warm_statistics_imports() -> None:
         importlib.import_module(name)
 
 
-def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
-    """Run the whole audit over `files`. Raises `DataError` when the inputs cannot support one."""
+def run_audit(
+    files: list[InputFile], cfg: AuditConfig, workdir: Path, *, digests: bool = True
+) -> AuditReport:
+    """Run the whole audit over `files`. Raises `DataError` when the inputs cannot support one.
+
+    `digests`: work the inputs' SHA-256 out while the audit runs (`InputSummary.sha256`), for a
+    report that shows them; without, each is worked out if and when it is asked for."""
     import threading
 
     warm = threading.Thread(
@@ -157,15 +163,17 @@ def run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditR
     )
     warm.start()
     try:
-        return _run_audit(files, cfg, workdir)
+        return _run_audit(files, cfg, workdir, digests)
     finally:
         warm.join()
 
 
-def _run_audit(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> AuditReport:
+def _run_audit(
+    files: list[InputFile], cfg: AuditConfig, workdir: Path, digests: bool
+) -> AuditReport:
     """load → identities and usage panel → follow-up → gates and cohorts → checks → decision →
     fragility: each a function below."""
-    inputs, ingested = _read_inputs(files, cfg, workdir)
+    inputs, ingested = _read_inputs(files, cfg, workdir, digests)
     if not sum(ingested.usage.used.values()) and cfg.allow_empty:
         return empty_report(ingested.summaries, ingested.rejects, inputs.skipped, cfg)
     if ingested.usage.days.is_empty():
@@ -188,7 +196,7 @@ class _Inputs:
 
 
 def _read_inputs(
-    files: list[InputFile], cfg: AuditConfig, workdir: Path
+    files: list[InputFile], cfg: AuditConfig, workdir: Path, digests: bool
 ) -> tuple[_Inputs, _Ingested]:
     """`_load` and `_ingest`, reading CSV files without checking the width of their rows first
     (`readers.read_raw`): a file with a row of too many or too few fields (or an empty last
@@ -200,13 +208,13 @@ def _read_inputs(
     `workdir` (part of its account buckets) is under names of its own (`ingest`)."""
     try:
         inputs = _load(files, cfg, workdir, careful=False)
-        return inputs, _ingest(inputs, cfg, workdir)
+        return inputs, _ingest(inputs, cfg, workdir, digests)
     except pl.exceptions.PolarsError:
         if interrupt_seen():
             raise
     # Out of the handler, so that the first attempt's frames are freed before the second.
     inputs = _load(files, cfg, workdir, careful=True)
-    return inputs, _ingest(inputs, cfg, workdir)
+    return inputs, _ingest(inputs, cfg, workdir, digests)
 
 
 def _load(files: list[InputFile], cfg: AuditConfig, workdir: Path, *, careful: bool) -> _Inputs:
@@ -248,19 +256,29 @@ class _Ingested:
     summaries: list[InputSummary]
 
 
-def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path) -> _Ingested:
+def _ingest(inputs: _Inputs, cfg: AuditConfig, workdir: Path, digests: bool) -> _Ingested:
     """Identities, commits and the usage panel, every rejected row counted per file."""
+    paths = [x.file.path for x in inputs.loaded]
+    if not digests:
+        return _ingest_with(inputs, cfg, workdir, lambda: {p: partial(_sha256, p) for p in paths})
     # The inputs' SHA-256 (for the report and the manifest) is worked out on a side thread while
     # the panel is built: hashlib releases the GIL, and the files are then in the page cache.
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="tokenaudit-sha256") as pool:
-        digests = pool.submit(lambda: {x.file.path: _sha256(x.file.path) for x in inputs.loaded})
-        return _ingest_with(inputs, cfg, workdir, digests.result)
+        found = pool.submit(lambda: {p: _known(_sha256(p)) for p in paths})
+        return _ingest_with(inputs, cfg, workdir, found.result)
+
+
+def _known(digest: str) -> Callable[[], str]:
+    return lambda: digest
 
 
 def _ingest_with(
-    inputs: _Inputs, cfg: AuditConfig, workdir: Path, digests: Callable[[], dict[Path, str]]
+    inputs: _Inputs,
+    cfg: AuditConfig,
+    workdir: Path,
+    digests: Callable[[], dict[Path, Callable[[], str]]],
 ) -> _Ingested:
     by_kind = inputs.by_kind
     # Identities and commits are small: collected whole. Usage is the large input: it goes
@@ -585,7 +603,7 @@ def _summaries(
     rejects: pl.DataFrame,
     zone_less: dict[str, int],
     spans: dict[str, tuple[date, date]],
-    digests: dict[Path, str],
+    digests: dict[Path, Callable[[], str]],
 ) -> list[InputSummary]:
     """Per file: rows read (parsed rows plus unparseable lines), rows used, rows rejected.
     Counted independently, so that `rows == used + rejected` is a real check."""
@@ -601,7 +619,7 @@ def _summaries(
                 rows=parsed.get(name, 0) + len(x.unreadable),
                 used=used.get(name, 0),
                 rejected=int(rejected.get(name, 0)),
-                sha256=digests[x.file.path],
+                digest=digests[x.file.path],
                 zone_less=zone_less.get(name, 0),
                 first=spans[name][0].isoformat() if name in spans else None,
                 last=spans[name][1].isoformat() if name in spans else None,

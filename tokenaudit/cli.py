@@ -49,10 +49,12 @@ from tokenaudit.cli_support import (
     pseudonym_key,
     pseudonymise,
     render_context,
+    report_renderer,
     run_manifest,
     run_verify,
     settings_text,
     silence_stdout,
+    wants_input_digests,
     warn,
     workdir,
 )
@@ -62,6 +64,7 @@ from tokenaudit.output import check_output_path, write_atomically
 if TYPE_CHECKING:
     from tokenaudit.config import AuditConfig
     from tokenaudit.model import AuditReport
+    from tokenaudit.report.interface import Renderer
 
 app = typer.Typer(
     add_completion=False,
@@ -116,8 +119,10 @@ def scan(
         trail = load_trail(ctx, trail_options)
         key = pseudonym_key(audit.pseudonymize)
         files = input_files(inputs, audit, tmp)
+        renderer = report_renderer(out)
+        digests = wants_input_digests(renderer, trail, trail_options)
         with progress(f"auditing {len(files)} input file(s)"):
-            report = run_audit(files, cfg, tmp)
+            report = run_audit(files, cfg, tmp, digests=digests)
         if audit.save_reference is not None:
             from tokenaudit.reference import dump_reference
 
@@ -135,21 +140,15 @@ def scan(
             manifest = run_manifest(report, cfg, out, trail, files, tmp, audit.reference)
             write_atomically(trail_options.manifest, json_text(manifest))
             trail.run_extra["manifest"] = manifest
-        _write_report(report, cfg, out, trail)
+        _write_report(report, cfg, out, trail, renderer)
         code = _exit_code(report, out.fail_on, out.exit_zero, trail)
     raise typer.Exit(code)
 
 
-def _write_report(report: AuditReport, cfg: AuditConfig, out: ReportOptions, trail: Trail) -> None:
-    """Render the report in the chosen format, to `-o` or stdout."""
-    from tokenaudit.report import registry
-
-    if out.fmt != "auto":
-        renderer = registry.get(out.fmt)
-    elif out.output is not None:
-        renderer = registry.for_extension(out.output.suffix) or registry.get(registry.DEFAULT)
-    else:
-        renderer = registry.get(registry.TERMINAL if sys.stdout.isatty() else registry.DEFAULT)
+def _write_report(
+    report: AuditReport, cfg: AuditConfig, out: ReportOptions, trail: Trail, renderer: Renderer
+) -> None:
+    """Render the report with `renderer`, to `-o` or stdout."""
     emit(
         renderer.render(report, render_context(report, cfg, out, trail, renderer.name)), out.output
     )

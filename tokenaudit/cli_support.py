@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from tokenaudit.config import AuditConfig, Measure
     from tokenaudit.loaders import InputFile
     from tokenaudit.model import AuditReport
-    from tokenaudit.report.interface import RenderContext
+    from tokenaudit.report.interface import RenderContext, Renderer
     from tokenaudit.settings import ConfigFile, Effective
     from tokenaudit.suppressions import Suppression
 
@@ -656,6 +656,34 @@ def json_text(doc: dict[str, Any]) -> str:
     import json
 
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+
+
+#: The formats whose report shows each input's SHA-256 (`report.jsonout`'s run metadata).
+_SHOWS_INPUT_DIGESTS: Final = frozenset({"json", "ndjson"})
+
+
+def report_renderer(out: ReportOptions) -> Renderer:
+    """The renderer of the chosen format (`--format auto`: by the `-o` extension, else a table
+    on a terminal and the default elsewhere)."""
+    from tokenaudit.report import registry
+
+    if out.fmt != "auto":
+        return registry.get(out.fmt)
+    if out.output is not None:
+        return registry.for_extension(out.output.suffix) or registry.get(registry.DEFAULT)
+    return registry.get(registry.TERMINAL if sys.stdout.isatty() else registry.DEFAULT)
+
+
+def wants_input_digests(renderer: Renderer, trail: Trail, options: TrailOptions) -> bool:
+    """Whether the inputs' SHA-256 is worked out while the audit runs (`run_audit`'s `digests`):
+    for a report that shows it, a manifest, or a baseline comparison (which reads the run's
+    metadata). Other reports never read it, and hashing 1.1 GB of CSV again costs 0.9 s of CPU;
+    it is still worked out if something asks."""
+    return (
+        renderer.name in _SHOWS_INPUT_DIGESTS
+        or options.manifest is not None
+        or trail.baseline is not None
+    )
 
 
 def render_context(
