@@ -14,6 +14,8 @@ class RejectCode(StrEnum):
     # --- the line could not be read into fields (loaders/readers.py)
     TOO_MANY_FIELDS = "too_many_fields"
     TOO_FEW_FIELDS = "too_few_fields"
+    #: A line inside a quoted field that runs on and on (a stray `"`): one per physical line.
+    UNTERMINATED_QUOTE = "unterminated_quote"
     LINE_TOO_LONG = "line_too_long"
     NOT_UTF8 = "not_utf8"
     BAD_JSON = "bad_json"

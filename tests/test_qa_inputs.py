@@ -1,0 +1,103 @@
+"""Inputs a QA pass found mishandled, each stated as the behaviour that replaces it: nothing is
+lost without being counted, a failed write is never exit 0, and a hostile shape cannot exhaust
+the machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tokenaudit.loaders import InputFile, load_input
+from tokenaudit.loaders.readers import MAX_QUOTED_LINES
+from tokenaudit.rejects import RejectCode, code_of
+
+HEADER = "timestamp,account,input_tokens,output_tokens,request_id\n"
+
+
+def _rows(n: int, start: int = 0) -> list[str]:
+    return [
+        f"2026-03-{2 + i % 20:02d}T10:{i % 60:02d}:00Z,ana@acme.example,100,10,r{i}\n"
+        for i in range(start, start + n)
+    ]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "tokenaudit", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def load(path: Path, tmp_path: Path, *, careful: bool = True) -> tuple[pl.DataFrame, list]:
+    loaded = load_input(InputFile(path, path.name), tmp_path, careful=careful)
+    assert loaded is not None
+    return loaded.frame.collect(), list(loaded.unreadable)
+
+
+# ----------------------------------------------------------------------------- a stray quote
+
+
+def test_a_quote_left_open_makes_every_line_it_swallows_a_rejected_row(tmp_path: Path) -> None:
+    # Line 12 opens a quote ('"my laptop key') that nothing closes: the reader sees one short
+    # record from line 12 to the end. Each of those 289 lines is counted as lost.
+    path = tmp_path / "usage.csv"
+    bad = '2026-03-02T10:00:00Z,"my laptop key,5,5,rq\n'
+    path.write_text(HEADER + "".join(_rows(10)) + bad + "".join(_rows(288, 10)))
+    frame, unreadable = load(path, tmp_path)
+    assert frame.height == 10
+    assert [line for line, _ in unreadable] == list(range(12, 301))
+    assert {code_of(reason) for _, reason in unreadable} == {RejectCode.UNTERMINATED_QUOTE}
+    assert "line 300" in unreadable[0][1] and "'account'" in unreadable[0][1]
+
+
+def test_a_quote_left_open_in_a_usage_csv_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "usage.csv"
+    bad = '2026-03-02T10:00:00Z,"my laptop key,5,5,rq\n'
+    path.write_text(HEADER + "".join(_rows(10)) + bad + "".join(_rows(200, 10)))
+    commits = tmp_path / "commits.csv"
+    commits.write_text("merged_at,author,lines_added\n2026-03-03T10:00:00Z,ana@acme.example,4\n")
+    code, _, err = run("scan", str(path), "--commits", str(commits), "-f", "json", "--exit-zero")
+    assert code == 65, err
+    assert "Traceback" not in err
+    assert "usage.csv:12: 201 of 211 rows unusable" in err and "unterminated quote" in err
+
+
+@pytest.mark.parametrize("careful", [True, False])
+def test_two_stray_quotes_far_apart_are_not_one_row_of_a_thousand_lines(
+    tmp_path: Path, careful: bool
+) -> None:
+    # Two stray quotes in the same column close each other: the record between them has the
+    # right number of fields, but its cell runs over MAX_QUOTED_LINES lines.
+    path = tmp_path / "usage.csv"
+    opens = '2026-03-02T10:00:00Z,"my laptop key,5,5,ra\n'
+    closes = '2026-03-02T10:00:00Z,my other" key,5,5,rb\n'
+    gap = MAX_QUOTED_LINES + 5
+    path.write_text(HEADER + opens + "".join(_rows(gap)) + closes + "".join(_rows(3, gap)))
+    try:
+        frame, unreadable = load(path, tmp_path, careful=careful)
+    except pl.exceptions.PolarsError:
+        assert not careful  # the quick reading gives way to the careful one (audit.py)
+        frame, unreadable = load(path, tmp_path, careful=True)
+    assert [line for line, _ in unreadable] == list(range(2, gap + 4))
+    assert frame["_line"].to_list() == [gap + 4, gap + 5, gap + 6]
+
+
+def test_a_quoted_cell_with_a_few_line_breaks_is_still_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "commits.csv"
+    path.write_text(
+        "merged_at,author,lines_added,message\n"
+        '2026-03-02T10:00:00Z,ana,10,"feat: x\n\nCo-authored-by: Bob <bob@x>"\n'
+        "2026-03-03T10:00:00Z,ana,10,fix: y\n"
+    )
+    frame, unreadable = load(path, tmp_path)
+    assert unreadable == []
+    assert frame.height == 2 and frame["message"][0].endswith("<bob@x>")
