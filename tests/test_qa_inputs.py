@@ -101,3 +101,44 @@ def test_a_quoted_cell_with_a_few_line_breaks_is_still_one_row(tmp_path: Path) -
     frame, unreadable = load(path, tmp_path)
     assert unreadable == []
     assert frame.height == 2 and frame["message"][0].endswith("<bob@x>")
+
+
+# ----------------------------------------------------------------------------- stdout
+
+
+@pytest.fixture(scope="module")
+def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tokenaudit.synthetic.simulate import generate_org, write_org
+
+    out = tmp_path_factory.mktemp("org")
+    write_org(generate_org(accounts=12, days=21, seed=5, maxxer_share=0.1), out)
+    return out
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_report_cut_short_by_a_file_size_limit_is_74_even_unbuffered(
+    small_org: Path, tmp_path: Path, unbuffered: str
+) -> None:
+    # PYTHONUNBUFFERED=1 (most Python Docker images) made stdout a raw file whose short writes
+    # were ignored: the report was cut at the limit and the run said 0.
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+
+    report = tmp_path / "report.json"
+    args = ["scan", str(small_org), "-f", "json", "--exit-zero"]
+    with report.open("wb") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "tokenaudit", *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+            preexec_fn=limit,
+            check=False,
+        )
+    assert report.stat().st_size == 4096
+    assert result.returncode == 74, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("tokenaudit: error: writing")

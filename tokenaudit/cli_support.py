@@ -7,6 +7,8 @@ exit; the two are one edge, split so that `cli.py` reads as its list of commands
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import re
 import sys
@@ -394,13 +396,57 @@ def emit(text: str, output: Path | None) -> None:
 @contextmanager
 def writing_stdout() -> Iterator[None]:
     """A failed write to stdout (a full device, a closed descriptor) is exit 74; a reader that
-    went away stays a broken pipe (141)."""
+    went away stays a broken pipe (141).
+
+    NOTE: under `PYTHONUNBUFFERED` (`python -u`), `sys.stdout` writes straight to a raw file,
+    and the text layer ignores a short write (a file-size limit, a disk filling up, a reader
+    leaving): the report was cut short and the run exited 0. For the time of the write, stdout
+    is then a text layer over `_WholeWrites`, which writes every byte or raises."""
+    original = sys.stdout
+    raw = getattr(original, "buffer", None)
+    if isinstance(raw, io.RawIOBase):
+        sys.stdout = io.TextIOWrapper(
+            _WholeWrites(raw),
+            encoding=original.encoding,
+            errors=original.errors,
+            write_through=True,
+        )
     try:
         yield
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise WriteError(f"writing the report to stdout failed: {exc.strerror or exc}") from exc
+    finally:
+        sys.stdout = original
+
+
+class _WholeWrites(io.RawIOBase):
+    """A raw file whose every write is repeated until all its bytes are written (or it raises);
+    closing it leaves the file open."""
+
+    def __init__(self, raw: io.RawIOBase) -> None:
+        super().__init__()
+        self._raw = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def isatty(self) -> bool:
+        return self._raw.isatty()
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            n = self._raw.write(view[done:])
+            if not n:  # None (it would block) or nothing taken: the bytes cannot be written
+                raise OSError(errno.EIO, "stdout took no more bytes")
+            done += n
+        return done
 
 
 def print_rich(render: Any, *args: Any) -> None:
