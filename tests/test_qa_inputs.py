@@ -142,3 +142,56 @@ def test_a_report_cut_short_by_a_file_size_limit_is_74_even_unbuffered(
     assert result.returncode == 74, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("tokenaudit: error: writing")
+
+
+# ----------------------------------------------------------------------------- wide files
+
+
+def _wide(path: Path, extra: int) -> Path:
+    header = ["timestamp", "account", "input_tokens"] + [f"c{i}" for i in range(extra)]
+    rows = [f"2026-03-{d:02d}T10:00:00Z,a@x,5" + ",x" * extra for d in range(1, 20)]
+    path.write_text(",".join(header) + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _peak_rss_mb(*args: str) -> tuple[int, float]:
+    """The exit code and peak resident memory (MB) of one tokenaudit run in a fresh parent."""
+    probe = (
+        "import resource, subprocess, sys\n"
+        "code = subprocess.run(sys.argv[1:], capture_output=True).returncode\n"
+        "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, sys.executable, "-m", "tokenaudit", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1]) / 1024
+
+
+def test_a_wide_csv_costs_memory_in_proportion_to_its_size(tmp_path: Path) -> None:
+    # 19 rows of 990 columns (43 KB) took 1.1 GB: the row check, pushed into the scan as a
+    # predicate naming every column, grew with the square of the column count.
+    usage = _wide(tmp_path / "wide.csv", 990)
+    commits = tmp_path / "commits.csv"
+    commits.write_text("merged_at,author,lines_added\n2026-03-03T10:00:00Z,a@x,4\n")
+    code, peak = _peak_rss_mb("scan", str(usage), "--commits", str(commits), "--exit-zero")
+    assert code == 0
+    assert peak < 500
+
+
+def test_a_csv_with_more_columns_than_any_log_is_refused_naming_its_header(
+    tmp_path: Path,
+) -> None:
+    from tokenaudit.loaders.readers import MAX_COLUMNS
+
+    usage = _wide(tmp_path / "wide.csv", MAX_COLUMNS)
+    commits = tmp_path / "commits.csv"
+    commits.write_text("merged_at,author,lines_added\n2026-03-03T10:00:00Z,a@x,4\n")
+    code, _, err = run("scan", str(usage), "--commits", str(commits), "--exit-zero")
+    assert code == 65
+    assert err.strip().splitlines()[-1] == (
+        f"tokenaudit: error: {usage}:1: {MAX_COLUMNS + 3:,} columns in the header; no log "
+        f"has more than {MAX_COLUMNS:,} (is it a log, and is its separator ','?)"
+    )
