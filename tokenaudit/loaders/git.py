@@ -2,7 +2,7 @@
 `--branch`), each change credited to its author and every `Co-authored-by:` person, with line
 counts from numstat after excluding binary, lock, generated and vendored files.
 
-`.mailmap` is honoured (`%aN`/`%aE`); committers are never credited (GitHub is the committer of
+`.mailmap` is honoured (`%aN`/`%aE`, and `git check-mailmap` for co-authors); committers are never credited (GitHub is the committer of
 every squash and merge). AI co-author trailers (Claude, Codex, Cursor, Copilot, Aider) are
 tools, not people, and get no credit.
 """
@@ -20,17 +20,22 @@ from tokenaudit.errors import DataError, InputMissingError
 from tokenaudit.loaders.sources import InputFile
 
 _SEP: Final = "\x1f"
-_FORMAT: Final = _SEP.join(
+#: Each commit starts with a NUL, which no subject, name or path can hold (a subject with
+#: "@@@" once split a commit in two and lost it). The subject comes last, so a unit separator
+#: in it stays in it.
+_RECORD: Final = "\x00"
+_FORMAT: Final = "%x00" + _SEP.join(
     [
-        "@@@%H",
+        "%H",
         "%P",
         "%aN",
         "%aE",
         "%cI",
-        "%s",
         "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)",
+        "%s",
     ]
 )
+_FIELDS: Final = 7
 #: Paths whose line counts say nothing about work done.
 EXCLUDED_PATHS: Final = re.compile(
     r"(^|/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|poetry\.lock|uv\.lock|"
@@ -46,9 +51,14 @@ _PERSON: Final = re.compile(r"^\s*(?P<name>.*?)\s*<(?P<email>[^>]+)>\s*$")
 
 
 def _git(repo: Path, *args: str) -> str:
+    return _git_input(repo, None, *args)
+
+
+def _git_input(repo: Path, stdin: str | None, *args: str) -> str:
     try:
         done = subprocess.run(
             ["git", "-C", str(repo), *args],
+            input=stdin,
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -96,12 +106,18 @@ def read_repository(repo: Path, branch: str | None = None) -> pl.DataFrame:
     )
     name = repo.resolve().name
     rows: list[dict[str, object]] = []
-    for index, block in enumerate(out.split("@@@")[1:], start=1):
+    blocks = []
+    for block in out.split(_RECORD)[1:]:
         header, _, body = block.partition("\n")
-        fields = header.split(_SEP)
-        if len(fields) < 7:
+        blocks.append((header.split(_SEP, _FIELDS - 1), body))
+    named = {p for fields, _ in blocks if len(fields) == _FIELDS for p in _coauthors(fields[5])}
+    coauthors = _mailmapped(repo, named)
+    for index, (fields, body) in enumerate(blocks, start=1):
+        if len(fields) != _FIELDS or not fields[0]:
+            # Counted as a rejected row (it has no author or time), never left out unsaid.
+            rows.append({"_line": index, "sha": fields[0], "message": "unreadable git log entry"})
             continue
-        sha, _parents, author, email, committed, subject, trailers = fields[:7]
+        sha, _parents, author, email, committed, trailers, subject = fields
         added = deleted = files = 0
         for line in body.splitlines():
             parts = line.split("\t")
@@ -114,10 +130,7 @@ def read_repository(repo: Path, branch: str | None = None) -> pl.DataFrame:
             deleted += int(d)
             files += 1
         people = [email or author]
-        for trailer in trailers.split("\x1e"):
-            match = _PERSON.match(trailer)
-            if match and not _AI_COAUTHOR.search(trailer):
-                people.append(match["email"])
+        people += [coauthors.get(person, person)[1] for person in _coauthors(trailers)]
         people = list(dict.fromkeys(p.strip().lower() for p in people if p.strip()))
         share = len(people)
         for i, person in enumerate(people):
@@ -147,6 +160,32 @@ def read_repository(repo: Path, branch: str | None = None) -> pl.DataFrame:
     ]
     schema = {c: pl.String for c in columns} | {"_line": pl.Int64}
     return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
+def _coauthors(trailers: str) -> list[tuple[str, str]]:
+    """The (name, email) of every person in `Co-authored-by:` trailer values (AI tools left out)."""
+    people = []
+    for value in trailers.split("\x1e"):
+        match = _PERSON.match(value)
+        if match and not _AI_COAUTHOR.search(value):
+            people.append((match["name"], match["email"]))
+    return people
+
+
+def _mailmapped(repo: Path, people: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each co-author as `.mailmap` names them, as `%aN`/`%aE` name an author: one
+    `git check-mailmap --stdin` for them all."""
+    if not people:
+        return {}
+    asked = sorted(people)
+    lines = [f"{n} <{e}>" if n else f"<{e}>" for n, e in asked]
+    out = _git_input(repo, "\n".join(lines) + "\n", "check-mailmap", "--stdin").splitlines()
+    mapped = {}
+    for person, line in zip(asked, out, strict=False):
+        match = _PERSON.match(line)
+        if match:
+            mapped[person] = (match["name"], match["email"])
+    return mapped
 
 
 def repository_input(repo: Path, branch: str | None, workdir: Path) -> InputFile:
