@@ -195,3 +195,24 @@ def test_a_csv_with_more_columns_than_any_log_is_refused_naming_its_header(
         f"tokenaudit: error: {usage}:1: {MAX_COLUMNS + 3:,} columns in the header; no log "
         f"has more than {MAX_COLUMNS:,} (is it a log, and is its separator ','?)"
     )
+
+
+# ----------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posix/Europe/Berlin", "right/UTC", "Factory"])
+@pytest.mark.parametrize("option", ["--tz", "--assume-tz"])
+def test_a_zoneinfo_file_that_is_no_zone_name_is_a_usage_error(
+    tmp_path: Path, zone: str, option: str
+) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        pytest.skip(f"this system's zoneinfo has no {zone}")
+    usage = tmp_path / "usage.csv"
+    usage.write_text(HEADER + "".join(_rows(3)))
+    code, _, err = run("scan", str(usage), option, zone, "--exit-zero")
+    assert code == 2, err
+    assert "Traceback" not in err and f"'{zone}' is not a time zone name" in err

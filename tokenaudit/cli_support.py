@@ -66,6 +66,17 @@ def check_zone(zone: str, option: str) -> None:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise typer.BadParameter(f"unknown time zone {zone!r}", param_hint=option) from None
+    # NOTE: the system's zoneinfo also has files that are no IANA zone name (`localtime`,
+    # `Factory`, `posix/...`, `right/...`), which Polars refuses deep inside the run (exit 70).
+    import polars as pl
+
+    try:
+        pl.Series([0], dtype=pl.Datetime("us")).dt.replace_time_zone(zone)
+    except pl.exceptions.PolarsError:
+        raise typer.BadParameter(
+            f"{zone!r} is not a time zone name (an IANA name such as 'Europe/Berlin')",
+            param_hint=option,
+        ) from None
 
 
 def _weekday(value: str, option: str) -> int:
