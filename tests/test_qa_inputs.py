@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -216,3 +217,41 @@ def test_a_zoneinfo_file_that_is_no_zone_name_is_a_usage_error(
     code, _, err = run("scan", str(usage), option, zone, "--exit-zero")
     assert code == 2, err
     assert "Traceback" not in err and f"'{zone}' is not a time zone name" in err
+
+
+# ----------------------------------------------------------------------------- LiteLLM
+
+
+def _litellm(tmp_path: Path, name: str, change: dict[str, object]) -> pl.DataFrame:
+    import csv
+
+    source = Path(__file__).parent / "data" / "exports" / "litellm_spendlogs.csv"
+    with source.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for column, how in change.items():
+            row[column] = how(row[column]) if callable(how) else str(how)
+    path = tmp_path / name
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    loaded = load_input(InputFile(path, name), tmp_path)
+    assert loaded is not None
+    return loaded.frame.collect().sort("_line").drop("_file")
+
+
+def test_litellm_cache_hits_written_as_t_or_1_are_not_usage(tmp_path: Path) -> None:
+    # A Postgres CSV copy of LiteLLM_SpendLogs writes booleans as t/f: the cache hits were
+    # counted as usage, silently.
+    original = _litellm(tmp_path, "a.csv", {})
+    for true, false in (("t", "f"), ("1", "0")):
+        flip = {"cache_hit": lambda v, t=true, f=false: t if v == "True" else f}
+        assert _litellm(tmp_path, f"{true}.csv", flip).equals(original)
+
+
+def test_litellm_start_times_with_a_negative_offset_keep_it(tmp_path: Path) -> None:
+    original = _litellm(tmp_path, "a.csv", {})
+    shifted = _litellm(tmp_path, "b.csv", {"startTime": lambda v: v.replace(" ", "T") + "-05:00"})
+    assert shifted["_reject"].null_count() == shifted.height
+    assert (shifted["timestamp"] - original["timestamp"]).unique().to_list() == [timedelta(hours=5)]

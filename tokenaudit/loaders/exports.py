@@ -71,6 +71,10 @@ def _most(records: Records, has: Callable[[dict[str, Any]], bool]) -> bool:
 
 _DIGITS: Final = re.compile(r"^\s*[+-]?\d+\s*$")
 _NUMBER: Final = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+#: A time that says its zone: `Z` or an offset (`+02:00`, `-0500`, `-05`) at its end.
+_ZONED: Final = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+#: `cache_hit` as LiteLLM writes it (True) and as a Postgres CSV copy of the table does (t).
+_TRUE: Final = frozenset({"true", "t", "1", "yes", "y"})
 
 
 def _number(value: Any) -> float | None:
@@ -705,7 +709,7 @@ def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
     rows = []
     cache_hits = 0
     for line, r in records:
-        if str(r.get("cache_hit") or "").lower() == "true":
+        if str(r.get("cache_hit") or "").strip().lower() in _TRUE:
             cache_hits += 1
             continue
         meta: Any = r.get("metadata")
@@ -716,12 +720,7 @@ def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
                 meta = {}
         alias = meta.get("user_api_key_alias") if isinstance(meta, dict) else None
         started = r.get("starttime")
-        if (
-            isinstance(started, str)
-            and started
-            and not started.endswith("Z")
-            and "+" not in started[10:]
-        ):
+        if isinstance(started, str) and started and not _ZONED.search(started[10:]):
             started += "+00:00"  # LiteLLM writes UTC without saying so
         rows.append(
             {
