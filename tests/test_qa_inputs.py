@@ -255,3 +255,22 @@ def test_litellm_start_times_with_a_negative_offset_keep_it(tmp_path: Path) -> N
     shifted = _litellm(tmp_path, "b.csv", {"startTime": lambda v: v.replace(" ", "T") + "-05:00"})
     assert shifted["_reject"].null_count() == shifted.height
     assert (shifted["timestamp"] - original["timestamp"]).unique().to_list() == [timedelta(hours=5)]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--until", "9999-12-31"],
+        ["--since", "0001-01-01"],
+        ["--change-date", "9999-12-31"],
+        ["--top", "99999999999999999999999"],
+    ],
+)
+def test_an_option_value_past_what_the_run_can_hold_is_a_usage_error(
+    tmp_path: Path, option: list[str]
+) -> None:
+    usage = tmp_path / "usage.csv"
+    usage.write_text(HEADER + "".join(_rows(3)))
+    code, _, err = run("scan", str(usage), *option, "--exit-zero")
+    assert code == 2, err
+    assert "Traceback" not in err and "internal error" not in err and option[0] in err

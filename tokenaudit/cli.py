@@ -36,6 +36,7 @@ from tokenaudit.cli_support import (
     apply_baseline,
     apply_suppressions_file,
     build_config,
+    check_top,
     check_zone,
     emit,
     find_account,
@@ -113,6 +114,7 @@ def scan(
         from tokenaudit.audit import run_audit
 
         cfg = build_config(inputs, audit)
+        check_top(out.top)
         for target in (out.output, out.rejects, audit.save_reference, trail_options.manifest):
             if target is not None:
                 check_output_path(target)

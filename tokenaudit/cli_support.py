@@ -43,13 +43,32 @@ _SIZE_UNITS: Final = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 <<
 # ----------------------------------------------------------------------------- options → config
 
 
+#: The days a date option may name: those of the timestamps the loaders accept (1900-2199);
+#: past them, the period's arithmetic overflowed (exit 70).
+_DATES: Final = (date(1900, 1, 1), date(2199, 12, 31))
+#: `--top` above this is a typo (`--all` shows every account); past 2**64 Polars overflowed.
+MAX_TOP: Final = 1_000_000_000
+
+
 def parse_date(name: str, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=name) from None
+    if not _DATES[0] <= day <= _DATES[1]:
+        raise typer.BadParameter(
+            f"{value!r} is outside the years 1900-2199 that timestamps may have", param_hint=name
+        )
+    return day
+
+
+def check_top(top: int | None) -> None:
+    if top is not None and top > MAX_TOP:
+        raise typer.BadParameter(
+            f"at most {MAX_TOP:,} (--all shows every account), got {top}", param_hint="--top"
+        )
 
 
 def period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
