@@ -17,6 +17,8 @@ from tokenaudit.loaders import InputFile, load_input
 from tokenaudit.loaders.readers import MAX_QUOTED_LINES
 from tokenaudit.rejects import RejectCode, code_of
 
+from .test_hostile_inputs import run
+
 HEADER = "timestamp,account,input_tokens,output_tokens,request_id\n"
 
 
@@ -25,17 +27,6 @@ def _rows(n: int, start: int = 0) -> list[str]:
         f"2026-03-{2 + i % 20:02d}T10:{i % 60:02d}:00Z,ana@acme.example,100,10,r{i}\n"
         for i in range(start, start + n)
     ]
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tokenaudit", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    return result.returncode, result.stdout, result.stderr
 
 
 def load(path: Path, tmp_path: Path, *, careful: bool = True) -> tuple[pl.DataFrame, list]:
