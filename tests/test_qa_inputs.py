@@ -265,3 +265,33 @@ def test_an_option_value_past_what_the_run_can_hold_is_a_usage_error(
     code, _, err = run("scan", str(usage), *option, "--exit-zero")
     assert code == 2, err
     assert "Traceback" not in err and "internal error" not in err and option[0] in err
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--config", "--suppressions", "--baseline", "--reference", "--prices", "--pseudonymize"],
+)
+def test_a_side_file_that_is_no_regular_file_is_refused_before_it_is_read(
+    option: str, tmp_path: Path
+) -> None:
+    # /dev/zero read whole took 4.8 GB in 7 s; a FIFO waited for ever.
+    usage = tmp_path / "usage.csv"
+    usage.write_text(
+        "timestamp,account,input_tokens,output_tokens\n2026-03-02T10:00:00Z,a@x,10,5\n"
+    )
+    code, _, err = run("scan", str(usage), option, "/dev/zero", "--exit-zero")
+    assert code == 66, err
+    assert "is not a regular file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--baseline", "--reference", "--prices"])
+def test_a_side_file_nested_too_deep_is_a_data_error(option: str, tmp_path: Path) -> None:
+    usage = tmp_path / "usage.csv"
+    usage.write_text(
+        "timestamp,account,input_tokens,output_tokens\n2026-03-02T10:00:00Z,a@x,10,5\n"
+    )
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run("scan", str(usage), option, str(deep), "--exit-zero")
+    assert code == 65, err
+    assert "nested too deep" in err and "Traceback" not in err

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -86,7 +87,7 @@ def load_baseline(path: Path, schema_version: int) -> Baseline:
     """Read a previous `--format json` report. Missing: `InputMissingError` (66); not a JSON
     report, or of another schema version: `DataError` (65)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_side_file(path, "the baseline report").decode("utf-8")
     except FileNotFoundError:
         raise InputMissingError(str(path), "no such baseline report") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -97,6 +98,8 @@ def load_baseline(path: Path, schema_version: int) -> Baseline:
         raise DataError(
             str(path), f"not a JSON report (--format json): {exc.msg}", line=exc.lineno
         ) from None
+    except RecursionError:
+        raise DataError(str(path), "not a JSON report (--format json): nested too deep") from None
     if not isinstance(doc, dict) or "accounts" not in doc or "run" not in doc:
         raise DataError(str(path), "not a tokenaudit JSON report (--format json)")
     version = doc.get("schema_version")

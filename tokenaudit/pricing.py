@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 import polars as pl
 
 from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.sidefiles import read_side_file
 
 #: The optional canonical column of 1-hour cache writes (a part of `cache_write_tokens`).
 CACHE_WRITE_1H: Final = "cache_write_1h_tokens"
@@ -169,7 +170,7 @@ def load_prices(path: Path | None = None) -> PriceTable:
     if path is None:
         return base
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_side_file(path, "the price file").decode("utf-8")
     except FileNotFoundError:
         raise InputMissingError(str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -178,6 +179,8 @@ def load_prices(path: Path | None = None) -> PriceTable:
         doc = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DataError(str(path), f"not a price file: {exc}") from None
+    except RecursionError:
+        raise DataError(str(path), "not a price file: nested too deep") from None
     if not isinstance(doc, dict):
         raise DataError(str(path), "not a price file: expected a table with 'models'")
     as_of, models = _parse(doc, str(path))

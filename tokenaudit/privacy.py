@@ -25,11 +25,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from tokenaudit.errors import ConfigError
+from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
     from tokenaudit.model import AuditReport
 
 MIN_KEY_BYTES = 32
+#: A key file is a few dozen bytes; anything far larger is the wrong file (or a device).
+KEY_FILE_BYTES = 4096
 PREFIX = "p-"
 
 
@@ -38,7 +41,7 @@ def read_key(path: Path) -> bytes:
     by others. The key itself never appears in any message."""
     try:
         mode = path.stat().st_mode
-        key = path.read_bytes().strip()
+        key = read_side_file(path, "--pseudonymize: the key file", limit=KEY_FILE_BYTES).strip()
     except OSError as exc:
         raise ConfigError(f"--pseudonymize: cannot read key file {path}: {exc.strerror}") from exc
     if len(key) < MIN_KEY_BYTES:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tokenaudit import __version__
 from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
     from tokenaudit.config import AuditConfig
@@ -77,7 +78,7 @@ def load_reference(path: Path) -> Reference:
     `DataError` when it is not a reference this version can use."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_side_file(path, "the reference").decode("utf-8")
     except FileNotFoundError:
         raise InputMissingError(name) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -86,6 +87,8 @@ def load_reference(path: Path) -> Reference:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(name, f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise DataError(name, "not valid JSON: nested too deep") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise DataError(name, "not a tokenaudit reference (written by scan --save-reference)")
     if doc.get("format_version") != FORMAT_VERSION:

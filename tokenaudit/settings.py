@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from tokenaudit.errors import ConfigError, InputMissingError
+from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -108,7 +109,7 @@ def load_config(
     it is not valid TOML or a key or value is not one `scan` takes.
     """
     try:
-        raw = path.read_bytes()
+        raw = read_side_file(path, "the settings file")
     except OSError as exc:
         raise InputMissingError(
             str(path), f"cannot read the settings file: {exc.strerror}"

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from tokenaudit.errors import ConfigError, InputMissingError
+from tokenaudit.sidefiles import read_side_file
 from tokenaudit.wording import REASON_P
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def load_suppressions(path: Path, known_checks: Iterable[str]) -> list[Suppressi
     ends in `.toml` or the text has a `[[suppression]]` table). A malformed file is a
     `ConfigError` (exit 2) with `file:line`; a missing one is `InputMissingError` (66)."""
     try:
-        raw = path.read_bytes()
+        raw = read_side_file(path, "the suppressions file")
     except OSError as exc:
         raise InputMissingError(str(path), f"cannot read: {exc.strerror}") from exc
     try:

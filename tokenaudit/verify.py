@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from tokenaudit.errors import DataError, InputMissingError
 from tokenaudit.manifest import MANIFEST_KIND, SETTINGS_FILES, sha256_file
 from tokenaudit.settings import INPUTS_KEY
+from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -61,13 +62,15 @@ class FileCheck:
 def load_recorded(path: Path) -> Recorded:
     """The manifest in `path`: a JSON report made with `--manifest`, or the manifest file."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(read_side_file(path, "the report").decode("utf-8"))
     except FileNotFoundError:
         raise InputMissingError(str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputMissingError(str(path), f"cannot read: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise DataError(str(path), f"not JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise DataError(str(path), "not JSON: nested too deep") from None
     if isinstance(doc, dict) and doc.get("kind") == MANIFEST_KIND:
         return Recorded(doc, None)
     run = doc.get("run") if isinstance(doc, dict) else None
