@@ -70,3 +70,28 @@ def test_a_log_entry_that_cannot_be_read_is_a_rejected_row(
     frame = loaded.frame.collect()
     assert frame.height == 2
     assert frame.filter(pl.col("_reject").is_not_null())["_line"].to_list() == [3]
+
+
+def test_a_shallow_clone_is_refused_unless_the_audit_starts_after_its_history_does(
+    repo: Path, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from tokenaudit.errors import DataError
+
+    for lines, day in enumerate(("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")):
+        commit(repo, day, f"feat: change of {day}", 40 * (lines + 1))
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow)],
+        check=True,
+        capture_output=True,
+    )
+    # The clone holds only the last change: read as it is, the first three days look unmerged.
+    with pytest.raises(DataError, match=r"shallow clone: its history starts on 2026-03-05"):
+        read_repository(shallow)
+    with pytest.raises(DataError, match=r"--since 2026-03-06"):
+        read_repository(shallow, since=date(2026, 3, 5))
+    assert read_repository(shallow, since=date(2026, 3, 6)).height == 1
+    # The whole history is read as ever.
+    assert read_repository(repo).height == 4

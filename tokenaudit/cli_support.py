@@ -282,7 +282,8 @@ def input_files(inputs: InputOptions, audit: AuditOptions, workdir: Path) -> lis
     if inputs.repo:
         from tokenaudit.loaders.git import repository_input
 
-        files.extend(repository_input(repo, inputs.branch, workdir) for repo in inputs.repo)
+        since = parse_date("--since", inputs.since)
+        files.extend(repository_input(repo, inputs.branch, workdir, since) for repo in inputs.repo)
     if not files:
         raise typer.BadParameter("give at least one PATH, --usage, --commits or --repo")
     return files

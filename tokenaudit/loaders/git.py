@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -84,8 +85,15 @@ def default_branch(repo: Path) -> str:
     return "HEAD"
 
 
-def read_repository(repo: Path, branch: str | None = None) -> pl.DataFrame:
-    """Canonical commit rows (text columns plus `_line`) of one repository."""
+def read_repository(
+    repo: Path, branch: str | None = None, since: date | None = None
+) -> pl.DataFrame:
+    """Canonical commit rows (text columns plus `_line`) of one repository.
+
+    A shallow clone (actions/checkout fetches one commit unless told otherwise) has lost the
+    changes merged before its oldest commit: read as it is, everyone would look as if they had
+    merged nothing then. It is refused (`DataError`) unless the audit starts (`since`) after
+    that commit's day."""
     if not repo.exists():
         raise InputMissingError(str(repo))
     if (
@@ -159,7 +167,26 @@ def read_repository(repo: Path, branch: str | None = None) -> pl.DataFrame:
         "repo",
     ]
     schema = {c: pl.String for c in columns} | {"_line": pl.Int64}
-    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    _refuse_a_shallow_history(repo, frame, since)
+    return frame
+
+
+def _refuse_a_shallow_history(repo: Path, frame: pl.DataFrame, since: date | None) -> None:
+    if _git(repo, "rev-parse", "--is-shallow-repository").strip() != "true":
+        return
+    days = [date.fromisoformat(m[:10]) for m in frame["merged_at"].drop_nulls().to_list()]
+    if not days:
+        return
+    oldest = min(days)
+    if since is not None and since > oldest:
+        return
+    raise DataError(
+        str(repo),
+        f"a shallow clone: its history starts on {oldest}, and the changes merged before are "
+        "missing (people would look as if they had merged nothing); fetch the whole history "
+        f"(git fetch --unshallow), or audit from --since {oldest + timedelta(days=1)}",
+    )
 
 
 def _coauthors(trailers: str) -> list[tuple[str, str]]:
@@ -188,11 +215,13 @@ def _mailmapped(repo: Path, people: set[tuple[str, str]]) -> dict[tuple[str, str
     return mapped
 
 
-def repository_input(repo: Path, branch: str | None, workdir: Path) -> InputFile:
+def repository_input(
+    repo: Path, branch: str | None, workdir: Path, since: date | None = None
+) -> InputFile:
     """The repository's commit log as a canonical CSV in `workdir`, ready for the loaders."""
     from tokenaudit.schema import Kind
 
-    rows = read_repository(repo, branch)
+    rows = read_repository(repo, branch, since)
     target = workdir / f"git-{len(list(workdir.iterdir()))}-{repo.resolve().name}.csv"
     rows.drop("_line").write_csv(target)
     return InputFile(target, f"{repo} (git {branch or 'default branch'})", Kind.COMMITS)
