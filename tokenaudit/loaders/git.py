@@ -88,12 +88,8 @@ def default_branch(repo: Path) -> str:
 def read_repository(
     repo: Path, branch: str | None = None, since: date | None = None
 ) -> pl.DataFrame:
-    """Canonical commit rows (text columns plus `_line`) of one repository.
-
-    A shallow clone (actions/checkout fetches one commit unless told otherwise) has lost the
-    changes merged before its oldest commit: read as it is, everyone would look as if they had
-    merged nothing then. It is refused (`DataError`) unless the audit starts (`since`) after
-    that commit's day."""
+    """Canonical commit rows (text columns plus `_line`) of one repository; a shallow clone
+    only for an audit that starts (`since`) after its history does."""
     if not repo.exists():
         raise InputMissingError(str(repo))
     if (
@@ -173,6 +169,9 @@ def read_repository(
 
 
 def _refuse_a_shallow_history(repo: Path, frame: pl.DataFrame, since: date | None) -> None:
+    """A shallow clone (actions/checkout fetches one commit unless told otherwise) has lost the
+    changes merged before its oldest commit: read as it is, everyone would look as if they had
+    merged nothing then. `DataError` unless the audit starts after that commit's day."""
     if _git(repo, "rev-parse", "--is-shallow-repository").strip() != "true":
         return
     days = [date.fromisoformat(m[:10]) for m in frame["merged_at"].drop_nulls().to_list()]
