@@ -97,17 +97,7 @@ def read_repository(
         and _git(repo, "rev-parse", "--is-bare-repository").strip() != "true"
     ):
         raise DataError(str(repo), "not a git repository")
-    ref = branch or default_branch(repo)
-    out = _git(
-        repo,
-        "log",
-        ref,
-        "--first-parent",
-        "--diff-merges=first-parent",
-        "--numstat",
-        "--no-renames",
-        f"--format={_FORMAT}",
-    )
+    out = _first_parent_log(repo, branch or default_branch(repo))
     name = repo.resolve().name
     rows: list[dict[str, object]] = []
     blocks = []
@@ -166,6 +156,19 @@ def read_repository(
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     _refuse_a_shallow_history(repo, frame, since)
     return frame
+
+
+def _first_parent_log(repo: Path, ref: str) -> str:
+    return _git(
+        repo,
+        "log",
+        ref,
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--numstat",
+        "--no-renames",
+        f"--format={_FORMAT}",
+    )
 
 
 def _refuse_a_shallow_history(repo: Path, frame: pl.DataFrame, since: date | None) -> None:
