@@ -257,6 +257,18 @@ def shared_relative_usage(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
     return usage
 
 
+def p_and_z(
+    null: EmpiricalNull, statistic: Mapping[str, float]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Every account's p-value and z on `null` at once: elementwise, so each is the number a
+    call of its own gives, without two calls per account (40,000 at 20,000 accounts)."""
+    tested = sorted(statistic)
+    values = np.array([statistic[a] for a in tested], dtype=np.float64)
+    p = dict(zip(tested, null.p(values).tolist(), strict=True))
+    z = dict(zip(tested, null.z(values).tolist(), strict=True))
+    return p, z
+
+
 def null_members(names: list[str], null_excluded: frozenset[str]) -> np.ndarray:
     """Which of `names` a cohort's null is fitted to: those the mechanism screen did not set
     aside, or all of them when fewer than `MIN_COHORT` would be left."""

@@ -495,10 +495,10 @@ class EmpiricalNull:
         (its efficiency at the normal): z is the fitted t divided by √(χ²(df)/df), whose tail is
         at least as heavy as the heavier of the two, and a t with 1/ν' = 1/ν + 1/df is heavier
         than both. Against that mixture integrated numerically (ν 2.5–60, n 15–200, z 2.5 and
-        3.5) its p is at most 21 % larger at n = 15, 15 % at n = 60 and 6 % at n = 200: conservative, and one
-        t evaluation per account (the mixture cost 0.6 s at 20,000 accounts). At n = 200 it
-        moves p by a few per cent; in a cohort of 30 a plug-in p = 0.003 is 0.008 (ν = 10,
-        z = 3.5)."""
+        3.5) its p is at most 21 % larger at n = 15, 15 % at n = 60 and 6 % at n = 200:
+        conservative, and one t evaluation per account (the mixture cost 0.6 s at 20,000
+        accounts). At n = 200 it moves p by a few per cent; in a cohort of 30 a plug-in
+        p = 0.003 is 0.008 (ν = 10, z = 3.5)."""
         if not math.isfinite(self.n):
             return 1.0, self.nu
         n = max(self.n, 2.0)

@@ -147,26 +147,10 @@ class _Series:
         self._first_merge = bisect_left(self._merge_days, self.first)
         self._past_last = bisect_right(self._merge_days, self.last)
 
-    def sides(
-        self, split: int, min_side: int = MIN_SIDE_DAYS
-    ) -> tuple[float, float, float, int, int] | None:
-        """(ΔL, ΔO, usage multiple, active days before, after) at `split`, or None when a side
-        is too thin."""
-        n_b = bisect_left(self._days, split)
-        n_a = len(self._days) - n_b
-        if n_b < min_side or n_a < min_side:
-            return None
-        d_l = float(np.add.reduce(self.r[n_b:]) / n_a - np.add.reduce(self.r[:n_b]) / n_b)
-        at = min(max(bisect_left(self._merge_days, split), self._first_merge), self._past_last)
-        merged = self._merged_before
-        rate_b = (float(merged[at] - merged[self._first_merge]) + 0.5) / n_b
-        rate_a = (float(merged[self._past_last] - merged[at]) + 0.5) / n_a
-        return d_l, math.log(rate_a / rate_b), math.exp(d_l), n_b, n_a
-
     def options(self, splits: list[int], min_side: int = MIN_SIDE_DAYS) -> list[Option]:
-        """`(split, *sides(split))` of every split whose sides are thick enough: `sides` in
-        one loop, each usage contrast worked out once for the splits that share their days
-        (the weeks between two active days of a light account), with the same arithmetic."""
+        """`(split, ΔL, ΔO, usage multiple, active days before, after)` of every split whose
+        sides have `min_side` active days, each usage contrast worked out once for the splits
+        that share their days (the weeks between two active days of a light account)."""
         days, r, add = self._days, self.r, np.add.reduce
         total = len(days)
         merge_days, merged = self._merge_days, self._merged_before

@@ -46,6 +46,7 @@ from tokenaudit.checks.base import (
     fit_organisation_null,
     not_applicable,
     organisation_null,
+    p_and_z,
     result_frame,
     run_means,
     run_starts,
@@ -167,12 +168,7 @@ class WeekdaySpikes:
                 f"only {len(found)} accounts have {MIN_DAYS} worked days on each of "
                 f"{MIN_WEEKDAYS} weekdays (a cohort needs {MIN_COHORT}, or give --reference)",
             )
-        # Every account's p and z at once: elementwise, so each is the number a call of its own
-        # gives, without 2 x 20,000 calls.
-        tested = sorted(found)
-        statistics = np.array([found[a][0] for a in tested], dtype=np.float64)
-        p_of = dict(zip(tested, null.p(statistics).tolist(), strict=True))
-        z_of = dict(zip(tested, null.z(statistics).tolist(), strict=True))
+        p_of, z_of = p_and_z(null, {a: value[0] for a, value in found.items()})
         rows: list[ResultRow] = []
         for name in names:
             if name not in found:

@@ -2,9 +2,9 @@
 `--branch`), each change credited to its author and every `Co-authored-by:` person, with line
 counts from numstat after excluding binary, lock, generated and vendored files.
 
-`.mailmap` is honoured (`%aN`/`%aE`, and `git check-mailmap` for co-authors); committers are never credited (GitHub is the committer of
-every squash and merge). AI co-author trailers (Claude, Codex, Cursor, Copilot, Aider) are
-tools, not people, and get no credit.
+`.mailmap` is honoured (`%aN`/`%aE`, and `git check-mailmap` for co-authors); committers are
+never credited (GitHub is the committer of every squash and merge). AI co-author trailers
+(Claude, Codex, Cursor, Copilot, Aider) are tools, not people, and get no credit.
 """
 
 from __future__ import annotations
