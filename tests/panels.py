@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import numpy as np
@@ -57,7 +58,8 @@ def synthetic_cohort(
                     "session_gaps": rows - 3,
                     "gap_mean": 60.0,
                     "gap_std": float(rng.uniform(60, 150)),
-                    "same_size_pairs": int(rng.integers(0, 2)),
+                    "same_size_pairs": (pairs := int(rng.integers(0, 2))),
+                    "same_size_tokens": pairs * tokens // rows,
                     "max_parallel": int(rng.integers(1, 3)),
                     "followed": bool(rng.uniform() < 0.8),
                     "censored": d > n_days - 5,
@@ -89,7 +91,7 @@ def with_account(
     *,
     token_factor: float = 1.0,
     changes: int | None = None,
-    day_overrides: dict[str, object] | None = None,
+    day_overrides: Mapping[str, object] | None = None,
     non_output: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Add `name`: a copy of the first account with its tokens scaled, and day columns replaced."""
@@ -99,7 +101,9 @@ def with_account(
         (pl.col("tokens") * token_factor).cast(pl.Int64).alias("tokens"),
     )
     for col, value in (day_overrides or {}).items():
-        new_days = new_days.with_columns(pl.lit(value, dtype=days.schema[col]).alias(col))
+        # A value, or an expression of the copied day (e.g. a share of its tokens).
+        column = value if isinstance(value, pl.Expr) else pl.lit(value)
+        new_days = new_days.with_columns(column.cast(days.schema[col]).alias(col))
     row = accounts.filter(pl.col("account") == first).with_columns(
         pl.lit(name).alias("account"), pl.lit(int(new_days["tokens"].sum())).alias("tokens")
     )

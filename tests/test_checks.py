@@ -134,16 +134,48 @@ def test_barren_days_ignores_censored_days() -> None:
 
 
 def test_automation_counts_identical_request_sizes() -> None:
+    # A loop re-sending one request all day: the repeats are most of every day's tokens.
     accounts, days = synthetic_cohort(n_accounts=60)
-    accounts, days = with_account(
-        accounts, days, "zz-replay@acme.example", day_overrides={"same_size_pairs": 1000}
-    )
+    loop = {"same_size_pairs": 1000, "same_size_tokens": pl.col("tokens") * 0.9}
+    accounts, days = with_account(accounts, days, "zz-replay@acme.example", day_overrides=loop)
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
     row = result.filter(pl.col("account") == "zz-replay@acme.example").row(0, named=True)
     assert row["p_value"] < 1e-3
     assert "identical" in row["summary"]
     humans = result.filter(pl.col("account") != "zz-replay@acme.example")
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
+
+
+def test_identical_pings_that_weigh_a_sliver_of_the_persons_work_are_not_counted() -> None:
+    # A keep-alive or health check every minute under a person's key repeats itself exactly,
+    # but its tokens are a few per cent of a working day.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    ping = {"same_size_pairs": 1000, "same_size_tokens": pl.col("tokens") * 0.05}
+    accounts, days = with_account(accounts, days, "zz-ping@acme.example", day_overrides=ping)
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    row = result.filter(pl.col("account") == "zz-ping@acme.example").row(0, named=True)
+    assert row["p_value"] == 1.0
+
+
+def test_a_ping_alone_on_the_days_nobody_works_is_not_counted() -> None:
+    # On a weekend or a day of leave the ping is all the usage there is: it is judged against
+    # the person's working days, not against that day's own few tokens.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    name = "zz-ping@acme.example"
+    accounts, days = with_account(accounts, days, name, day_overrides={"same_size_pairs": 1000})
+    idle = (pl.col("account") == name) & (pl.col("day").dt.weekday() >= 4)
+    days = days.with_columns(
+        pl.when(idle).then(60_000).otherwise(pl.col("tokens")).alias("tokens"),
+    ).with_columns(
+        pl.when(pl.col("account") == name)
+        .then(pl.min_horizontal(pl.col("tokens"), 60_000))
+        .otherwise(pl.col("same_size_tokens"))
+        .alias("same_size_tokens")
+    )
+    assert days.filter(idle).height >= 10  # the ping alone is all of those days
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    row = result.filter(pl.col("account") == name).row(0, named=True)
+    assert row["p_value"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -342,12 +374,15 @@ def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
 
 
-def _timed(tokens: float, rows: int, bursts: int, phase: float) -> dict[str, object]:
+def _timed(
+    tokens: float, rows: int, bursts: int, phase: float, repeats: float = 0
+) -> dict[str, object]:
     return {
         "tokens": int(tokens),
         "rows": rows,
         "burst_starts": bursts,
         **{f"phase_{p}": phase for p in PHASE_PERIODS},
+        "same_size_tokens": int(repeats),
     }
 
 
@@ -425,6 +460,29 @@ def test_usage_jump_leaves_out_a_scheduled_jobs_days_so_a_return_from_leave_is_n
     )
     blind = check_by_id("usage-jump").run(replace(data, days=untimed), CFG)
     assert blind.filter(pl.col("account") == "zz-returner@acme.example")["p_value"][0] < 0.01
+
+
+def test_usage_jump_leaves_out_a_keep_alive_pings_days_so_a_return_from_leave_is_no_rise() -> None:
+    # A health check pinging the model every minute under a person's key: one small request
+    # repeated back to back (no bursts, no cron phase to find), alone through four weeks of
+    # leave, a sliver of every working day.
+    day_rows, out_rows, _ = _jump_cohort(n_steady=28, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(5)
+    ping = 60_000
+    name = "zz-returner@acme.example"
+    for d in range(70):
+        day = D0 + timedelta(days=d)
+        if d < 28 or d % 7 >= 5:
+            day_rows.append({"account": name, "day": day, **_timed(ping, 1440, 0, 0.1, ping)})
+        else:
+            person = 5e6 * np.exp(rng.normal(0, 0.3))
+            row = _timed(person + ping, 1480, 40, 0.1, ping)
+            day_rows.append({"account": name, "day": day, **row})
+            if d % 7 == 2:
+                out_rows.append({"account": name, "day": day, "changes": 2})
+    result = check_by_id("usage-jump").run(_as_data(day_rows, out_rows), CFG)
+    returner = result.filter(pl.col("account") == name).row(0, named=True)
+    assert not returner["applicable"] or returner["p_value"] > 0.05
 
 
 def test_usage_jump_finds_padders_who_start_together_when_they_are_an_eighth_of_the_cohort() -> (

@@ -138,6 +138,7 @@ def test_identical_requests_count_when_sent_back_to_back_not_on_a_schedule() -> 
     loop = usage_days(_identical_requests("loop", 30, 100), AuditConfig())
     job = usage_days(_identical_requests("job", 600, 100), AuditConfig())
     assert loop["same_size_pairs"].sum() == 99
+    assert loop["same_size_tokens"].sum() == 99 * 5_200  # what the repeats weigh
     assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
 
 

@@ -314,7 +314,7 @@ def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
             "max_gap_h": longest,
             "session_gaps": session_gaps,
             **_gap_moments(gap_prev[in_session], group[in_session], session_gaps),
-            "same_size_pairs": count(rows["_same_size"].to_numpy()),
+            **_repeats(rows, first),
             "burst_starts": burst_starts,
             **_burst_phases(
                 rows.select("timestamp").filter(pl.Series(start)), group[start], burst_starts
@@ -338,6 +338,18 @@ def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
             for p in PHASE_PERIODS
         ],
     )
+
+
+def _repeats(rows: pl.DataFrame, first: np.ndarray) -> dict[str, np.ndarray]:
+    """Per account-day (runs of `rows` starting at `first`): how many requests repeat the one
+    before back to back (`_same_size`), and what those repeats weigh in tokens — a loop burning
+    tokens is most of its day, a keep-alive ping next to a person's work a sliver of it."""
+    same = rows["_same_size"].to_numpy()
+    weight = (rows["_prompt"] + rows["output_tokens"]).fill_null(0).to_numpy()
+    return {
+        "same_size_pairs": np.add.reduceat(same.astype(np.int64), first),
+        "same_size_tokens": np.add.reduceat(np.where(same, weight, 0), first),
+    }
 
 
 def _usage_totals(

@@ -63,6 +63,7 @@ PANEL_SCHEMA: Final[dict[str, pl.DataType]] = {
     "gap_mean": pl.Float64(),
     "gap_std": pl.Float64(),
     "same_size_pairs": pl.Int64(),
+    "same_size_tokens": pl.Int64(),
     "max_parallel": pl.Int64(),
     "burst_starts": pl.Int64(),
     **{f"phase_{period}": pl.Float64() for period in (60, 300, 600, 900, 1800, 3600)},

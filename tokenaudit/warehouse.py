@@ -271,6 +271,12 @@ overlap AS (
     def days(self) -> str:
         q, d, whole, start = self.q, self.d, self.whole, self.burst_start
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
+        same = (
+            f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
+            f" AND ABS({q('prompt')} - {q('prev_prompt')}) <= 0.01 * {q('prompt')}"
+            f" AND ABS({q('output_tokens')} - {q('prev_output')})"
+            f" <= 0.01 * GREATEST({q('output_tokens')}, 1)"
+        )
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
   SELECT
@@ -290,12 +296,8 @@ overlap AS (
     {whole(f"COUNT({gap})")} AS {q("session_gaps")},
     AVG({gap}) AS {q("gap_mean")},
     STDDEV_SAMP({gap}) AS {q("gap_std")},
-    CAST(SUM(CASE
-      WHEN {q("prev_prompt")} IS NOT NULL
-        AND {q("gap_prev")} < {SAME_SIZE_GAP_S}
-        AND ABS({q("prompt")} - {q("prev_prompt")}) <= 0.01 * {q("prompt")}
-        AND ABS({q("output_tokens")} - {q("prev_output")}) <= 0.01 * GREATEST({q("output_tokens")}, 1)
-      THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")},
+    CAST(SUM(CASE WHEN {same} THEN 1 ELSE 0 END) AS {d.bigint}) AS {q("same_size_pairs")},
+    CAST(SUM(CASE WHEN {same} THEN {q("prompt")} + {q("output_tokens")} ELSE 0 END) AS {d.bigint}) AS {q("same_size_tokens")},
     {whole(f"SUM(CASE WHEN {start} THEN 1 ELSE 0 END)")} AS {q("burst_starts")},
     {phases}
   FROM in_period

@@ -5,7 +5,8 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %,
-  the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`);
+  the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`),
+  and the repeats outweigh a typical day of the account's own work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
 - `phase-locked`: bursts of requests start at the same point of a cron period (1, 5, 10, 15, 30
@@ -46,12 +47,14 @@ from tokenaudit.checks.base import (
     MIN_BURSTS,
     MIN_COHORT,
     PHASE_P,
+    REPEAT_SHARE,
     CheckData,
     Group,
     NullModel,
     ResultRow,
     cron_phase_p,
     not_applicable,
+    own_typical_day,
     result_frame,
     skipped,
 )
@@ -116,11 +119,36 @@ def cache_logit() -> pl.Expr:
     return pl.when(prompt > 0).then((share / (1 - share)).log())
 
 
+def _same_size() -> pl.Expr:
+    """Per timed day (`_own_day` = `base.own_typical_day` over all the account's days): 30 % of
+    consecutive requests repeat the one before, back to back, and the repeats outweigh a typical
+    day of the account's own work (with no such day, a key that only runs a loop: half of the
+    day's tokens). A loop run to burn tokens adds at least a day's work to each day it runs (at
+    ×2 the person's own usage, exactly one); a keep-alive ping or a health check sent every
+    minute under a person's key repeats itself as exactly but weighs a sliver of a working day,
+    and on the days nobody works it is all there is. Measured: a 42-token ping every minute under
+    20 honest people's keys in an organisation of 200 put 17 of them in `suspicious` when repeats
+    were only counted, and when they had to be half of their own day's tokens still passed the
+    screen on the 30–40 days of 82 that nobody worked. A panel saved without `same_size_tokens`
+    (before it existed) shows no such day: what the repeats weigh is unknown."""
+    repeats = pl.col("same_size_tokens")
+    own_day = pl.col("_own_day").fill_null(REPEAT_SHARE * pl.col("tokens"))
+    return (
+        (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)) & (repeats >= own_day)
+    ).fill_null(False)
+
+
 def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     """Per account: `timed` days and, per fingerprint, how many of them show it."""
     timed = (pl.col("rows") >= cfg.min_requests_for_timing) & ~pl.col("aggregated")
     burst = (pl.col("gap_std") - pl.col("gap_mean")) / (pl.col("gap_std") + pl.col("gap_mean"))
-    timed_days = days.filter(timed).with_columns(cache_logit().alias("_cache"))
+    if "same_size_tokens" not in days.columns:
+        days = days.with_columns(pl.lit(None, dtype=pl.Int64).alias("same_size_tokens"))
+    timed_days = (
+        days.with_columns(own_typical_day().alias("_own_day"))
+        .filter(timed)
+        .with_columns(cache_logit().alias("_cache"))
+    )
     centre = timed_days["_cache"].median()
     spread = timed_days.select((pl.col("_cache") - pl.col("_cache").median()).abs().median()).item()
     scale = 1.4826 * float(spread) if spread else None
@@ -136,9 +164,7 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
             ((pl.col("session_gaps") >= MIN_SESSION_GAPS) & (burst < REGULAR_BURSTINESS))
             .fill_null(False)
             .alias("regular"),
-            (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)).alias(
-                "same-size"
-            ),
+            _same_size().alias("same-size"),
             (pl.col("max_parallel") >= PARALLEL_SESSIONS).fill_null(False).alias("parallel"),
             ((pl.col("burst_starts") >= MIN_BURSTS) & (phase < PHASE_P))
             .fill_null(False)

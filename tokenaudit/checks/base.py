@@ -210,6 +210,27 @@ def scheduled_only() -> pl.Expr:
     ).fill_null(False)
 
 
+#: A day whose back-to-back repeats (`same_size_tokens`) are under this share of its tokens is a
+#: day of the account's own work.
+REPEAT_SHARE: Final = 0.5
+
+
+def own_typical_day() -> pl.Expr:
+    """Per day: the account's typical day of its own work, the median tokens of its days whose
+    tokens are mostly not back-to-back repeats (null where every day is: a key that only runs a
+    loop, or a panel saved without `same_size_tokens`)."""
+    mostly_own = pl.col("same_size_tokens") < REPEAT_SHARE * pl.col("tokens")
+    return pl.col("tokens").filter(mostly_own).median().over("account")
+
+
+def light_repeats_only(own_day: pl.Expr) -> pl.Expr:
+    """Per day: whether its usage is mostly repeats that weigh less than a day of the account's
+    own work (`own_day`): a keep-alive ping or a health check every minute under the person's
+    key, alone on a day nobody worked. A loop run to burn tokens outweighs a working day."""
+    repeats = pl.col("same_size_tokens")
+    return ((repeats >= REPEAT_SHARE * pl.col("tokens")) & (repeats < own_day)).fill_null(False)
+
+
 def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     """`account, day, tokens` of the days someone worked, a scheduled job's share taken out.
 
@@ -217,15 +238,21 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     they joined; counted as the person's usage, those days make a return from leave look like a
     jump (measured: honest people with a CI job under their key were the most extreme honest
     rises of a generated organisation, ×6–47 from their first working day). Days whose only
-    usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
-    those days) is taken out of the others, which leaves what the person used."""
+    usage is the job (`scheduled_only`), or a ping repeating itself back to back
+    (`light_repeats_only`: a keep-alive every minute under 20 honest people's keys put 5 of them
+    in `review` for a "jump" from the weeks they were away), are left out, and the job's typical
+    day (the median of those days) is taken out of the others, which leaves what the person
+    used."""
     timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
     if not timing <= set(days.columns):
         return days.select("account", "day", "tokens")
+    background = scheduled_only()
+    if "same_size_tokens" in days.columns:
+        background = background | light_repeats_only(own_typical_day())
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
-        days.select("account", "day", "tokens", scheduled_only().alias("_job"))
+        days.select("account", "day", "tokens", background.alias("_job"))
         .with_columns((pl.col("tokens") - floor).alias("tokens"))
         .filter(~job)
         .select("account", "day", "tokens")
