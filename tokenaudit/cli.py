@@ -59,7 +59,7 @@ from tokenaudit.cli_support import (
     warn,
     workdir,
 )
-from tokenaudit.errors import ConfigError, DataError, ExitCode, OutputError
+from tokenaudit.errors import ConfigError, DataError, ExitCode, OutputError, path_text
 from tokenaudit.output import check_output_path, write_atomically
 
 if TYPE_CHECKING:
@@ -384,15 +384,15 @@ def generate(
         from tokenaudit.synthetic.simulate import generate_org, write_org
 
         if outdir.exists() and not outdir.is_dir():
-            raise OutputError(f"cannot create {outdir}: not a directory")
+            raise OutputError(f"cannot create {path_text(outdir)}: not a directory")
         try:
             org = generate_org(accounts, days, seed, maxxer_share, quota=quota, shock=shock)
             written = write_org(org, outdir, fmt=file_format, compress=gzip)
         except OSError as exc:
-            raise OutputError(f"cannot write into {outdir}: {exc.strerror}") from exc
+            raise OutputError(f"cannot write into {path_text(outdir)}: {exc.strerror}") from exc
         maxxers = int(org.truth["is_maxxer"].sum())
         sys.stderr.write(
-            f"tokenaudit: wrote {len(written)} files to {outdir}: {org.usage.height:,} usage rows, "
+            f"tokenaudit: wrote {len(written)} files to {path_text(outdir)}: {org.usage.height:,} usage rows, "
             f"{org.commits.height:,} merged changes, {accounts} people ({maxxers} tokenmaxxers)\n"
         )
 

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import typer
 
-from tokenaudit.errors import ConfigError, ExitCode, InputMissingError, TokenauditError, WriteError
+from tokenaudit.errors import (
+    ConfigError,
+    ExitCode,
+    InputMissingError,
+    TokenauditError,
+    WriteError,
+    path_text,
+)
 from tokenaudit.output import write_atomically
 
 if TYPE_CHECKING:
@@ -658,8 +665,18 @@ def apply_baseline(report: AuditReport, trail: Trail, cfg: AuditConfig) -> Audit
 
 def recorded_settings(trail: Trail) -> dict[str, Any]:
     """The effective settings as the manifest records them: as given (paths relative to the
-    working directory the manifest records, so that the names in the report stay the same)."""
-    return {e.key: e.value for e in trail.effective}
+    working directory the manifest records, so that the names in the report stay the same).
+    A path that is not UTF-8 is recorded as `path_text` spells it: JSON cannot hold it, and
+    `verify` then names the file it cannot find instead of this run failing."""
+    return {e.key: _recordable(e.value) for e in trail.effective}
+
+
+def _recordable(value: Any) -> Any:
+    if isinstance(value, str):
+        return path_text(value)
+    if isinstance(value, list | tuple):
+        return [_recordable(v) for v in value]
+    return value
 
 
 def warn(line: str) -> None:
@@ -704,7 +721,7 @@ def build_run_manifest(
         inputs=inputs,
         files={k: file_record(v) for k, v in named.items() if v is not None},
         report_sha256=report_sha256,
-        working_directory=str(Path.cwd()),
+        working_directory=path_text(Path.cwd()),
         today=trail.today or report.last_day,
         tool_versions=versions(),
     )

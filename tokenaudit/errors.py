@@ -5,6 +5,7 @@ Only `cli.py` turns these into exit codes; every error builds its own one-line m
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 
 
@@ -21,6 +22,30 @@ class ExitCode(IntEnum):
     IO_ERROR = 74
     INTERRUPTED = 130
     BROKEN_PIPE = 141
+
+
+def path_text(path: str | os.PathLike[str]) -> str:
+    """A path as text that every output can carry, the same for the same path.
+
+    NOTE: a file name that is not UTF-8 (Latin-1 on an old Samba share) reaches Python with
+    each such byte as a lone surrogate, which no UTF-8 stream, JSON document or Polars frame
+    can hold: each becomes `<E9>`, as `less` shows such a byte. Other text is left for the
+    renderers to sanitise (`report.sanitize.visible`), like any untrusted string."""
+    text = os.fspath(path)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_byte_text(c) for c in text)
+    return text
+
+
+def _byte_text(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # the surrogate escape of byte `code - 0xDC00`
+        return f"<{code - 0xDC00:02X}>"
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else char
 
 
 class TokenauditError(Exception):
@@ -42,6 +67,7 @@ class InputMissingError(TokenauditError):
     exit_code = ExitCode.NO_INPUT
 
     def __init__(self, path: str, why: str = "no such file or directory") -> None:
+        path = path_text(path)
         super().__init__(f"{path}: {why}")
         self.path = path
 
@@ -59,6 +85,7 @@ class DataError(TokenauditError):
         line: int | None = None,
         column: str | None = None,
     ) -> None:
+        path = path_text(path)
         where = path
         if line is not None:
             where += f":{line}"

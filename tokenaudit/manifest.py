@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from tokenaudit.errors import path_text
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
@@ -86,10 +88,13 @@ def file_record(path: Path | None) -> FileRecord:
     if path is None:
         return FileRecord(None, None, None)
     resolved = path.resolve()
+    # NOTE: a path that is not UTF-8 has no JSON spelling that leads back to it: it is not
+    # recorded (`verify` says so) rather than recorded as a name that no file has.
+    where = str(resolved) if path_text(resolved) == str(resolved) else None
     try:
-        return FileRecord(str(resolved), resolved.stat().st_size, sha256_file(resolved))
+        return FileRecord(where, resolved.stat().st_size, sha256_file(resolved))
     except OSError:
-        return FileRecord(str(resolved), None, None)
+        return FileRecord(where, None, None)
 
 
 def versions() -> dict[str, str | None]:

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from tokenaudit.errors import OutputError, WriteError
+from tokenaudit.errors import OutputError, WriteError, path_text
 
 #: Paths that name an already-open stream of this process (`-o /dev/stdout`): written in place.
 _STREAM_PREFIXES: Final = ("/dev/fd/", "/dev/stdout", "/dev/stderr", "/proc/")
@@ -32,7 +32,7 @@ def _target(path: Path) -> tuple[Path, os.stat_result | None]:
     except FileNotFoundError:
         return resolved, None
     except OSError as exc:
-        raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot create {path_text(path)}: {exc.strerror or exc}") from exc
 
 
 def _in_place(path: Path, resolved: Path, st: os.stat_result | None) -> bool:
@@ -51,22 +51,26 @@ def check_output_path(path: Path) -> None:
     if st is not None:
         mode = st.st_mode
         if stat.S_ISDIR(mode):
-            raise OutputError(f"cannot create {path}: it is a directory")
+            raise OutputError(f"cannot create {path_text(path)}: it is a directory")
         if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
             if not os.access(resolved, os.W_OK):
-                raise OutputError(f"cannot write {path}: permission denied")
+                raise OutputError(f"cannot write {path_text(path)}: permission denied")
             return
         if not stat.S_ISREG(mode):
             raise OutputError(
-                f"cannot write {path}: it is a {_kind(mode)}, not a file, device or pipe"
+                f"cannot write {path_text(path)}: it is a {_kind(mode)}, not a file, device or pipe"
             )
     if _in_place(path, resolved, st):
         return
     parent = resolved.parent
     if not parent.is_dir():
-        raise OutputError(f"cannot create {path}: directory {parent} does not exist")
+        raise OutputError(
+            f"cannot create {path_text(path)}: directory {path_text(parent)} does not exist"
+        )
     if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot create {path}: directory {parent} is not writable")
+        raise OutputError(
+            f"cannot create {path_text(path)}: directory {path_text(parent)} is not writable"
+        )
 
 
 def _kind(mode: int) -> str:
@@ -98,7 +102,7 @@ def _write_in_place(path: Path, text: str) -> None:
         # path exists (a stream of this process, a device or a FIFO).
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {path_text(path)}: {exc.strerror or exc}") from exc
     try:
         view = memoryview(data)
         while view:
@@ -107,7 +111,7 @@ def _write_in_place(path: Path, text: str) -> None:
     except BrokenPipeError:
         raise
     except OSError as exc:
-        raise WriteError(f"writing {path} failed: {exc.strerror or exc}") from exc
+        raise WriteError(f"writing {path_text(path)} failed: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
 
@@ -117,7 +121,7 @@ def _replace(path: Path, resolved: Path, st: os.stat_result | None, text: str) -
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tokenaudit-", suffix=".tmp")
     except OSError as exc:
-        raise OutputError(f"cannot create {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot create {path_text(path)}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -133,9 +137,9 @@ def _replace(path: Path, resolved: Path, st: os.stat_result | None, text: str) -
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, IsADirectoryError):
-            raise OutputError(f"cannot create {path}: it is a directory") from exc
+            raise OutputError(f"cannot create {path_text(path)}: it is a directory") from exc
         if isinstance(exc, OSError):
-            raise WriteError(f"writing {path} failed: {exc.strerror or exc}") from exc
+            raise WriteError(f"writing {path_text(path)} failed: {exc.strerror or exc}") from exc
         raise
     try:
         dir_fd = os.open(parent, os.O_RDONLY)

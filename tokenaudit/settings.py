@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from tokenaudit.errors import ConfigError, InputMissingError
+from tokenaudit.errors import ConfigError, InputMissingError, path_text
 from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def load_config(
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path_text(path)}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_error(path, exc)) from None
     section = data
@@ -131,7 +131,7 @@ def load_config(
     found: dict[str, Setting] = {}
     for raw_key, value in section.items():
         line = key_line(text, header, raw_key)
-        where = f"{path}:{line}"
+        where = f"{path_text(path)}:{line}"
         key = raw_key.replace("_", "-")
         param = by_key.get(key)
         if param is None:
@@ -154,8 +154,8 @@ def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     message = str(exc)
     match = re.search(r"\(at line (\d+), column \d+\)", message)
     if match:
-        return f"{path}:{match.group(1)}: not valid TOML: {message[: match.start()].strip()}"
-    return f"{path}: not valid TOML: {message}"
+        return f"{path_text(path)}:{match.group(1)}: not valid TOML: {message[: match.start()].strip()}"
+    return f"{path_text(path)}: not valid TOML: {message}"
 
 
 def _suggest(key: str, by_key: Mapping[str, Any]) -> str:

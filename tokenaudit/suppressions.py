@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
-from tokenaudit.errors import ConfigError, InputMissingError
+from tokenaudit.errors import ConfigError, InputMissingError, path_text
 from tokenaudit.sidefiles import read_side_file
 from tokenaudit.wording import REASON_P
 
@@ -147,7 +147,9 @@ def _from_toml(path: Path, text: str, checks: frozenset[str]) -> list[Suppressio
 
 def _bad(path: Path, line: int | None, why: str) -> ConfigError:
     """A malformed suppressions file is a usage error (exit 2), named with its `file:line`."""
-    return ConfigError(f"{path}:{line}: {why}" if line is not None else f"{path}: {why}")
+    return ConfigError(
+        f"{path_text(path)}:{line}: {why}" if line is not None else f"{path_text(path)}: {why}"
+    )
 
 
 def _line_of(text: str, key: str, start: int, end: int | None) -> int:
@@ -253,7 +255,7 @@ def _entry(path: Path, entry: dict[str, Any], where: Any, checks: frozenset[str]
         reason=entry["reason"].strip(),
         owner=entry["owner"].strip(),
         until=until,
-        source=f"{path}:{where(None)}",
+        source=f"{path_text(path)}:{where(None)}",
         checks=tuple(sorted(set(listed))) if listed is not None else None,
         max_tokens=ceiling,
     )

@@ -97,7 +97,8 @@ def check_files(manifest: Mapping[str, Any]) -> list[FileCheck]:
 
 
 def _check(role: str, item: Mapping[str, Any]) -> FileCheck:
-    name = str(item.get("name") or item.get("path"))
+    # No path and no name: a settings file whose path is not UTF-8 (`manifest.file_record`).
+    name = str(item.get("name") or item.get("path") or "(its path is not UTF-8)")
     path = item.get("path")
     if path is None:
         return FileCheck(role, name, None, "not recorded")

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from tokenaudit.errors import DataError, InputMissingError, RefusedExport
+from tokenaudit.errors import DataError, InputMissingError, RefusedExport, path_text
 from tokenaudit.loaders import exports
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.rejects import Reason, RejectCode
@@ -300,7 +300,7 @@ class _Preparer:
         )
         if not self.kind and self.decoder is None:
             if line_limit is None or not _has_long_line(self.stream, line_limit):
-                return PlainInput(self.file.path, "", fmt)
+                return PlainInput(polars_path(self.file.path, self.workdir), "", fmt)
             self.stream.seek(0)
             self.expanded = 0
             first = self._read()
@@ -321,6 +321,26 @@ class _Preparer:
         return PlainInput(
             Path(tmp_name), self.kind, fmt, tuple(guard.long) if guard else (), self.label
         )
+
+
+def polars_path(path: Path, workdir: Path) -> Path:
+    """`path`, or a link to it in `workdir` when its name is not UTF-8: Polars takes a path
+    only as UTF-8 text (and mistakes any other for a file object), and a link keeps the file
+    mapped and scanned lazily where a copy would cost its size."""
+    if path_text(path) == str(path):
+        return path
+    fd, name = tempfile.mkstemp(dir=workdir, suffix=path.suffix if path.suffix.isascii() else "")
+    os.close(fd)
+    link = Path(name)
+    try:
+        link.unlink()
+        link.symlink_to(path.absolute())
+    except OSError as exc:
+        raise InputMissingError(
+            path_text(path),
+            f"file name is not UTF-8 and no link to it can be made ({exc.strerror})",
+        ) from exc
+    return link
 
 
 def _has_long_line(fh: Any, limit: int) -> bool:

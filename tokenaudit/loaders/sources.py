@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from tokenaudit.errors import InputMissingError
+from tokenaudit.errors import InputMissingError, path_text
 from tokenaudit.schema import Kind
 
 
@@ -129,7 +129,7 @@ def expand_paths(
             found = [
                 InputFile(
                     p,
-                    str(p),
+                    path_text(p),
                     forced_kind,
                     in_directory=True,
                     root=path,
@@ -147,7 +147,7 @@ def expand_paths(
                 )
             files.extend(found)
         elif path.is_file():
-            files.append(InputFile(path, str(path), forced_kind, max_expanded=max_expanded))
+            files.append(InputFile(path, path_text(path), forced_kind, max_expanded=max_expanded))
         elif path.exists():
             raise InputMissingError(str(path), "not a regular file or directory")
         else:
