@@ -161,6 +161,21 @@ def _describe_missing(
     )
 
 
+def _refuse_nested_columns(file: InputFile, raw: RawTable, mapping: dict[str, str]) -> None:
+    """A column read into the canonical schema that holds lists, structs or objects (Parquet
+    keeps a column's type for every row) is refused whole, naming it: it has no scalar to read
+    and no row of it could be kept. Other columns are never read, whatever they hold."""
+    types = raw.frame.collect_schema()
+    for source in mapping.values():
+        dtype = types[source]
+        if dtype.is_nested() or isinstance(dtype, pl.Object):
+            raise DataError(
+                file.name,
+                f"holds {dtype} values; a column tokenaudit reads needs one value per row",
+                column=source,
+            )
+
+
 def export_owner(file: InputFile, account: str | None, source: str | None) -> str:
     """The account of an export without an identity (Claude Code transcripts, ccusage):
     --account, else the folder the file was found under on the command line."""
@@ -220,6 +235,7 @@ def load_input(
             raise _describe_missing(file, kind, raw.columns, required)
     if kind is Kind.USAGE and not any(t in mapping for t in TOKEN_COLUMNS):
         raise _describe_missing(file, kind, raw.columns, "input_tokens")
+    _refuse_nested_columns(file, raw, mapping)
     if kind is Kind.USAGE and "timestamp" in mapping:
         raw = replace(raw, frame=_prune_to_period(raw.frame, mapping["timestamp"], period))
     frame = _canonicalise(raw, schema, mapping, kind, file.name, assume_tz)
@@ -394,6 +410,10 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
             .then(False)
         )
     if isinstance(dtype, pl.Int64 | pl.Float64):
+        if isinstance(src_dtype, pl.Boolean):
+            # NOTE: a Parquet boolean would cast to 1/0; JSON's `true` is text that no number
+            # reads, so both are rejected row by row ("not a whole number 'true'").
+            return _Typing(pl.lit(None, dtype=dtype))
         exact = _integral if dtype == pl.Int64() else lambda v: pl.when(v.is_finite()).then(v)
         if src_dtype.is_numeric():
             return _Typing(exact(col.cast(pl.Float64, strict=False)))
