@@ -778,11 +778,15 @@ def _scalar_text(value: Any) -> str | None:
         return None  # a nested value no column can use
 
 
-def _records_frame(records: list[tuple[int, dict[str, Any]]]) -> pl.DataFrame:
+def _records_frame(
+    records: list[tuple[int, dict[str, Any]]], file: InputFile, unit: str
+) -> pl.DataFrame:
     names: dict[str, None] = {}
-    for _, rec in records:
-        for key in rec:
-            names.setdefault(normalise_column(str(key)), None)
+    for line, rec in records:
+        columns = dict.fromkeys(normalise_column(str(key)) for key in rec)
+        if len(columns) < len(rec):
+            raise _duplicate_keys(file, unit, line, rec)
+        names.update(columns)
     data: dict[str, list[Any]] = {n: [] for n in names}
     for _, rec in records:
         norm = {normalise_column(str(k)): v for k, v in rec.items()}
@@ -791,6 +795,19 @@ def _records_frame(records: list[tuple[int, dict[str, Any]]]) -> pl.DataFrame:
     data["_line"] = [line for line, _ in records]
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
     return pl.DataFrame(data, schema=schema)
+
+
+def _duplicate_keys(file: InputFile, unit: str, line: int, rec: dict[str, Any]) -> DataError:
+    """Two keys of one record that name the same column: refused, as a CSV header that names
+    a column twice is, rather than one of the two values kept without a word."""
+    by_column: dict[str, list[str]] = {}
+    for key in rec:
+        by_column.setdefault(normalise_column(str(key)), []).append(str(key)[:60])
+    column, keys = next((c, k) for c, k in by_column.items() if len(k) > 1)
+    why = f"keys '{keys[0]}' and '{keys[1]}' both name column '{column}'"
+    if unit == "line":
+        return DataError(file.name, why, line=line)
+    return DataError(file.name, f"record {line}: {why}")
 
 
 def _json_documents(file: InputFile, path: Path) -> list[Any]:
@@ -862,7 +879,7 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, doc)
     if converted is not None:
         return _from_export(converted, fmt, "record", unreadable, file.name)
-    return _finish(_records_frame(records), fmt, "record", unreadable)
+    return _finish(_records_frame(records, file, "record"), fmt, "record", unreadable)
 
 
 def _json_records(doc: Any) -> list[Any] | None:
@@ -923,7 +940,7 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, None)
     if converted is not None:
         return _from_export(converted, fmt, "line", unreadable, file.name)
-    return _finish(_records_frame(records), fmt, "line", unreadable)
+    return _finish(_records_frame(records, file, "line"), fmt, "line", unreadable)
 
 
 def _read_parquet(file: InputFile, path: Path, fmt: str) -> RawTable:
