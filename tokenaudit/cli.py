@@ -53,8 +53,10 @@ from tokenaudit.cli_support import (
     report_renderer,
     run_manifest,
     run_verify,
+    say_interrupted,
     settings_text,
     silence_stdout,
+    unreported_interrupt,
     wants_input_digests,
     warn,
     workdir,
@@ -234,6 +236,11 @@ def _rerun(args: list[str]) -> int:
             raise
         sys.stderr.write(f"tokenaudit: error: {exc.format_message()}\n")
         return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    finally:
+        from tokenaudit.process import interrupt_seen
+
+        if interrupt_seen():  # the re-run's exit code is no verdict: `verify` is interrupted
+            raise KeyboardInterrupt
     return int(code or 0)
 
 
@@ -471,13 +478,8 @@ def main() -> None:
         silence_stdout()
         sys.exit(int(ExitCode.BROKEN_PIPE))
     except KeyboardInterrupt:
-        from tokenaudit.process import interrupt_code
-
-        code = interrupt_code()
-        sys.stderr.write(
-            "tokenaudit: interrupted\n"
-            if code == ExitCode.INTERRUPTED
-            else "tokenaudit: terminated\n"
-        )
-        sys.stderr.flush()
-        sys.exit(code)
+        sys.exit(say_interrupted())
+    except SystemExit as exc:
+        if unreported_interrupt(exc):
+            sys.exit(say_interrupted())
+        raise

@@ -377,12 +377,35 @@ def guarded(debug: bool) -> Iterator[None]:
 
 def interrupted() -> NoReturn:
     """SIGINT → 130, SIGTERM → 143; the `with` blocks being unwound remove the temp files."""
-    from tokenaudit.process import interrupt_code
+    raise typer.Exit(say_interrupted()) from None
 
-    code = interrupt_code()
-    word = "interrupted" if code == ExitCode.INTERRUPTED else "terminated"
-    sys.stderr.write(f"tokenaudit: {word}\n")
-    raise typer.Exit(code) from None
+
+def say_interrupted() -> int:
+    """One line on stderr for the signal received (once a run), and its exit code."""
+    from tokenaudit import process
+
+    code = process.interrupt_code()
+    if not process.interrupt_reported:
+        word = "interrupted" if code == ExitCode.INTERRUPTED else "terminated"
+        sys.stderr.write(f"tokenaudit: {word}\n")
+        sys.stderr.flush()
+        process.interrupt_reported = True
+    return code
+
+
+def unreported_interrupt(exc: SystemExit) -> bool:
+    """Whether `exc` is Typer's exit 130 for a signal that reached its core unreported.
+
+    NOTE: Typer's core (≥0.26, its own copy of Click) turns a KeyboardInterrupt into exit 130
+    without a word, whichever the signal: one that arrives while options are still processed
+    (an eager `--config` being read), before `guarded` can map it."""
+    from tokenaudit import process
+
+    return (
+        exc.code == ExitCode.INTERRUPTED
+        and process.interrupt_seen()
+        and not process.interrupt_reported
+    )
 
 
 def silence_stdout() -> None:

@@ -8,6 +8,8 @@ import signal
 
 #: The first SIGINT or SIGTERM received, if any.
 interrupt_signal: int | None = None
+#: Whether the CLI has said so on stderr (`cli_support.say_interrupted`).
+interrupt_reported: bool = False
 #: Standard streams (0, 1, 2) that were closed when the process started.
 closed_streams: frozenset[int] = frozenset()
 #: The run's private temporary directories (`cli_support.workdir`): what `_entry`'s watchdog
