@@ -111,17 +111,6 @@ def test_exit_code_follows_fail_on(runner: CliRunner, small_org: Path, csv_repor
     assert scan(runner, small_org, "--format", "csv", "--fail-on", "never")[0] == 0
 
 
-def test_table_fits_80_columns_without_cutting_account_names(
-    small_org: Path, csv_report: str
-) -> None:
-    narrow = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
-    result = narrow.invoke(app, ["scan", str(small_org), "--format", "table", "--exit-zero"])
-    lines = result.stdout.splitlines()
-    assert max(len(line) for line in lines) <= 80
-    for row in list(csv.DictReader(io.StringIO(csv_report)))[:5]:
-        assert row["account"].split("@")[0] in result.stdout
-
-
 def test_output_file_is_written_whole_and_private(
     runner: CliRunner, small_org: Path, tmp_path: Path
 ) -> None:

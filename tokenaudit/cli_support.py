@@ -808,7 +808,7 @@ def render_context(
 ) -> RenderContext:
     """What the renderer of `fmt` is given: the accounts it shows, and the run's extras."""
     from tokenaudit.report import registry
-    from tokenaudit.report.interface import FILE_WIDTH, RenderContext
+    from tokenaudit.report.interface import RenderContext
 
     renderer = registry.get(fmt)
     accounts = report.accounts.sort("rank")
@@ -818,7 +818,7 @@ def render_context(
         cfg=cfg,
         shown=shown,
         hidden=accounts.height - shown.height,
-        width=None if out.output is None else FILE_WIDTH,
+        terminal=out.output is None and sys.stdout.isatty(),
         csv_raw=out.csv_raw,
         run_extra=dict(trail.run_extra),
     )

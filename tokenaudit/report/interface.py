@@ -15,16 +15,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import polars as pl
 
     from tokenaudit.config import AuditConfig
     from tokenaudit.model import AuditReport
-
-#: Columns a table written to a file is fitted to (a terminal has its own width).
-FILE_WIDTH: Final = 160
 
 
 @dataclass(frozen=True)
@@ -36,8 +33,9 @@ class RenderContext:
     shown: pl.DataFrame
     #: Ranked accounts left out of `shown`.
     hidden: int = 0
-    #: Columns to fit a human layout to; None: stdout's terminal (its width and colours).
-    width: int | None = None
+    #: Whether the output is stdout's terminal: a human layout then fits its width and has its
+    #: colours; anywhere else it is whole and plain, the same bytes whatever the terminal.
+    terminal: bool = False
     #: `--csv-raw`: leave spreadsheet formula triggers as they are.
     csv_raw: bool = False
     #: More of the run for the JSON `run` object (the suppressions and baseline used, the run

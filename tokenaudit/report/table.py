@@ -1,7 +1,9 @@
 """The human table (Rich). Untrusted text only ever reaches Rich as sanitised `Text`.
 
-The table fits the console by dropping the least important columns; account names are folded,
-never cut.
+On a terminal the table fits the console by dropping the least important columns; account
+names are folded, never cut. Anywhere else (a pipe, a file) it keeps every column and every
+cell on one line, as wide as it needs: the same bytes for the same report, whatever the width
+of the terminal the command ran from.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ _COLUMNS_WITHOUT_OPTIONAL: Final = tuple(c.key for c in _COLUMNS if c.key not in
 _MIN_REASONS_WIDTH: Final = 20
 #: Longer account names fold onto more lines; they are never cut.
 _MAX_ACCOUNT_WIDTH: Final = 32
+#: The width of a console that never limits a table (see `TableFormat.render`).
+_UNBOUNDED: Final = 1 << 20
 
 
 def human_count(n: float | None) -> str:
@@ -115,7 +119,7 @@ def _fit_columns(rows: list[dict[str, Any]], width: int) -> list[_Column]:
 
 
 class TableFormat(Renderer):
-    """The human table: fitted to the terminal (with its colours), or 160 columns in a file."""
+    """The human table: fitted to the terminal (with its colours), or whole anywhere else."""
 
     name = "table"
     extensions = (".txt",)
@@ -125,36 +129,46 @@ class TableFormat(Renderer):
         from rich.console import Console
 
         plain = {"highlight": False, "markup": False, "emoji": False}
-        if ctx.width is None:
+        if ctx.terminal:
             # Rendered as a console on stdout would print it, colours and width included.
             console = Console(**plain)  # type: ignore[arg-type]
             with console.capture() as captured:
                 render_table(ctx.shown, console, hidden=ctx.hidden)
             return captured.get()
         buf = io.StringIO()
-        console = Console(file=buf, width=ctx.width, color_system=None, **plain)  # type: ignore[arg-type]
-        render_table(ctx.shown, console, hidden=ctx.hidden)
+        # NOTE: a console of its own, never stdout's: Rich sizes a pipe to 80 columns (or
+        # $COLUMNS), and a narrow table drops columns. Cells never wrap here, so the table is
+        # as wide as its widest row, never `_UNBOUNDED`.
+        console = Console(file=buf, width=_UNBOUNDED, color_system=None, **plain)  # type: ignore[arg-type]
+        render_table(ctx.shown, console, hidden=ctx.hidden, whole=True)
         return buf.getvalue()
 
 
 def render_table(
-    accounts: pl.DataFrame, console: Console, *, hidden: int = 0, title: str | None = None
+    accounts: pl.DataFrame,
+    console: Console,
+    *,
+    hidden: int = 0,
+    title: str | None = None,
+    whole: bool = False,
 ) -> None:
+    """The table on `console`: fitted to its width, or (`whole`) every column, unwrapped."""
     from rich.table import Table
     from rich.text import Text
 
     rows = report_rows(accounts)
-    columns = _fit_columns(rows, console.width)
+    columns = _fit_columns(rows, _UNBOUNDED if whole else console.width)
     table = Table(title=title, show_lines=False, header_style="bold", expand=False, pad_edge=False)
     for c in columns:
+        folds = c.key in ("account", "reasons") and not whole
         table.add_column(
             c.header,
             justify=c.justify,  # type: ignore[arg-type]
             overflow="fold",
-            no_wrap=c.key not in ("account", "reasons"),
+            no_wrap=not folds,
             min_width=_MIN_REASONS_WIDTH if c.key == "reasons" else None,
-            max_width=_MAX_ACCOUNT_WIDTH if c.key == "account" else None,
-            ratio=1 if c.key == "reasons" else None,
+            max_width=_MAX_ACCOUNT_WIDTH if c.key == "account" and folds else None,
+            ratio=1 if c.key == "reasons" and folds else None,
         )
     for r in rows:
         cells: list[Text] = []
