@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -106,3 +107,43 @@ def test_side_files_with_latin1_names_are_named_escaped(latin1_dir: Path, tmp_pa
     code, _, err = run("scan", str(latin1_dir), "-o", str(report))
     assert code == 73
     assert "out-<E9>t<E9>" in err and "\\u" not in err
+
+
+def test_a_latin1_named_repository_is_read_and_named_escaped(tmp_path: Path) -> None:
+    repo = tmp_path / f"repo-{ETE}"
+    try:
+        repo.mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    author = ["-c", "user.name=Ana", "-c", "user.email=ana@acme.example"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "a.py").write_text("x = 1\n")
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), *author, "commit", "-qm", "add a"], check=True)
+    usage = tmp_path / "usage.csv"
+    usage.write_text(USAGE + _usage_rows(5))
+    code, out, err = run("scan", str(usage), "--repo", str(repo), "-f", "json", "--exit-zero")
+    assert code == 0, err
+    names = [i["name"] for i in json.loads(out)["run"]["inputs"]]
+    assert f"{path_text(repo)} (git default branch)" in names
+
+
+def test_a_transcript_folder_with_a_latin1_name_names_its_account_escaped(tmp_path: Path) -> None:
+    person = tmp_path / f"b{ETE}"
+    try:
+        person.mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    line = {
+        "type": "assistant",
+        "timestamp": "2026-03-02T10:00:00Z",
+        "requestId": "r1",
+        "sessionId": "s",
+        "message": {"model": "claude-sonnet-4-5", "usage": {"input_tokens": 5, "output_tokens": 5}},
+    }
+    (person / "session.jsonl").write_text(json.dumps(line) + "\n")
+    commits = tmp_path / "commits.csv"
+    commits.write_text(COMMITS)
+    code, out, err = run("scan", str(person), "--commits", str(commits), "-f", "csv", "--exit-zero")
+    assert code == 0, err
+    assert [r["account"] for r in csv.DictReader(io.StringIO(out))] == ["b<E9>t<E9>"]

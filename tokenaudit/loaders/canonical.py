@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from tokenaudit.errors import DataError, RefusedExport
+from tokenaudit.errors import DataError, RefusedExport, path_text
 from tokenaudit.loaders.readers import RawTable, read_raw
 from tokenaudit.loaders.sources import InputFile
 from tokenaudit.rejects import RejectCode
@@ -179,7 +179,7 @@ def _refuse_nested_columns(file: InputFile, raw: RawTable, mapping: dict[str, st
 def export_owner(file: InputFile, account: str | None, source: str | None) -> str:
     """The account of an export without an identity (Claude Code transcripts, ccusage):
     --account, else the folder the file was found under on the command line."""
-    owner = account or (file.root.name if file.root is not None else None)
+    owner = account or (path_text(file.root.name) if file.root is not None else None)
     if owner is None:
         raise DataError(
             file.name,

@@ -17,7 +17,7 @@ from typing import Final
 
 import polars as pl
 
-from tokenaudit.errors import DataError, InputMissingError
+from tokenaudit.errors import DataError, InputMissingError, path_text
 from tokenaudit.loaders.sources import InputFile
 
 _SEP: Final = "\x1f"
@@ -98,7 +98,7 @@ def read_repository(
     ):
         raise DataError(str(repo), "not a git repository")
     out = _first_parent_log(repo, branch or default_branch(repo))
-    name = repo.resolve().name
+    name = path_text(repo.resolve().name)
     rows: list[dict[str, object]] = []
     blocks = []
     for block in out.split(_RECORD)[1:]:
@@ -224,6 +224,6 @@ def repository_input(
     from tokenaudit.schema import Kind
 
     rows = read_repository(repo, branch, since)
-    target = workdir / f"git-{len(list(workdir.iterdir()))}-{repo.resolve().name}.csv"
+    target = workdir / f"git-{len(list(workdir.iterdir()))}-{path_text(repo.resolve().name)}.csv"
     rows.drop("_line").write_csv(target)
-    return InputFile(target, f"{repo} (git {branch or 'default branch'})", Kind.COMMITS)
+    return InputFile(target, f"{path_text(repo)} (git {branch or 'default branch'})", Kind.COMMITS)
