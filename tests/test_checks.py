@@ -162,15 +162,21 @@ def test_a_ping_alone_on_the_days_nobody_works_is_not_counted() -> None:
     # the person's working days, not against that day's own few tokens.
     accounts, days = synthetic_cohort(n_accounts=60)
     name = "zz-ping@acme.example"
-    accounts, days = with_account(accounts, days, name, day_overrides={"same_size_pairs": 1000})
-    idle = (pl.col("account") == name) & (pl.col("day").dt.weekday() >= 4)
+    accounts, days = with_account(accounts, days, name)
+    pinged = pl.col("account") == name
+    idle = pinged & (pl.col("day").dt.weekday() >= 4)
+    minutes = 1440
     days = days.with_columns(
         pl.when(idle).then(60_000).otherwise(pl.col("tokens")).alias("tokens"),
-    ).with_columns(
-        pl.when(pl.col("account") == name)
-        .then(pl.min_horizontal(pl.col("tokens"), 60_000))
-        .otherwise(pl.col("same_size_tokens"))
-        .alias("same_size_tokens")
+        # On a working day the ping's minutes come on top of the person's own requests.
+        pl.when(idle)
+        .then(minutes)
+        .when(pinged)
+        .then(pl.col("rows") + minutes)
+        .otherwise("rows")
+        .alias("rows"),
+        pl.when(pinged).then(minutes - 1).otherwise("same_size_pairs").alias("same_size_pairs"),
+        pl.when(pinged).then(60_000).otherwise("same_size_tokens").alias("same_size_tokens"),
     )
     assert days.filter(idle).height >= 10  # the ping alone is all of those days
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
@@ -375,14 +381,17 @@ def test_usage_jump_flags_a_rise_in_usage_that_output_did_not_follow() -> None:
 
 
 def _timed(
-    tokens: float, rows: int, bursts: int, phase: float, repeats: float = 0
+    tokens: float, rows: int, bursts: int, phase: float, repeats: tuple[int, float] = (0, 0)
 ) -> dict[str, object]:
+    """A timed day; `repeats`: how many of its requests repeat the one before back to back, and
+    their tokens."""
     return {
         "tokens": int(tokens),
         "rows": rows,
         "burst_starts": bursts,
         **{f"phase_{p}": phase for p in PHASE_PERIODS},
-        "same_size_tokens": int(repeats),
+        "same_size_pairs": repeats[0],
+        "same_size_tokens": int(repeats[1]),
     }
 
 
@@ -473,10 +482,11 @@ def test_usage_jump_leaves_out_a_keep_alive_pings_days_so_a_return_from_leave_is
     for d in range(70):
         day = D0 + timedelta(days=d)
         if d < 28 or d % 7 >= 5:
-            day_rows.append({"account": name, "day": day, **_timed(ping, 1440, 0, 0.1, ping)})
+            alone = _timed(ping, 1440, 0, 0.1, (1439, ping))
+            day_rows.append({"account": name, "day": day, **alone})
         else:
             person = 5e6 * np.exp(rng.normal(0, 0.3))
-            row = _timed(person + ping, 1480, 40, 0.1, ping)
+            row = _timed(person + ping, 1480, 40, 0.1, (1439, ping))
             day_rows.append({"account": name, "day": day, **row})
             if d % 7 == 2:
                 out_rows.append({"account": name, "day": day, "changes": 2})

@@ -54,7 +54,7 @@ from tokenaudit.checks.base import (
     ResultRow,
     cron_phase_p,
     not_applicable,
-    own_typical_day,
+    own_work_day,
     result_frame,
     skipped,
 )
@@ -120,17 +120,18 @@ def cache_logit() -> pl.Expr:
 
 
 def _same_size() -> pl.Expr:
-    """Per timed day (`_own_day` = `base.own_typical_day` over all the account's days): 30 % of
+    """Per timed day (`_own_day` = `base.own_work_day`, over all the account's days): 30 % of
     consecutive requests repeat the one before, back to back, and the repeats outweigh a typical
-    day of the account's own work (with no such day, a key that only runs a loop: half of the
-    day's tokens). A loop run to burn tokens adds at least a day's work to each day it runs (at
-    ×2 the person's own usage, exactly one); a keep-alive ping or a health check sent every
-    minute under a person's key repeats itself as exactly but weighs a sliver of a working day,
-    and on the days nobody works it is all there is. Measured: a 42-token ping every minute under
-    20 honest people's keys in an organisation of 200 put 17 of them in `suspicious` when repeats
-    were only counted, and when they had to be half of their own day's tokens still passed the
-    screen on the 30–40 days of 82 that nobody worked. A panel saved without `same_size_tokens`
-    (before it existed) shows no such day: what the repeats weigh is unknown."""
+    day of the account's own work (with no day of its own work, a key that only runs a loop:
+    half of the day's tokens). A loop run to burn tokens adds at least a day's work to each day
+    it runs (at ×2 the person's own usage, exactly one); a keep-alive ping or a health check
+    sent every minute under a person's key repeats itself as exactly but weighs a sliver of a
+    working day, and on the days nobody works it is all there is. Measured: a 42-token ping
+    every minute under 20 honest people's keys in an organisation of 200 put 17 of them in
+    `suspicious` when repeats were only counted, and when they had to be half of their own day's
+    tokens still passed the screen on the 30–40 days of 82 that nobody worked. A panel saved
+    without `same_size_tokens` (before it existed) shows no such day: what the repeats weigh is
+    unknown."""
     repeats = pl.col("same_size_tokens")
     own_day = pl.col("_own_day").fill_null(REPEAT_SHARE * pl.col("tokens"))
     return (
@@ -145,7 +146,7 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     if "same_size_tokens" not in days.columns:
         days = days.with_columns(pl.lit(None, dtype=pl.Int64).alias("same_size_tokens"))
     timed_days = (
-        days.with_columns(own_typical_day().alias("_own_day"))
+        days.with_columns(own_work_day().alias("_own_day"))
         .filter(timed)
         .with_columns(cache_logit().alias("_cache"))
     )

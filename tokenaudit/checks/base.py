@@ -210,25 +210,39 @@ def scheduled_only() -> pl.Expr:
     ).fill_null(False)
 
 
-#: A day whose back-to-back repeats (`same_size_tokens`) are under this share of its tokens is a
-#: day of the account's own work.
+#: A day with at least this many requests that do not repeat the one before is a day somebody
+#: worked; a ping or a loop alone on a day repeats itself all day.
+MIN_OWN_REQUESTS: Final = 5
+#: A day whose back-to-back repeats are this share of its tokens or more is mostly repeats.
 REPEAT_SHARE: Final = 0.5
 
 
-def own_typical_day() -> pl.Expr:
-    """Per day: the account's typical day of its own work, the median tokens of its days whose
-    tokens are mostly not back-to-back repeats (null where every day is: a key that only runs a
-    loop, or a panel saved without `same_size_tokens`)."""
-    mostly_own = pl.col("same_size_tokens") < REPEAT_SHARE * pl.col("tokens")
-    return pl.col("tokens").filter(mostly_own).median().over("account")
+def own_work_day() -> pl.Expr:
+    """Per day: a typical day of work, the larger of the account's and everyone's — the median,
+    over the days somebody worked (`MIN_OWN_REQUESTS`), of their tokens that were not
+    back-to-back repeats, of the account and of every account in the frame. Null for an account
+    nobody ever worked on (a key that only runs a loop) where nobody else did either (daily
+    aggregates, a panel saved without `same_size_tokens`).
+
+    Everyone's too: a ping every minute may weigh as much as a light user's own work (60k
+    tokens a day beside 50k of their own: one such honest person `suspicious` in an organisation
+    of 120), and a loop worth naming moves a leaderboard, which takes at least a typical day."""
+    own = pl.col("tokens") - pl.col("same_size_tokens")
+    worked = (pl.col("rows") - pl.col("same_size_pairs")) >= MIN_OWN_REQUESTS
+    return pl.max_horizontal(
+        own.filter(worked).median().over("account"), own.filter(worked).median()
+    )
 
 
 def light_repeats_only(own_day: pl.Expr) -> pl.Expr:
-    """Per day: whether its usage is mostly repeats that weigh less than a day of the account's
-    own work (`own_day`): a keep-alive ping or a health check every minute under the person's
-    key, alone on a day nobody worked. A loop run to burn tokens outweighs a working day."""
+    """Per day: whether nobody worked on it (fewer than `MIN_OWN_REQUESTS` requests that do not
+    repeat the one before) and its usage is mostly repeats weighing less than a typical day of
+    work (`own_day`): a keep-alive ping or a health check every minute under the person's key,
+    alone on a weekend or a day of leave. A loop run to burn tokens outweighs a day's work."""
     repeats = pl.col("same_size_tokens")
-    return ((repeats >= REPEAT_SHARE * pl.col("tokens")) & (repeats < own_day)).fill_null(False)
+    unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
+    mostly = repeats >= REPEAT_SHARE * pl.col("tokens")
+    return (unworked & mostly & (repeats < own_day)).fill_null(False)
 
 
 def worked_days(days: pl.DataFrame) -> pl.DataFrame:
@@ -247,8 +261,8 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     if not timing <= set(days.columns):
         return days.select("account", "day", "tokens")
     background = scheduled_only()
-    if "same_size_tokens" in days.columns:
-        background = background | light_repeats_only(own_typical_day())
+    if {"same_size_tokens", "same_size_pairs"} <= set(days.columns):
+        background = background | light_repeats_only(own_work_day())
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
