@@ -6,7 +6,7 @@ Three day-level fingerprints, each read only on days with enough request-level r
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests have prompt and output sizes within ±1 %,
   the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`),
-  and the repeats outweigh a typical day of the account's own work (`_same_size`);
+  and the repeats outweigh a typical day of work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
 - `phase-locked`: bursts of requests start at the same point of a cron period (1, 5, 10, 15, 30
@@ -54,9 +54,9 @@ from tokenaudit.checks.base import (
     ResultRow,
     cron_phase_p,
     not_applicable,
-    own_work_day,
     result_frame,
     skipped,
+    work_day_reference,
 )
 from tokenaudit.checks.stats import (
     beta_binomial_sf,
@@ -120,18 +120,15 @@ def cache_logit() -> pl.Expr:
 
 
 def _same_size() -> pl.Expr:
-    """Per timed day (`_own_day` = `base.own_work_day`, over all the account's days): 30 % of
-    consecutive requests repeat the one before, back to back, and the repeats outweigh a typical
-    day of the account's own work (with no day of its own work, a key that only runs a loop:
-    half of the day's tokens). A loop run to burn tokens adds at least a day's work to each day
-    it runs (at ×2 the person's own usage, exactly one); a keep-alive ping or a health check
-    sent every minute under a person's key repeats itself as exactly but weighs a sliver of a
-    working day, and on the days nobody works it is all there is. Measured: a 42-token ping
+    """Per timed day: 30 % of consecutive requests repeat the one before, back to back, and the
+    repeats are more than a sliver of the account's work: they weigh at least `_own_day`
+    (`base.work_day_reference`, the larger of the account's own typical day of work and half of
+    everyone's; where nobody ever worked, half of the day's tokens). Measured: a 42-token ping
     every minute under 20 honest people's keys in an organisation of 200 put 17 of them in
     `suspicious` when repeats were only counted, and when they had to be half of their own day's
-    tokens still passed the screen on the 30–40 days of 82 that nobody worked. A panel saved
-    without `same_size_tokens` (before it existed) shows no such day: what the repeats weigh is
-    unknown."""
+    tokens still passed the screen on the 30–40 days of 82 that nobody worked (the ping is all
+    there is on them). A panel saved without `same_size_tokens` (before it existed) shows no
+    such day: what the repeats weigh is unknown."""
     repeats = pl.col("same_size_tokens")
     own_day = pl.col("_own_day").fill_null(REPEAT_SHARE * pl.col("tokens"))
     return (
@@ -146,7 +143,7 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     if "same_size_tokens" not in days.columns:
         days = days.with_columns(pl.lit(None, dtype=pl.Int64).alias("same_size_tokens"))
     timed_days = (
-        days.with_columns(own_work_day().alias("_own_day"))
+        days.with_columns(work_day_reference().alias("_own_day"))
         .filter(timed)
         .with_columns(cache_logit().alias("_cache"))
     )

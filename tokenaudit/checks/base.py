@@ -215,60 +215,71 @@ def scheduled_only() -> pl.Expr:
 MIN_OWN_REQUESTS: Final = 5
 #: A day whose back-to-back repeats are this share of its tokens or more is mostly repeats.
 REPEAT_SHARE: Final = 0.5
+#: Repeats that weigh this share of everyone's typical day of work are never a sliver.
+EVERYONE_SHARE: Final = 0.5
 
 
-def own_work_day() -> pl.Expr:
-    """Per day: a typical day of work, the larger of the account's and everyone's — the median,
-    over the days somebody worked (`MIN_OWN_REQUESTS`), of their tokens that were not
-    back-to-back repeats, of the account and of every account in the frame. Null for an account
-    nobody ever worked on (a key that only runs a loop) where nobody else did either (daily
-    aggregates, a panel saved without `same_size_tokens`).
+def work_day_reference() -> pl.Expr:
+    """Per day: what back-to-back repeats must weigh to be more than a sliver of the account's
+    work — the larger of its own typical day of work and half of everyone's (each the median,
+    over the days somebody worked, `MIN_OWN_REQUESTS`, of the tokens that were not repeats).
+    Null where nobody ever worked (daily aggregates, a panel saved without `same_size_tokens`).
 
-    Everyone's too: a ping every minute may weigh as much as a light user's own work (60k
-    tokens a day beside 50k of their own: one such honest person `suspicious` in an organisation
-    of 120), and a loop worth naming moves a leaderboard, which takes at least a typical day."""
+    A keep-alive ping or a health check every minute under a person's key repeats itself as
+    exactly as a loop, but weighs a sliver of a working day; a loop run to burn tokens adds at
+    least a day's work to each day it runs (at ×2 the person's own usage, exactly one). Half of
+    everyone's too: a ping may weigh as much as a light user's own work (60k tokens a day beside
+    50k of their own: one such honest person `suspicious` in an organisation of 120), while a
+    light user's loop that moves them up a leaderboard is a good part of a typical day (a loop
+    at ×5.5 a light user's usage, 0.6–1.2 times everyone's typical day, lost its fingerprint
+    against the whole of it)."""
     own = pl.col("tokens") - pl.col("same_size_tokens")
     worked = (pl.col("rows") - pl.col("same_size_pairs")) >= MIN_OWN_REQUESTS
     return pl.max_horizontal(
-        own.filter(worked).median().over("account"), own.filter(worked).median()
+        own.filter(worked).median().over("account"), EVERYONE_SHARE * own.filter(worked).median()
     )
 
 
-def light_repeats_only(own_day: pl.Expr) -> pl.Expr:
-    """Per day: whether nobody worked on it (fewer than `MIN_OWN_REQUESTS` requests that do not
-    repeat the one before) and its usage is mostly repeats weighing less than a typical day of
-    work (`own_day`): a keep-alive ping or a health check every minute under the person's key,
-    alone on a weekend or a day of leave. A loop run to burn tokens outweighs a day's work."""
-    repeats = pl.col("same_size_tokens")
-    unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
-    mostly = repeats >= REPEAT_SHARE * pl.col("tokens")
-    return (unworked & mostly & (repeats < own_day)).fill_null(False)
-
-
 def worked_days(days: pl.DataFrame) -> pl.DataFrame:
-    """`account, day, tokens` of the days someone worked, a scheduled job's share taken out.
+    """`account, day, tokens` of the days someone worked, a scheduled job's and a ping's share
+    taken out.
 
     A cron job under a person's key runs every day, through their leave and the weeks before
     they joined; counted as the person's usage, those days make a return from leave look like a
     jump (measured: honest people with a CI job under their key were the most extreme honest
     rises of a generated organisation, ×6–47 from their first working day). Days whose only
-    usage is the job (`scheduled_only`), or a ping repeating itself back to back
-    (`light_repeats_only`: a keep-alive every minute under 20 honest people's keys put 5 of them
-    in `review` for a "jump" from the weeks they were away), are left out, and the job's typical
-    day (the median of those days) is taken out of the others, which leaves what the person
-    used."""
+    usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
+    those days) is taken out of the others, which leaves what the person used. A ping repeating
+    itself back to back (repeats under `work_day_reference`, alone on some days) is taken out of
+    every day it ran on by its own weight, and the days nobody worked on and it ran are left out (counted as work, a
+    keep-alive every minute under 20 honest people's keys put 5 of them in `review` for a
+    "jump" from the weeks they were away). Repeats that outweigh the reference are usage: a
+    loop's tokens are what the checks are looking for."""
     timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
     if not timing <= set(days.columns):
         return days.select("account", "day", "tokens")
-    background = scheduled_only()
+    tokens, ping_only = pl.col("tokens"), pl.lit(False)
     if {"same_size_tokens", "same_size_pairs"} <= set(days.columns):
-        background = background | light_repeats_only(own_work_day())
+        repeats = pl.col("same_size_tokens")
+        light = (repeats < work_day_reference()).fill_null(False)
+        unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
+        ping_only = (light & unworked & (repeats >= REPEAT_SHARE * tokens)).fill_null(False)
+        # Only where a ping runs on its own some days: the odd retry of a person's own request
+        # is their usage, as it always was.
+        pinged = light & ping_only.any().over("account")
+        tokens = pl.when(pinged).then(tokens - repeats).otherwise(tokens)
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
-        days.select("account", "day", "tokens", background.alias("_job"))
+        days.select(
+            "account",
+            "day",
+            tokens.alias("tokens"),
+            scheduled_only().alias("_job"),
+            ping_only.alias("_ping"),
+        )
         .with_columns((pl.col("tokens") - floor).alias("tokens"))
-        .filter(~job)
+        .filter(~job & ~pl.col("_ping"))
         .select("account", "day", "tokens")
     )
 
