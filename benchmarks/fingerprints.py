@@ -7,6 +7,11 @@ of people on whom a fingerprint passes its effect-size gate (at least 3 timed da
 fingerprint's share of them) and the share on whom it reaches p ≤ 0.01 against the cohort. A
 fingerprint counts toward `suspicious` only where honest automation does not produce it.
 
+Neither generator sends keep-alive pings, so `--pings` (default 10 %) gives that share of each
+organisation's honest people one under their key: the same small request (20–200 tokens, a
+2-token answer) every 30–120 seconds, day and night, from the first request of the log to the
+last ("keep-alive ping" below, whatever else they run).
+
     python benchmarks/fingerprints.py --orgs 4
 """
 
@@ -26,7 +31,32 @@ sys.path.insert(0, str(Path(__file__).parent))
 from detection import Job, _families_org, _simulate_org
 
 
-def measure(job: Job) -> pl.DataFrame:
+def add_pings(usage_file: Path, accounts: list[str], seed: int) -> None:
+    """Rewrite `usage_file` with a keep-alive ping under each of `accounts` (see the docstring)."""
+    usage = pl.read_parquet(usage_file)
+    stamps = usage["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+    rng = np.random.default_rng(seed)
+    pings = []
+    for account in accounts:
+        every = int(rng.integers(30, 121))
+        ticks = pl.datetime_range(stamps.min(), stamps.max(), f"{every}s", eager=True)
+        n = ticks.len()
+        pings.append(
+            pl.DataFrame(
+                {
+                    "timestamp": ticks.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                    "account": [account] * n,
+                    "input_tokens": [int(rng.integers(20, 201))] * n,
+                    "output_tokens": [2] * n,
+                    "cache_read_tokens": [0] * n,
+                    "cache_write_tokens": [0] * n,
+                }
+            )
+        )
+    pl.concat([usage, *pings], how="diagonal_relaxed").write_parquet(usage_file)
+
+
+def measure(job: Job, ping_share: float) -> pl.DataFrame:
     from tokenaudit.audit import run_audit
     from tokenaudit.checks.automation import FINGERPRINTS, MIN_SHARE, fingerprint_days
     from tokenaudit.config import AuditConfig
@@ -35,6 +65,11 @@ def measure(job: Job) -> pl.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         org = (_simulate_org if job.generator == "simulate" else _families_org)(job, out / "org")
+        honest = sorted(org.truth.filter(~pl.col("is_maxxer").fill_null(False))["account"])
+        rng = np.random.default_rng(job.seed)
+        pinged = list(rng.choice(honest, size=round(ping_share * len(honest)), replace=False))
+        usage_file = next(f for f in org.files if f.name.startswith("usage"))
+        add_pings(usage_file, pinged, job.seed)
         (out / "w").mkdir()
         cfg = AuditConfig(quota=org.quota)
         report = run_audit(expand_paths(org.files), cfg, out / "w")
@@ -54,7 +89,13 @@ def measure(job: Job) -> pl.DataFrame:
         flags.join(trivial, on="account", how="left")
         .join(org.truth, on="account", how="inner")
         .filter(~pl.col("is_maxxer"))
-        .with_columns(pl.lit(job.generator).alias("generator"))
+        .with_columns(
+            pl.lit(job.generator).alias("generator"),
+            pl.when(pl.col("account").is_in(pinged))
+            .then(pl.lit("keep-alive ping"))
+            .otherwise(pl.col("automation"))
+            .alias("automation"),
+        )
     )
 
 
@@ -62,9 +103,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orgs", type=int, default=4)
     parser.add_argument("--first-seed", type=int, default=700)
+    parser.add_argument("--pings", type=float, default=0.1, help="share of honest people pinged")
     args = parser.parse_args()
     frames = [
-        measure(Job(gen, "honest", seed, 200))
+        measure(Job(gen, "honest", seed, 200), args.pings)
         for gen in ("simulate", "families")
         for seed in range(args.first_seed, args.first_seed + args.orgs)
     ]
