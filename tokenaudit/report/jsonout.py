@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tokenaudit import __version__
+from tokenaudit.report.indented import indented
 from tokenaudit.report.interface import RenderContext, Renderer
 from tokenaudit.report.sanitize import visible
 from tokenaudit.report.values import json_number, report_rows
@@ -182,7 +183,7 @@ def render_json(
         "run": {**run_metadata(report, cfg), **(run_extra or {})},
         "accounts": account_records(trimmed),
     }
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
+    return indented(doc) + "\n"
 
 
 def render_ndjson(report: AuditReport, accounts: pl.DataFrame) -> str:
