@@ -12,7 +12,7 @@ from tokenaudit import __version__
 from tokenaudit.report.indented import indented
 from tokenaudit.report.interface import RenderContext, Renderer
 from tokenaudit.report.sanitize import visible
-from tokenaudit.report.values import json_number, report_rows
+from tokenaudit.report.values import json_number, report_columns
 
 if TYPE_CHECKING:
     import polars as pl
@@ -65,39 +65,41 @@ def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:
 
 
 def account_records(report: AuditReport) -> list[dict[str, Any]]:
+    """One JSON record per account, in rank order.
+
+    NOTE: worked out a column at a time, then zipped into records: a step per field (its kind
+    looked up, its value converted and stored) took 0.24 s for 20,000 accounts."""
     checks = _checks_by_account(report)
     suppressions = _suppressions(report)
-    extra = {
-        r["account"]: r
-        for r in report.accounts.select(
-            "account", "p_outcome", "p_mechanism", "p_primary", "team", "role", "cohort", "fragile"
-        ).iter_rows(named=True)
-    }
-    records = []
-    for row in report_rows(report.accounts):
-        rec: dict[str, Any] = {}
-        for key, value in row.items():
-            if key in _FLOATS:
-                rec[key] = json_number(value)
-            elif isinstance(value, date):
-                rec[key] = value.isoformat()
-            elif isinstance(value, str):
-                rec[key] = visible(value)
-            else:
-                rec[key] = value
-        more = extra[row["account"]]
-        rec["p_outcome"] = json_number(more["p_outcome"])
-        rec["p_mechanism"] = json_number(more["p_mechanism"])
-        rec["p_excess_tokens"] = json_number(more["p_primary"])
-        rec["team"] = visible(more["team"]) if more["team"] else None
-        rec["role"] = visible(more["role"]) if more["role"] else None
-        rec["cohort"] = visible(more["cohort"]) if more["cohort"] else None
-        rec["fragile"] = more["fragile"]
-        rec["checks"] = checks.get(row["account"], [])
-        if suppressions is not None:
-            rec["suppression"] = suppressions.get(row["account"])
-        records.append(rec)
-    return records
+    accounts = report.accounts.sort("rank")
+    names = report_columns(accounts)
+    columns = [_json_values(c, accounts[c].to_list()) for c in names]
+    more = accounts.select("p_outcome", "p_mechanism", "p_primary", "team", "role", "cohort")
+    columns += [[json_number(v) for v in more[c].to_list()] for c in more.columns[:3]]
+    columns += [[visible(v) if v else None for v in more[c].to_list()] for c in more.columns[3:]]
+    columns.append(accounts["fragile"].to_list())
+    keys = [
+        *names,
+        *("p_outcome", "p_mechanism", "p_excess_tokens", "team", "role", "cohort", "fragile"),
+    ]
+    ids = accounts["account"].to_list()
+    columns.append([checks.get(a, []) for a in ids])
+    keys.append("checks")
+    if suppressions is not None:
+        columns.append([suppressions.get(a) for a in ids])
+        keys.append("suppression")
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _json_values(column: str, values: list[Any]) -> list[Any]:
+    """A report column's values as JSON shows them: floats rounded (`json_number`), dates as
+    ISO text, text made inert (`visible`)."""
+    if column in _FLOATS:
+        return [json_number(v) for v in values]
+    return [
+        v.isoformat() if isinstance(v, date) else visible(v) if isinstance(v, str) else v
+        for v in values
+    ]
 
 
 def _suppressions(report: AuditReport) -> dict[str, dict[str, Any]] | None:
