@@ -78,6 +78,7 @@ def test_the_text_is_json_dumps_indented_by_two(doc: Any) -> None:
         [_Items([1, [2]]), {"x": _Items()}],
         {"a": 0, "b": [0], "c": "", "d": [""], "e": "\u2028\x00\u00e9\\"},
         [1e300, -0.0, 1e-7, 123456789012345678901234567890, True, None],
+        {"accounts": [{"id": "a", "p": 0.5, "ok": True, "none": None}, {"id": "b"}, {}, [{}]]},
     ],
 )
 def test_the_text_of_every_shape_the_report_has(doc: Any) -> None:

@@ -19,7 +19,8 @@ from typing import Any, Final
 _INDENT: Final = "  "
 _STRING: Final = json.encoder.encode_basestring  # the C function when it is built, as json's
 _CONTAINERS: Final = frozenset({dict, list, tuple})
-_PLAIN: Final = _CONTAINERS | {str, int, float, bool, type(None)}
+_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
+_PLAIN: Final = _CONTAINERS | _SCALARS
 
 
 def indented(doc: Any) -> str:
@@ -66,7 +67,16 @@ def _text(value: dict[Any, Any] | list[Any] | tuple[Any, ...], level: int) -> st
         if run:
             parts.append(_items(run, level))
         return _wrapped("{", parts, "}", level)
-    return _wrapped("[", [_any(item, level + 1) for item in value], "]", level)
+    return _wrapped("[", [_item(item, level + 1) for item in value], "]", level)
+
+
+def _item(value: Any, level: int) -> str:
+    """An item of a list at `level`; an object of plain values (a check's result, of which a
+    report has one per account and check) without a look at each value in Python."""
+    if type(value) is dict and value and _SCALARS.issuperset(map(type, value.values())):
+        text = "".join(_encoder(level)(value, 0))
+        return f"{{\n{_INDENT * (level + 1)}{text[1:-1]}\n{_INDENT * level}}}"
+    return _any(value, level)
 
 
 def _wrapped(opening: str, parts: list[str], closing: str, level: int) -> str:

@@ -48,19 +48,19 @@ class NdjsonFormat(Renderer):
 
 
 def _checks_by_account(report: AuditReport) -> dict[str, list[dict[str, Any]]]:
+    """Per account, its checks' results in check order, as JSON shows them (worked out a
+    column at a time, as `account_records` is)."""
+    rows = report.checks.sort("account", "check")
+    columns = [
+        rows["check"].to_list(),
+        rows["applicable"].to_list(),
+        *([json_number(v) for v in rows[c].to_list()] for c in ("statistic", "p_value", "effect")),
+        *([visible(v or "") for v in rows[c].to_list()] for c in ("summary", "clear")),
+    ]
+    keys = ("id", "applicable", "statistic", "p_value", "effect", "summary", "clear")
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in report.checks.sort("account", "check").iter_rows(named=True):
-        out.setdefault(r["account"], []).append(
-            {
-                "id": r["check"],
-                "applicable": r["applicable"],
-                "statistic": json_number(r["statistic"]),
-                "p_value": json_number(r["p_value"]),
-                "effect": json_number(r["effect"]),
-                "summary": visible(r["summary"] or ""),
-                "clear": visible(r["clear"] or ""),
-            }
-        )
+    for account, *values in zip(rows["account"].to_list(), *columns, strict=True):
+        out.setdefault(account, []).append(dict(zip(keys, values, strict=True)))
     return out
 
 
