@@ -4,6 +4,10 @@ A keep-alive ping or a health check sent every minute under a person's key repea
 exactly, back to back, all day and every day — including the weekends and the weeks of leave on
 which the person did not work. It is a sliver of their usage. Before what repeats weigh was
 counted, 17 of 20 honest people given such a ping in an organisation of 200 were `suspicious`.
+A nightly batch job classifying items behind one long few-shot template sends requests back to
+back whose prompts are all within 1 % of each other, each answered with a one-token label: no
+request is sent twice, and none may count as a loop's (`benchmarks/fingerprints.py`: 45–70 % of
+such honest people showed "identical sizes" while prompts within 1 % counted as the same).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from tokenaudit.synthetic.simulate import generate_org, write_org
 
 SEED = 91
 PINGED = 15
+BATCHED = 5
 
 
 def _with_pings(usage: pl.DataFrame, accounts: list[str], every_s: int) -> pl.DataFrame:
@@ -49,6 +54,34 @@ def _with_pings(usage: pl.DataFrame, accounts: list[str], every_s: int) -> pl.Da
     return pl.concat([usage, *pings], how="diagonal_relaxed")
 
 
+def _with_batches(usage: pl.DataFrame, accounts: list[str], seed: int) -> pl.DataFrame:
+    """`usage` plus, for each of `accounts`, a batch job every night at 01:00 UTC: 300–600
+    requests back to back, each an 8,000-token few-shot template and one item to classify
+    (lognormal, median 60 tokens), answered with a one-token label."""
+    stamps = usage["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+    first = stamps.min().replace(hour=1, minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for account in accounts:
+        for night in range((stamps.max() - first).days):  # type: ignore[operator]
+            n = int(rng.integers(300, 601))
+            at = first.timestamp() + night * 86_400 + np.cumsum(rng.uniform(1.0, 3.0, n))
+            stamp = pl.Series((at * 1e6).astype(np.int64)).cast(pl.Datetime("us", "UTC"))
+            jobs.append(
+                pl.DataFrame(
+                    {
+                        "timestamp": stamp.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+                        "account": [account] * n,
+                        "input_tokens": np.rint(rng.lognormal(np.log(60), 0.7, n)).astype(int),
+                        "output_tokens": [1] * n,
+                        "cache_read_tokens": [8_000] * n,
+                        "cache_write_tokens": [0] * n,
+                    }
+                )
+            )
+    return pl.concat([usage, *jobs], how="diagonal_relaxed")
+
+
 def _audit(folder: Path, paths: dict[str, Path]) -> AuditReport:
     files = expand_paths([paths["usage"], paths["commits"], paths["identities"]])
     return run_audit(files, AuditConfig(), folder)
@@ -60,7 +93,8 @@ Audits = list[tuple[AuditReport, AuditReport, list[str]]]
 @pytest.fixture(scope="module")
 def audits(tmp_path_factory: pytest.TempPathFactory) -> Audits:
     """Per generator family: the audit of an all-honest organisation, the audit of the same
-    organisation with pings under `PINGED` people's keys, and who they are."""
+    organisation with pings under `PINGED` people's keys and batch jobs under `BATCHED`
+    others', and who they all are."""
     out = []
     for family in ("families", "simulate"):
         plain = tmp_path_factory.mktemp(family)
@@ -71,20 +105,24 @@ def audits(tmp_path_factory: pytest.TempPathFactory) -> Audits:
             files = write_org(generate_org(120, 63, SEED, 0.0), plain, fmt="parquet")
             paths = {f.stem: f for f in files}
         people = sorted(set(pl.read_csv(paths["identities"])["account"].to_list()))
-        pinged = sorted(np.random.default_rng(SEED).choice(people, size=PINGED, replace=False))
+        chosen = np.random.default_rng(SEED).choice(people, size=PINGED + BATCHED, replace=False)
+        pinged, batched = sorted(chosen[:PINGED]), sorted(chosen[PINGED:])
         without = _audit(plain, paths)
-        usage = pl.read_parquet(paths["usage"])
-        _with_pings(usage, pinged, every_s=60).write_parquet(paths["usage"])
-        out.append((without, _audit(tmp_path_factory.mktemp(f"{family}-pinged"), paths), pinged))
+        usage = _with_pings(pl.read_parquet(paths["usage"]), pinged, every_s=60)
+        _with_batches(usage, batched, SEED).write_parquet(paths["usage"])
+        with_automation = _audit(tmp_path_factory.mktemp(f"{family}-automated"), paths)
+        out.append((without, with_automation, [*pinged, *batched]))
     return out
 
 
-def test_a_keep_alive_ping_under_a_persons_key_makes_nobody_suspicious(audits: Audits) -> None:
+def test_a_keep_alive_ping_or_a_batch_job_under_a_persons_key_makes_nobody_suspicious(
+    audits: Audits,
+) -> None:
     for _, with_pings, pinged in audits:
         accounts = with_pings.accounts
         assert accounts.filter(pl.col("status") == "suspicious").is_empty()
         shown = accounts.filter(pl.col("account").is_in(pinged))
-        assert shown.height == PINGED  # every pinged person is in the report
+        assert shown.height == PINGED + BATCHED  # every one of them is in the report
         assert (shown["p_mechanism"].fill_null(1.0) > 0.01).all()
 
 

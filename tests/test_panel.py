@@ -142,6 +142,17 @@ def test_identical_requests_count_when_sent_back_to_back_not_on_a_schedule() -> 
     assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
 
 
+def test_requests_with_prompts_of_different_sizes_are_no_repeats_however_close() -> None:
+    # A batch job classifying one item after another with a long few-shot template: every
+    # prompt is within 1 % of the one before and every answer one token long, but no request
+    # is the same request again. A loop re-sends its prompt as it is.
+    batch = _identical_requests("batch", 2, 100).with_columns(
+        (10_000 + pl.int_range(100) % 7).alias("input_tokens"),
+        pl.lit(1).alias("output_tokens"),
+    )
+    assert usage_days(batch, AuditConfig())["same_size_pairs"].sum() == 0
+
+
 def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:
     days = follow_up(
         days_frame("a", [0, 1, 10]),

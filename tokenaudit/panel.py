@@ -27,7 +27,10 @@ _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
 #: A request after this long a pause starts a burst (its phase is what a cron job fixes).
 BURST_GAP_S: Final = 120
-#: Identical consecutive requests count as a loop's (`same_size_pairs`) only when the second
+#: Consecutive requests repeat each other (`same_size_pairs`) when their prompts are the same
+#: size to the token and their answers within 1 %: a loop re-sends its request as it is, while a
+#: batch job's items, each behind one long template, come within 1 % of each other too.
+#: Identical consecutive requests count as a loop's only when the second
 #: follows the first within this many seconds. A scheduled job may send one request, the same
 #: every time, on a cron period (an honest CI job under a person's key can: 5 minutes is the
 #: shortest period common schedulers offer); a loop re-sending a request to burn tokens sends it
@@ -254,7 +257,7 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         (
             same_prev
             & ((ts_us - ts_us.shift(1)) / 1e6 < SAME_SIZE_GAP_S)
-            & ((pl.col("_prompt") - pl.col("_prompt").shift(1)).abs() <= 0.01 * pl.col("_prompt"))
+            & (pl.col("_prompt") == pl.col("_prompt").shift(1))
             & (
                 (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
                 <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)

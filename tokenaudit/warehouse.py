@@ -273,7 +273,7 @@ overlap AS (
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
         same = (
             f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
-            f" AND ABS({q('prompt')} - {q('prev_prompt')}) <= 0.01 * {q('prompt')}"
+            f" AND {q('prompt')} = {q('prev_prompt')}"
             f" AND ABS({q('output_tokens')} - {q('prev_output')})"
             f" <= 0.01 * GREATEST({q('output_tokens')}, 1)"
         )
