@@ -495,6 +495,34 @@ def test_usage_jump_leaves_out_a_keep_alive_pings_days_so_a_return_from_leave_is
     assert not returner["applicable"] or returner["p_value"] > 0.05
 
 
+def test_usage_jump_sees_a_light_loop_that_starts_mid_period_and_runs_alone_on_weekends() -> None:
+    # A loop under the weight that counts as identical sizes (a little under a day of the
+    # person's own work) runs from week 5, every day: alone at the weekend, beside the person's
+    # work in the week. Its weekend days are left out like a ping's; its weekdays are usage,
+    # and the rise is there to find.
+    day_rows, out_rows, _ = _jump_cohort(n_steady=28, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(7)
+    name = "zz-looper@acme.example"
+    loop = 0.9 * 5e6
+    for d in range(70):
+        day = D0 + timedelta(days=d)
+        looping = d >= 35
+        if d % 7 < 5:
+            own = 5e6 * np.exp(rng.normal(0, 0.3))
+            repeats = (2000, loop) if looping else (0, 0)
+            row = _timed(own + repeats[1], 40 + repeats[0], 30, 0.1, repeats)
+            day_rows.append({"account": name, "day": day, **row})
+            if d % 7 == 2:
+                out_rows.append({"account": name, "day": day, "changes": 2})
+        elif looping:
+            day_rows.append(
+                {"account": name, "day": day, **_timed(loop, 2000, 0, 0.1, (1999, loop))}
+            )
+    result = check_by_id("usage-jump").run(_as_data(day_rows, out_rows), CFG)
+    looper = result.filter(pl.col("account") == name).row(0, named=True)
+    assert looper["applicable"] and looper["p_value"] < 0.05
+
+
 def test_usage_jump_finds_padders_who_start_together_when_they_are_an_eighth_of_the_cohort() -> (
     None
 ):

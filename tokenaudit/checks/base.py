@@ -241,8 +241,8 @@ def work_day_reference() -> pl.Expr:
 
 
 def worked_days(days: pl.DataFrame) -> pl.DataFrame:
-    """`account, day, tokens` of the days someone worked, a scheduled job's and a ping's share
-    taken out.
+    """`account, day, tokens` of the days someone worked, a scheduled job's share taken out and
+    a ping's days alone left out.
 
     A cron job under a person's key runs every day, through their leave and the weeks before
     they joined; counted as the person's usage, those days make a return from leave look like a
@@ -250,11 +250,12 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     rises of a generated organisation, ×6–47 from their first working day). Days whose only
     usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
     those days) is taken out of the others, which leaves what the person used. A ping repeating
-    itself back to back (repeats under `work_day_reference`, alone on some days) is taken out of
-    every day it ran on by its own weight, and the days nobody worked on and it ran are left out (counted as work, a
-    keep-alive every minute under 20 honest people's keys put 5 of them in `review` for a
-    "jump" from the weeks they were away). Repeats that outweigh the reference are usage: a
-    loop's tokens are what the checks are looking for."""
+    itself back to back (repeats under `work_day_reference`) is left out where it ran alone, on
+    days nobody worked (counted as work, a keep-alive every minute under 20 honest people's keys
+    put 5 of them in `review` for a "jump" from the weeks they were away). On the days somebody
+    worked it stays: taken out of them, a light loop that runs alone on weekends was taken out
+    of every day, and its rise with it (a loop at 0.9 of the reference from day 35 left
+    usage-jump's p as without it, 0.28, where prompts one token apart gave 0.045)."""
     timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
     if not timing <= set(days.columns):
         return days.select("account", "day", "tokens")
@@ -264,10 +265,6 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
         light = (repeats < work_day_reference()).fill_null(False)
         unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
         ping_only = (light & unworked & (repeats >= REPEAT_SHARE * tokens)).fill_null(False)
-        # Only where a ping runs on its own some days: the odd retry of a person's own request
-        # is their usage, as it always was.
-        pinged = light & ping_only.any().over("account")
-        tokens = pl.when(pinged).then(tokens - repeats).otherwise(tokens)
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
