@@ -32,9 +32,10 @@ BURST_GAP_S: Final = 120
 #: batch job's items, each behind one long template, come within 1 % of each other too.
 #: Identical consecutive requests count as a loop's only when the second
 #: follows the first within this many seconds. A scheduled job may send one request, the same
-#: every time, on a cron period (an honest CI job under a person's key can: 5 minutes is the
-#: shortest period common schedulers offer); a loop re-sending a request to burn tokens sends it
-#: again as soon as the answer is back. Four minutes leaves a 5-minute schedule's jitter out.
+#: every time, on a cron period (an honest CI job under a person's key can; most run every 5
+#: minutes or less often, and a 1–3-minute one counts only where its repeats outweigh a day of
+#: work, `checks.automation`); a loop re-sending a request to burn tokens sends it again as soon
+#: as the answer is back. Four minutes leaves a 5-minute schedule's jitter out.
 SAME_SIZE_GAP_S: Final = 240
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 

@@ -31,7 +31,8 @@ to the next, do not produce. Back to back only: a scheduled job under a person's
 request, the same every time, on a cron period (on independently generated organisations, CI
 jobs every 10–60 minutes with a fixed prompt and a fixed-length answer put 3 honest people per
 organisation of 200 in `suspicious` when any two consecutive identical requests counted; none
-since), and 5 minutes is the shortest period common schedulers offer. The others are produced
+since; a job every 1–3 minutes shows it where its repeats outweigh a day of work, `_same_size`).
+The others are produced
 by honest automation as well (`CONTEXT_ONLY`) and are shown, never counted. A mechanism alone
 never flags.
 """
