@@ -133,28 +133,30 @@ def test_barren_days_ignores_censored_days() -> None:
     assert not late["applicable"]
 
 
-def test_automation_counts_identical_request_sizes() -> None:
-    # A loop re-sending one request all day: the repeats are most of every day's tokens.
+@pytest.mark.parametrize(
+    ("share", "counted"),
+    [
+        # A loop re-sending one request all day: the repeats are most of every day's tokens.
+        (0.9, True),
+        # A keep-alive or health check every minute under a person's key repeats itself
+        # exactly, but its tokens are a few per cent of a working day.
+        (0.05, False),
+    ],
+)
+def test_automation_counts_identical_requests_that_weigh_a_day_of_work(
+    share: float, counted: bool
+) -> None:
     accounts, days = synthetic_cohort(n_accounts=60)
-    loop = {"same_size_pairs": 1000, "same_size_tokens": pl.col("tokens") * 0.9}
-    accounts, days = with_account(accounts, days, "zz-replay@acme.example", day_overrides=loop)
+    repeats = {"same_size_pairs": 1000, "same_size_tokens": pl.col("tokens") * share}
+    accounts, days = with_account(accounts, days, "zz-replay@acme.example", day_overrides=repeats)
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
     row = result.filter(pl.col("account") == "zz-replay@acme.example").row(0, named=True)
-    assert row["p_value"] < 1e-3
-    assert "identical" in row["summary"]
+    if counted:
+        assert row["p_value"] < 1e-3 and "identical" in row["summary"]
+    else:
+        assert row["p_value"] == 1.0
     humans = result.filter(pl.col("account") != "zz-replay@acme.example")
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
-
-
-def test_identical_pings_that_weigh_a_sliver_of_the_persons_work_are_not_counted() -> None:
-    # A keep-alive or health check every minute under a person's key repeats itself exactly,
-    # but its tokens are a few per cent of a working day.
-    accounts, days = synthetic_cohort(n_accounts=60)
-    ping = {"same_size_pairs": 1000, "same_size_tokens": pl.col("tokens") * 0.05}
-    accounts, days = with_account(accounts, days, "zz-ping@acme.example", day_overrides=ping)
-    result = check_by_id("automation").run(check_data(accounts, days), CFG)
-    row = result.filter(pl.col("account") == "zz-ping@acme.example").row(0, named=True)
-    assert row["p_value"] == 1.0
 
 
 def test_a_ping_alone_on_the_days_nobody_works_is_not_counted() -> None:
