@@ -142,6 +142,15 @@ def test_identical_requests_count_when_sent_back_to_back_not_on_a_schedule() -> 
     assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
 
 
+def test_a_ping_whose_short_answer_wavers_by_a_token_still_repeats_itself() -> None:
+    # "OK" and "OK." from a health check: the same request, answered alike.
+    ping = _identical_requests("ping", 60, 100).with_columns(
+        (2 + pl.int_range(100) % 2).alias("output_tokens")
+    )
+    days = usage_days(ping, AuditConfig())
+    assert days["same_size_pairs"].sum() == 99
+
+
 def test_requests_with_prompts_of_different_sizes_are_no_repeats_however_close() -> None:
     # A batch job classifying one item after another with a long few-shot template: every
     # prompt is within 1 % of the one before and every answer one token long, but no request

@@ -37,6 +37,10 @@ BURST_GAP_S: Final = 120
 #: work, `checks.automation`); a loop re-sending a request to burn tokens sends it again as soon
 #: as the answer is back. Four minutes leaves a 5-minute schedule's jitter out.
 SAME_SIZE_GAP_S: Final = 240
+#: ... and answers of a few tokens count as the same within this many tokens ("OK" and "OK."):
+#: a health check whose answer wavers by a token is no less a ping, and its days alone no more
+#: a person's work.
+SAME_ANSWER_TOKENS: Final = 2
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
@@ -261,7 +265,7 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
             & (pl.col("_prompt") == pl.col("_prompt").shift(1))
             & (
                 (pl.col("output_tokens") - pl.col("output_tokens").shift(1)).abs()
-                <= 0.01 * pl.col("output_tokens").clip(lower_bound=1)
+                <= (0.01 * pl.col("output_tokens")).clip(lower_bound=SAME_ANSWER_TOKENS)
             )
         )
         .fill_null(False)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS, SAME_SIZE_GAP_S
+from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS, SAME_ANSWER_TOKENS, SAME_SIZE_GAP_S
 from tokenaudit.schema import AGGREGATED_SOURCES, PANEL_SCHEMA, PHASE_PERIODS
 
 #: GitHub noreply addresses stand for their login (identities.normalise_identity).
@@ -275,7 +275,7 @@ overlap AS (
             f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
             f" AND {q('prompt')} = {q('prev_prompt')}"
             f" AND ABS({q('output_tokens')} - {q('prev_output')})"
-            f" <= 0.01 * GREATEST({q('output_tokens')}, 1)"
+            f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
         )
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
