@@ -5,7 +5,7 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests repeat the one before (the prompt the same
-  size to the token, the answer within ±1 %),
+  size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
   the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`),
   and the repeats outweigh a typical day of work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
