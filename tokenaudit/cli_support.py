@@ -775,10 +775,6 @@ def json_text(doc: dict[str, Any]) -> str:
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
 
-#: The formats whose report shows each input's SHA-256 (`report.jsonout`'s run metadata).
-_SHOWS_INPUT_DIGESTS: Final = frozenset({"json", "ndjson"})
-
-
 def report_renderer(out: ReportOptions) -> Renderer:
     """The renderer of the chosen format (`--format auto`: by the `-o` extension, else a table
     on a terminal and the default elsewhere)."""
@@ -796,11 +792,7 @@ def wants_input_digests(renderer: Renderer, trail: Trail, options: TrailOptions)
     for a report that shows it, a manifest, or a baseline comparison (which reads the run's
     metadata). Other reports never read it, and hashing 1.1 GB of CSV again costs 0.9 s of CPU;
     it is still worked out if something asks."""
-    return (
-        renderer.name in _SHOWS_INPUT_DIGESTS
-        or options.manifest is not None
-        or trail.baseline is not None
-    )
+    return renderer.hashes_inputs or options.manifest is not None or trail.baseline is not None
 
 
 def render_context(

@@ -259,21 +259,18 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     timing = {"rows", "burst_starts", *(f"phase_{p}" for p in PHASE_PERIODS)}
     if not timing <= set(days.columns):
         return days.select("account", "day", "tokens")
-    tokens, ping_only = pl.col("tokens"), pl.lit(False)
+    ping_only = pl.lit(False)
     if {"same_size_tokens", "same_size_pairs"} <= set(days.columns):
         repeats = pl.col("same_size_tokens")
-        light = (repeats < work_day_reference()).fill_null(False)
+        light = repeats < work_day_reference()
         unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
-        ping_only = (light & unworked & (repeats >= REPEAT_SHARE * tokens)).fill_null(False)
+        mostly = repeats >= REPEAT_SHARE * pl.col("tokens")
+        ping_only = (light & unworked & mostly).fill_null(False)
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
         days.select(
-            "account",
-            "day",
-            tokens.alias("tokens"),
-            scheduled_only().alias("_job"),
-            ping_only.alias("_ping"),
+            "account", "day", "tokens", scheduled_only().alias("_job"), ping_only.alias("_ping")
         )
         .with_columns((pl.col("tokens") - floor).alias("tokens"))
         .filter(~job & ~pl.col("_ping"))

@@ -53,6 +53,10 @@ class Renderer(ABC):
     extensions: ClassVar[tuple[str, ...]] = ()
     #: Accounts shown when neither `--top` nor `--all` is given (None: every account).
     default_rows: ClassVar[int | None] = None
+    #: Whether a run for this format works out each input's SHA-256 while the audit runs
+    #: (`run_audit`'s `digests`): the JSON formats, whose run metadata is where it is shown.
+    #: Others have it worked out only if something asks (a manifest, a baseline).
+    hashes_inputs: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, report: AuditReport, ctx: RenderContext) -> str:

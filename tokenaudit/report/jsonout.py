@@ -34,6 +34,7 @@ _FLOATS = {
 class JsonFormat(Renderer):
     name = "json"
     extensions = (".json",)
+    hashes_inputs = True
 
     def render(self, report: AuditReport, ctx: RenderContext) -> str:
         return render_json(report, ctx.cfg, ctx.shown, ctx.run_extra)
@@ -42,6 +43,7 @@ class JsonFormat(Renderer):
 class NdjsonFormat(Renderer):
     name = "ndjson"
     extensions = (".ndjson", ".jsonl")
+    hashes_inputs = True
 
     def render(self, report: AuditReport, ctx: RenderContext) -> str:
         return render_ndjson(report, ctx.shown)
