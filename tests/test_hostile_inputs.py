@@ -496,17 +496,34 @@ def test_sigterm_cleans_up_keeps_the_old_report_and_exits_143(tmp_path: Path) ->
 
 
 _STUCK_IN_NATIVE_CODE = """
-import hashlib
+import hashlib, sys, threading, time
 from tokenaudit import _entry
 from tokenaudit.cli_support import workdir
+
+def stuck_in_native_code():
+    # Releases the GIL and checks no signal for a minute, as a Polars query over 10M rows does:
+    # Python cannot run the handler until it returns.
+    hashlib.pbkdf2_hmac("sha256", b"x", b"y", 2 * 10**8)
+
+def announce_once_inside(scratch, main_thread):
+    # A signal sent before the main thread is inside the native call is handled at the next
+    # bytecode, which is not what this test is about: say where the scratch directory is only
+    # once the main thread has sat in the function for a while (building the call's arguments
+    # takes microseconds, so it is then inside the call).
+    still = 0
+    while still < 3:
+        frame = sys._current_frames().get(main_thread)
+        inside = frame is not None and frame.f_code.co_name == "stuck_in_native_code"
+        still = still + 1 if inside else 0
+        time.sleep(0.1)
+    print(scratch, flush=True)
 
 _entry.install_signal_handling()
 with workdir() as scratch:
     (scratch / "part.parquet").write_bytes(b"spilled")
-    print(scratch, flush=True)
-    # Native code that releases the GIL and checks no signal for a minute, as a Polars query
-    # over 10M rows does: Python cannot run the handler until it returns.
-    hashlib.pbkdf2_hmac("sha256", b"x", b"y", 2 * 10**8)
+    main_thread = threading.get_ident()
+    threading.Thread(target=announce_once_inside, args=(scratch, main_thread), daemon=True).start()
+    stuck_in_native_code()
 """
 
 
