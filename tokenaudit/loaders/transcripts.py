@@ -190,7 +190,7 @@ class _FileLines:
 
 
 _WHITESPACE: Final = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
-_DECODER: Final = json.JSONDecoder()
+_DECODER: Final = readers.STRICT_JSON  # an object naming a key twice: left to `load_input`
 _RAW: Final = _DECODER.raw_decode
 _JSON_SPACE: Final = " \t\n\r"  # what the decoder allows after a document
 
@@ -299,7 +299,7 @@ def read_file(file: InputFile, head_only: bool = False) -> _Read | None:
                 keep = _keeps(source)
                 records = [r for r in head if keep(r[1])]
                 head = []
-    except OSError:
+    except (OSError, readers.RepeatedKey):
         return None  # load_input says why, in its words
     if not source:
         source = _recognised(head)
