@@ -541,7 +541,9 @@ def _read_delimited(
         rows, runaway, short_suspects = counts[0], counts[1], counts[-1]
         if short_suspects or runaway:
             df = pl.read_csv(path, **options)
-            df = df.with_columns((pl.col("_row") + 2).cast(pl.Int64).alias("_line"))
+            # Physical lines, as the fast path counts them: `_drop_short_and_blank_rows` keeps
+            # these when the stdlib reader splits the records otherwise (a lone CR in a cell).
+            df = df.with_columns(_record_lines(path, rows, first_line, names, options))
             df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
             return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
