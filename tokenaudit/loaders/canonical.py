@@ -709,8 +709,11 @@ def _value_problems(
                 RejectCode.BAD_DATE if isinstance(dtype, pl.Date) else RejectCode.BAD_BOOLEAN,
             )
         )
-    elif src_dtype == pl.String and raw.fmt.split("+")[0] in ("csv", "tsv"):
-        # The CSV reader decodes invalid UTF-8 as U+FFFD: such a value is corrupt, not text.
+    elif src_dtype == pl.String and (
+        raw.fmt.split("+")[0] in ("csv", "tsv") or source in raw.lossy
+    ):
+        # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the Parquet
+        # reader for bytes): such a value is corrupt, not text.
         # (A number or timestamp holding one is already unreadable and says so first.)
         corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
             pl.lit(label + "invalid UTF-8")
