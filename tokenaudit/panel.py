@@ -32,11 +32,12 @@ BURST_GAP_S: Final = 120
 #: batch job's items, each behind one long template, come within 1 % of each other too.
 #: Identical consecutive requests count as a loop's only when the second
 #: follows the first within this many seconds. A scheduled job may send one request, the same
-#: every time, on a cron period (an honest CI job under a person's key can; most run every 5
-#: minutes or less often, and a 1–3-minute one counts only where its repeats outweigh a day of
-#: work, `checks.automation`); a loop re-sending a request to burn tokens sends it again as soon
-#: as the answer is back. Four minutes leaves a 5-minute schedule's jitter out.
-SAME_SIZE_GAP_S: Final = 240
+#: every time, on a cron period (an honest CI job under a person's key can: a third family of
+#: organisations has them every 10–60 minutes); a loop re-sending a request to burn tokens sends
+#: it again within minutes (all three families' loops wait at most 5). Six minutes takes in a
+#: 5-minute loop with its jitter and leaves a 10-minute schedule out; a job on a shorter period
+#: counts only where its repeats outweigh a day of work (`checks.automation`), as a loop's must.
+SAME_SIZE_GAP_S: Final = 360
 #: ... and answers of a few tokens count as the same within this many tokens ("OK" and "OK."):
 #: a health check whose answer wavers by a token is no less a ping, and its days alone no more
 #: a person's work.

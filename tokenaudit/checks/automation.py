@@ -6,7 +6,7 @@ Three day-level fingerprints, each read only on days with enough request-level r
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests repeat the one before (the prompt the same
   size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
-  the second sent within `SAME_SIZE_GAP_S` (4 minutes) of the first (`panel.SAME_SIZE_GAP_S`),
+  the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`),
   and the repeats outweigh a typical day of work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
@@ -27,11 +27,11 @@ minimum over the counted fingerprints (valid under any dependence between them).
 
 Only `same-size` counts as evidence (`EVIDENCE`): re-sending the same request again and again is
 what busywork looks like and what working agents, whose context and answers change from one turn
-to the next, do not produce. Back to back only: a scheduled job under a person's key may send one
-request, the same every time, on a cron period (on independently generated organisations, CI
+to the next, do not produce. Within minutes only: a scheduled job under a person's key may send
+one request, the same every time, on a cron period (on independently generated organisations, CI
 jobs every 10–60 minutes with a fixed prompt and a fixed-length answer put 3 honest people per
 organisation of 200 in `suspicious` when any two consecutive identical requests counted; none
-since; a job every 1–3 minutes shows it where its repeats outweigh a day of work, `_same_size`).
+since; a job every 1–5 minutes shows it where its repeats outweigh a day of work, `_same_size`).
 The others are produced
 by honest automation as well (`CONTEXT_ONLY`) and are shown, never counted. A mechanism alone
 never flags.
