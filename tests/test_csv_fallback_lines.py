@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .test_hostile_inputs import load, rejected
 
 # A cell with a lone CR (a record break to the stdlib reader, not to Polars) and an empty last
@@ -24,19 +26,17 @@ def _negative_line(path: Path, tmp_path: Path) -> list[int]:
     return [line for line, why in rejected(frame).items() if "negative count" in why]
 
 
+@pytest.mark.parametrize(
+    ("header", "line"),
+    [
+        pytest.param("timestamp,account,input_tokens,model", 6, id="cell spanning lines in a row"),
+        pytest.param('timestamp,account,input_tokens,"mo\ndel"', 7, id="and in the header"),
+    ],
+)
 def test_a_reject_after_a_cell_spanning_lines_names_its_physical_line_in_the_careful_reading(
-    tmp_path: Path,
+    header: str, line: int, tmp_path: Path
 ) -> None:
     path = tmp_path / "usage.csv"
-    path.write_bytes(f"timestamp,account,input_tokens,model\n{ROWS}".encode())
-    assert path.read_bytes().split(b"\n")[6 - 1].startswith(b"2026-03-02T10:00:00Z,a@x,-7")
-    assert _negative_line(path, tmp_path) == [6]
-
-
-def test_a_header_cell_spanning_lines_moves_the_lines_of_the_careful_reading_too(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "usage.csv"
-    path.write_bytes(f'timestamp,account,input_tokens,"mo\ndel"\n{ROWS}'.encode())
-    assert path.read_bytes().split(b"\n")[7 - 1].startswith(b"2026-03-02T10:00:00Z,a@x,-7")
-    assert _negative_line(path, tmp_path) == [7]
+    path.write_bytes(f"{header}\n{ROWS}".encode())
+    assert path.read_bytes().split(b"\n")[line - 1].startswith(b"2026-03-02T10:00:00Z,a@x,-7")
+    assert _negative_line(path, tmp_path) == [line]
