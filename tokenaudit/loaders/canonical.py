@@ -75,6 +75,7 @@ _PANEL_MARKERS: Final = frozenset({"account", "day", "tokens", "rows", "max_gap_
 _TS_FORMATS_WITH_ZONE: Final = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TS_FORMATS_NAIVE: Final = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M")
 _MAX_INT: Final = 2**62
+_EXACT_INT: Final = 2**53
 #: Timestamps outside these years are not plausible log times (year 0 or 9999 is a typo or a
 #: sentinel, and Python's datetime cannot even hold year 0): the row is rejected, not the run.
 _EARLIEST: Final = datetime(1900, 1, 1)
@@ -419,12 +420,26 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
             # reads, so both are rejected row by row ("not a whole number 'true'").
             return _Typing(pl.lit(None, dtype=dtype))
         exact = _integral if dtype == pl.Int64() else lambda v: pl.when(v.is_finite()).then(v)
+        if src_dtype.is_integer() and dtype == pl.Int64():
+            # NOTE: the same values as through Float64 (every integer is finite and whole, and
+            # the cast is the same rounding), without checking either (0.12 -> 0.07 s, four
+            # columns of 5M rows).
+            as_float = col.cast(pl.Float64)
+            return _Typing(pl.when(as_float.abs() < _MAX_INT).then(as_float.cast(pl.Int64)))
         if src_dtype.is_numeric():
             return _Typing(exact(col.cast(pl.Float64, strict=False)))
-        return _Typing(
-            exact(col.cast(pl.Float64, strict=False)),
-            lambda text: exact(text.str.strip_chars().cast(pl.Float64, strict=False)),
-        )
+
+        def slow(text: pl.Expr) -> pl.Expr:
+            return exact(text.str.strip_chars().cast(pl.Float64, strict=False))
+
+        if dtype == pl.Int64():
+            # NOTE: text is read as an integer first, which every whole count is (1.6 -> 0.5 s,
+            # four columns of 5M CSV rows); what that cannot read ("1e3", "5.0", " 5") or
+            # Float64 would round (past 2^53) is read by `slow` as before, so the value is the
+            # same.
+            as_int = col.cast(pl.Int64, strict=False)
+            return _Typing(pl.when(as_int.is_between(-_EXACT_INT, _EXACT_INT)).then(as_int), slow)
+        return _Typing(exact(col.cast(pl.Float64, strict=False)), slow)
     return _Typing(_text(source), blank_is_null=True)
 
 
