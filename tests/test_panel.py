@@ -10,6 +10,7 @@ import pytest
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.panel import (
+    MIN_REPEAT_RUN,
     auto_window,
     follow_up,
     mark_followed,
@@ -139,6 +140,30 @@ def test_identical_requests_count_when_sent_within_minutes_of_each_other(every_s
     loop = usage_days(_identical_requests("loop", every_s, 100), AuditConfig())
     assert loop["same_size_pairs"].sum() == 99
     assert loop["same_size_tokens"].sum() == 99 * 5_200  # what the repeats weigh
+
+
+def test_identical_requests_repeat_when_less_than_six_minutes_apart() -> None:
+    at_limit = usage_days(_identical_requests("job", 360, 100), AuditConfig())
+    just_under = usage_days(_identical_requests("loop", 359.9, 100), AuditConfig())
+    assert at_limit["same_size_pairs"].sum() == 0
+    assert just_under["same_size_pairs"].sum() == 99
+
+
+def test_a_request_repeated_a_few_times_and_then_another_is_no_loop() -> None:
+    # An eval sampling each question five times (pass@5) with a one-token answer, or a script
+    # polling a build a dozen times: the same request again and again, but only a few times in
+    # a row before the next. A loop runs its request for hours.
+    def sampled(k: int) -> pl.DataFrame:
+        return _identical_requests("eval", 2, 600).with_columns(
+            (1_500 + pl.int_range(600) // k).alias("input_tokens"), pl.lit(1).alias("output_tokens")
+        )
+
+    assert usage_days(sampled(5), AuditConfig())["same_size_pairs"].sum() == 0
+    assert usage_days(sampled(MIN_REPEAT_RUN - 1), AuditConfig())["same_size_pairs"].sum() == 0
+    runs = 600 // MIN_REPEAT_RUN
+    assert usage_days(sampled(MIN_REPEAT_RUN), AuditConfig())["same_size_pairs"].sum() == runs * (
+        MIN_REPEAT_RUN - 1
+    )
 
 
 def test_identical_requests_on_a_ten_minute_schedule_are_no_repeats() -> None:

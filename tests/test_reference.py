@@ -17,8 +17,7 @@ from tokenaudit.model import AuditReport
 from tokenaudit.reference import Reference, dump_reference, load_reference
 from tokenaudit.synthetic.simulate import GeneratedOrg, generate_org, write_org
 
-#: A team whose scripted loop sends its requests less than four minutes apart (the loop of seed
-#: 52 waits five minutes, as a scheduled job may: its identical sizes do not count).
+#: A team with a scripted loop sending identical requests a minute or two apart, every day.
 LOOPING_TEAM_SEED = 53
 
 

@@ -183,3 +183,21 @@ def test_the_bigquery_statement_translated_to_duckdb_builds_the_same_panel(
     ours = duckdb_panel(small_org, tmp_path, **PERIOD).sort("account", "day")
     assert dict(theirs.schema) == PANEL_SCHEMA
     assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_the_warehouse_counts_repeats_only_in_long_runs_as_tokenaudit_does(tmp_path: Path) -> None:
+    # An eval sampling each question five times (runs of 5) and a loop re-sending one request
+    # 30 times (a run of 30), a minute apart: only the loop's requests repeat.
+    org = tmp_path / "org"
+    org.mkdir()
+    lines = ["timestamp,account,input_tokens,output_tokens"]
+    for i in range(40):  # the eval: 8 questions, 5 samples each
+        lines.append(f"2026-03-02T09:{i:02d}:00Z,eve@x,{1_500 + i // 5},1")
+    for i in range(30):  # the loop
+        lines.append(f"2026-03-02T11:{i:02d}:00Z,lou@x,4000,200")
+    (org / "usage.csv").write_text("\n".join(lines) + "\n")
+    (org / "identities.csv").write_text("alias,account\neve@x,eve@x\nlou@x,lou@x\n")
+    theirs = duckdb_panel(org, tmp_path).sort("account", "day")
+    ours = tokenaudit_panel(org, tmp_path, AuditConfig())
+    assert ours.select("account", "same_size_pairs").rows() == [("eve@x", 0), ("lou@x", 29)]
+    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)

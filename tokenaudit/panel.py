@@ -28,8 +28,9 @@ _WITHIN_SESSION_GAP_S = 30 * 60
 #: A request after this long a pause starts a burst (its phase is what a cron job fixes).
 BURST_GAP_S: Final = 120
 #: Consecutive requests repeat each other (`same_size_pairs`) when their prompts are the same
-#: size to the token and their answers within 1 %: a loop re-sends its request as it is, while a
-#: batch job's items, each behind one long template, come within 1 % of each other too.
+#: size to the token and their answers within 1 % (or `SAME_ANSWER_TOKENS`): a loop re-sends its
+#: request as it is, while a batch job's items, each behind one long template, come within 1 % of
+#: each other too.
 #: Identical consecutive requests count as a loop's only when the second
 #: follows the first within this many seconds. A scheduled job may send one request, the same
 #: every time, on a cron period (an honest CI job under a person's key can: a third family of
@@ -42,6 +43,14 @@ SAME_SIZE_GAP_S: Final = 360
 #: a health check whose answer wavers by a token is no less a ping, and its days alone no more
 #: a person's work.
 SAME_ANSWER_TOKENS: Final = 2
+#: ... and only in a run of at least this many requests, each repeating the one before: a loop
+#: burning tokens re-sends its request for hours, dozens to hundreds of times in a row, while an
+#: eval sampling each question a few times (pass@k, self-consistency: the same prompt, a
+#: one-token answer) or a script polling a build a dozen times repeats a request a few times
+#: and moves on. Counted in runs of any length, pass@5 evals two days a week under honest
+#: people's keys put 4 of 60 in `suspicious` (35 of 60 light users); heavy polls of a build,
+#: 3–15 at a time, 12 of 60 light users.
+MIN_REPEAT_RUN: Final = 20
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
@@ -271,7 +280,16 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         )
         .fill_null(False)
         .alias("_same_size"),
-    )
+    ).with_columns(_in_long_runs(pl.col("_same_size")))
+
+
+def _in_long_runs(repeats: pl.Expr) -> pl.Expr:
+    """`repeats` (each row: does it repeat the row before?) where the row's run — a request
+    that does not repeat the one before and the repeats that follow it — holds at least
+    `MIN_REPEAT_RUN` requests. Rows are in account-time order and a row never repeats across
+    accounts, so every run lies within one account."""
+    run = (~repeats).cum_sum()
+    return (repeats & (pl.len().over(run) >= MIN_REPEAT_RUN)).alias(repeats.meta.output_name())
 
 
 def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from tokenaudit.panel import BURST_GAP_S, MAX_GAP_HOURS, SAME_ANSWER_TOKENS, SAME_SIZE_GAP_S
+from tokenaudit.panel import (
+    BURST_GAP_S,
+    MAX_GAP_HOURS,
+    MIN_REPEAT_RUN,
+    SAME_ANSWER_TOKENS,
+    SAME_SIZE_GAP_S,
+)
 from tokenaudit.schema import AGGREGATED_SOURCES, PANEL_SCHEMA, PHASE_PERIODS
 
 #: GitHub noreply addresses stand for their login (identities.normalise_identity).
@@ -240,8 +246,37 @@ resolved AS (
   ) AS {q("with_prompt")}
   WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")})
 ),
+{self.repeat_runs()}
 in_period AS (
-  SELECT * FROM timed WHERE {in_period}
+  SELECT * FROM sized_runs WHERE {in_period}
+),"""
+
+    def repeat_runs(self) -> str:
+        """Whether each request repeats the one before (`is_repeat`) and how many requests its
+        run holds (`run_length`: a request that does not repeat and the repeats after it), as
+        `panel._with_neighbours` works them out."""
+        q = self.q
+        same = (
+            f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
+            f" AND {q('prompt')} = {q('prev_prompt')}"
+            f" AND ABS({q('output_tokens')} - {q('prev_output')})"
+            f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
+        )
+        order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
+        return f"""repeats AS (
+  SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")} FROM timed
+),
+runs AS (
+  SELECT *,
+    SUM(CASE WHEN {q("is_repeat")} THEN 0 ELSE 1 END) OVER (
+      PARTITION BY {q("account")} ORDER BY {order}
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS {q("repeat_run")}
+  FROM repeats
+),
+sized_runs AS (
+  SELECT *, COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")}
+  FROM runs
 ),"""
 
     def overlap(self) -> str:
@@ -271,12 +306,7 @@ overlap AS (
     def days(self) -> str:
         q, d, whole, start = self.q, self.d, self.whole, self.burst_start
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
-        same = (
-            f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
-            f" AND {q('prompt')} = {q('prev_prompt')}"
-            f" AND ABS({q('output_tokens')} - {q('prev_output')})"
-            f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
-        )
+        same = f"{q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}"
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
   SELECT

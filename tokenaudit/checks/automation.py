@@ -6,7 +6,8 @@ Three day-level fingerprints, each read only on days with enough request-level r
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: 30 % or more of consecutive requests repeat the one before (the prompt the same
   size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
-  the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`),
+  the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`), in a run of 20 or
+  more such requests (`panel.MIN_REPEAT_RUN`: not an eval's few samples of one question),
   and the repeats outweigh a typical day of work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
@@ -122,7 +123,8 @@ def cache_logit() -> pl.Expr:
 
 
 def _same_size() -> pl.Expr:
-    """Per timed day: 30 % of consecutive requests repeat the one before, back to back, and the
+    """Per timed day: 30 % of consecutive requests repeat the one before (within minutes, in a
+    run of `panel.MIN_REPEAT_RUN` or more: `panel.SAME_SIZE_GAP_S`), and the
     repeats are more than a sliver of the account's work: they weigh at least `_own_day`
     (`base.work_day_reference`, the larger of the account's own typical day of work and half of
     everyone's; where nobody ever worked, half of the day's tokens). Measured: a 42-token ping

@@ -213,16 +213,18 @@ def scheduled_only() -> pl.Expr:
 #: A day with at least this many requests that do not repeat the one before is a day somebody
 #: worked; a ping or a loop alone on a day repeats itself all day.
 MIN_OWN_REQUESTS: Final = 5
-#: A day whose back-to-back repeats are this share of its tokens or more is mostly repeats.
+#: A day whose repeats (`same_size_tokens`) are this share of its tokens or more is mostly
+#: repeats.
 REPEAT_SHARE: Final = 0.5
 #: Repeats that weigh this share of everyone's typical day of work are never a sliver.
 EVERYONE_SHARE: Final = 0.5
 
 
 def work_day_reference() -> pl.Expr:
-    """Per day: what back-to-back repeats must weigh to be more than a sliver of the account's
-    work — the larger of its own typical day of work and half of everyone's (each the median,
-    over the days somebody worked, `MIN_OWN_REQUESTS`, of the tokens that were not repeats).
+    """Per day: what repeats (`same_size_tokens`) must weigh to be more than a sliver of the
+    account's work — the larger of its own typical day of work and half of everyone's (each the
+    median, over the days somebody worked, `MIN_OWN_REQUESTS`, of the tokens that were not
+    repeats).
     Null where nobody ever worked (daily aggregates, a panel saved without `same_size_tokens`).
 
     A keep-alive ping or a health check every minute under a person's key repeats itself as
@@ -250,7 +252,7 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     rises of a generated organisation, ×6–47 from their first working day). Days whose only
     usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
     those days) is taken out of the others, which leaves what the person used. A ping repeating
-    itself back to back (repeats under `work_day_reference`) is left out where it ran alone, on
+    itself (repeats under `work_day_reference`) is left out where it ran alone, on
     days nobody worked (counted as work, a keep-alive every minute under 20 honest people's keys
     put 5 of them in `review` for a "jump" from the weeks they were away). On the days somebody
     worked it stays: taken out of them, a light loop that runs alone on weekends was taken out
