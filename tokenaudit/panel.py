@@ -260,7 +260,7 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
     # Plain shifts masked at account boundaries: much cheaper than ordered window expressions.
     same_prev = pl.col("_acc") == pl.col("_acc").shift(1)
     same_next = pl.col("_acc") == pl.col("_acc").shift(-1)
-    return rows.with_columns(
+    timed = rows.with_columns(
         pl.when(same_prev)
         .then((ts_us - ts_us.shift(1)) / 1e6)
         .otherwise(unknown)
@@ -280,16 +280,20 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         )
         .fill_null(False)
         .alias("_same_size"),
-    ).with_columns(_in_long_runs(pl.col("_same_size")))
+    )
+    return timed.with_columns(_in_long_runs(timed["_same_size"]))
 
 
-def _in_long_runs(repeats: pl.Expr) -> pl.Expr:
-    """`repeats` (each row: does it repeat the row before?) where the row's run — a request
-    that does not repeat the one before and the repeats that follow it — holds at least
+def _in_long_runs(repeats: pl.Series) -> pl.Series:
+    """`repeats` (each row: does it repeat the row before?) where the row's run — a request that
+    does not repeat the one before and the repeats that follow it — holds at least
     `MIN_REPEAT_RUN` requests. Rows are in account-time order and a row never repeats across
-    accounts, so every run lies within one account."""
-    run = (~repeats).cum_sum()
-    return (repeats & (pl.len().over(run) >= MIN_REPEAT_RUN)).alias(repeats.meta.output_name())
+    accounts, so every run lies within one account. (numpy: runs are consecutive rows, and a
+    window over run ids took 0.77 s at 5M rows, this 0.12 s.)"""
+    flags = repeats.to_numpy()
+    heads = np.flatnonzero(~flags)
+    lengths = np.diff(np.append(heads, flags.size))
+    return pl.Series(repeats.name, flags & np.repeat(lengths >= MIN_REPEAT_RUN, lengths))
 
 
 def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
