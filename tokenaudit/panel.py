@@ -47,9 +47,10 @@ SAME_ANSWER_TOKENS: Final = 2
 #: burning tokens re-sends its request for hours, dozens to hundreds of times in a row, while an
 #: eval sampling each question a few times (pass@k, self-consistency: the same prompt, a
 #: one-token answer) or a script polling a build a dozen times repeats a request a few times
-#: and moves on. Counted in runs of any length, pass@5 evals two days a week under honest
-#: people's keys put 4 of 60 in `suspicious` (35 of 60 light users); heavy polls of a build,
-#: 3–15 at a time, 12 of 60 light users.
+#: and moves on. Counted in runs of any length, pass@5 evals under 20 honest people's keys in
+#: each of three organisations put 9 of 60 in `suspicious` (41 of 60 light users), heavy polls
+#: of a build, 3–15 at a time, 13 of 60 light users; in runs of 20, none
+#: (`benchmarks/scheduled_jobs.py --kind evals|polls`).
 MIN_REPEAT_RUN: Final = 20
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
