@@ -33,30 +33,18 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).parent))
 
 from detection import Job, _families_org, _simulate_org
+from scheduled_jobs import job_requests, log_span
 
 
 def add_pings(usage_file: Path, accounts: list[str], seed: int) -> None:
     """Rewrite `usage_file` with a keep-alive ping under each of `accounts` (see the docstring)."""
     usage = pl.read_parquet(usage_file)
-    stamps = usage["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+    first, last = log_span(usage)
     rng = np.random.default_rng(seed)
     pings = []
     for account in accounts:
         every = int(rng.integers(30, 121))
-        ticks = pl.datetime_range(stamps.min(), stamps.max(), f"{every}s", eager=True)
-        n = ticks.len()
-        pings.append(
-            pl.DataFrame(
-                {
-                    "timestamp": ticks.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                    "account": [account] * n,
-                    "input_tokens": [int(rng.integers(20, 201))] * n,
-                    "output_tokens": [2] * n,
-                    "cache_read_tokens": [0] * n,
-                    "cache_write_tokens": [0] * n,
-                }
-            )
-        )
+        pings.append(job_requests(account, first, last, every, int(rng.integers(20, 201))))
     pl.concat([usage, *pings], how="diagonal_relaxed").write_parquet(usage_file)
 
 

@@ -36,27 +36,28 @@ sys.path.insert(0, str(Path(__file__).parent))
 from detection import Job, _families_org, _simulate_org
 
 
+def job_requests(
+    account: str, first: float, last: float, period_s: float, tokens: int
+) -> pl.DataFrame:
+    """One fixed request (`tokens` prompt tokens, a 2-token answer) under `account` every
+    `period_s` seconds from `first` to `last` (epoch seconds)."""
+    step = round(period_s * 1e6)
+    at = (np.arange(round(first * 1e6), round(last * 1e6) + 1, step) / 1e6).tolist()
+    return _requests(account, at, [tokens] * len(at), [2] * len(at))
+
+
 def add_job(usage_file: Path, accounts: list[str], period_s: int, tokens: int) -> None:
     """Rewrite `usage_file` with the scheduled job (see the docstring) under each of `accounts`."""
     usage = pl.read_parquet(usage_file)
-    stamps = usage["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
-    ticks = pl.datetime_range(stamps.min(), stamps.max(), f"{period_s}s", eager=True)
-    at = ticks.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-    n = ticks.len()
-    jobs = [
-        pl.DataFrame(
-            {
-                "timestamp": at,
-                "account": [account] * n,
-                "input_tokens": [tokens] * n,
-                "output_tokens": [2] * n,
-                "cache_read_tokens": [0] * n,
-                "cache_write_tokens": [0] * n,
-            }
-        )
-        for account in accounts
-    ]
+    first, last = log_span(usage)
+    jobs = [job_requests(account, first, last, period_s, tokens) for account in accounts]
     pl.concat([usage, *jobs], how="diagonal_relaxed").write_parquet(usage_file)
+
+
+def log_span(usage: pl.DataFrame) -> tuple[float, float]:
+    """The first and the last request of the log, in epoch seconds."""
+    stamps = usage["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+    return stamps.min().timestamp(), stamps.max().timestamp()  # type: ignore[union-attr]
 
 
 def own_days(usage: pl.DataFrame, files: list[Path]) -> pl.DataFrame:
@@ -80,7 +81,7 @@ def _requests(account: str, at: list[float], prompt: list[int], answer: list[int
     n = len(at)
     return pl.DataFrame(
         {
-            "timestamp": pl.Series(np.array(at) * 1e6).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
+            "timestamp": pl.Series(np.rint(np.array(at) * 1e6)).cast(pl.Int64).cast(pl.Datetime("us", "UTC"))
             .dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
             "account": [account] * n,
             "input_tokens": prompt,

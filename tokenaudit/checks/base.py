@@ -220,6 +220,12 @@ REPEAT_SHARE: Final = 0.5
 EVERYONE_SHARE: Final = 0.5
 
 
+def somebody_worked() -> pl.Expr:
+    """Per day: whether somebody worked on it (`MIN_OWN_REQUESTS` requests that do not repeat the
+    one before)."""
+    return (pl.col("rows") - pl.col("same_size_pairs")) >= MIN_OWN_REQUESTS
+
+
 def work_day_reference() -> pl.Expr:
     """Per day: what repeats (`same_size_tokens`) must weigh to be more than a sliver of the
     account's work — the larger of its own typical day of work and half of everyone's (each the
@@ -236,7 +242,7 @@ def work_day_reference() -> pl.Expr:
     at ×5.5 a light user's usage, 0.6–1.2 times everyone's typical day, lost its fingerprint
     against the whole of it)."""
     own = pl.col("tokens") - pl.col("same_size_tokens")
-    worked = (pl.col("rows") - pl.col("same_size_pairs")) >= MIN_OWN_REQUESTS
+    worked = somebody_worked()
     return pl.max_horizontal(
         own.filter(worked).median().over("account"), EVERYONE_SHARE * own.filter(worked).median()
     )
@@ -265,9 +271,8 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     if {"same_size_tokens", "same_size_pairs"} <= set(days.columns):
         repeats = pl.col("same_size_tokens")
         light = repeats < work_day_reference()
-        unworked = (pl.col("rows") - pl.col("same_size_pairs")) < MIN_OWN_REQUESTS
         mostly = repeats >= REPEAT_SHARE * pl.col("tokens")
-        ping_only = (light & unworked & mostly).fill_null(False)
+        ping_only = (light & ~somebody_worked() & mostly).fill_null(False)
     job = pl.col("_job")
     floor = pl.col("tokens").filter(job).median().over("account").fill_null(0.0)
     return (
