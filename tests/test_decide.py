@@ -171,6 +171,34 @@ def test_tier_two_keeps_its_error_rate_when_the_screened_honest_are_the_heaviest
     assert any_suspicious / runs <= 0.10 + 3 * (0.1 * 0.9 / runs) ** 0.5
 
 
+def test_a_team_judged_by_a_reference_gets_the_reference_organisations_error_control() -> None:
+    # Five people against another organisation's null of 200: a p of 0.002 would be the team's
+    # first discovery over 5 (q = 0.01) but is no discovery among 200 (q = 0.4). Tier 2's screen
+    # keeps the team's own count.
+    from dataclasses import replace
+
+    from tokenaudit.reference import Reference
+
+    reference = Reference(
+        name="big.json",
+        tool_version="0",
+        first_day="2025-01-01",
+        last_day="2025-03-04",
+        period_days=63,
+        window_days=7,
+        cohort_size=200,
+        merge_rate=1.0,
+        nulls={},
+    )
+    p_out = np.array([0.002, 0.00001, 0.4, 0.7, 0.9])
+    p_mech = np.array([1.0, 1e-9, 1.0, 1.0, 1.0])
+    q1_own, _ = tier_qvalues(p_out, p_mech, AuditConfig())
+    q1_ref, q2_ref = tier_qvalues(p_out, p_mech, replace(AuditConfig(), reference=reference))
+    assert q1_own[0] <= 0.10 < q1_ref[0]
+    assert q1_ref[1] <= 0.10  # evidence that holds among 200 still holds
+    assert q2_ref[1] == pytest.approx(5 * 1e-9)
+
+
 def test_a_screened_account_needs_outcome_evidence_to_be_suspicious() -> None:
     p_mech = np.array([1e-12, 1e-12] + [1.0] * 48)
     p_out = np.array([0.01, 0.6] + [0.5] * 48)

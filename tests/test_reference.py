@@ -71,6 +71,8 @@ def test_a_small_team_is_judged_against_the_reference(reference_file: Path, tmp_
     compared = scan(org, tmp_path / "compared", AuditConfig(reference=ref))
     assert compared.reference is not None and "120" not in compared.reference
     assert compared.reference.startswith("compared with the reference")
+    cohort = load_reference(reference_file).cohort_size
+    assert f"evidence it would need among those {cohort} accounts" in compared.reference
     status = dict(compared.accounts.select("account", "status").iter_rows())
     loop = next(a for a, kind in truth.items() if kind == "scripted-loop")
     assert status[loop] == "suspicious"

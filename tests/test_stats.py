@@ -102,6 +102,21 @@ def test_fdr_adjust_matches_scipy_for_bh_and_by() -> None:
     assert fdr_adjust(np.array([]), dependent=False).size == 0
 
 
+@pytest.mark.parametrize("dependent", [False, True])
+def test_fdr_adjust_over_a_larger_family_counts_the_missing_hypotheses_as_p_one(
+    dependent: bool,
+) -> None:
+    p = np.array([0.0004, 0.002, 0.03, 0.5, 0.9])
+    padded = np.concatenate([p, np.ones(195)])
+    assert fdr_adjust(p, dependent=dependent, family=200) == pytest.approx(
+        fdr_adjust(padded, dependent=dependent)[:5]
+    )
+    # A family smaller than the p-values given changes nothing.
+    assert fdr_adjust(p, dependent=dependent, family=3) == pytest.approx(
+        fdr_adjust(p, dependent=dependent)
+    )
+
+
 def test_beta_binomial_fit_recovers_known_parameters() -> None:
     rng = np.random.default_rng(7)
     n = rng.integers(20, 60, size=400)

@@ -104,6 +104,22 @@ def mechanism_screen(p_mechanism: FloatArray, cfg: AuditConfig) -> npt.NDArray[n
     return np.asarray(_mechanism_q(p_mechanism, cfg) <= cfg.fdr_q, dtype=np.bool_)
 
 
+def tier1_family(cfg: AuditConfig) -> int:
+    """The least number of accounts tier 1's Benjamini–Hochberg step corrects for: with a
+    reference, the size of the cohort it was fitted on.
+
+    A team judged by a reference is judged by another organisation's null, honest tail included,
+    and gets that organisation's error control: one slice of it, not a family of its own. Over
+    its own 5 accounts, BH would let p = 0.02 through where the organisation the null came from
+    needs 0.0005 for its first discovery. Measured (`benchmarks/detection.py --scenarios small`,
+    `families`): honest agent adopters, usage ×3–5 from a date with merged output ×0.7–1.3, sit
+    at p = 2e-4–2e-3 against the reference and against their own organisation's null alike
+    (z ≈ 4 in both), and put 1 of 5 honest people in one team, 2 of 15 in another, in `review`.
+    Tier 2 keeps the team's own count: its screen counts only fingerprints that honest
+    automation does not produce, whose null holds for the team's people as for anyone's."""
+    return cfg.reference.cohort_size if cfg.reference is not None else 0
+
+
 def tier_qvalues(
     p_outcome: FloatArray,
     p_mechanism: FloatArray,
@@ -122,7 +138,9 @@ def tier_qvalues(
     What it adds (`benchmarks/detection.py`): padders run by a loop (identical request sizes) in
     some weeks only, whose excess over the whole period was modest, are confirmed.
     """
-    q1 = fdr_adjust(np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict)
+    q1 = fdr_adjust(
+        np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict, family=tier1_family(cfg)
+    )
     q_mech = _mechanism_q(p_mechanism, cfg)
     confirming = p_outcome if p_confirm is None else p_confirm
     confirmed = np.nan_to_num(confirming, nan=1.0) <= cfg.confirm_p

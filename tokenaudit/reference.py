@@ -55,7 +55,9 @@ class Reference:
     def describe(self) -> str:
         return (
             f"compared with the reference {self.name} ({self.cohort_size} accounts, "
-            f"{self.first_day} to {self.last_day}, tokenaudit {self.tool_version})"
+            f"{self.first_day} to {self.last_day}, tokenaudit {self.tool_version}); "
+            f"a review flag needs the evidence it would need among those {self.cohort_size} "
+            "accounts"
         )
 
     def check_period(self, period_days: int) -> None:

@@ -393,18 +393,20 @@ def bonferroni_min(pvalues: list[float]) -> float:
     return min(1.0, len(pvalues) * min(pvalues))
 
 
-def fdr_adjust(pvalues: FloatArray, *, dependent: bool) -> FloatArray:
+def fdr_adjust(pvalues: FloatArray, *, dependent: bool, family: int = 0) -> FloatArray:
     """Benjamini–Hochberg q-values, or Benjamini–Yekutieli when `dependent`
-    (`scipy.stats.false_discovery_control`)."""
-    m = pvalues.size
-    if m == 0:
+    (`scipy.stats.false_discovery_control`), over a family of max(`family`, len(pvalues))
+    hypotheses: the ones not given count as p = 1 (they can never be discoveries)."""
+    size = pvalues.size
+    if size == 0:
         return pvalues.astype(np.float64)
+    m = max(size, family)
     order = np.argsort(pvalues, kind="stable")
-    ranked = pvalues[order] * m / np.arange(1, m + 1)
+    ranked = pvalues[order] * m / np.arange(1, size + 1)
     if dependent:
         ranked = ranked * float(np.sum(1.0 / np.arange(1, m + 1)))
     q_sorted = np.minimum.accumulate(ranked[::-1])[::-1]
-    q = np.empty(m, dtype=np.float64)
+    q = np.empty(size, dtype=np.float64)
     q[order] = np.clip(q_sorted, 0.0, 1.0)
     return q
 
