@@ -71,6 +71,9 @@ def synthetic_cohort(
                 "active_days": len(active),
                 "changes": changes,
                 "merged_changes": changes,
+                # 80 lines a change, a common size (no draw: the cohort's other columns keep
+                # the random stream they were written for).
+                "merged_lines": changes * 80,
                 "non_output_changes": int(rng.poisson(0.05 * len(active))),
             }
         )

@@ -759,3 +759,30 @@ def test_output_share_ranks_tokens_that_neither_shipped_nor_wrote_and_clears_hea
     # An export without the input/output split says nothing about writing.
     assert not totals["applicable"] and "output tokens" in totals["summary"]
     assert result.filter(pl.col("account").str.starts_with("user"))["p_value"].min() > 0.01
+
+
+def test_trivial_merges_are_judged_against_what_the_accounts_own_change_sizes_explain() -> None:
+    from tokenaudit.checks.trivial_merges import tiny_share
+
+    # Someone whose every change is small has many of 1-3 lines, a habit and not a cover: their
+    # other changes average 8 lines. Camouflage is tiny changes beside work of the usual size.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    small, cover = "zz-small-changes@acme.example", "zz-camouflage@acme.example"
+    accounts, days = with_account(accounts, days, small, changes=3, non_output=14)
+    accounts, days = with_account(accounts, days, cover, changes=20, non_output=14)
+    accounts = accounts.with_columns(
+        pl.when(pl.col("account") == small)
+        .then(24)
+        .when(pl.col("account") == cover)
+        .then(1_600)
+        .otherwise(pl.col("merged_lines"))
+        .alias("merged_lines")
+    )
+    result = check_by_id("trivial-merges").run(check_data(accounts, days), CFG)
+    assert p_of(result, small) > 0.5
+    assert p_of(result, cover) < 1e-3
+    row = result.filter(pl.col("account") == small).row(0, named=True)
+    assert "for its size of change, 8 lines" in row["summary"]
+    shares = tiny_share(np.array([8.0, 20.0, 80.0, 400.0]), 3)
+    assert shares[0] > 0.9 and shares[2] < 0.15
+    assert (np.diff(shares) < 0).all()

@@ -5,12 +5,21 @@ of at most `trivial_max_lines` lines, reverts, and changes reverted within `reve
 both as a share of the account's m_i credited merges and as a rate over its n_i active days.
 H0: the account's share or its rate comes from the cohort's distribution of honest ones, each
 tested with a beta-binomial whose null is fitted robustly (see `fit_beta_binomial(robust=True)`),
-p = max(P(X ≥ x_i | m_i), P(X ≥ x_i | n_i)) (intersection–union: both must be unusual). The same
-effect-size gate as `automation` applies to each.
+and against what the account's own change sizes explain: with the sizes of one person's changes
+lognormal (log-sd `SIZE_SPREAD`), the mean size of its changes that count as output fixes the
+share π_i of its changes that are tiny, and P(X ≥ x_i | m_i, π_i) is binomial.
+p = the largest of the three (intersection–union: all must be unusual). The same effect-size gate
+as `automation` applies.
 
-Both, because each alone names honest people: a rate alone names those who ship a lot (agent
-users opening many small pull requests merge more of every size), a share alone names those who
-merge little (a reviewer's few typo fixes are most of their merges). Camouflage is both.
+All three, because each alone names honest people: a rate alone names those who ship a lot
+(agent users opening many small pull requests merge more of every size), a share alone names
+those who merge little (a reviewer's few typo fixes are most of their merges), and either names
+those whose changes are all small: in teams of 15 (`benchmarks/detection.py --scenarios small`,
+`families`), two honest people whose other changes averaged 8 and 11 lines — the smallest of
+their organisations, 14 of 17 and 24 of 53 changes tiny — passed the screen at p = 1e-4 and
+2e-5, one of them an overnight-agent user, and were `suspicious`. A cohort of 15 has too few
+such people for the fitted null to hold them; their own sizes explain them (p = 0.99 and 1).
+Camouflage is tiny changes on top of work of normal size, and unusual on all three.
 
 Trivial merges do not inflate usage by themselves; they are the cover a tokenmaxxer puts up so
 that the account seems to ship. So this is a mechanism (tier 2), never outcome evidence.
@@ -39,6 +48,11 @@ from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
 MIN_CHANGES = 5
+#: The log-sd of one person's change sizes that `tiny_share` assumes: the widest either generator
+#: draws (`families` 0.7–1.5, `simulate` 1.2). Wider makes more tiny changes expected of a given
+#: mean size, so the size leg vetoes more; a person whose sizes spread wider still than this is
+#: judged by the other two legs alone, as before the leg existed.
+SIZE_SPREAD = 1.5
 
 
 class TrivialMerges:
@@ -76,21 +90,67 @@ class TrivialMerges:
         x, merges, days = _counts(acc)
         p_share, share_rate = _tail(x, merges, cfg, data.reference, "share")
         p_rate, day_rate = _tail(np.minimum(x, days), days, cfg, data.reference, "rate")
+        counted = acc["merged_changes"].to_numpy().astype(np.int64)
+        mean_size = acc["merged_lines"].to_numpy().astype(np.float64) / np.maximum(counted, 1)
+        # Nothing that counted to size an account by: it is taken at the cohort's typical size.
+        # Every merge trivial is the plainest camouflage (a third, blind family's padders), and
+        # the share and rate legs keep the reviewer with a few typo fixes out.
+        typical = float(np.median(mean_size[counted > 0])) if (counted > 0).any() else math.inf
+        mean_size = np.where(counted > 0, mean_size, typical)
+        tiny = tiny_share(mean_size, cfg.trivial_max_lines)
+        p_size = binomial_sf(x, merges, tiny)
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
-            # Intersection–union: both unusual, or neither counts.
-            p = max(float(p_share[i]), float(p_rate[i]))
+            # Intersection–union: all three unusual, or none counts.
+            p = max(float(p_share[i]), float(p_rate[i]), float(p_size[i]))
             xi, ni, di = int(x[i]), int(merges[i]), int(days[i])
             share = xi / ni if ni else 0.0
+            own = (
+                f"and {tiny[i]:.0%} for its size of change, {mean_size[i]:.0f} lines"
+                if counted[i]
+                else f"and {tiny[i]:.0%} for the cohort's size of change, {mean_size[i]:.0f} lines"
+            )
             summary = (
                 f"{xi} of {ni} merged changes trivial or reverted ({share:.0%} vs cohort "
-                f"{share_rate:.0%}; {xi / di:.2f} a day vs {day_rate:.2f}; {p_is(p)})"
+                f"{share_rate:.0%} {own}; {xi / di:.2f} a day vs {day_rate:.2f}; {p_is(p)})"
             )
             limit = max(MIN_CHANGES - 1, math.ceil(cfg.mechanism_min_share * ni) - 1)
             clear = f"at most {limit} of {ni} merged changes trivial or reverted"
             brief = f"{xi} of {ni} merges trivial or reverted"
             rows.append((name, True, float(xi), p, share, summary, clear, brief))
         return result_frame(self.id, rows)
+
+
+def tiny_share(mean_size: np.ndarray, max_lines: int) -> np.ndarray:
+    """The share of a person's changes with at most `max_lines` lines when their sizes are
+    lognormal with log-sd `SIZE_SPREAD` and those above `max_lines` average `mean_size` lines.
+
+    The mean above the cut, exp(μ + σ²/2)·Φ((μ + σ² − c)/σ) / Φ((μ − c)/σ) with c the log of the
+    cut, rises with μ: it is solved for μ by bisection, all accounts at once."""
+    from scipy import special
+
+    sigma = SIZE_SPREAD
+    cut = math.log(max_lines + 0.5)
+    target = np.log(np.maximum(mean_size, max_lines + 0.6))
+    lo, hi = np.full(target.shape, -30.0), np.full(target.shape, 30.0)
+    for _ in range(64):
+        mu = (lo + hi) / 2
+        log_mean = (
+            mu
+            + sigma**2 / 2
+            + special.log_ndtr((mu + sigma**2 - cut) / sigma)
+            - special.log_ndtr((mu - cut) / sigma)
+        )
+        above = log_mean > target
+        hi, lo = np.where(above, mu, hi), np.where(above, lo, mu)
+    return np.asarray(special.ndtr((cut - (lo + hi) / 2) / sigma), dtype=np.float64)
+
+
+def binomial_sf(x: np.ndarray, n: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """P(X ≥ x) for X ~ Binomial(n, share), elementwise."""
+    from scipy import stats
+
+    return np.asarray(stats.binom.sf(x - 1, n, share), dtype=np.float64)
 
 
 def _counts(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
