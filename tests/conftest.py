@@ -1,9 +1,10 @@
 """Shared fixtures: a small generated organisation, and a CLI runner that never depends on the
-terminal it runs in."""
+terminal it runs in; and how pytest-xdist shares the tests out among its workers."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -23,6 +24,43 @@ CLI_ENV = {
     "TTY_COMPATIBLE": "",
     "_TYPER_FORCE_DISABLE_TERMINAL": "1",
 }
+
+
+#: Modules whose module-scoped fixtures are costly (a local Spark, organisations generated and
+#: scanned): pytest-xdist runs each of them whole on one worker, so that its fixtures are built
+#: once, and starts them first (a module of several tests goes before single tests), while the
+#: tests of every other module are shared out one by one.
+WHOLE_MODULES = frozenset(
+    f"tests/test_{name}.py"
+    for name in (
+        "spark",
+        "calibration",
+        "honest_automation",
+        "manifest",
+        "table_layout",
+        "reference",
+        "verify",
+        "baseline",
+        "html",
+    )
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist load` (what `-n` implies), except that a module of `WHOLE_MODULES` is one unit of
+    work. (`xdist_group` marks would say the same, but pytest 9.2 ignores the node ids that
+    `--dist loadgroup` rewrites: pytest-dev/pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in WHOLE_MODULES else nodeid
+
+    return WholeModules(config, log)
 
 
 @pytest.fixture(scope="session")
