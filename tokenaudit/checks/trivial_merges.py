@@ -7,7 +7,8 @@ H0: the account's share or its rate comes from the cohort's distribution of hone
 tested with a beta-binomial whose null is fitted robustly (see `fit_beta_binomial(robust=True)`),
 and against what the account's own change sizes explain: with the sizes of one person's changes
 lognormal (log-sd `SIZE_SPREAD`), the mean size of its changes that count as output fixes the
-share π_i of its changes that are tiny, and P(X ≥ x_i | m_i, π_i) is binomial.
+share π_i of its changes that are tiny, and P(X ≥ x_i | m_i, π_i) is binomial (x_i counts reverts
+too, which π_i does not expect: the leg rejects sooner for them, never later).
 p = the largest of the three (intersection–union: all must be unusual). The same effect-size gate
 as `automation` applies.
 
@@ -50,8 +51,8 @@ from tokenaudit.wording import p_is
 MIN_CHANGES = 5
 #: The log-sd of one person's change sizes that `tiny_share` assumes: the widest either generator
 #: draws (`families` 0.7–1.5, `simulate` 1.2). Wider makes more tiny changes expected of a given
-#: mean size, so the size leg vetoes more; a person whose sizes spread wider still than this is
-#: judged by the other two legs alone, as before the leg existed.
+#: mean size, so the size leg vetoes more; a person whose sizes spread wider still is spared less
+#: by it, never judged more harshly than before it existed (a leg can only raise p).
 SIZE_SPREAD = 1.5
 
 
