@@ -8,11 +8,18 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from tokenaudit.synthetic.simulate import generate_org, write_org
 
 DATA = Path(__file__).parent / "data"
+
+# Property tests draw the same examples on every run, worker and machine (a failure found once is
+# found again, and a pass is not luck of the draw); no example database carries one run's finds
+# into the next. Each test's own `settings(...)` inherits this profile.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 #: Environment for every CLI test: no colour, fixed width, no forced terminal.
 CLI_ENV = {
