@@ -63,6 +63,7 @@ from tokenaudit.checks.base import (
 )
 from tokenaudit.checks.stats import (
     beta_binomial_sf,
+    binomial_sf,
     bonferroni_min,
     fit_beta_binomial,
     recentre_beta,
@@ -189,13 +190,6 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
 OWN_STREAM_DAY_RATE: Final = 0.05
 
 
-def _binomial_sf(x: np.ndarray, n: np.ndarray, rate: float) -> np.ndarray:
-    """P(X ≥ x) for X ~ Binomial(n, rate)."""
-    from scipy import special
-
-    return np.where(x > 0, special.bdtrc(x - 1, n, rate), 1.0)
-
-
 def _counts(data: CheckData, cfg: AuditConfig) -> pl.DataFrame:
     names = data.accounts.sort("account")["account"].to_list()
     return (
@@ -253,7 +247,7 @@ class Automation:
             if own_stream:
                 # Too few accounts for a cohort null: only the fingerprint whose honest rate is
                 # known without one is tested, against a fixed rate (see `OWN_STREAM_DAY_RATE`).
-                p_own = _binomial_sf(x, n, OWN_STREAM_DAY_RATE) if f == "same-size" else 1.0
+                p_own = binomial_sf(x, n, OWN_STREAM_DAY_RATE) if f == "same-size" else 1.0
                 pvals[f] = np.where(gate, p_own, 1.0)
                 continue
             if data.reference is not None:

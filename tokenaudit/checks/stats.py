@@ -385,6 +385,15 @@ def beta_binomial_sf(x: IntArray, n: IntArray, a: float, b: float) -> FloatArray
     return np.clip(out, 0.0, 1.0)
 
 
+def binomial_sf(x: IntArray, n: IntArray, rate: float | FloatArray) -> FloatArray:
+    """P(X ≥ x) under Binomial(n, rate), the upper tail including x (a rate per account or one
+    for all)."""
+    from scipy import special
+
+    x = np.asarray(x)
+    return np.asarray(np.where(x > 0, special.bdtrc(x - 1, n, rate), 1.0), dtype=np.float64)
+
+
 def bonferroni_min(pvalues: list[float]) -> float:
     """Tippett/Bonferroni combination: valid under any dependence, and a p-value near 1 cannot
     veto strong evidence in another component (unlike the Cauchy combination)."""

@@ -44,7 +44,12 @@ from tokenaudit.checks.base import (
     not_applicable,
     result_frame,
 )
-from tokenaudit.checks.stats import beta_binomial_sf, fit_beta_binomial, recentre_beta
+from tokenaudit.checks.stats import (
+    beta_binomial_sf,
+    binomial_sf,
+    fit_beta_binomial,
+    recentre_beta,
+)
 from tokenaudit.config import AuditConfig
 from tokenaudit.wording import p_is
 
@@ -145,13 +150,6 @@ def tiny_share(mean_size: np.ndarray, max_lines: int) -> np.ndarray:
         above = log_mean > target
         hi, lo = np.where(above, mu, hi), np.where(above, lo, mu)
     return np.asarray(special.ndtr((cut - (lo + hi) / 2) / sigma), dtype=np.float64)
-
-
-def binomial_sf(x: np.ndarray, n: np.ndarray, share: np.ndarray) -> np.ndarray:
-    """P(X ≥ x) for X ~ Binomial(n, share), elementwise."""
-    from scipy import stats
-
-    return np.asarray(stats.binom.sf(x - 1, n, share), dtype=np.float64)
 
 
 def _counts(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

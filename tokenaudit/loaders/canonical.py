@@ -587,8 +587,9 @@ def _read_values(
     zone-less timestamp read in --assume-tz.
 
     Three passes, each over typed temporaries: the common spelling of every row; the other
-    spellings, only for rows the first could not read (and blank text made null); reject reasons (`_column_problems`), only
-    for rows still unread. (An expression used twice would be evaluated twice.)"""
+    spellings, only for rows the first could not read (and blank text made null); reject reasons
+    (`_column_problems`), only for rows still unread. (An expression used twice would be
+    evaluated twice.)"""
     lf = lf.with_columns(t.fast.alias(f"__{c}") for c, t in typing.items())
     unread = {
         # Masked before the cast: a cast is evaluated on every row, and formatting every typed
