@@ -10,6 +10,8 @@ import pytest
 
 from tokenaudit.config import AuditConfig
 from tokenaudit.panel import (
+    HELD_RUN_S,
+    MIN_HELD_RUN,
     MIN_REPEAT_RUN,
     auto_window,
     follow_up,
@@ -142,11 +144,37 @@ def test_identical_requests_count_when_sent_within_minutes_of_each_other(every_s
     assert loop["same_size_tokens"].sum() == 99 * 5_200  # what the repeats weigh
 
 
-def test_identical_requests_repeat_when_less_than_six_minutes_apart() -> None:
-    at_limit = usage_days(_identical_requests("job", 360, 100), AuditConfig())
-    just_under = usage_days(_identical_requests("loop", 359.9, 100), AuditConfig())
+def test_identical_requests_repeat_back_to_back_when_less_than_six_minutes_apart() -> None:
+    # An hour and a half of them: short of what a slower pace needs (`HELD_RUN_S`).
+    at_limit = usage_days(_identical_requests("job", 360, 15), AuditConfig())
+    just_under = usage_days(_identical_requests("loop", 359.9, 25), AuditConfig())
     assert at_limit["same_size_pairs"].sum() == 0
-    assert just_under["same_size_pairs"].sum() == 99
+    assert just_under["same_size_pairs"].sum() == 24
+
+
+def test_the_same_prompt_held_for_hours_repeats_at_any_pace_and_whatever_the_answer() -> None:
+    # A loop paced every 10-20 minutes, its answers sampled at a temperature: one request sent
+    # over and over all afternoon. Two hours of it count, from the second request on.
+    def paced(n: int) -> pl.DataFrame:
+        loop = _identical_requests("loop", 900, n)
+        return loop.with_columns(
+            (pl.col("timestamp") + pl.duration(seconds=pl.int_range(n) % 3 * 100)),
+            (900 + pl.int_range(n) * 37 % 200).alias("output_tokens"),
+        )
+
+    assert usage_days(paced(9), AuditConfig())["same_size_pairs"].sum() == 8  # 2 h 3 min
+    assert usage_days(paced(8), AuditConfig())["same_size_pairs"].sum() == 0  # 1 h 45 min
+    assert MIN_HELD_RUN <= 8 and HELD_RUN_S == 2 * 3600
+
+
+def test_a_poll_of_a_build_is_over_before_it_repeats_at_a_slow_pace() -> None:
+    # 15 polls of one build 6 minutes apart (a 30k-token prompt, a 9-11 token answer): an hour
+    # and a half, then the next build. Not a request held for hours.
+    polls = _identical_requests("poll", 360, 45).with_columns(
+        (30_000 + pl.int_range(45) // 15).alias("input_tokens"),
+        (9 + pl.int_range(45) % 3).alias("output_tokens"),
+    )
+    assert usage_days(polls, AuditConfig())["same_size_pairs"].sum() == 0
 
 
 def test_a_request_repeated_a_few_times_and_then_another_is_no_loop() -> None:
@@ -166,12 +194,14 @@ def test_a_request_repeated_a_few_times_and_then_another_is_no_loop() -> None:
     )
 
 
-def test_identical_requests_on_a_ten_minute_schedule_are_no_repeats() -> None:
-    # A scheduled job sending the same request every ten minutes (an honest CI job can; a third
-    # family of organisations has them every 10-60 minutes): each request starts after a pause,
-    # a burst of its own, and no pair counts.
+def test_a_scheduled_job_sending_one_request_all_day_repeats_itself() -> None:
+    # A job sending the same request every ten minutes (an honest CI job can; a third family of
+    # organisations has them every 10-60 minutes) is the same request held for hours, as a
+    # loop's is: whether it counts is what its repeats weigh against a day of work
+    # (`checks.automation`, tests/test_honest_automation.py). Each request is still a burst of
+    # its own, which is what makes it a scheduled job to the other checks.
     job = usage_days(_identical_requests("job", 600, 100), AuditConfig())
-    assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
+    assert job["same_size_pairs"].sum() == 99 and job["burst_starts"].sum() == 100
 
 
 def test_a_ping_whose_short_answer_wavers_by_a_token_still_repeats_itself() -> None:

@@ -23,7 +23,9 @@ from typing import Final
 
 from tokenaudit.panel import (
     BURST_GAP_S,
+    HELD_RUN_S,
     MAX_GAP_HOURS,
+    MIN_HELD_RUN,
     MIN_REPEAT_RUN,
     SAME_ANSWER_TOKENS,
     SAME_SIZE_GAP_S,
@@ -253,7 +255,9 @@ in_period AS (
 
     def repeat_runs(self) -> str:
         """Whether each request repeats the one before (`is_repeat`) and how many requests its
-        run holds (`run_length`: a request that does not repeat and the repeats after it), as
+        run holds (`run_length`: a request that does not repeat and the repeats after it); and
+        whether its prompt is the one before's whatever the pause and answer (`is_held`), with
+        that run's length and span in microseconds (`held_length`, `held_span`): as
         `panel._with_neighbours` works them out."""
         q = self.q
         same = (
@@ -262,20 +266,31 @@ in_period AS (
             f" AND ABS({q('output_tokens')} - {q('prev_output')})"
             f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
         )
+        held = f"{q('prev_prompt')} IS NOT NULL AND {q('prompt')} = {q('prev_prompt')}"
         order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
+
+        def run_ids(repeat: str) -> str:
+            return f"""SUM(CASE WHEN {q(repeat)} THEN 0 ELSE 1 END) OVER (
+      PARTITION BY {q("account")} ORDER BY {order}
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )"""
+
+        held_run = f"PARTITION BY {q('account')}, {q('held_run')}"
         return f"""repeats AS (
-  SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")} FROM timed
+  SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")}, COALESCE({held}, FALSE) AS {q("is_held")}
+  FROM timed
 ),
 runs AS (
   SELECT *,
-    SUM(CASE WHEN {q("is_repeat")} THEN 0 ELSE 1 END) OVER (
-      PARTITION BY {q("account")} ORDER BY {order}
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS {q("repeat_run")}
+    {run_ids("is_repeat")} AS {q("repeat_run")},
+    {run_ids("is_held")} AS {q("held_run")}
   FROM repeats
 ),
 sized_runs AS (
-  SELECT *, COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")}
+  SELECT *,
+    COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")},
+    COUNT(*) OVER ({held_run}) AS {q("held_length")},
+    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q("held_span")}
   FROM runs
 ),"""
 
@@ -306,7 +321,10 @@ overlap AS (
     def days(self) -> str:
         q, d, whole, start = self.q, self.d, self.whole, self.burst_start
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
-        same = f"{q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}"
+        same = (
+            f"({q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}) OR ({q('is_held')}"
+            f" AND {q('held_length')} >= {MIN_HELD_RUN} AND {q('held_span')} >= {HELD_RUN_S * 1_000_000})"
+        )
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
   SELECT
