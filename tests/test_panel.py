@@ -167,14 +167,23 @@ def test_the_same_prompt_held_for_hours_repeats_at_any_pace_and_whatever_the_ans
     assert MIN_HELD_RUN <= 8 and HELD_RUN_S == 2 * 3600
 
 
-def test_a_poll_of_a_build_is_over_before_it_repeats_at_a_slow_pace() -> None:
-    # 15 polls of one build 6 minutes apart (a 30k-token prompt, a 9-11 token answer): an hour
-    # and a half, then the next build. Not a request held for hours.
-    polls = _identical_requests("poll", 360, 45).with_columns(
-        (30_000 + pl.int_range(45) // 15).alias("input_tokens"),
-        (9 + pl.int_range(45) % 3).alias("output_tokens"),
+def test_polls_of_builds_through_the_day_are_no_request_held_at_a_steady_pace() -> None:
+    # A script polling one build after another with the same 30k-token prompt: 15 polls 6 minutes
+    # apart, then 40 minutes until the next build, all day (a light user's day: nothing else
+    # comes between them). Held for seven hours, but in bursts, not at a steady pace.
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    at = [start + timedelta(minutes=124 * (i // 15) + 6 * (i % 15)) for i in range(60)]
+    polls = _identical_requests("poll", 360, 60).with_columns(
+        pl.Series("timestamp", at, dtype=pl.Datetime("us", "UTC")),
+        pl.lit(30_000).alias("input_tokens"),
+        (9 + pl.int_range(60) % 3).alias("output_tokens"),
     )
     assert usage_days(polls, AuditConfig())["same_size_pairs"].sum() == 0
+    # The same polls with no pause between builds are one request sent every 6 minutes.
+    steady = polls.with_columns(
+        pl.Series("timestamp", [start + timedelta(minutes=6 * i) for i in range(60)])
+    )
+    assert usage_days(steady, AuditConfig())["same_size_pairs"].sum() == 59
 
 
 def test_a_request_repeated_a_few_times_and_then_another_is_no_loop() -> None:

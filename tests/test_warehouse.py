@@ -201,3 +201,23 @@ def test_the_warehouse_counts_repeats_only_in_long_runs_as_tokenaudit_does(tmp_p
     ours = tokenaudit_panel(org, tmp_path, AuditConfig())
     assert ours.select("account", "same_size_pairs").rows() == [("eve@x", 0), ("lou@x", 29)]
     assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_the_warehouse_counts_a_prompt_held_for_hours_as_tokenaudit_does(tmp_path: Path) -> None:
+    # A loop paced 20 minutes apart with sampled answers for three hours (10 requests: held),
+    # and polls of three builds, 15 polls 6 minutes apart and 40 minutes between builds (held
+    # for five hours, but not at a steady pace).
+    org = tmp_path / "org"
+    org.mkdir()
+    lines = ["timestamp,account,input_tokens,output_tokens"]
+    for i in range(10):
+        lines.append(f"2026-03-02T{9 + i // 3:02d}:{i % 3 * 20:02d}:00Z,lou@x,90000,{800 + 37 * i}")
+    for i in range(45):  # 15 polls 6 minutes apart, then 40 minutes until the next build
+        at = 124 * (i // 15) + 6 * (i % 15)
+        lines.append(f"2026-03-02T{9 + at // 60:02d}:{at % 60:02d}:00Z,pol@x,30000,10")
+    (org / "usage.csv").write_text("\n".join(lines) + "\n")
+    (org / "identities.csv").write_text("alias,account\nlou@x,lou@x\npol@x,pol@x\n")
+    theirs = duckdb_panel(org, tmp_path).sort("account", "day")
+    ours = tokenaudit_panel(org, tmp_path, AuditConfig())
+    assert ours.select("account", "same_size_pairs").rows() == [("lou@x", 9), ("pol@x", 0)]
+    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)

@@ -53,17 +53,23 @@ SAME_ANSWER_TOKENS: Final = 2
 #: (`benchmarks/scheduled_jobs.py --kind evals|polls`).
 MIN_REPEAT_RUN: Final = 20
 #: A request also repeats the one before when its prompt is the same size to the token, whatever
-#: the pause and the answer, in a run held for `HELD_RUN_S` or longer over `MIN_HELD_RUN` requests
-#: or more: the same prompt sent again and again for hours. A loop paced slower than
+#: the answer, sent at a steady pace (no pause more than `STEADY_PACE` times the run's median
+#: pause, none of `HELD_PAUSE_S` or more) for `HELD_RUN_S` or longer over `MIN_HELD_RUN` requests
+#: or more: the same request sent again and again for hours. A loop paced slower than
 #: `SAME_SIZE_GAP_S`, or whose answers vary (sampled at a temperature), is still one request sent
 #: over and over; the third family of organisations (`benchmarks/blind_orgs.py`) has such loops,
 #: 8–12 requests a day over 2–5 hours once its logs are thinned, and under the first rule alone
-#: they showed no identical sizes at all (0 of 14 loops at ×3+ `suspicious`). An eval's samples of
-#: one question (seconds apart) and a poll of a build (3–15 polls 4–6 minutes apart) are over
-#: before two hours; a scheduled job sends its one request all day, and counts, as a loop's
-#: repeats do, only where they outweigh a day of work (`checks.automation`).
+#: they showed no identical sizes at all (0 of 29 loops at ×3+ `suspicious`). An eval's samples
+#: of one question (seconds apart) are over in a minute; a script polling a build (3–15 polls
+#: 4–6 minutes apart, then 20–90 minutes until the next build) is not steady: held at any pace,
+#: its polls put 10 of 60 light users of `families` in `suspicious`
+#: (`benchmarks/scheduled_jobs.py --kind polls --who light`). A scheduled job sends its one
+#: request all day at a steady pace, and counts, as a loop's repeats do, only where they outweigh
+#: a day of work (`checks.automation`).
 MIN_HELD_RUN: Final = 5
 HELD_RUN_S: Final = 2 * 3600
+HELD_PAUSE_S: Final = 2 * 3600
+STEADY_PACE: Final = 3.0
 _USAGE_COLUMNS = list(USAGE_SCHEMA)
 
 
@@ -298,16 +304,37 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         .alias("_same_prompt"),
     )
     fast = _Runs(timed["_same_size"].to_numpy())
-    held = _Runs(timed["_same_prompt"].to_numpy())
+    pause = timed["_gap_prev"].to_numpy()
+    held = _Runs(timed["_same_prompt"].to_numpy() & (pause < HELD_PAUSE_S))
     us = timed["timestamp"].dt.epoch("us").to_numpy()
     return timed.drop("_same_prompt").with_columns(
         pl.Series(
             "_same_size",
             fast.repeats & fast.each(fast.lengths >= MIN_REPEAT_RUN)
-            | held.repeats
-            & held.each((held.lengths >= MIN_HELD_RUN) & (held.span(us) >= HELD_RUN_S * 1_000_000)),
+            | held.repeats & held.each(_held_steadily(held, pause, us)),
         )
     )
+
+
+def _held_steadily(held: _Runs, pause: np.ndarray, us: np.ndarray) -> np.ndarray:
+    """Per run of `held` (rows at epoch microseconds `us`, each `pause` seconds after the one
+    before): whether it is one request sent at a steady pace for hours (see `MIN_HELD_RUN`)."""
+    span = us[held.heads + held.lengths - 1] - us[held.heads]
+    candidate: np.ndarray = (held.lengths >= MIN_HELD_RUN) & (span >= HELD_RUN_S * 1_000_000)
+    if not candidate.any():
+        return candidate
+    run = np.cumsum(~held.repeats) - 1
+    rows = candidate[run] & held.repeats
+    steady = (
+        pl.DataFrame({"run": run[rows], "pause": pause[rows]})
+        .group_by("run")
+        .agg((pl.col("pause").max() <= STEADY_PACE * pl.col("pause").median()).alias("steady"))
+        .filter("steady")["run"]
+        .to_numpy()
+    )
+    out = np.zeros(held.lengths.size, dtype=bool)
+    out[steady] = True
+    return out
 
 
 class _Runs:
@@ -324,10 +351,6 @@ class _Runs:
     def each(self, per_run: np.ndarray) -> np.ndarray:
         """A value per run, given to each of its rows."""
         return np.repeat(per_run, self.lengths)
-
-    def span(self, us: np.ndarray) -> np.ndarray:
-        """Per run: microseconds from its first request to its last."""
-        return us[self.heads + self.lengths - 1] - us[self.heads]
 
 
 def _day_aggregates(rows: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:

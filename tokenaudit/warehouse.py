@@ -23,12 +23,14 @@ from typing import Final
 
 from tokenaudit.panel import (
     BURST_GAP_S,
+    HELD_PAUSE_S,
     HELD_RUN_S,
     MAX_GAP_HOURS,
     MIN_HELD_RUN,
     MIN_REPEAT_RUN,
     SAME_ANSWER_TOKENS,
     SAME_SIZE_GAP_S,
+    STEADY_PACE,
 )
 from tokenaudit.schema import AGGREGATED_SOURCES, PANEL_SCHEMA, PHASE_PERIODS
 
@@ -46,6 +48,8 @@ class Dialect:
     extract: Callable[[str, str], str]
     local_date: Callable[[str, str], str]
     epoch_micros: Callable[[str], str]
+    #: An exact median (the mean of the middle two of an even count), usable over a window.
+    median: Callable[[str], str]
     any_true: str
     double: str
     bigint: str
@@ -77,6 +81,7 @@ DIALECTS: Final[dict[str, Dialect]] = {
         extract=lambda e, r: f"regexp_extract({e}, {r}, 1)",
         local_date=lambda ts, tz: f"CAST(timezone({_sql_string(tz)}, {ts}) AS DATE)",
         epoch_micros=lambda ts: f"epoch_us({ts})",
+        median=lambda e: f"quantile_cont({e}, 0.5)",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
@@ -89,6 +94,7 @@ DIALECTS: Final[dict[str, Dialect]] = {
         extract=lambda e, r: f"regexp_extract({e}, {r}, 1)",
         local_date=_spark_local_date,
         epoch_micros=lambda ts: f"unix_micros({ts})",
+        median=lambda e: f"percentile({e}, 0.5)",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
@@ -105,6 +111,7 @@ DIALECTS: Final[dict[str, Dialect]] = {
         extract=lambda e, r: f"REGEXP_EXTRACT({e}, {r})",
         local_date=lambda ts, tz: f"DATE({ts}, {_sql_string(tz)})",
         epoch_micros=lambda ts: f"UNIX_MICROS({ts})",
+        median=lambda e: f"PERCENTILE_CONT({e}, 0.5)",
         any_true="LOGICAL_OR",
         double="FLOAT64",
         bigint="INT64",
@@ -266,7 +273,10 @@ in_period AS (
             f" AND ABS({q('output_tokens')} - {q('prev_output')})"
             f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
         )
-        held = f"{q('prev_prompt')} IS NOT NULL AND {q('prompt')} = {q('prev_prompt')}"
+        held = (
+            f"{q('prev_prompt')} IS NOT NULL AND {q('prompt')} = {q('prev_prompt')}"
+            f" AND {q('gap_prev')} < {HELD_PAUSE_S}"
+        )
         order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
 
         def run_ids(repeat: str) -> str:
@@ -276,6 +286,7 @@ in_period AS (
     )"""
 
         held_run = f"PARTITION BY {q('account')}, {q('held_run')}"
+        pause = f"CASE WHEN {q('is_held')} THEN {q('gap_prev')} END"
         return f"""repeats AS (
   SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")}, COALESCE({held}, FALSE) AS {q("is_held")}
   FROM timed
@@ -290,7 +301,8 @@ sized_runs AS (
   SELECT *,
     COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")},
     COUNT(*) OVER ({held_run}) AS {q("held_length")},
-    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q("held_span")}
+    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q("held_span")},
+    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q("held_steadily")}
   FROM runs
 ),"""
 
@@ -323,7 +335,8 @@ overlap AS (
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
         same = (
             f"({q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}) OR ({q('is_held')}"
-            f" AND {q('held_length')} >= {MIN_HELD_RUN} AND {q('held_span')} >= {HELD_RUN_S * 1_000_000})"
+            f" AND {q('held_length')} >= {MIN_HELD_RUN} AND {q('held_span')} >= {HELD_RUN_S * 1_000_000}"
+            f" AND {q('held_steadily')})"
         )
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
