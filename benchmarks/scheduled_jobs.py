@@ -1,9 +1,10 @@
 """What honest automation that repeats a request does to honest people: `suspicious` or not.
 
 A request sent again and again unchanged is what a scripted loop looks like, and honest
-automation sends some too. Identical sizes count only between requests less than
-`panel.SAME_SIZE_GAP_S` apart, in runs of `panel.MIN_REPEAT_RUN` or more, and only where the
-repeats outweigh a day of work. On all-honest organisations of both generator families,
+automation sends some too. Identical sizes count between requests less than
+`panel.SAME_SIZE_GAP_S` apart, in runs of `panel.MIN_REPEAT_RUN` or more, or where one prompt is
+sent at a steady pace for hours (`panel.MIN_HELD_RUN`), and only where the repeats outweigh a
+day of work. On all-honest organisations of both generator families,
 `--people` honest people (any, or with `--who light` the lightest) each get one kind of it under
 their key, and the script prints per organisation how many people are `suspicious` (every one of
 them honest) and how many of those had it:

@@ -7,8 +7,10 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `same-size`: 30 % or more of consecutive requests repeat the one before (the prompt the same
   size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
   the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`), in a run of 20 or
-  more such requests (`panel.MIN_REPEAT_RUN`: not an eval's few samples of one question),
-  and the repeats outweigh a typical day of work (`_same_size`);
+  more such requests (`panel.MIN_REPEAT_RUN`: not an eval's few samples of one question); or
+  the same prompt, whatever the answer, sent at a steady pace for 2 hours or more
+  (`panel.MIN_HELD_RUN`: a loop paced slower, its answers sampled); and the repeats outweigh a
+  typical day of work (`_same_size`);
 - `parallel`: `PARALLEL_SESSIONS` or more sessions running at once (a swarm of agents; needs
   session ids);
 - `phase-locked`: bursts of requests start at the same point of a cron period (1, 5, 10, 15, 30
@@ -28,11 +30,10 @@ minimum over the counted fingerprints (valid under any dependence between them).
 
 Only `same-size` counts as evidence (`EVIDENCE`): re-sending the same request again and again is
 what busywork looks like and what working agents, whose context and answers change from one turn
-to the next, do not produce. Within minutes only: a scheduled job under a person's key may send
-one request, the same every time, on a cron period (on independently generated organisations, CI
-jobs every 10–60 minutes with a fixed prompt and a fixed-length answer put 3 honest people per
-organisation of 200 in `suspicious` when any two consecutive identical requests counted; none
-since; a job every 1–5 minutes shows it where its repeats outweigh a day of work, `_same_size`).
+to the next, do not produce. A scheduled job under a person's key may send one request, the same
+every time, on a cron period: it shows the fingerprint only where its repeats outweigh a day of
+work (`_same_size`; the CI jobs every 10–60 minutes of an independently generated family never
+do, and nobody honest there shows it; a heavy one does, as a loop would).
 The others are produced
 by honest automation as well (`CONTEXT_ONLY`) and are shown, never counted. A mechanism alone
 never flags.
@@ -125,7 +126,8 @@ def cache_logit() -> pl.Expr:
 
 def _same_size() -> pl.Expr:
     """Per timed day: 30 % of consecutive requests repeat the one before (within minutes, in a
-    run of `panel.MIN_REPEAT_RUN` or more: `panel.SAME_SIZE_GAP_S`), and the
+    run of `panel.MIN_REPEAT_RUN` or more; or held at a steady pace for hours,
+    `panel.MIN_HELD_RUN`), and the
     repeats are more than a sliver of the account's work: they weigh at least `_own_day`
     (`base.work_day_reference`, the larger of the account's own typical day of work and half of
     everyone's; where nobody ever worked, half of the day's tokens). Measured: a 42-token ping
