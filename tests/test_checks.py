@@ -159,6 +159,32 @@ def test_automation_counts_identical_requests_that_weigh_a_day_of_work(
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
 
 
+def test_loops_that_are_many_in_one_cohort_do_not_hide_each_other() -> None:
+    # Eight loop padders in a cohort of 48, their loops on 40-60 % of their days (padding from a
+    # leaderboard launch; a third of a team). Fitted to the cohort, a heavy-tailed null explained
+    # them (p 0.008-0.07 in such an organisation); honest people show the fingerprint on no day,
+    # so each is judged against the honest rate known without the cohort.
+    accounts, days = synthetic_cohort(n_accounts=40)
+    names = [f"zz-loop-{i}@acme.example" for i in range(8)]
+    for name in names:
+        accounts, days = with_account(accounts, days, name)
+    looping = pl.col("account").is_in(names) & (pl.col("day").dt.ordinal_day() % 2 == 0)
+    # On a loop's day its repeats come on top of the person's own work, at ×3 their usage.
+    days = days.with_columns(
+        pl.when(looping).then(1000).otherwise("same_size_pairs").alias("same_size_pairs"),
+        pl.when(looping).then(pl.col("rows") + 1000).otherwise("rows").alias("rows"),
+        pl.when(looping).then(3 * pl.col("tokens")).otherwise("tokens").alias("tokens"),
+        pl.when(looping)
+        .then(2 * pl.col("tokens"))
+        .otherwise("same_size_tokens")
+        .alias("same_size_tokens"),
+    )
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    loops = result.filter(pl.col("account").is_in(names))
+    assert loops.height == 8 and loops["p_value"].max() < 1e-6
+    assert result.filter(~pl.col("account").is_in(names))["p_value"].min() == 1.0
+
+
 def test_a_ping_alone_on_the_days_nobody_works_is_not_counted() -> None:
     # On a weekend or a day of leave the ping is all the usage there is: it is judged against
     # the person's working days, not against that day's own few tokens.

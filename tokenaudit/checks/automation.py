@@ -21,7 +21,8 @@ Three day-level fingerprints, each read only on days with enough request-level r
   (|robust z| > `CACHE_Z` on the logit scale, cohort median and MAD over all timed days): a
   loop re-sending one context reads nearly everything from the cache, a script that defeats the
   cache reads nothing. Shown as context only (`CONTEXT_ONLY`), never counted.
-For each fingerprint, x_i flagged days of n_i timed days is tested against the cohort with a
+For each fingerprint, x_i flagged days of n_i timed days is tested: `same-size` against a fixed
+honest day rate (`OWN_STREAM_DAY_RATE`, binomial), the others against the cohort with a
 beta-binomial whose null is fitted robustly (a contamination component absorbs the few extreme
 accounts, `fit_beta_binomial(robust=True)`), p = P(X ≥ x_i). A fingerprint counts only with at least
 `mechanism_min_days` days and a share of `mechanism_min_share` (an effect-size gate: with many
@@ -184,11 +185,18 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
     )
 
 
-#: Without a cohort (a team under `MIN_COHORT` and no `--reference`), identical request sizes are
-#: tested against this fixed rate: an honest person has a day on which 30 % of consecutive
-#: requests repeat the previous one's size with probability at most 5 %. Measured: no honest
-#: person of either generator family, agent users, fleets and CI jobs included, had such days at
-#: all (`benchmarks/fingerprints.py`); 5 % leaves a wide margin for real organisations.
+#: Identical request sizes are tested against this fixed rate, in a cohort of any size: an honest
+#: person has a day on which 30 % of consecutive requests repeat the previous one's (outweighing a
+#: day of work) with probability at most 5 %. Measured: no honest person of the three generator
+#: families, agent users, fleets, CI jobs, evals and polls included, had such days at all
+#: (`benchmarks/fingerprints.py`, `benchmarks/blind_orgs.py`, `benchmarks/scheduled_jobs.py`);
+#: 5 % leaves a wide margin for real organisations. A null fitted to the cohort let padders who
+#: are many in one cohort hide each other: 7 loop padders of one role cohort of a blind launch
+#: organisation, on 30-60 % of their days, were explained by a heavy-tailed beta-binomial (a → 0;
+#: p 0.009-0.02, none `suspicious`), which the likelihood preferred to calling them
+#: contamination. What the fixed rate gives up: where honest people commonly run a heavy job with
+#: one fixed prompt, a cohort null would have absorbed some of them (a fitted null did not keep
+#: 20 such honest people of 200 out of the screen either, `benchmarks/results/scheduled-jobs.md`).
 OWN_STREAM_DAY_RATE: Final = 0.05
 
 
@@ -246,9 +254,10 @@ class Automation:
             x = cohort[f].to_numpy().astype(np.int64)
             share = MIN_SHARE.get(f, cfg.mechanism_min_share)
             gate = (x >= cfg.mechanism_min_days) & (x >= share * n)
-            if own_stream:
-                # Too few accounts for a cohort null: only the fingerprint whose honest rate is
-                # known without one is tested, against a fixed rate (see `OWN_STREAM_DAY_RATE`).
+            if f == "same-size" or own_stream:
+                # The fingerprint whose honest rate is known without a cohort is tested against
+                # that rate (see `OWN_STREAM_DAY_RATE`), in a cohort of any size; with too few
+                # accounts for a cohort null, the others are not tested.
                 p_own = binomial_sf(x, n, OWN_STREAM_DAY_RATE) if f == "same-size" else 1.0
                 pvals[f] = np.where(gate, p_own, 1.0)
                 continue
