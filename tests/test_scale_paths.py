@@ -308,7 +308,7 @@ def test_phase_cosines_looked_up_are_those_worked_out(unit_us: int, n: int, low:
 
 
 def test_rows_per_account_from_the_codes_are_those_of_a_group_by() -> None:
-    from tokenaudit.ingest import _rows_per_account
+    from tokenaudit.ingest import _distinct, _rows_per_account
 
     rng = np.random.default_rng(4)
     # Other columns' categories share the codes' space: accounts are not the only names.
@@ -318,7 +318,13 @@ def test_rows_per_account_from_the_codes_are_those_of_a_group_by() -> None:
     )
     with_null = pl.Series("account", ["a", None, "b", "a"], dtype=pl.Categorical)
     for column in (accounts, with_null, accounts.head(0), accounts.head(1)):
-        fast = _rows_per_account(column).sort("account")
+        distinct = _distinct(column)
+        fast = _rows_per_account(distinct).sort("account")
         plain = column.to_frame().group_by("account").len().drop_nulls("account").sort("account")
         assert fast.equals(plain)
         assert fast.schema == plain.schema
+        # Each row's position among the distinct values names its own value (-1: a null).
+        at = pl.Series(distinct.index)
+        back = distinct.values.gather(at.set(at < 0, None))  # type: ignore[arg-type]
+        assert back.equals(column, check_names=False, null_equal=True)
+        assert distinct.nulls == column.null_count()
