@@ -159,6 +159,26 @@ def test_automation_counts_identical_requests_that_weigh_a_day_of_work(
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
 
 
+def test_a_loop_beside_the_persons_own_work_counts_by_the_tokens_it_carries() -> None:
+    # A few large identical requests an hour among the person's hundreds: a tenth of the day's
+    # requests, two thirds of its tokens.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    name = "zz-beside@acme.example"
+    accounts, days = with_account(accounts, days, name)
+    mine = pl.col("account") == name
+    days = days.with_columns(
+        pl.when(mine).then(pl.col("rows") * 10).otherwise("rows").alias("rows"),
+        pl.when(mine).then(pl.col("rows")).otherwise("same_size_pairs").alias("same_size_pairs"),
+        pl.when(mine).then(3 * pl.col("tokens")).otherwise("tokens").alias("tokens"),
+        pl.when(mine)
+        .then(2 * pl.col("tokens"))
+        .otherwise("same_size_tokens")
+        .alias("same_size_tokens"),
+    )
+    result = check_by_id("automation").run(check_data(accounts, days), CFG)
+    assert result.filter(pl.col("account") == name)["p_value"].item() < 1e-6
+
+
 def test_loops_that_are_many_in_one_cohort_do_not_hide_each_other() -> None:
     # Eight loop padders in a cohort of 48, their loops on 40-60 % of their days (padding from a
     # leaderboard launch; a third of a team). Fitted to the cohort, a heavy-tailed null explained

@@ -4,8 +4,8 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `no-sleep`: no pause of `sleep_gap_hours` or more touches the day (24/7 activity);
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
-- `same-size`: 30 % or more of consecutive requests repeat the one before (the prompt the same
-  size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
+- `same-size`: requests that repeat the one before carry 30 % or more of the day's tokens (the
+  prompt the same size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
   the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`), in a run of 20 or
   more such requests (`panel.MIN_REPEAT_RUN`: not an eval's few samples of one question); or
   the same prompt, whatever the answer, sent at a steady pace for 2 hours or more
@@ -126,9 +126,9 @@ def cache_logit() -> pl.Expr:
 
 
 def _same_size() -> pl.Expr:
-    """Per timed day: 30 % of consecutive requests repeat the one before (within minutes, in a
-    run of `panel.MIN_REPEAT_RUN` or more; or held at a steady pace for hours,
-    `panel.MIN_HELD_RUN`), and the
+    """Per timed day: requests that repeat the one before (within minutes, in a run of
+    `panel.MIN_REPEAT_RUN` or more; or held at a steady pace for hours, `panel.MIN_HELD_RUN`)
+    carry 30 % of the day's tokens or more, and the
     repeats are more than a sliver of the account's work: they weigh at least `_own_day`
     (`base.work_day_reference`, the larger of the account's own typical day of work and half of
     everyone's; where nobody ever worked, half of the day's tokens). Measured: a 42-token ping
@@ -136,12 +136,15 @@ def _same_size() -> pl.Expr:
     `suspicious` when repeats were only counted, and when they had to be half of their own day's
     tokens still passed the screen on the 30–40 days of 82 that nobody worked (the ping is all
     there is on them). A panel saved without `same_size_tokens` (before it existed) shows no
-    such day: what the repeats weigh is unknown."""
+    such day: what the repeats weigh is unknown.
+    The share is of tokens, not of requests: a loop running beside the person's own work, a few
+    large requests an hour among their hundreds (the blind family's loops, once its logs are
+    thinned: 10-30 repeats among 150-300 requests a day, 30-90 % of the day's tokens), is most of
+    the day's usage and a tenth of its requests (counted by requests, one loop at ×10 of that
+    family showed no such day at all)."""
     repeats = pl.col("same_size_tokens")
     own_day = pl.col("_own_day").fill_null(REPEAT_SHARE * pl.col("tokens"))
-    return (
-        (pl.col("same_size_pairs") >= SAME_SIZE_SHARE * (pl.col("rows") - 1)) & (repeats >= own_day)
-    ).fill_null(False)
+    return ((repeats >= SAME_SIZE_SHARE * pl.col("tokens")) & (repeats >= own_day)).fill_null(False)
 
 
 def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
