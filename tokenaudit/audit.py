@@ -417,6 +417,8 @@ class _Assessment:
     assessed: pl.DataFrame
     assessed_days: pl.DataFrame
     cohorts: pl.DataFrame
+    #: The tested accounts' days with onboarding, which the mechanism checks read (`_days_for`).
+    mechanism_days: pl.DataFrame
 
 
 def _assess(
@@ -429,17 +431,25 @@ def _assess(
         totals = totals.join(uncosted_days(period.days, uncosted), on="account", how="left")
     totals = apply_gates(totals, cfg)
     eligible_names = totals.filter(pl.col("gate").is_null() & ~pl.col("excluded"))["account"]
-    # The checks see usage outside onboarding only; the report shows all of it.
-    assessed_days = measured(
-        period.days.filter(
-            pl.col("account").is_in(eligible_names.implode()) & ~pl.col("onboarding")
-        ),
-        cfg,
+    # The outcome checks see usage outside onboarding only; the report shows all of it.
+    eligible_days = measured(
+        period.days.filter(pl.col("account").is_in(eligible_names.implode())), cfg
     )
+    assessed_days = eligible_days.filter(~pl.col("onboarding"))
     assessed = account_totals(assessed_days, period.outputs, idmap, period.excluded)
     cohorts = assign_cohorts(assessed, cfg)
     totals = totals.join(cohorts, on="account", how="left")
-    return _Assessment(totals, assessed, assessed_days, cohorts)
+    return _Assessment(totals, assessed, assessed_days, cohorts, eligible_days)
+
+
+def _days_for(check: Check, a: _Assessment) -> pl.DataFrame:
+    """The days `check` reads. A joiner's first weeks (`AuditConfig.onboarding_days`) are left out
+    of the outcome checks, whose usage they would judge before the joiner could ship; not out of
+    the mechanism checks: nobody learning the ropes re-sends one request for hours or bunches
+    usage before a quota, and a joiner who pads from their first week showed none of it (a blind
+    launch organisation: a loop at ×20 from day 35 of a joiner of day 23, identical sizes on 4 of
+    its 24 days seen, none counted)."""
+    return a.mechanism_days if check.group is Group.MECHANISM else a.assessed_days
 
 
 def measured(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
@@ -482,7 +492,7 @@ def _run_checks(a: _Assessment, period: _Period, cfg: AuditConfig) -> _Checked:
         return run_by_cohort(
             check,
             a.assessed,
-            a.assessed_days,
+            _days_for(check, a),
             a.cohorts,
             period.window,
             cfg,
@@ -546,11 +556,12 @@ def _report(
 
     def fit_null_models() -> NullModels:
         """Each check's null on the whole organisation, as `run` would fit it."""
-        # One `CheckData` for every check: they share what they work out (`CheckData.derived`).
-        data = CheckData(
-            a.assessed, a.assessed_days, period.window, period.outputs, checked.screened
-        )
-        fitted = {check.id: check.fit(data, cfg) for check in CHECKS}
+        # One `CheckData` per set of days: checks share what they work out (`CheckData.derived`).
+        data = {
+            id(days): CheckData(a.assessed, days, period.window, period.outputs, checked.screened)
+            for days in (a.assessed_days, a.mechanism_days)
+        }
+        fitted = {check.id: check.fit(data[id(_days_for(check, a))], cfg) for check in CHECKS}
         first, last = period.first_day, period.last_day
         return NullModels(
             nulls={c: m for c, m in fitted.items() if m is not None},
