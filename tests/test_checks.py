@@ -159,6 +159,21 @@ def test_automation_counts_identical_requests_that_weigh_a_day_of_work(
     assert humans["p_value"].min() == 1.0  # no human day passes the effect-size gates
 
 
+def _looping(days: pl.DataFrame, on: pl.Expr, *, rows: pl.Expr, repeats: pl.Expr) -> pl.DataFrame:
+    """`days` with a loop added on the days `on`: `repeats` of its requests repeat the one before,
+    the day holds `rows` requests, and the loop's tokens, twice the person's own, come on top of
+    them (×3 their usage)."""
+    return days.with_columns(
+        pl.when(on).then(repeats).otherwise("same_size_pairs").alias("same_size_pairs"),
+        pl.when(on).then(rows).otherwise("rows").alias("rows"),
+        pl.when(on).then(3 * pl.col("tokens")).otherwise("tokens").alias("tokens"),
+        pl.when(on)
+        .then(2 * pl.col("tokens"))
+        .otherwise("same_size_tokens")
+        .alias("same_size_tokens"),
+    )
+
+
 def test_a_loop_beside_the_persons_own_work_counts_by_the_tokens_it_carries() -> None:
     # A few large identical requests an hour among the person's hundreds: a tenth of the day's
     # requests, two thirds of its tokens.
@@ -166,15 +181,7 @@ def test_a_loop_beside_the_persons_own_work_counts_by_the_tokens_it_carries() ->
     name = "zz-beside@acme.example"
     accounts, days = with_account(accounts, days, name)
     mine = pl.col("account") == name
-    days = days.with_columns(
-        pl.when(mine).then(pl.col("rows") * 10).otherwise("rows").alias("rows"),
-        pl.when(mine).then(pl.col("rows")).otherwise("same_size_pairs").alias("same_size_pairs"),
-        pl.when(mine).then(3 * pl.col("tokens")).otherwise("tokens").alias("tokens"),
-        pl.when(mine)
-        .then(2 * pl.col("tokens"))
-        .otherwise("same_size_tokens")
-        .alias("same_size_tokens"),
-    )
+    days = _looping(days, mine, rows=pl.col("rows") * 10, repeats=pl.col("rows"))
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
     assert result.filter(pl.col("account") == name)["p_value"].item() < 1e-6
 
@@ -189,16 +196,7 @@ def test_loops_that_are_many_in_one_cohort_do_not_hide_each_other() -> None:
     for name in names:
         accounts, days = with_account(accounts, days, name)
     looping = pl.col("account").is_in(names) & (pl.col("day").dt.ordinal_day() % 2 == 0)
-    # On a loop's day its repeats come on top of the person's own work, at ×3 their usage.
-    days = days.with_columns(
-        pl.when(looping).then(1000).otherwise("same_size_pairs").alias("same_size_pairs"),
-        pl.when(looping).then(pl.col("rows") + 1000).otherwise("rows").alias("rows"),
-        pl.when(looping).then(3 * pl.col("tokens")).otherwise("tokens").alias("tokens"),
-        pl.when(looping)
-        .then(2 * pl.col("tokens"))
-        .otherwise("same_size_tokens")
-        .alias("same_size_tokens"),
-    )
+    days = _looping(days, looping, rows=pl.col("rows") + 1000, repeats=pl.lit(1000))
     result = check_by_id("automation").run(check_data(accounts, days), CFG)
     loops = result.filter(pl.col("account").is_in(names))
     assert loops.height == 8 and loops["p_value"].max() < 1e-6

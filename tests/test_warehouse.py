@@ -185,39 +185,41 @@ def test_the_bigquery_statement_translated_to_duckdb_builds_the_same_panel(
     assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
+def _panels_of(lines: list[str], people: list[str], tmp_path: Path) -> pl.DataFrame:
+    """The panel of usage `lines` (CSV rows after the header) built by tokenaudit, checked equal
+    to the one DuckDB builds from the same rows."""
+    org = tmp_path / "org"
+    org.mkdir()
+    header = "timestamp,account,input_tokens,output_tokens"
+    (org / "usage.csv").write_text("\n".join([header, *lines]) + "\n")
+    (org / "identities.csv").write_text("alias,account\n" + "".join(f"{p},{p}\n" for p in people))
+    theirs = duckdb_panel(org, tmp_path).sort("account", "day")
+    ours = tokenaudit_panel(org, tmp_path, AuditConfig())
+    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+    return ours
+
+
 def test_the_warehouse_counts_repeats_only_in_long_runs_as_tokenaudit_does(tmp_path: Path) -> None:
     # An eval sampling each question five times (runs of 5) and a loop re-sending one request
     # 30 times (a run of 30), a minute apart: only the loop's requests repeat.
-    org = tmp_path / "org"
-    org.mkdir()
-    lines = ["timestamp,account,input_tokens,output_tokens"]
+    lines = []
     for i in range(40):  # the eval: 8 questions, 5 samples each
         lines.append(f"2026-03-02T09:{i:02d}:00Z,eve@x,{1_500 + i // 5},1")
     for i in range(30):  # the loop
         lines.append(f"2026-03-02T11:{i:02d}:00Z,lou@x,4000,200")
-    (org / "usage.csv").write_text("\n".join(lines) + "\n")
-    (org / "identities.csv").write_text("alias,account\neve@x,eve@x\nlou@x,lou@x\n")
-    theirs = duckdb_panel(org, tmp_path).sort("account", "day")
-    ours = tokenaudit_panel(org, tmp_path, AuditConfig())
+    ours = _panels_of(lines, ["eve@x", "lou@x"], tmp_path)
     assert ours.select("account", "same_size_pairs").rows() == [("eve@x", 0), ("lou@x", 29)]
-    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
 def test_the_warehouse_counts_a_prompt_held_for_hours_as_tokenaudit_does(tmp_path: Path) -> None:
     # A loop paced 20 minutes apart with sampled answers for three hours (10 requests: held),
     # and polls of three builds, 15 polls 6 minutes apart and 40 minutes between builds (held
     # for five hours, but not at a steady pace).
-    org = tmp_path / "org"
-    org.mkdir()
-    lines = ["timestamp,account,input_tokens,output_tokens"]
+    lines = []
     for i in range(10):
         lines.append(f"2026-03-02T{9 + i // 3:02d}:{i % 3 * 20:02d}:00Z,lou@x,90000,{800 + 37 * i}")
     for i in range(45):  # 15 polls 6 minutes apart, then 40 minutes until the next build
         at = 124 * (i // 15) + 6 * (i % 15)
         lines.append(f"2026-03-02T{9 + at // 60:02d}:{at % 60:02d}:00Z,pol@x,30000,10")
-    (org / "usage.csv").write_text("\n".join(lines) + "\n")
-    (org / "identities.csv").write_text("alias,account\nlou@x,lou@x\npol@x,pol@x\n")
-    theirs = duckdb_panel(org, tmp_path).sort("account", "day")
-    ours = tokenaudit_panel(org, tmp_path, AuditConfig())
+    ours = _panels_of(lines, ["lou@x", "pol@x"], tmp_path)
     assert ours.select("account", "same_size_pairs").rows() == [("lou@x", 9), ("pol@x", 0)]
-    assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
