@@ -179,9 +179,10 @@ def test_polls_of_builds_through_the_day_are_no_request_held_at_a_steady_pace() 
         (9 + pl.int_range(60) % 3).alias("output_tokens"),
     )
     assert usage_days(polls, AuditConfig())["same_size_pairs"].sum() == 0
-    # The same polls with no pause between builds are one request sent every 6 minutes.
+    # The same polls with no pause between builds, each sent 6 minutes and a few seconds after
+    # the answer to the last, are one request sent over and over.
     steady = polls.with_columns(
-        pl.Series("timestamp", [start + timedelta(minutes=6 * i) for i in range(60)])
+        pl.Series("timestamp", [start + timedelta(seconds=367 * i) for i in range(60)])
     )
     assert usage_days(steady, AuditConfig())["same_size_pairs"].sum() == 59
 
@@ -203,14 +204,18 @@ def test_a_request_repeated_a_few_times_and_then_another_is_no_loop() -> None:
     )
 
 
-def test_a_scheduled_job_sending_one_request_all_day_repeats_itself() -> None:
-    # A job sending the same request every ten minutes (an honest CI job can; a third family of
-    # organisations has them every 10-60 minutes) is the same request held for hours, as a
-    # loop's is: whether it counts is what its repeats weigh against a day of work
-    # (`checks.automation`, tests/test_honest_automation.py). Each request is still a burst of
-    # its own, which is what makes it a scheduled job to the other checks.
+def test_a_job_on_a_wall_clock_schedule_is_no_loop_and_a_loop_sleeping_between_requests_is() -> (
+    None
+):
+    # A job sending the same request every ten minutes on the clock (an honest CI job can; a
+    # third family of organisations has them every 10-60 minutes) keeps in step with a cron
+    # period: a scheduled job, not a request re-sent. A loop that sleeps ten minutes after each
+    # answer drifts off the clock by the time the answer took. Each request is a burst of its
+    # own either way.
     job = usage_days(_identical_requests("job", 600, 100), AuditConfig())
-    assert job["same_size_pairs"].sum() == 99 and job["burst_starts"].sum() == 100
+    loop = usage_days(_identical_requests("loop", 600 + 23.7, 100), AuditConfig())
+    assert job["same_size_pairs"].sum() == 0 and job["burst_starts"].sum() == 100
+    assert loop["same_size_pairs"].sum() == 99 and loop["burst_starts"].sum() == 100
 
 
 def test_a_ping_whose_short_answer_wavers_by_a_token_still_repeats_itself() -> None:

@@ -212,14 +212,24 @@ def test_the_warehouse_counts_repeats_only_in_long_runs_as_tokenaudit_does(tmp_p
 
 
 def test_the_warehouse_counts_a_prompt_held_for_hours_as_tokenaudit_does(tmp_path: Path) -> None:
-    # A loop paced 20 minutes apart with sampled answers for three hours (10 requests: held),
-    # and polls of three builds, 15 polls 6 minutes apart and 40 minutes between builds (held
-    # for five hours, but not at a steady pace).
+    # A loop sleeping 20 minutes after each answer, its answers sampled, for three hours (10
+    # requests: held); the same request every 20 minutes on the clock (a scheduled job: in step
+    # with a cron period); and polls of three builds, 15 polls 6 minutes apart and 40 minutes
+    # between builds (held for five hours, but not at a steady pace).
+    def at(seconds: int) -> str:
+        return (
+            f"2026-03-02T{9 + seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}Z"
+        )
+
     lines = []
     for i in range(10):
-        lines.append(f"2026-03-02T{9 + i // 3:02d}:{i % 3 * 20:02d}:00Z,lou@x,90000,{800 + 37 * i}")
+        lines.append(f"{at(1237 * i)},lou@x,90000,{800 + 37 * i}")
+        lines.append(f"{at(1200 * i + 7)},job@x,90000,800")
     for i in range(45):  # 15 polls 6 minutes apart, then 40 minutes until the next build
-        at = 124 * (i // 15) + 6 * (i % 15)
-        lines.append(f"2026-03-02T{9 + at // 60:02d}:{at % 60:02d}:00Z,pol@x,30000,10")
-    ours = _panels_of(lines, ["lou@x", "pol@x"], tmp_path)
-    assert ours.select("account", "same_size_pairs").rows() == [("lou@x", 9), ("pol@x", 0)]
+        lines.append(f"{at(60 * (124 * (i // 15) + 6 * (i % 15)) + 11)},pol@x,30000,10")
+    ours = _panels_of(lines, ["lou@x", "job@x", "pol@x"], tmp_path)
+    assert ours.select("account", "same_size_pairs").rows() == [
+        ("job@x", 0),
+        ("lou@x", 9),
+        ("pol@x", 0),
+    ]

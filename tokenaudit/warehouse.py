@@ -23,6 +23,7 @@ from typing import Final
 
 from tokenaudit.panel import (
     BURST_GAP_S,
+    HELD_CRON_P,
     HELD_PAUSE_S,
     HELD_RUN_S,
     MAX_GAP_HOURS,
@@ -287,6 +288,18 @@ in_period AS (
 
         held_run = f"PARTITION BY {q('account')}, {q('held_run')}"
         pause = f"CASE WHEN {q('is_held')} THEN {q('gap_prev')} END"
+        d = self.d
+
+        def angle(period: int) -> str:
+            m = period * 1_000_000
+            return f"(CAST(MOD({q('us')}, {m}) AS {d.double}) / {m}.0) * {2 * math.pi!r}"
+
+        # Per held run and cron period: the sums of its requests' phase cosines and sines.
+        phases = ",\n    ".join(
+            f"SUM({f}({angle(p)})) OVER ({held_run}) AS {q(f'held_{f.lower()}_{p}')}"
+            for p in PHASE_PERIODS
+            for f in ("COS", "SIN")
+        )
         return f"""repeats AS (
   SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")}, COALESCE({held}, FALSE) AS {q("is_held")}
   FROM timed
@@ -302,9 +315,23 @@ sized_runs AS (
     COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")},
     COUNT(*) OVER ({held_run}) AS {q("held_length")},
     (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q("held_span")},
-    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q("held_steadily")}
+    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q("held_steadily")},
+    {phases}
   FROM runs
 ),"""
+
+    def held_on_schedule(self) -> str:
+        """Whether a held run keeps in step with a cron period (`panel._on_a_schedule`): Zar's
+        approximation of Rayleigh's p per period, Bonferroni over the periods."""
+        q = self.q
+        n = f"CAST({q('held_length')} AS {self.d.double})"
+
+        def rayleigh(p: int) -> str:
+            squared = f"POWER({q(f'held_cos_{p}')}, 2) + POWER({q(f'held_sin_{p}')}, 2)"
+            return f"EXP(SQRT(1 + 4 * {n} + 4 * ({n} * {n} - ({squared}))) - (1 + 2 * {n}))"
+
+        smallest = f"LEAST({', '.join(rayleigh(p) for p in PHASE_PERIODS)})"
+        return f"({smallest} * {len(PHASE_PERIODS)} < {HELD_CRON_P})"
 
     def overlap(self) -> str:
         q = self.q
@@ -336,7 +363,7 @@ overlap AS (
         same = (
             f"({q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}) OR ({q('is_held')}"
             f" AND {q('held_length')} >= {MIN_HELD_RUN} AND {q('held_span')} >= {HELD_RUN_S * 1_000_000}"
-            f" AND {q('held_steadily')})"
+            f" AND {q('held_steadily')} AND NOT {self.held_on_schedule()})"
         )
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
