@@ -361,11 +361,8 @@ def _on_a_schedule(run: np.ndarray, us: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
     n = np.diff(np.r_[starts, run.size]).astype(np.float64)
     smallest = np.ones(starts.size)
-    for period in PHASE_PERIODS:
-        angle = (us % (period * 1_000_000)) / (period * 1_000_000.0) * (2 * math.pi)
-        length = np.hypot(
-            np.add.reduceat(np.cos(angle), starts), np.add.reduceat(np.sin(angle), starts)
-        )
+    for _, cos, sin in _phase_units(pl.Series(us)):
+        length = np.hypot(np.add.reduceat(cos, starts), np.add.reduceat(sin, starts))
         p = np.exp(np.sqrt(1 + 4 * n + 4 * (n**2 - length**2)) - (1 + 2 * n))
         smallest = np.minimum(smallest, np.clip(p, 0.0, 1.0))
     return np.asarray(smallest * len(PHASE_PERIODS) < HELD_CRON_P, dtype=bool)

@@ -157,9 +157,13 @@ class _Statement:
         q = self.q
         return f"({q('gap_prev')} IS NULL OR {q('gap_prev')} >= {BURST_GAP_S})"
 
+    def phase_angle(self, p: int) -> str:
+        """The angle 2π·(t mod P)/P of a request's time within a cron period of P seconds."""
+        return f"MOD({self.q('us')}, {p * 1_000_000}) * {2 * math.pi / (p * 1_000_000)!r}"
+
     def resultant(self, p: int) -> str:
         q, start = self.q, self.burst_start
-        angle = f"MOD({q('us')}, {p * 1_000_000}) * {2 * math.pi / (p * 1_000_000)!r}"
+        angle = self.phase_angle(p)
         cos = f"SUM(CASE WHEN {start} THEN COS({angle}) END)"
         sin = f"SUM(CASE WHEN {start} THEN SIN({angle}) END)"
         n = f"NULLIF(SUM(CASE WHEN {start} THEN 1 ELSE 0 END), 0)"
@@ -288,15 +292,9 @@ in_period AS (
 
         held_run = f"PARTITION BY {q('account')}, {q('held_run')}"
         pause = f"CASE WHEN {q('is_held')} THEN {q('gap_prev')} END"
-        d = self.d
-
-        def angle(period: int) -> str:
-            m = period * 1_000_000
-            return f"(CAST(MOD({q('us')}, {m}) AS {d.double}) / {m}.0) * {2 * math.pi!r}"
-
         # Per held run and cron period: the sums of its requests' phase cosines and sines.
         phases = ",\n    ".join(
-            f"SUM({f}({angle(p)})) OVER ({held_run}) AS {q(f'held_{f.lower()}_{p}')}"
+            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run}) AS {q(f'held_{f.lower()}_{p}')}"
             for p in PHASE_PERIODS
             for f in ("COS", "SIN")
         )

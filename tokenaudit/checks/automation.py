@@ -189,8 +189,8 @@ def fingerprint_days(days: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
 
 
 #: Identical request sizes are tested against this fixed rate, in a cohort of any size: an honest
-#: person has a day on which 30 % of consecutive requests repeat the previous one's (outweighing a
-#: day of work) with probability at most 5 %. Measured: no honest person of the three generator
+#: person has a day on which repeats carry 30 % of its tokens and outweigh a day of work
+#: (`_same_size`) with probability at most 5 %. Measured: no honest person of the three generator
 #: families, agent users, fleets, CI jobs, evals and polls included, had such days at all
 #: (`benchmarks/fingerprints.py`, `benchmarks/blind_orgs.py`, `benchmarks/scheduled_jobs.py`);
 #: 5 % leaves a wide margin for real organisations. A null fitted to the cohort let padders who
