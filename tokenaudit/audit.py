@@ -437,9 +437,33 @@ def _assess(
     )
     assessed_days = eligible_days.filter(~pl.col("onboarding"))
     assessed = account_totals(assessed_days, period.outputs, idmap, period.excluded)
+    totals = _gate_onboarding_only(totals, assessed, cfg)
     cohorts = assign_cohorts(assessed, cfg)
     totals = totals.join(cohorts, on="account", how="left")
     return _Assessment(totals, assessed, assessed_days, cohorts, eligible_days)
+
+
+def _gate_onboarding_only(
+    totals: pl.DataFrame, assessed: pl.DataFrame, cfg: AuditConfig
+) -> pl.DataFrame:
+    """A joiner whose every active day is onboarding has nothing the outcome checks may judge and
+    no cohort to be compared within: say so. (It used to pass the gates on its onboarding days and
+    then run no check at all, reported as "no check could run": a blind launch organisation's
+    joiner who started a loop in their third week, 3.2 billion tokens over 16 days.)"""
+    seen = assessed["account"].implode()
+    only_onboarding = (
+        pl.col("gate").is_null() & ~pl.col("excluded") & ~pl.col("account").is_in(seen)
+    )
+    why = pl.format(
+        "joined {}: all {} active days fall in its first {} days (onboarding), which are not "
+        "judged",
+        pl.col("first_day"),
+        pl.col("active_days"),
+        pl.lit(cfg.onboarding_days),
+    )
+    return totals.with_columns(
+        pl.when(only_onboarding).then(why).otherwise(pl.col("gate")).alias("gate")
+    )
 
 
 def _days_for(check: Check, a: _Assessment) -> pl.DataFrame:
