@@ -830,3 +830,77 @@ def test_trivial_merges_are_judged_against_what_the_accounts_own_change_sizes_ex
     shares = tiny_share(np.array([8.0, 20.0, 80.0, 400.0]), 3)
     assert shares[0] > 0.9 and shares[2] < 0.15
     assert (np.diff(shares) < 0).all()
+
+
+def _launch_cohort() -> tuple[CheckData, str, str]:
+    """A cohort whose honest trivial shares spread from none to 60 % (so a share of 40 % is
+    nothing unusual by itself), each person's trivial merges spread over the period like their
+    other merges; and two people with 20 changes of 80 lines and 14 trivial ones: one spread
+    like everyone's, one all from day 16 on, as camouflage put up for a leaderboard launched then."""
+    accounts, days = synthetic_cohort(n_accounts=60)
+    rng = np.random.default_rng(7)
+    accounts = accounts.with_columns(
+        (pl.col("changes") * pl.Series(rng.uniform(0.0, 0.8, accounts.height)))
+        .round()
+        .cast(pl.Int64)
+        .alias("non_output_changes")
+    )
+    spread, launched = "zz-spread@acme.example", "zz-after-launch@acme.example"
+    for name in (spread, launched):
+        accounts, days = with_account(accounts, days, name, changes=20, non_output=14)
+    accounts = accounts.with_columns(
+        pl.when(pl.col("account").str.starts_with("zz-"))
+        .then(1_600)
+        .otherwise(pl.col("merged_lines"))
+        .alias("merged_lines")
+    )
+
+    def merges(name: str, counted: int, trivial: int, trivial_from: int) -> list[dict[str, object]]:
+        rows = [(round(29 * i / max(counted - 1, 1)), 1, 0) for i in range(counted)]
+        span = 29 - trivial_from
+        rows += [
+            (trivial_from + round(span * i / max(trivial - 1, 1)), 0, 1) for i in range(trivial)
+        ]
+        return [
+            {"account": name, "day": D0 + timedelta(days=d), "changes": c, "non_output_changes": t}
+            for d, c, t in rows
+        ]
+
+    out = [
+        row
+        for r in accounts.iter_rows(named=True)
+        if not r["account"].startswith("zz-")
+        for row in merges(r["account"], r["changes"], r["non_output_changes"], 0)
+    ]
+    out += merges(spread, 20, 14, 0) + merges(launched, 20, 14, 16)
+    outputs = (
+        pl.DataFrame(out)
+        .group_by("account", "day")
+        .agg(pl.col("changes").sum(), pl.col("non_output_changes").sum())
+    )
+    return replace(check_data(accounts, days), outputs=outputs), spread, launched
+
+
+def test_trivial_merges_that_start_at_a_date_count_where_their_share_alone_is_not_unusual() -> None:
+    data, spread, launched = _launch_cohort()
+    result = check_by_id("trivial-merges").run(data, CFG)
+    # The same counts: a share the cohort's own spread explains, unless it began at a date.
+    assert p_of(result, spread) > 0.05
+    assert p_of(result, launched) < 0.01
+    assert (
+        "came after its other merges"
+        in result.filter(pl.col("account") == launched)["summary"].item()
+    )
+    honest = result.filter(pl.col("account").str.starts_with("user"))
+    assert honest["p_value"].min() > 0.05
+
+
+def test_later_than_own_work_reads_when_the_trivial_merges_came() -> None:
+    from tokenaudit.checks.trivial_merges import later_than_own_work
+
+    data, spread, launched = _launch_cohort()
+    p = later_than_own_work(data.outputs, [spread, launched, "nobody@acme.example"])
+    assert p[0] > 0.2
+    assert p[1] < 0.01
+    # No merges at all, or only one kind: nothing to compare.
+    assert p[2] == 1.0

@@ -10,7 +10,11 @@ lognormal (log-sd `SIZE_SPREAD`), the mean size of its changes that count as out
 share π_i of its changes that are tiny, and P(X ≥ x_i | m_i, π_i) is binomial (x_i counts reverts
 too, which π_i does not expect: the leg rejects sooner for them, never later).
 p = the largest of the three (intersection–union: all must be unusual). The same effect-size gate
-as `automation` applies.
+as `automation` applies. The share is unusual against the cohort's, or against the person's own
+earlier merges (`later_than_own_work`: camouflage put up from a leaderboard's launch is diluted
+by the weeks before it, but all of it comes after; the smaller p of the two, a level of at most
+2α for that leg alone, and the intersection–union's level is α wherever the rate or the size is
+ordinary; docs/statistics.md).
 
 All three, because each alone names honest people: a rate alone names those who ship a lot
 (agent users opening many small pull requests merge more of every size), a share alone names
@@ -105,10 +109,13 @@ class TrivialMerges:
         mean_size = np.where(counted > 0, mean_size, typical)
         tiny = tiny_share(mean_size, cfg.trivial_max_lines)
         p_size = binomial_sf(x, merges, tiny)
+        p_later = later_than_own_work(data.outputs, names)
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
-            # Intersection–union: all three unusual, or none counts.
-            p = max(float(p_share[i]), float(p_rate[i]), float(p_size[i]))
+            # Intersection–union: all three unusual, or none counts. The share is unusual against
+            # the cohort's, or against the person's own earlier merges.
+            later = float(p_later[i]) < float(p_share[i])
+            p = max(min(float(p_share[i]), float(p_later[i])), float(p_rate[i]), float(p_size[i]))
             xi, ni, di = int(x[i]), int(merges[i]), int(days[i])
             share = xi / ni if ni else 0.0
             own = (
@@ -120,6 +127,10 @@ class TrivialMerges:
                 f"{xi} of {ni} merged changes trivial or reverted ({share:.0%} vs cohort "
                 f"{share_rate:.0%} {own}; {xi / di:.2f} a day vs {day_rate:.2f}; {p_is(p)})"
             )
+            if later and p < 0.05:
+                summary += (
+                    f"; its trivial merges came after its other merges ({p_is(float(p_later[i]))})"
+                )
             limit = max(MIN_CHANGES - 1, math.ceil(cfg.mechanism_min_share * ni) - 1)
             clear = f"at most {limit} of {ni} merged changes trivial or reverted"
             brief = f"{xi} of {ni} merges trivial or reverted"
@@ -150,6 +161,41 @@ def tiny_share(mean_size: np.ndarray, max_lines: int) -> np.ndarray:
         above = log_mean > target
         hi, lo = np.where(above, mu, hi), np.where(above, lo, mu)
     return np.asarray(special.ndtr((cut - (lo + hi) / 2) / sigma), dtype=np.float64)
+
+
+def later_than_own_work(outputs: pl.DataFrame | None, names: list[str]) -> np.ndarray:
+    """Per account (in `names` order): one-sided p that its trivial merges come later than its
+    merges that count (Mann–Whitney on merge days, ties by day, normal approximation with the
+    tie correction and continuity); 1 where either kind is missing."""
+    if outputs is None or outputs.is_empty():
+        return np.ones(len(names))
+    t, c = pl.col("non_output_changes").cast(pl.Float64), pl.col("changes").cast(pl.Float64)
+    per = (
+        outputs.filter(pl.col("account").is_in(names))
+        .group_by("account", "day")
+        .agg(t.sum().alias("t"), c.sum().alias("c"))
+        .sort("account", "day")
+        .with_columns(
+            (pl.col("c").cum_sum().over("account") - pl.col("c")).alias("c_before"),
+            (pl.col("t") + pl.col("c")).alias("tau"),
+        )
+        .group_by("account")
+        .agg(
+            (pl.col("t") * (pl.col("c_before") + 0.5 * pl.col("c"))).sum().alias("u"),
+            pl.col("t").sum().alias("n1"),
+            pl.col("c").sum().alias("n2"),
+            (pl.col("tau") ** 3 - pl.col("tau")).sum().alias("ties"),
+        )
+    )
+    from scipy import special
+
+    n1, n2 = per["n1"].to_numpy(), per["n2"].to_numpy()
+    n = n1 + n2
+    var = n1 * n2 / 12.0 * ((n + 1) - per["ties"].to_numpy() / np.maximum(n * (n - 1), 1))
+    z = (per["u"].to_numpy() - n1 * n2 / 2.0 - 0.5) / np.sqrt(np.maximum(var, 1e-12))
+    p = np.where((n1 > 0) & (n2 > 0) & (var > 0), special.ndtr(-z), 1.0)
+    by = dict(zip(per["account"].to_list(), p.tolist(), strict=True))
+    return np.array([by.get(a, 1.0) for a in names], dtype=np.float64)
 
 
 def _counts(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
