@@ -185,12 +185,16 @@ def test_the_bigquery_statement_translated_to_duckdb_builds_the_same_panel(
     assert_frame_equal(ours, theirs, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def _panels_of(lines: list[str], people: list[str], tmp_path: Path) -> pl.DataFrame:
-    """The panel of usage `lines` (CSV rows after the header) built by tokenaudit, checked equal
-    to the one DuckDB builds from the same rows."""
+def _panels_of(
+    lines: list[str],
+    people: list[str],
+    tmp_path: Path,
+    header: str = "timestamp,account,input_tokens,output_tokens",
+) -> pl.DataFrame:
+    """The panel of usage `lines` (CSV rows after the `header`) built by tokenaudit, checked
+    equal to the one DuckDB builds from the same rows."""
     org = tmp_path / "org"
     org.mkdir()
-    header = "timestamp,account,input_tokens,output_tokens"
     (org / "usage.csv").write_text("\n".join([header, *lines]) + "\n")
     (org / "identities.csv").write_text("alias,account\n" + "".join(f"{p},{p}\n" for p in people))
     theirs = duckdb_panel(org, tmp_path).sort("account", "day")
@@ -232,4 +236,34 @@ def test_the_warehouse_counts_a_prompt_held_for_hours_as_tokenaudit_does(tmp_pat
         ("job@x", 0),
         ("lou@x", 9),
         ("pol@x", 0),
+    ]
+
+
+def test_a_loop_in_a_session_of_its_own_repeats_between_its_owners_requests(
+    tmp_path: Path,
+) -> None:
+    # A loop re-sending one request every minute for half an hour in a session of its own while
+    # its owner works in another, their requests in between: in the account's stream no request
+    # repeats the one before, in the loop's session 29 do. Without session ids there is one
+    # stream, the account's; and an eval's five samples of a question in a session of their own
+    # are still a run of five.
+    lines = []
+    for i in range(30):
+        loop = f"2026-03-02T11:{i:02d}:00Z,{{who}},4000,200"
+        work = f"2026-03-02T11:{i:02d}:30Z,{{who}},{1_000 + 97 * i},{300 + 11 * i}"
+        lines += [loop.format(who="lou@x") + ",loop", work.format(who="lou@x") + ",work"]
+        lines += [loop.format(who="ann@x") + ",", work.format(who="ann@x") + ","]
+    for i in range(40):
+        lines.append(f"2026-03-02T09:{i:02d}:00Z,eve@x,{1_500 + i // 5},1,q{i // 5}")
+        lines.append(f"2026-03-02T09:{i:02d}:30Z,eve@x,{900 + 13 * i},40,chat")
+    ours = _panels_of(
+        lines,
+        ["lou@x", "ann@x", "eve@x"],
+        tmp_path,
+        header="timestamp,account,input_tokens,output_tokens,session_id",
+    )
+    assert ours.select("account", "same_size_pairs").rows() == [
+        ("ann@x", 0),
+        ("eve@x", 0),
+        ("lou@x", 29),
     ]

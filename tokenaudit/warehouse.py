@@ -253,12 +253,16 @@ resolved AS (
     ((LEAD({us}) OVER w) - {us}) / 1e6 AS {q("gap_next")},
     {us} AS {q("us")},
     LAG({q("prompt")}) OVER w AS {q("prev_prompt")},
-    LAG({q("output_tokens")}) OVER w AS {q("prev_output")}
+    LAG({q("output_tokens")}) OVER w AS {q("prev_output")},
+    ({us} - (LAG({us}) OVER ws)) / 1e6 AS {q("s_gap_prev")},
+    LAG({q("prompt")}) OVER ws AS {q("s_prev_prompt")},
+    LAG({q("output_tokens")}) OVER ws AS {q("s_prev_output")}
   FROM (
     SELECT r.*, {q("input_tokens")} + {q("cache_read_tokens")} + {q("cache_write_tokens")} AS {q("prompt")}
     FROM distinct_requests AS r
   ) AS {q("with_prompt")}
-  WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")})
+  WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")}),
+    ws AS (PARTITION BY {q("account")}, {q("session_id")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")})
 ),
 {self.repeat_runs()}
 in_period AS (
@@ -270,66 +274,103 @@ in_period AS (
         run holds (`run_length`: a request that does not repeat and the repeats after it); and
         whether its prompt is the one before's whatever the pause and answer (`is_held`), with
         that run's length and span in microseconds (`held_length`, `held_span`): as
-        `panel._with_neighbours` works them out."""
-        q = self.q
-        same = (
-            f"{q('prev_prompt')} IS NOT NULL AND {q('gap_prev')} < {SAME_SIZE_GAP_S}"
-            f" AND {q('prompt')} = {q('prev_prompt')}"
-            f" AND ABS({q('output_tokens')} - {q('prev_output')})"
-            f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
-        )
-        held = (
-            f"{q('prev_prompt')} IS NOT NULL AND {q('prompt')} = {q('prev_prompt')}"
-            f" AND {q('gap_prev')} < {HELD_PAUSE_S}"
-        )
-        order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
-
-        def run_ids(repeat: str) -> str:
-            return f"""SUM(CASE WHEN {q(repeat)} THEN 0 ELSE 1 END) OVER (
-      PARTITION BY {q("account")} ORDER BY {order}
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    )"""
-
-        held_run = f"PARTITION BY {q('account')}, {q('held_run')}"
-        pause = f"CASE WHEN {q('is_held')} THEN {q('gap_prev')} END"
-        # Per held run and cron period: the sums of its requests' phase cosines and sines.
-        phases = ",\n    ".join(
-            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run}) AS {q(f'held_{f.lower()}_{p}')}"
-            for p in PHASE_PERIODS
-            for f in ("COS", "SIN")
-        )
+        `panel._with_neighbours` works them out, in the account's stream of requests and, with
+        the prefix `s_`, in its session's (requests without a session id make one stream)."""
+        streams = (("", (self.q("account"),)), ("s_", (self.q("account"), self.q("session_id"))))
+        flags = ", ".join(self._repeat_flags(prefix) for prefix, _ in streams)
+        run_ids = ",\n    ".join(self._run_ids(prefix, by) for prefix, by in streams)
+        sized = ",\n    ".join(self._run_sizes(prefix, by) for prefix, by in streams)
         return f"""repeats AS (
-  SELECT *, COALESCE({same}, FALSE) AS {q("is_repeat")}, COALESCE({held}, FALSE) AS {q("is_held")}
+  SELECT *, {flags}
   FROM timed
 ),
 runs AS (
   SELECT *,
-    {run_ids("is_repeat")} AS {q("repeat_run")},
-    {run_ids("is_held")} AS {q("held_run")}
+    {run_ids}
   FROM repeats
 ),
 sized_runs AS (
   SELECT *,
-    COUNT(*) OVER (PARTITION BY {q("account")}, {q("repeat_run")}) AS {q("run_length")},
-    COUNT(*) OVER ({held_run}) AS {q("held_length")},
-    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q("held_span")},
-    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q("held_steadily")},
-    {phases}
+    {sized}
   FROM runs
 ),"""
 
-    def held_on_schedule(self) -> str:
+    def _repeat_flags(self, prefix: str) -> str:
+        q = self.q
+        prev_prompt, prev_output = q(f"{prefix}prev_prompt"), q(f"{prefix}prev_output")
+        gap = q(f"{prefix}gap_prev")
+        same = (
+            f"{prev_prompt} IS NOT NULL AND {gap} < {SAME_SIZE_GAP_S}"
+            f" AND {q('prompt')} = {prev_prompt}"
+            f" AND ABS({q('output_tokens')} - {prev_output})"
+            f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
+        )
+        held = f"{prev_prompt} IS NOT NULL AND {q('prompt')} = {prev_prompt} AND {gap} < {HELD_PAUSE_S}"
+        return (
+            f"COALESCE({same}, FALSE) AS {q(f'{prefix}is_repeat')}, "
+            f"COALESCE({held}, FALSE) AS {q(f'{prefix}is_held')}"
+        )
+
+    def _run_ids(self, prefix: str, by: tuple[str, ...]) -> str:
+        q = self.q
+        order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
+
+        def run_id(repeat: str) -> str:
+            return f"""SUM(CASE WHEN {q(prefix + repeat)} THEN 0 ELSE 1 END) OVER (
+      PARTITION BY {", ".join(by)} ORDER BY {order}
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )"""
+
+        return (
+            f"{run_id('is_repeat')} AS {q(prefix + 'repeat_run')},\n"
+            f"    {run_id('is_held')} AS {q(prefix + 'held_run')}"
+        )
+
+    def _run_sizes(self, prefix: str, by: tuple[str, ...]) -> str:
+        q = self.q
+        keys = ", ".join(by)
+        held_run = f"PARTITION BY {keys}, {q(prefix + 'held_run')}"
+        pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
+        # Per held run and cron period: the sums of its requests' phase cosines and sines.
+        phases = ",\n    ".join(
+            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run})"
+            f" AS {q(f'{prefix}held_{f.lower()}_{p}')}"
+            for p in PHASE_PERIODS
+            for f in ("COS", "SIN")
+        )
+        return f"""COUNT(*) OVER (PARTITION BY {keys}, {q(prefix + "repeat_run")}) AS {q(prefix + "run_length")},
+    COUNT(*) OVER ({held_run}) AS {q(prefix + "held_length")},
+    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q(prefix + "held_span")},
+    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q(prefix + "held_steadily")},
+    {phases}"""
+
+    def held_on_schedule(self, prefix: str = "") -> str:
         """Whether a held run keeps in step with a cron period (`panel._on_a_schedule`): Zar's
         approximation of Rayleigh's p per period, Bonferroni over the periods."""
         q = self.q
-        n = f"CAST({q('held_length')} AS {self.d.double})"
+        n = f"CAST({q(prefix + 'held_length')} AS {self.d.double})"
 
         def rayleigh(p: int) -> str:
-            squared = f"POWER({q(f'held_cos_{p}')}, 2) + POWER({q(f'held_sin_{p}')}, 2)"
+            cos, sin = q(f"{prefix}held_cos_{p}"), q(f"{prefix}held_sin_{p}")
+            squared = f"POWER({cos}, 2) + POWER({sin}, 2)"
             return f"EXP(SQRT(1 + 4 * {n} + 4 * ({n} * {n} - ({squared}))) - (1 + 2 * {n}))"
 
         smallest = f"LEAST({', '.join(rayleigh(p) for p in PHASE_PERIODS)})"
         return f"({smallest} * {len(PHASE_PERIODS)} < {HELD_CRON_P})"
+
+    def repeats_in_stream(self, prefix: str) -> str:
+        """Whether a request repeats the one before as a loop does in one stream of requests
+        (`panel._repeat_flags`)."""
+        q = self.q
+
+        def c(name: str) -> str:
+            return q(prefix + name)
+
+        return (
+            f"({c('is_repeat')} AND {c('run_length')} >= {MIN_REPEAT_RUN}) OR ({c('is_held')}"
+            f" AND {c('held_length')} >= {MIN_HELD_RUN} AND {c('held_span')} >= {HELD_RUN_S * 1_000_000}"
+            f" AND {c('held_steadily')} AND NOT {self.held_on_schedule(prefix)})"
+        )
 
     def overlap(self) -> str:
         q = self.q
@@ -358,11 +399,7 @@ overlap AS (
     def days(self) -> str:
         q, d, whole, start = self.q, self.d, self.whole, self.burst_start
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
-        same = (
-            f"({q('is_repeat')} AND {q('run_length')} >= {MIN_REPEAT_RUN}) OR ({q('is_held')}"
-            f" AND {q('held_length')} >= {MIN_HELD_RUN} AND {q('held_span')} >= {HELD_RUN_S * 1_000_000}"
-            f" AND {q('held_steadily')} AND NOT {self.held_on_schedule()})"
-        )
+        same = " OR ".join(self.repeats_in_stream(prefix) for prefix in ("", "s_"))
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
   SELECT
