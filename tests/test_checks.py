@@ -904,3 +904,28 @@ def test_later_than_own_work_reads_when_the_trivial_merges_came() -> None:
     assert p[1] < 0.01
     # No merges at all, or only one kind: nothing to compare.
     assert p[2] == 1.0
+
+
+def test_trivial_merges_that_came_late_still_need_the_effect_size_of_a_share() -> None:
+    # 12 tiny changes, all late, beside 60 of 300 lines: 17 % of its merges, under the 20 % every
+    # mechanism needs, so lateness alone names nobody.
+    data, _, _ = _launch_cohort()
+    name = "zz-few-late@acme.example"
+    accounts, days = with_account(data.accounts, data.days, name, changes=60, non_output=12)
+    accounts = accounts.with_columns(
+        pl.when(pl.col("account") == name)
+        .then(60 * 300)
+        .otherwise(pl.col("merged_lines"))
+        .alias("merged_lines")
+    )
+    assert data.outputs is not None
+    late = [
+        {"account": name, "day": D0 + timedelta(days=d), "changes": c, "non_output_changes": t}
+        for d, c, t in [(i // 2, 1, 0) for i in range(60)]
+        + [(22 + i // 2, 0, 1) for i in range(12)]
+    ]
+    outputs = pl.concat([data.outputs, pl.DataFrame(late).cast(dict(data.outputs.schema))])
+    result = check_by_id("trivial-merges").run(
+        replace(check_data(accounts, days), outputs=outputs), CFG
+    )
+    assert p_of(result, name) == 1.0

@@ -109,7 +109,9 @@ class TrivialMerges:
         mean_size = np.where(counted > 0, mean_size, typical)
         tiny = tiny_share(mean_size, cfg.trivial_max_lines)
         p_size = binomial_sf(x, merges, tiny)
-        p_later = later_than_own_work(data.outputs, names)
+        # The effect-size gate the share's cohort leg has (`_tail`) holds for this one too.
+        gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * merges)
+        p_later = np.where(gated, later_than_own_work(data.outputs, names), 1.0)
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             # Intersection–union: all three unusual, or none counts. The share is unusual against
