@@ -194,7 +194,7 @@ def _panels_of(
     """The panel of usage `lines` (CSV rows after the `header`) built by tokenaudit, checked
     equal to the one DuckDB builds from the same rows."""
     org = tmp_path / "org"
-    org.mkdir()
+    org.mkdir(parents=True)
     (org / "usage.csv").write_text("\n".join([header, *lines]) + "\n")
     (org / "identities.csv").write_text("alias,account\n" + "".join(f"{p},{p}\n" for p in people))
     theirs = duckdb_panel(org, tmp_path).sort("account", "day")
@@ -267,3 +267,40 @@ def test_a_loop_in_a_session_of_its_own_repeats_between_its_owners_requests(
         ("eve@x", 0),
         ("lou@x", 29),
     ]
+
+
+def test_twins_sent_at_one_instant_from_two_sessions_give_one_answer(tmp_path: Path) -> None:
+    # A prompt held for hours in one session, then two identical requests at the same instant,
+    # one in that session and one without a session id: nothing orders the twins, so neither
+    # the sort nor the warehouse may decide the count. (Before one order served every window,
+    # DuckDB put the twin in the held run on some runs: 2 repeats, and 0 on others.)
+    lines = [
+        "2026-10-24T21:34:58Z,p1@x,5000,830,s0",
+        "2026-10-24T22:36:38Z,p1@x,5000,897,s0",
+        "2026-10-24T23:57:07Z,p1@x,5000,829,s0",
+        "2026-10-25T01:17:37Z,p1@x,5000,815,s0",
+        "2026-10-25T04:01:02Z,p1@x,90000,200,",
+        "2026-10-25T04:01:02Z,p1@x,90000,200,s0",
+    ]
+    header = "timestamp,account,input_tokens,output_tokens,session_id"
+    for run in range(3):
+        ours = _panels_of(lines, ["p1@x"], tmp_path / str(run), header=header)
+        assert ours["same_size_pairs"].to_list() == [0, 0]
+
+
+def test_which_twin_the_sort_puts_first_changes_nothing(tmp_path: Path) -> None:
+    # A loop every minute in session s0, someone's own request just before its 10th, and that
+    # 10th sent twice at the same instant, once more without a session id. In the account's
+    # stream the first twin follows the other request and the second repeats the first; in s0's
+    # stream the s0 twin repeats the loop. The logs in either order give one panel.
+    def at(minute: int, second: int = 0) -> str:
+        return f"2026-03-02T10:{minute:02d}:{second:02d}Z"
+
+    loop = [f"{at(i)},lou@x,4000,200,s0" for i in range(30)]
+    other = f"{at(8, 59)},lou@x,1234,56,"
+    twin = f"{at(9)},lou@x,4000,200,"
+    header = "timestamp,account,input_tokens,output_tokens,session_id"
+    first = _panels_of([*loop, other, twin], ["lou@x"], tmp_path / "a", header=header)
+    second = _panels_of([twin, other, *loop], ["lou@x"], tmp_path / "b", header=header)
+    assert_frame_equal(first, second)
+    assert first["same_size_pairs"].to_list() == [30]

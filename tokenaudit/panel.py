@@ -320,8 +320,38 @@ def _with_neighbours(rows: pl.DataFrame) -> pl.DataFrame:
         in_session = same_prev & (session == session.shift(1))
         flags = np.empty(timed.height, dtype=bool)
         flags[order] = _repeat_flags(by_session, in_session)
-        repeats |= flags
+        repeats |= _over_simultaneous_twins(timed, flags)
     return timed.with_columns(pl.Series("_same_size", repeats))
+
+
+def _over_simultaneous_twins(rows: pl.DataFrame, flags: np.ndarray) -> np.ndarray:
+    """`flags` (per row of `rows`, in account-time order) made the same for every row of a group
+    of identical requests sent at the same instant: the largest of the group's.
+
+    Which of two such twins in different sessions comes first in the account's stream is up to
+    the sort (SQL gives them no order at all), and a twin's own flag in its session's stream
+    then meets the other's flag in the account's. Taken over the group, the session streams'
+    flags are the same whatever the order, and so is every day's count."""
+    n = rows.height
+    if n < 2:
+        return flags
+    twin = (
+        rows.select(
+            (
+                (pl.col("_acc") == pl.col("_acc").shift(1))
+                & (pl.col("timestamp") == pl.col("timestamp").shift(1))
+                & (pl.col("_prompt") == pl.col("_prompt").shift(1))
+                & pl.col("output_tokens").eq_missing(pl.col("output_tokens").shift(1))
+            ).fill_null(False)
+        )
+        .to_series()
+        .to_numpy()
+    )
+    if not twin.any():
+        return flags
+    heads = np.flatnonzero(~twin)
+    out: np.ndarray = np.repeat(np.maximum.reduceat(flags, heads), np.diff(np.append(heads, n)))
+    return out
 
 
 def _repeat_flags(rows: pl.DataFrame, same_stream: pl.Expr) -> np.ndarray:

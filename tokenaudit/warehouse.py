@@ -249,6 +249,7 @@ resolved AS (
     {q("session_id")},
     ({q("requests")} > 1 OR COALESCE({q("source")} IN ({sources}), FALSE)) AS {q("aggregated_row")},
     {q("prompt")},
+    {q("seq")},
     ({us} - (LAG({us}) OVER w)) / 1e6 AS {q("gap_prev")},
     ((LEAD({us}) OVER w) - {us}) / 1e6 AS {q("gap_next")},
     {us} AS {q("us")},
@@ -258,15 +259,20 @@ resolved AS (
     LAG({q("prompt")}) OVER ws AS {q("s_prev_prompt")},
     LAG({q("output_tokens")}) OVER ws AS {q("s_prev_output")}
   FROM (
-    SELECT r.*, {q("input_tokens")} + {q("cache_read_tokens")} + {q("cache_write_tokens")} AS {q("prompt")}
-    FROM distinct_requests AS r
+    SELECT p.*, ROW_NUMBER() OVER (
+      PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")}
+    ) AS {q("seq")}
+    FROM (
+      SELECT r.*, {q("input_tokens")} + {q("cache_read_tokens")} + {q("cache_write_tokens")} AS {q("prompt")}
+      FROM distinct_requests AS r
+    ) AS p
   ) AS {q("with_prompt")}
-  WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")}),
-    ws AS (PARTITION BY {q("account")}, {q("session_id")} ORDER BY {q("ts")}, {q("prompt")}, {q("output_tokens")})
+  WINDOW w AS (PARTITION BY {q("account")} ORDER BY {q("seq")}),
+    ws AS (PARTITION BY {q("account")}, {q("session_id")} ORDER BY {q("seq")})
 ),
 {self.repeat_runs()}
 in_period AS (
-  SELECT * FROM sized_runs WHERE {in_period}
+  SELECT * FROM flagged WHERE {in_period}
 ),"""
 
     def repeat_runs(self) -> str:
@@ -293,6 +299,12 @@ sized_runs AS (
   SELECT *,
     {sized}
   FROM runs
+),
+flagged AS (
+  SELECT *, ({self.repeats_in_stream("")}) OR (MAX(CASE WHEN {self.repeats_in_stream("s_")} THEN 1 ELSE 0 END) OVER (
+      PARTITION BY {self.q("account")}, {self.q("ts")}, {self.q("prompt")}, {self.q("output_tokens")}
+    ) = 1) AS {self.q("is_same")}
+  FROM sized_runs
 ),"""
 
     def _repeat_flags(self, prefix: str) -> str:
@@ -313,7 +325,9 @@ sized_runs AS (
 
     def _run_ids(self, prefix: str, by: tuple[str, ...]) -> str:
         q = self.q
-        order = f"{q('ts')}, {q('prompt')}, {q('output_tokens')}"
+        # One order for every window (`seq`): ties in (time, prompt, answer) sorted apart by
+        # each window would put a request in another's run.
+        order = q("seq")
 
         def run_id(repeat: str) -> str:
             return f"""SUM(CASE WHEN {q(prefix + repeat)} THEN 0 ELSE 1 END) OVER (
@@ -399,7 +413,7 @@ overlap AS (
     def days(self) -> str:
         q, d, whole, start = self.q, self.d, self.whole, self.burst_start
         gap = f"CASE WHEN {q('gap_prev')} < {_SESSION_GAP_S} THEN {q('gap_prev')} END"
-        same = " OR ".join(self.repeats_in_stream(prefix) for prefix in ("", "s_"))
+        same = q("is_same")
         phases = ",\n    ".join(self.resultant(p) for p in PHASE_PERIODS)
         return f"""days AS (
   SELECT
