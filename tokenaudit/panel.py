@@ -13,6 +13,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from tokenaudit.calendar import rayleigh_p
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import (
     AGGREGATED_SOURCES,
@@ -421,15 +422,15 @@ def _held_steadily(held: _Runs, pause: np.ndarray, us: np.ndarray) -> np.ndarray
 
 def _on_a_schedule(run: np.ndarray, us: np.ndarray) -> np.ndarray:
     """Per run (`run`: each row's run, in order; `us`: its epoch microseconds): whether its
-    requests keep in step with a cron period (see `HELD_CRON_P`). Zar's approximation of
-    Rayleigh's test, as `checks.base.rayleigh_p`."""
+    requests keep in step with a cron period (see `HELD_CRON_P`): `rayleigh_p`, as a day's
+    burst starts are tested."""
     starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
     n = np.diff(np.r_[starts, run.size]).astype(np.float64)
     smallest = np.ones(starts.size)
     for _, cos, sin in _phase_units(pl.Series(us)):
         length = np.hypot(np.add.reduceat(cos, starts), np.add.reduceat(sin, starts))
-        p = np.exp(np.sqrt(1 + 4 * n + 4 * (n**2 - length**2)) - (1 + 2 * n))
-        smallest = np.minimum(smallest, np.clip(p, 0.0, 1.0))
+        p = pl.DataFrame({"n": n, "r": length / n}).select(rayleigh_p(pl.col("n"), pl.col("r")))
+        smallest = np.minimum(smallest, p.to_series().to_numpy())
     return np.asarray(smallest * len(PHASE_PERIODS) < HELD_CRON_P, dtype=bool)
 
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Final, Protocol
 import numpy as np
 import polars as pl
 
-from tokenaudit.calendar import week_of
+from tokenaudit.calendar import rayleigh_p, week_of
 from tokenaudit.checks.stats import EmpiricalNull
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
@@ -181,13 +181,6 @@ def skipped(account: str, why: str) -> ResultRow:
 
 def not_applicable(check_id: str, accounts: list[str], why: str) -> pl.DataFrame:
     return result_frame(check_id, [skipped(a, why) for a in accounts])
-
-
-def rayleigh_p(n: pl.Expr, r: pl.Expr) -> pl.Expr:
-    """P-value of Rayleigh's test of uniform phases, n angles with mean resultant length r
-    (Zar's approximation, accurate for n ≥ 5)."""
-    rn = n * r
-    return (((1 + 4 * n + 4 * (n**2 - rn**2)).sqrt() - (1 + 2 * n)).exp()).clip(0.0, 1.0)
 
 
 def cron_phase_p() -> pl.Expr:

@@ -109,9 +109,10 @@ class TrivialMerges:
         mean_size = np.where(counted > 0, mean_size, typical)
         tiny = tiny_share(mean_size, cfg.trivial_max_lines)
         p_size = binomial_sf(x, merges, tiny)
-        # The effect-size gate the share's cohort leg has (`_tail`) holds for this one too.
-        gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * merges)
-        p_later = np.where(gated, later_than_own_work(data.outputs, names), 1.0)
+        # The effect-size gate of the share's cohort leg holds for this one too.
+        p_later = np.where(
+            _effect_size_gate(x, merges, cfg), later_than_own_work(data.outputs, names), 1.0
+        )
         rows: list[ResultRow] = []
         for i, name in enumerate(names):
             # Intersection–union: all three unusual, or none counts. The share is unusual against
@@ -210,6 +211,12 @@ def _counts(acc: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, merges, acc["active_days"].to_numpy().astype(np.int64)
 
 
+def _effect_size_gate(x: np.ndarray, n: np.ndarray, cfg: AuditConfig) -> np.ndarray:
+    """Whether x of n is enough to count at all (the mechanism checks' effect-size gate)."""
+    gate: np.ndarray = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * n) & (n > 0)
+    return gate
+
+
 def _tail(
     x: np.ndarray,
     n: np.ndarray,
@@ -219,7 +226,7 @@ def _tail(
 ) -> tuple[np.ndarray, float]:
     """(P(X ≥ x_i) under the cohort's (or the reference's) robust beta-binomial, its rate), with
     the effect-size gate of the mechanism checks (1 below it)."""
-    gated = (x >= MIN_CHANGES) & (x >= cfg.mechanism_min_share * n) & (n > 0)
+    gated = _effect_size_gate(x, n, cfg)
     if reference is not None:
         a, b = recentre_beta(reference[f"{kind}_a"], reference[f"{kind}_b"], x, n)
     elif not gated.any():
