@@ -47,12 +47,17 @@ organisation (recalls also pooled over organisations) of:
 - average precision of `score` over every tactic but drip-feeding, and the naive tokens per
   merged line baseline's;
 
-then honest flags by kind, every honest account flagged and the first 30 missed tokenmaxxers
-per run. The text also goes to `--out`.
+then, per run and check, the share of honest people's p-values at or below 0.1, 0.01, 0.001
+and 1e-4 (a check's null holds for honest people where the share is at most the level), honest
+flags by kind, every honest account flagged and the first 30 missed tokenmaxxers per run. With
+`--daily`, each organisation is also scanned from its usage summed per account and UTC day
+(the vendors' admin-API shape: no request timing), as run `<scenario>+daily`. The text also
+goes to `--out`.
 
     python benchmarks/blind_orgs.py                # 4 organisations per scenario, 200 accounts
     python benchmarks/blind_orgs.py --orgs 10 --workers 2
     python benchmarks/blind_orgs.py --orgs 2 --accounts 60 --scenarios honest mixed
+    python benchmarks/blind_orgs.py --orgs 12 --scenarios honest --seed 555 --daily
 """
 
 from __future__ import annotations
@@ -1144,8 +1149,42 @@ def _commits(
 
 
 # ================================================================================ runner
+def _daily_usage(usage_csv):
+    """The same usage as one row per account and UTC day: token sums, cost, request count and
+    the day's main model, nothing about the requests themselves (as the vendors' admin APIs
+    export it). Written as Parquet beside the per-request CSV."""
+    import polars as pl
+
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    rows = pl.read_csv(usage_csv, schema_overrides={c: pl.Int64 for c in tokens}).with_columns(
+        pl.col("timestamp").str.slice(0, 10).alias("_day"),
+        pl.sum_horizontal(*tokens).alias("_tok"),
+    )
+    main_model = (
+        rows.group_by("account", "_day", "model")
+        .agg(pl.col("_tok").sum())
+        .sort(["account", "_day", "_tok", "model"], descending=[False, False, True, False])
+        .unique(["account", "_day"], keep="first", maintain_order=True)
+        .select("account", "_day", "model")
+    )
+    daily = (
+        rows.group_by("account", "_day")
+        .agg(
+            *[pl.col(c).sum() for c in tokens],
+            pl.col("cost_usd").sum().round(6),
+            pl.len().cast(pl.Int64).alias("requests"),
+        )
+        .join(main_model, on=["account", "_day"], how="left")
+        .sort("_day", "account")
+        .rename({"_day": "timestamp"})
+    )
+    path = os.path.join(os.path.dirname(usage_csv), "usage-daily.parquet")
+    daily.write_parquet(path)
+    return path
+
+
 def _run_one(args):
-    scenario, i, n_accounts, root, base_seed = args
+    scenario, i, n_accounts, root, base_seed, daily = args
     seed = base_seed + 1000 * i + 7
     out = os.path.join(root, f"{scenario}-{n_accounts}-{i}")
     t = time.time()
@@ -1155,6 +1194,10 @@ def _run_one(args):
     variants = [(scenario, [])]
     if scenario == "launch":
         variants.append(("launch+date", ["--change-date", meta["launch_date"]]))
+    usage = os.path.join(out, "usage.csv")
+    if daily:
+        daily_usage = _daily_usage(usage)
+        variants += [(f"{name}+daily", extra) for name, extra in variants]
     for name, extra in variants:
         rep = os.path.join(out, f"report-{name.replace('+', '_')}.json")
         cmd = [
@@ -1163,7 +1206,7 @@ def _run_one(args):
             "tokenaudit",
             "scan",
             "--usage",
-            os.path.join(out, "usage.csv"),
+            daily_usage if name.endswith("+daily") else usage,
             "--commits",
             os.path.join(out, "commits.csv"),
             "--identities",
@@ -1212,8 +1255,41 @@ def _evaluate(out_dir, meta, report_path):
         t["reasons"] = a.get("reasons", "")
         t["excess_x"] = a.get("excess_tokens_x")
         t["tpl"] = t["tokens"] / (t["merged_lines"] + 1.0)
+        t["p_checks"] = {
+            c["id"]: c["p_value"]
+            for c in a.get("checks", [])
+            if c["applicable"] and c["p_value"] is not None
+        }
         rows.append(t)
     return rows
+
+
+CALIBRATION_LEVELS = (0.1, 0.01, 0.001, 0.0001)
+
+
+def _calibration(by_variant):
+    """Per run and check: P(p <= alpha) over every honest person's p-value of that check. A
+    check's null holds for honest people where this is at most alpha; the review tier's
+    Benjamini-Hochberg step reads p-values of 0.0005-0.01 at 200 accounts."""
+    lines = [
+        "\n## Calibration on honest people (per check: share of honest p-values at or below α)\n",
+        "| run | check | p-values | "
+        + " | ".join(f"P(p ≤ {a:g})" for a in CALIBRATION_LEVELS)
+        + " |",
+        "|---|---|---|" + "---|" * len(CALIBRATION_LEVELS),
+    ]
+    for name, items in by_variant.items():
+        pooled = {}
+        for _f, _m, rows, _out in items:
+            for r in rows:
+                if r["honest"]:
+                    for check, p in r["p_checks"].items():
+                        pooled.setdefault(check, []).append(p)
+        for check, ps in sorted(pooled.items()):
+            v = np.asarray(ps)
+            shares = " | ".join(f"{(v <= a).mean():.4f}" for a in CALIBRATION_LEVELS)
+            lines.append(f"| {name} | {check} | {v.size} | {shares} |")
+    return lines
 
 
 AGENT_SET = {"overnight", "allday", "fleet", "adopter", "ci"}
@@ -1354,10 +1430,15 @@ def main(argv=None):
     ap.add_argument(
         "--out", default=None, help="markdown file (default benchmarks/results/blind-<accounts>.md)"
     )
+    ap.add_argument(
+        "--daily",
+        action="store_true",
+        help="also scan each organisation's usage as daily per-account sums (`<run>+daily`)",
+    )
     a = ap.parse_args(argv)
     a.root = a.root or tempfile.mkdtemp(prefix="blind-orgs-")
     out_md = a.out or str(ROOT / "benchmarks" / "results" / f"blind-{a.accounts}.md")
-    jobs = [(s, i, a.accounts, a.root, a.seed) for s in a.scenarios for i in range(a.orgs)]
+    jobs = [(s, i, a.accounts, a.root, a.seed, a.daily) for s in a.scenarios for i in range(a.orgs)]
     t_start = time.time()
     if a.workers > 1:
         with ProcessPoolExecutor(max_workers=min(a.workers, 2)) as ex:
@@ -1398,6 +1479,7 @@ def main(argv=None):
                     c[2] += r["status"] == "review"
         for k, c in sorted(cnt.items()):
             lines.append(f"| {name} | {k} | {c[0]} | {c[1]} | {c[2]} |")
+    lines += _calibration(by_variant)
     lines.append("\n## Honest accounts flagged (`review` or `suspicious`)\n")
     lines.append(
         "| run | org | account | role | archetype | agent/add-ons | status | score | excess× | reasons |"

@@ -583,6 +583,62 @@ def test_usage_jump_finds_padders_who_start_together_when_they_are_an_eighth_of_
     assert result.filter(~pl.col("account").str.starts_with("zz"))["p_value"].min() > 0.01
 
 
+def _adopters_cohort(n_steady: int, n_adopters: int, seed: int = 13) -> CheckData:
+    """People whose usage moves from week to week (log-sd 0.2: a heavy week, a quiet one), and
+    honest adopters of agents spread over the period: from a week of their own their usage
+    rises ×3–10 and their merged output ×1.3–3 (less than the usage, as agents that ship give)."""
+    rng = np.random.default_rng(seed)
+    day_rows: list[dict[str, object]] = []
+    out_rows: list[dict[str, object]] = []
+    for i in range(n_steady + n_adopters):
+        adopter = i >= n_steady
+        name = f"zz-adopter{i}@acme.example" if adopter else f"user{i:03d}@acme.example"
+        base = 5e6 * np.exp(rng.normal(0, 0.8))
+        start = int(rng.integers(2, 8)) if adopter else 99
+        usage, output = (rng.uniform(3, 10), rng.uniform(1.3, 3)) if adopter else (1.0, 1.0)
+        for w in range(10):
+            after = w >= start
+            week = base * (usage if after else 1.0) * np.exp(rng.normal(0, 0.2))
+            for d in range(5):
+                tokens = week * np.exp(rng.normal(0, 0.3))
+                day_rows.append(
+                    {
+                        "account": name,
+                        "day": D0 + timedelta(days=7 * w + d),
+                        **_timed(tokens, 40, 8, 0.2),
+                    }
+                )
+            merges = int(rng.poisson(2 * (output if after else 1.0)))
+            out_rows.append(
+                {"account": name, "day": D0 + timedelta(days=7 * w + 2), "changes": merges}
+            )
+    return _as_data(day_rows, out_rows)
+
+
+def test_honest_adopters_beyond_the_censored_share_do_not_make_the_searchs_tail_normal() -> None:
+    # Adopters spread over the period are a tenth of the cohort and all of them lie in the part
+    # of the upper side that the fit censors (it must: padders who start together would explain
+    # themselves). Read off the people who did not change, the tail came out normal (ν = 60)
+    # and 8 of these 20 honest adopters got p < 1e-4 (the least 1e-7); the search's tail is
+    # never lighter than a t with SEARCH_NU_MAX degrees of freedom.
+    from tokenaudit.checks.usage_jump import SEARCH_NU_MAX
+
+    data = _adopters_cohort(n_steady=180, n_adopters=20)
+    jump = check_by_id("usage-jump")
+    model = jump.fit(data, CFG)
+    assert model is not None and model["search_nu"] <= SEARCH_NU_MAX
+    result = jump.run(data, CFG)
+    adopters = result.filter(pl.col("account").str.starts_with("zz-adopter"))
+    assert adopters.height == 20
+    assert (adopters["p_value"] < 1e-4).sum() == 0
+    # Padders who start together at ×5 with output flat are still found at once.
+    day_rows, out_rows, _ = _jump_cohort(n_steady=54, n_padders=6, padding=5.0)
+    padders = jump.run(_as_data(day_rows, out_rows), CFG).filter(
+        pl.col("account").str.starts_with("zz-padder")
+    )
+    assert padders["p_value"].max() < 1e-3
+
+
 def test_only_checks_that_compare_like_with_like_are_run_per_role() -> None:
     # usage-jump compares each person with their own past, so its null is the whole
     # organisation's (padders who start together may be a quarter of one role); the checks

@@ -70,6 +70,21 @@ MIN_SIDE_DAYS_REPORTED: Final = 5
 #: taken out (`base.worked_days`): on all-honest organisations of both generators 0.4 put no more
 #: honest people in `review` than 0.15; on mixed ones the worst went from 0.6 % to 1.1 %.
 JUMP_CENSORED_SHARE: Final = 0.4
+#: ... and what that censoring cannot see: the honest tail beyond it. The search gives each
+#: person the week that shows their largest rise, so an honest agent adopter's rise (usage ×3–10
+#: from one week, merged output ×1.3–3) is their D; spread over the period, adopters are 5–10 %
+#: of an organisation and all of them lie in the censored share. The fit then read its tail off
+#: the people who did not change, and called it normal (ν = 25–60) in 12 of 16 all-honest
+#: organisations of the blind family (`benchmarks/blind_orgs.py`), against ν ≈ 3 for their
+#: honest people pooled without censoring: honest p ≤ 0.001 for 1.9 % of them (19 times the
+#: level), up to 10 honest people of 200 in `review`. The search's tail is therefore never
+#: lighter than a t with this many degrees of freedom. On 12 all-honest organisations of that
+#: family (`--scenarios honest --seed 555`): honest p ≤ 0.001 1.9 % → 0.5 %, honest people in
+#: `review` 47 → 1 of 2,400. At 4: 0.09 %, but launch padders found without a date 0.95 → 0.79
+#: on `families` (at 5: 0.87); at 8: 1.2 %, 14 of 2,400 in `review`, 5 of 200 in the worst
+#: organisation. A given `--change-date` tests one split, no maximum over weeks, and its own fit
+#: stands: a right date is what gets the power back (`families` launch padders 0.91 with it).
+SEARCH_NU_MAX: Final = 5.0
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
@@ -372,6 +387,8 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
         statistic = {name: value for name, (value, _) in _chosen(prepared, mode, b).items()}
         fitted = fit_organisation_null(statistic, data, JUMP_CENSORED_SHARE, prefix=f"{mode}_")
         if fitted is not None:
+            if mode == "search":
+                fitted["search_nu"] = min(fitted["search_nu"], SEARCH_NU_MAX)
             model |= fitted
     return model
 
