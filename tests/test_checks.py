@@ -631,6 +631,11 @@ def test_honest_adopters_beyond_the_censored_share_do_not_make_the_searchs_tail_
     adopters = result.filter(pl.col("account").str.starts_with("zz-adopter"))
     assert adopters.height == 20
     assert (adopters["p_value"] < 1e-4).sum() == 0
+    # A reference saved before the bound (its search tail normal) is read the same way.
+    old_reference = {**model, "search_nu": 60.0}
+    assert jump.run(replace(data, reference=old_reference), CFG).equals(
+        jump.run(replace(data, reference=model), CFG)
+    )
     # Padders who start together at ×5 with output flat are still found at once.
     day_rows, out_rows, _ = _jump_cohort(n_steady=54, n_padders=6, padding=5.0)
     padders = jump.run(_as_data(day_rows, out_rows), CFG).filter(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import accumulate
 from typing import ClassVar, Final
@@ -261,7 +261,7 @@ class UsageJump:
         p_of_modes: dict[str, list[float]] = {}  # per account, one p per mode with a null
         for mode in prepared.modes:
             null = (
-                EmpiricalNull.from_params(model, f"{mode}_")
+                _bounded(EmpiricalNull.from_params(model, f"{mode}_"), mode)
                 if model is not None and f"{mode}_centre" in model
                 else None
             )
@@ -387,10 +387,18 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
         statistic = {name: value for name, (value, _) in _chosen(prepared, mode, b).items()}
         fitted = fit_organisation_null(statistic, data, JUMP_CENSORED_SHARE, prefix=f"{mode}_")
         if fitted is not None:
-            if mode == "search":
-                fitted["search_nu"] = min(fitted["search_nu"], SEARCH_NU_MAX)
-            model |= fitted
+            model |= _bounded(EmpiricalNull.from_params(fitted, f"{mode}_"), mode).params(
+                f"{mode}_"
+            )
     return model
+
+
+def _bounded(null: EmpiricalNull, mode: str) -> EmpiricalNull:
+    """The null as the search reads it: a tail never lighter than `SEARCH_NU_MAX` degrees of
+    freedom (a reference saved before the bound is read the same way); a date's as fitted."""
+    if mode != "search" or null.nu <= SEARCH_NU_MAX:
+        return null
+    return replace(null, nu=SEARCH_NU_MAX)
 
 
 def _elasticity(modes: dict[str, dict[str, list[Option]]]) -> float:
