@@ -1150,36 +1150,15 @@ def _commits(
 
 # ================================================================================ runner
 def _daily_usage(usage_csv):
-    """The same usage as one row per account and UTC day: token sums, cost, request count and
-    the day's main model, nothing about the requests themselves (as the vendors' admin APIs
-    export it). Written as Parquet beside the per-request CSV."""
+    """The same usage as one row per account and UTC day (`detection.daily_sums`: the vendors'
+    admin-API shape), written as Parquet beside the per-request CSV."""
     import polars as pl
+    from detection import daily_sums
 
     tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    rows = pl.read_csv(usage_csv, schema_overrides={c: pl.Int64 for c in tokens}).with_columns(
-        pl.col("timestamp").str.slice(0, 10).alias("_day"),
-        pl.sum_horizontal(*tokens).alias("_tok"),
-    )
-    main_model = (
-        rows.group_by("account", "_day", "model")
-        .agg(pl.col("_tok").sum())
-        .sort(["account", "_day", "_tok", "model"], descending=[False, False, True, False])
-        .unique(["account", "_day"], keep="first", maintain_order=True)
-        .select("account", "_day", "model")
-    )
-    daily = (
-        rows.group_by("account", "_day")
-        .agg(
-            *[pl.col(c).sum() for c in tokens],
-            pl.col("cost_usd").sum().round(6),
-            pl.len().cast(pl.Int64).alias("requests"),
-        )
-        .join(main_model, on=["account", "_day"], how="left")
-        .sort("_day", "account")
-        .rename({"_day": "timestamp"})
-    )
+    rows = pl.read_csv(usage_csv, schema_overrides={c: pl.Int64 for c in tokens})
     path = os.path.join(os.path.dirname(usage_csv), "usage-daily.parquet")
-    daily.write_parquet(path)
+    daily_sums(rows).write_parquet(path)
     return path
 
 
@@ -1270,7 +1249,8 @@ CALIBRATION_LEVELS = (0.1, 0.01, 0.001, 0.0001)
 def _calibration(by_variant):
     """Per run and check: P(p <= alpha) over every honest person's p-value of that check. A
     check's null holds for honest people where this is at most alpha; the review tier's
-    Benjamini-Hochberg step reads p-values of 0.0005-0.01 at 200 accounts."""
+    Benjamini-Hochberg step reads p-values of 0.0005-0.01 at 200 accounts. With a date, the
+    report's usage-jump p is the search's and the date's combined (Simes)."""
     lines = [
         "\n## Calibration on honest people (per check: share of honest p-values at or below α)\n",
         "| run | check | p-values | "

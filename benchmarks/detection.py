@@ -186,10 +186,18 @@ def run_job(job: Job) -> dict[str, float]:
 
 
 def _daily(usage: Path) -> Path:
-    """The same usage as one row per account and UTC day: token sums, cost, request count and
-    the day's main model, nothing about the requests themselves (as the admin APIs export it)."""
+    """The same usage as one row per account and UTC day (`daily_sums`), beside the original."""
+    path = usage.with_name("usage-daily.parquet")
+    daily_sums(pl.read_parquet(usage)).write_parquet(path)
+    return path
+
+
+def daily_sums(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per-request usage rows as one row per account and UTC day: token sums, cost, request count
+    and the day's main model, nothing about the requests themselves (as the admin APIs export
+    it)."""
     tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-    rows = pl.read_parquet(usage).with_columns(
+    rows = rows.with_columns(
         pl.col("timestamp").str.slice(0, 10).alias("_day"),
         pl.sum_horizontal(*tokens).alias("_tok"),
     )
@@ -200,7 +208,7 @@ def _daily(usage: Path) -> Path:
         .unique(["account", "_day"], keep="first", maintain_order=True)
         .select("account", "_day", "model")
     )
-    daily = (
+    return (
         rows.group_by("account", "_day")
         .agg(
             *[pl.col(c).sum() for c in tokens],
@@ -211,9 +219,6 @@ def _daily(usage: Path) -> Path:
         .sort("_day", "account")
         .rename({"_day": "timestamp"})
     )
-    path = usage.with_name("usage-daily.parquet")
-    daily.write_parquet(path)
-    return path
 
 
 def _reference(job: Job, out: Path) -> Reference:

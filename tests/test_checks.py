@@ -631,6 +631,9 @@ def test_honest_adopters_beyond_the_censored_share_do_not_make_the_searchs_tail_
     adopters = result.filter(pl.col("account").str.starts_with("zz-adopter"))
     assert adopters.height == 20
     assert (adopters["p_value"] < 1e-4).sum() == 0
+    # A given date tests one split and keeps the tail its own fit gives (here normal).
+    dated = jump.fit(data, replace(CFG, change_date=D0 + timedelta(days=35)))
+    assert dated is not None and dated["date_nu"] > SEARCH_NU_MAX
     # A reference saved before the bound (its search tail normal) is read the same way.
     old_reference = {**model, "search_nu": 60.0}
     assert jump.run(replace(data, reference=old_reference), CFG).equals(

@@ -76,14 +76,18 @@ JUMP_CENSORED_SHARE: Final = 0.4
 #: of an organisation and all of them lie in the censored share. The fit then read its tail off
 #: the people who did not change, and called it normal (ν = 25–60) in 12 of 16 all-honest
 #: organisations of the blind family (`benchmarks/blind_orgs.py`), against ν ≈ 3 for their
-#: honest people pooled without censoring: honest p ≤ 0.001 for 1.9 % of them (19 times the
-#: level), up to 10 honest people of 200 in `review`. The search's tail is therefore never
-#: lighter than a t with this many degrees of freedom. On 12 all-honest organisations of that
-#: family (`--scenarios honest --seed 555`): honest p ≤ 0.001 1.9 % → 0.5 %, honest people in
-#: `review` 47 → 1 of 2,400. At 4: 0.09 %, but launch padders found without a date 0.95 → 0.79
-#: on `families` (at 5: 0.87); at 8: 1.2 %, 14 of 2,400 in `review`, 5 of 200 in the worst
-#: organisation. A given `--change-date` tests one split, no maximum over weeks, and its own fit
-#: stands: a right date is what gets the power back (`families` launch padders 0.91 with it).
+#: honest people pooled without censoring. The search's tail is therefore never lighter than a t
+#: with this many degrees of freedom. On 12 all-honest organisations of that family
+#: (`--scenarios honest --seed 555`, `benchmarks/results/blind-honest-200-seed555.md`): honest
+#: p ≤ 0.001 2.3 % → 0.5 % (23 times the level, then 5), honest people in `review` 47 → 1 of
+#: 2,400 (10 → 1 of 200 in the worst organisation). At 4: 0.09 %, but launch padders found
+#: without a date 0.95 → 0.79 on `families` (at 5: 0.87); at 8: 1.2 %, 14 of 2,400 in `review`,
+#: 5 of 200 in the worst organisation. A given `--change-date` tests one split, no maximum over
+#: weeks, and keeps its own fit, which gives back part of the power (`families` launch padders
+#: 0.91 with the right date, 0.95 before the bound; `simulate` 0.78, 0.84 before). Its fit has
+#: the same blind spot for honest adopters who start at that very date (one in `review` in the
+#: blind family's four launch organisations scanned with their date): a date is the user's
+#: hypothesis that people changed then, and the people who did are what it shows.
 SEARCH_NU_MAX: Final = 5.0
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
