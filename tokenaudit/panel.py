@@ -333,8 +333,7 @@ def _over_simultaneous_twins(rows: pl.DataFrame, flags: np.ndarray) -> np.ndarra
     the sort (SQL gives them no order at all), and a twin's own flag in its session's stream
     then meets the other's flag in the account's. Taken over the group, the session streams'
     flags are the same whatever the order, and so is every day's count."""
-    n = rows.height
-    if n < 2:
+    if rows.height < 2:
         return flags
     twin = (
         rows.select(
@@ -350,8 +349,8 @@ def _over_simultaneous_twins(rows: pl.DataFrame, flags: np.ndarray) -> np.ndarra
     )
     if not twin.any():
         return flags
-    heads = np.flatnonzero(~twin)
-    out: np.ndarray = np.repeat(np.maximum.reduceat(flags, heads), np.diff(np.append(heads, n)))
+    groups = _Runs(twin)
+    out: np.ndarray = groups.each(np.maximum.reduceat(flags, groups.heads))
     return out
 
 
