@@ -207,6 +207,67 @@ def test_a_screened_account_needs_outcome_evidence_to_be_suspicious() -> None:
     assert np.isinf(q2[1])  # a mechanism, but its output explains its usage: not tier 2
 
 
+HABIT_GROUPS = {
+    "excess-tokens": Group.OUTCOME,
+    "usage-jump": Group.OUTCOME,
+    "barren-days": Group.OUTCOME,
+    "heavy-weeks": Group.CONTEXT,
+    "automation": Group.MECHANISM,
+    "trivial-merges": Group.MECHANISM,
+}
+
+
+def _habit_scan(screened: dict[str, dict[str, float]]) -> dict[str, str]:
+    """Statuses of `screened` among 60 ordinary accounts, every check of HABIT_GROUPS present."""
+    ordinary = {"excess-tokens": 0.5, "usage-jump": 0.5, "barren-days": 0.5, "heavy-weeks": 0.5}
+    p = {f"honest{i:02d}": ordinary | {"automation": 1.0, "trivial-merges": 1.0} for i in range(60)}
+    p |= {
+        name: ordinary | {"automation": 1.0, "trivial-merges": 1.0} | ps
+        for name, ps in screened.items()
+    }
+    frames = [
+        result_frame(
+            check, [(a, True, 0.0, ps[check], 1.0, check, "", check) for a, ps in p.items()]
+        )
+        for check in HABIT_GROUPS
+    ]
+    out = decide(
+        totals(sorted(p)), pl.concat(frames), HABIT_GROUPS, AuditConfig(), primary="excess-tokens"
+    )
+    return dict(zip(out["account"].to_list(), out["status"].to_list(), strict=True))
+
+
+def test_a_habit_that_passes_the_screen_is_confirmed_by_outcome_evidence_only() -> None:
+    # Some honest people ship in micro-changes: trivial merges pass the screen for them (seed 4242
+    # of the blind family: an honest launch-timed adopter confirmed at p_outcome 0.16 by their own
+    # rise, a light user confirmed by the weekly context check with a third of their peers' tokens).
+    statuses = _habit_scan(
+        {
+            "habit_own_rise": {"trivial-merges": 1e-8, "usage-jump": 0.055},
+            "habit_weekly": {"trivial-merges": 1e-8, "heavy-weeks": 0.06},
+            "loop_own_rise": {"automation": 1e-8, "usage-jump": 0.055},
+            "loop_weekly": {"automation": 1e-8, "heavy-weeks": 0.06},
+            "camouflage_peers": {"trivial-merges": 1e-8, "excess-tokens": 0.04},
+            "camouflage_strong_rise": {"trivial-merges": 1e-8, "usage-jump": 0.02},
+        }
+    )
+    assert statuses["habit_own_rise"] == "ok"
+    assert statuses["habit_weekly"] == "ok"
+    # A mechanism that honest people do not show keeps the confirmation at confirm_p.
+    assert statuses["loop_own_rise"] == "suspicious"
+    assert statuses["loop_weekly"] == "suspicious"
+    # Tokens that same-output peers do not use confirm as before; a rise confirms at 0.1.
+    assert statuses["camouflage_peers"] == "suspicious"
+    assert statuses["camouflage_strong_rise"] == "suspicious"
+
+
+def test_a_specific_mechanism_beside_the_habit_keeps_the_usual_confirmation() -> None:
+    # Identical request sizes that pass the screen by themselves: trivial merges on top change
+    # nothing.
+    both = {"automation": 1e-8, "trivial-merges": 1e-9, "usage-jump": 0.055}
+    assert _habit_scan({"both": both})["both"] == "suspicious"
+
+
 def test_strict_mode_is_more_conservative() -> None:
     p_out = np.array([0.0005, 0.002, 0.01, 0.2, 0.5, 0.9] * 5)
     p_mech = np.array([1e-6, 1e-6, 1.0, 1.0, 1.0, 1.0] * 5)

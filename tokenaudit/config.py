@@ -34,6 +34,9 @@ class AuditConfig:
     #: below this fixed level: the tokens are more than the merged output explains. Fixed, so that it means the same however many accounts pass the
     #: screen (see decide.py).
     confirm_p: float = 0.2
+    #: ... and where the screen passed on a habitual mechanism alone (`Check.habitual`), on the
+    #: outcome tests only, at this level (decide.py says how it was chosen).
+    confirm_p_habit: float = 0.1
     #: Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
     strict: bool = False
     #: A merged change touching this many lines or fewer is trivial: it is not counted as output.

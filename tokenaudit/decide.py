@@ -63,10 +63,15 @@ def combine_groups(results: pl.DataFrame, groups: dict[str, Group], primary: str
         {c: str(g) for c, g in groups.items()}, default=None, return_dtype=pl.String
     )
 
-    def bonferroni(of: Group) -> pl.Expr:
-        p = pl.col("p_value").filter(pl.col("group") == str(of))
-        # bonferroni_min's arithmetic, min(1, k · min p), as a column: same bits.
-        return pl.when(p.len() > 0).then(pl.min_horizontal(pl.lit(1.0), p.len() * p.min()))
+    def bonferroni(of: Group, *, without: frozenset[str] = frozenset()) -> pl.Expr:
+        in_group = pl.col("group") == str(of)
+        p = pl.col("p_value").filter(in_group)
+        # bonferroni_min's arithmetic, min(1, k · min p), as a column: same bits. `without`
+        # leaves checks out of the minimum, not out of k.
+        smallest = pl.col("p_value").filter(in_group & ~pl.col("check").is_in(list(without)))
+        return pl.when(smallest.len() > 0).then(
+            pl.min_horizontal(pl.lit(1.0), p.len() * smallest.min())
+        )
 
     applicable = (
         results.filter(pl.col("applicable"))
@@ -76,6 +81,8 @@ def combine_groups(results: pl.DataFrame, groups: dict[str, Group], primary: str
         .agg(
             bonferroni(Group.OUTCOME).alias("p_outcome"),
             bonferroni(Group.MECHANISM).alias("p_mechanism"),
+            bonferroni(Group.MECHANISM, without=habitual_checks()).alias("p_specific"),
+            bonferroni(Group.OUTCOME, without=frozenset(groups) - {primary}).alias("p_peer"),
             pl.col("p_value").filter(pl.col("check") == primary).first().alias("p_primary"),
         )
     )
@@ -89,6 +96,8 @@ _P_SCHEMA: Final = pl.Schema(
         "p_outcome": pl.Float64,
         "p_mechanism": pl.Float64,
         "p_primary": pl.Float64,
+        "p_specific": pl.Float64,
+        "p_peer": pl.Float64,
     }
 )
 
@@ -125,6 +134,8 @@ def tier_qvalues(
     p_mechanism: FloatArray,
     cfg: AuditConfig,
     p_confirm: FloatArray | None = None,
+    p_specific: FloatArray | None = None,
+    p_peer: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """q-values of tier 1 and tier 2 for the tested accounts (NaN p = the test did not apply).
 
@@ -137,6 +148,24 @@ def tier_qvalues(
     `suspicious` account is an honest account that passed the screen, whatever confirmed it.
     What it adds (`benchmarks/detection.py`): padders run by a loop (identical request sizes) in
     some weeks only, whose excess over the whole period was modest, are confirmed.
+
+    A habitual mechanism (`Check.habitual`: trivial merges) is not specific to inflation: some
+    honest people ship in micro-changes, and the screen's fitted null cannot hold them. On the
+    blind family (`benchmarks/blind_orgs.py`, seeds 4242, 777, 2024 and 31337: 120 scans of 200
+    accounts) an honest person with that habit passed the screen on trivial merges in 30 scans
+    (42 people), and two were `suspicious`: one confirmed by a launch-timed rise in their usage
+    (p_outcome 0.16), one by the week-to-week context check while using a third of the tokens of
+    same-output peers. So an account the screen passed on habitual mechanisms alone (`p_specific`,
+    the Bonferroni minimum over the others, above the screen's step-up threshold) is confirmed
+    only by outcome evidence, and the peer test keeps its weight: camouflage covers tokens that
+    the real output does not explain. Confirmed when the tokens against same-output peers bring
+    p_outcome to `confirm_p` by themselves (`p_peer`: the primary test's p times the number of
+    outcome tests), or when the outcome tests together reach `confirm_p_habit`. With three outcome
+    tests, P(an honest habit is confirmed) ≤ 0.2/3 + 2 · 0.1/3 = 0.13, and 0.35 honest passers a
+    scan · 0.13 = 0.047 honest `suspicious` a scan at most. Measured on those 120 scans: none of
+    the 42 honest passers confirmed, 126 of the 137 trivial-merge padders the old rule confirmed
+    still confirmed (the outcome tests alone at 0.1: 116; at 0.2 without the context check, the
+    launch-timed adopter above stays `suspicious`).
     """
     q1 = fdr_adjust(
         np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict, family=tier1_family(cfg)
@@ -144,8 +173,27 @@ def tier_qvalues(
     q_mech = _mechanism_q(p_mechanism, cfg)
     confirming = p_outcome if p_confirm is None else p_confirm
     confirmed = np.nan_to_num(confirming, nan=1.0) <= cfg.confirm_p
-    q2 = np.where(confirmed & (q_mech <= cfg.fdr_q), q_mech, np.inf)
+    screened = q_mech <= cfg.fdr_q
+    if p_specific is not None and screened.any():
+        # The screen's step-up threshold, k · q / m (BY: over the harmonic sum too): an account
+        # whose specific mechanisms alone reach it passes the screen without the habitual ones.
+        m = p_mechanism.size
+        harmonic = float(np.sum(1.0 / np.arange(1, m + 1))) if cfg.strict else 1.0
+        cut = int(screened.sum()) * cfg.fdr_q / (m * harmonic)
+        on_habit = screened & ~(np.nan_to_num(p_specific, nan=1.0) <= cut)
+        by_outcome = np.nan_to_num(p_outcome, nan=1.0) <= cfg.confirm_p_habit
+        if p_peer is not None:
+            by_outcome |= np.nan_to_num(p_peer, nan=1.0) <= cfg.confirm_p
+        confirmed = np.where(on_habit, by_outcome, confirmed)
+    q2 = np.where(confirmed & screened, q_mech, np.inf)
     return q1, q2
+
+
+def habitual_checks() -> frozenset[str]:
+    """The mechanism checks that honest people's own habits produce (`Check.habitual`)."""
+    from tokenaudit.checks.registry import CHECKS
+
+    return frozenset(c.id for c in CHECKS if c.habitual)
 
 
 def confirming_checks(groups: dict[str, Group]) -> frozenset[str]:
@@ -199,7 +247,14 @@ def decide(
         return t[col].fill_null(float("nan")).to_numpy().astype(np.float64)
 
     p_confirm = np.fmin(arr("p_outcome"), _confirm_p(results, groups, t["account"].to_list()))
-    q1, q2 = tier_qvalues(arr("p_outcome"), arr("p_mechanism"), cfg, p_confirm)
+    q1, q2 = tier_qvalues(
+        arr("p_outcome"),
+        arr("p_mechanism"),
+        cfg,
+        p_confirm,
+        p_specific=arr("p_specific"),
+        p_peer=arr("p_peer"),
+    )
     qmap = {
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
@@ -218,7 +273,7 @@ def decide(
     return (
         df.with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
-        .drop("_tested")
+        .drop("_tested", "p_specific", "p_peer")
     )
 
 

@@ -226,6 +226,7 @@ class Automation:
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = False
     confirms: ClassVar[bool] = False
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         cohort = _counts(data, cfg).filter(pl.col("timed") >= cfg.mechanism_min_days)

@@ -86,6 +86,7 @@ class BarrenDays:
     ranking_weight: ClassVar[float] = 0.5
     ranks_by_z: ClassVar[bool] = False
     confirms: ClassVar[bool] = True
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         testable = _testable(_counts(data), cfg)

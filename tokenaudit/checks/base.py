@@ -122,6 +122,11 @@ class Check(Protocol):
     #: of the same weeks, which still never flags by itself (`decide.tier_qvalues` says why that
     #: is safe).
     confirms: ClassVar[bool]
+    #: A mechanism that honest people also show as a habit of their own, not only honest
+    #: automation: its screen does not bound the error by itself, so an account that passes the
+    #: screen on it alone is confirmed by the outcome tests only, at `confirm_p_habit`
+    #: (`decide.tier_qvalues` says why).
+    habitual: ClassVar[bool]
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The null model this cohort gives (None when it is too small to give one)."""

@@ -132,6 +132,7 @@ class DeadlineSpikes:
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = False
     confirms: ClassVar[bool] = False
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         """The snapshot fingerprint's cohort null (the quota test needs none: it compares each

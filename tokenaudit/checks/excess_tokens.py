@@ -46,6 +46,7 @@ class ExcessTokens:
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = True
     confirms: ClassVar[bool] = True
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         return peer_model(data.accounts, data.null_excluded)

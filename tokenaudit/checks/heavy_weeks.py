@@ -143,6 +143,7 @@ class HeavyWeeks:
     ranking_weight: ClassVar[float] = 0.75
     ranks_by_z: ClassVar[bool] = False
     confirms: ClassVar[bool] = True
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         found = _statistics(data, cfg)

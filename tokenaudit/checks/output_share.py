@@ -130,6 +130,7 @@ class OutputShare:
     ranking_weight: ClassVar[float] = 1.0
     ranks_by_z: ClassVar[bool] = True
     confirms: ClassVar[bool] = False
+    habitual: ClassVar[bool] = False
 
     def fit(self, data: CheckData, cfg: AuditConfig) -> NullModel | None:
         joint = _Joint(data, cfg, None)
