@@ -8,7 +8,7 @@ import pytest
 
 from tokenaudit.checks.base import Group, result_frame
 from tokenaudit.config import AuditConfig
-from tokenaudit.decide import decide, tier_qvalues
+from tokenaudit.decide import decide, screened_on_habit, tier_qvalues
 
 GROUPS = {
     "excess-tokens": Group.OUTCOME,
@@ -219,6 +219,11 @@ HABIT_GROUPS = {
 
 def _habit_scan(screened: dict[str, dict[str, float]]) -> dict[str, str]:
     """Statuses of `screened` among 60 ordinary accounts, every check of HABIT_GROUPS present."""
+    return {name: status for name, (status, _) in _habit_verdicts(screened).items()}
+
+
+def _habit_verdicts(screened: dict[str, dict[str, float]]) -> dict[str, tuple[str, str]]:
+    """(status, reasons) of every account of `_habit_scan`'s organisation."""
     ordinary = {"excess-tokens": 0.5, "usage-jump": 0.5, "barren-days": 0.5, "heavy-weeks": 0.5}
     p = {f"honest{i:02d}": ordinary | {"automation": 1.0, "trivial-merges": 1.0} for i in range(60)}
     p |= {
@@ -234,7 +239,7 @@ def _habit_scan(screened: dict[str, dict[str, float]]) -> dict[str, str]:
     out = decide(
         totals(sorted(p)), pl.concat(frames), HABIT_GROUPS, AuditConfig(), primary="excess-tokens"
     )
-    return dict(zip(out["account"].to_list(), out["status"].to_list(), strict=True))
+    return {a: (st, r) for a, st, r in out.select("account", "status", "reasons").iter_rows()}
 
 
 def test_a_habit_that_passes_the_screen_is_confirmed_by_outcome_evidence_only() -> None:
@@ -259,6 +264,34 @@ def test_a_habit_that_passes_the_screen_is_confirmed_by_outcome_evidence_only() 
     # Tokens that same-output peers do not use confirm as before; a rise confirms at 0.1.
     assert statuses["camouflage_peers"] == "suspicious"
     assert statuses["camouflage_strong_rise"] == "suspicious"
+
+
+def test_the_peer_test_confirms_a_habit_only_as_it_would_confirm_p_outcome() -> None:
+    # p_peer is the primary test's p times the number of outcome tests (three here): 0.1 alone
+    # would be p_outcome 0.3, which confirms no mechanism.
+    assert _habit_scan({"weak": {"trivial-merges": 1e-8, "excess-tokens": 0.1}})["weak"] == "ok"
+
+
+def test_a_habit_confirmed_by_its_peers_names_the_peer_test_not_the_weekly_one() -> None:
+    status, reasons = _habit_verdicts(
+        {"camouflage": {"trivial-merges": 1e-8, "excess-tokens": 0.06, "heavy-weeks": 0.055}}
+    )["camouflage"]
+    assert status == "suspicious"
+    assert "excess-tokens" in reasons
+
+
+def test_an_account_passes_on_its_specific_mechanisms_when_they_alone_reach_the_threshold() -> None:
+    # One account screened among 100: Benjamini–Hochberg's step-up threshold is 1 · 0.10 / 100.
+    p_mechanism = np.array([1e-5] + [0.5] * 99)
+    rest = [1.0] * 99
+    assert not screened_on_habit(p_mechanism, np.array([9e-4, *rest]), AuditConfig())[0]
+    assert screened_on_habit(p_mechanism, np.array([1.1e-3, *rest]), AuditConfig())[0]
+    # Trivial merges the only mechanism that applied: no specific p at all.
+    assert screened_on_habit(p_mechanism, np.array([np.nan, *rest]), AuditConfig())[0]
+    # Benjamini–Yekutieli divides the threshold by the harmonic sum of 100 (5.19): 1.9e-4.
+    assert screened_on_habit(p_mechanism, np.array([9e-4, *rest]), AuditConfig(strict=True))[0]
+    # Accounts the screen does not pass are never "on the habit".
+    assert not screened_on_habit(p_mechanism, np.ones(100), AuditConfig())[1:].any()
 
 
 def test_a_specific_mechanism_beside_the_habit_keeps_the_usual_confirmation() -> None:

@@ -20,8 +20,11 @@
   account that passed the screen, so P(≥ 1 honest `suspicious`) ≤ P(≥ 1 honest account passes
   the screen), which Benjamini–Hochberg over all the tested accounts keeps at q or below when
   the counted mechanisms' null holds for honest people — and it does for every kind of honest
-  automation measured, which is what "counted" means. The confirmation keeps a busy-looking
-  account that ships (its tokens are what its output explains) out of tier 2.
+  automation measured, which is what "counted" means. Honest *habits* are another matter: some
+  people ship in micro-changes, so an account the screen passes on trivial merges alone
+  (`Check.habitual`) is confirmed by outcome evidence only, and more strictly (`tier_qvalues`).
+  The confirmation keeps a busy-looking account that ships (its tokens are what its output
+  explains) out of tier 2.
 - `--strict` uses Benjamini–Yekutieli in every step.
 - Accounts failing an evidence gate are `insufficient_data` and get no p-value; bots are
   `excluded`. Neither is ever flagged.
@@ -151,21 +154,24 @@ def tier_qvalues(
 
     A habitual mechanism (`Check.habitual`: trivial merges) is not specific to inflation: some
     honest people ship in micro-changes, and the screen's fitted null cannot hold them. On the
-    blind family (`benchmarks/blind_orgs.py`, seeds 4242, 777, 2024 and 31337: 120 scans of 200
-    accounts) an honest person with that habit passed the screen on trivial merges in 30 scans
-    (42 people), and two were `suspicious`: one confirmed by a launch-timed rise in their usage
-    (p_outcome 0.16), one by the week-to-week context check while using a third of the tokens of
-    same-output peers. So an account the screen passed on habitual mechanisms alone (`p_specific`,
-    the Bonferroni minimum over the others, above the screen's step-up threshold) is confirmed
-    only by outcome evidence, and the peer test keeps its weight: camouflage covers tokens that
-    the real output does not explain. Confirmed when the tokens against same-output peers bring
-    p_outcome to `confirm_p` by themselves (`p_peer`: the primary test's p times the number of
-    outcome tests), or when the outcome tests together reach `confirm_p_habit`. With three outcome
-    tests, P(an honest habit is confirmed) ≤ 0.2/3 + 2 · 0.1/3 = 0.13, and 0.35 honest passers a
-    scan · 0.13 = 0.047 honest `suspicious` a scan at most. Measured on those 120 scans: none of
-    the 42 honest passers confirmed, 126 of the 137 trivial-merge padders the old rule confirmed
-    still confirmed (the outcome tests alone at 0.1: 116; at 0.2 without the context check, the
-    launch-timed adopter above stays `suspicious`).
+    blind family (`benchmarks/blind_orgs.py`; `benchmarks/results/blind-seeds-4242-777-2024.md`:
+    120 scans of 200 accounts) 17 honest people with that habit passed the screen on trivial
+    merges alone, 42 times in 30 scans, and two were `suspicious`: one confirmed by a
+    launch-timed rise in their usage (p_outcome 0.16), one by the week-to-week context check while
+    using a third of the tokens of same-output peers. So an account the screen passes on habitual
+    mechanisms alone (`screened_on_habit`) is confirmed only by outcome evidence, and the peer
+    test keeps its weight: camouflage covers tokens that the real output does not explain.
+    Confirmed when the tokens against same-output peers bring p_outcome to `confirm_p` by
+    themselves (`p_peer`: the primary test's p times the number of outcome tests), or when the
+    outcome tests together reach `confirm_p_habit`: nothing the rule for specific mechanisms
+    would not confirm. Were the outcome p-values uniform for honest people with the habit, P(one
+    is confirmed) ≤ 0.2/3 + 2 · 0.1/3 ≈ 0.13 with three outcome tests, and 0.35 honest passers a
+    scan would give at most 0.05 honest `suspicious` a scan; that is a heuristic (trivial changes
+    do not count as output, so `excess-tokens` leans low for exactly these people), and what
+    carries it is the measurement: on the 84 request-log scans, none of the 30 honest passes
+    confirmed (4 before), and 129 of the 137 trivial-merge padders the old rule confirmed on
+    trivial merges alone still confirmed (the outcome tests alone at 0.1: 116; at 0.2 without the
+    context check, the launch-timed adopter above stays `suspicious`).
     """
     q1 = fdr_adjust(
         np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict, family=tier1_family(cfg)
@@ -175,18 +181,32 @@ def tier_qvalues(
     confirmed = np.nan_to_num(confirming, nan=1.0) <= cfg.confirm_p
     screened = q_mech <= cfg.fdr_q
     if p_specific is not None and screened.any():
-        # The screen's step-up threshold, k · q / m (BY: over the harmonic sum too): an account
-        # whose specific mechanisms alone reach it passes the screen without the habitual ones.
-        m = p_mechanism.size
-        harmonic = float(np.sum(1.0 / np.arange(1, m + 1))) if cfg.strict else 1.0
-        cut = int(screened.sum()) * cfg.fdr_q / (m * harmonic)
-        on_habit = screened & ~(np.nan_to_num(p_specific, nan=1.0) <= cut)
+        on_habit = screened_on_habit(p_mechanism, p_specific, cfg)
         by_outcome = np.nan_to_num(p_outcome, nan=1.0) <= cfg.confirm_p_habit
         if p_peer is not None:
             by_outcome |= np.nan_to_num(p_peer, nan=1.0) <= cfg.confirm_p
         confirmed = np.where(on_habit, by_outcome, confirmed)
     q2 = np.where(confirmed & screened, q_mech, np.inf)
     return q1, q2
+
+
+def screened_on_habit(
+    p_mechanism: FloatArray, p_specific: FloatArray, cfg: AuditConfig
+) -> npt.NDArray[np.bool_]:
+    """The accounts the mechanism screen passes that it would not pass on their specific
+    (non-habitual) mechanisms alone: with p_specific in place of p_mechanism, the others fixed,
+    Benjamini–Hochberg's step-up threshold k · q / m is the same, so an account passes on its
+    specific mechanisms exactly when p_specific · m / k ≤ q (times the harmonic sum for BY,
+    the arithmetic of `fdr_adjust`, so that an account at the threshold is judged alike)."""
+    screened = mechanism_screen(p_mechanism, cfg)
+    k = int(screened.sum())
+    if k == 0:
+        return screened
+    m = p_mechanism.size
+    ranked = np.nan_to_num(p_specific, nan=1.0) * m / k
+    if cfg.strict:
+        ranked = ranked * float(np.sum(1.0 / np.arange(1, m + 1)))
+    return np.asarray(screened & ~(ranked <= cfg.fdr_q), dtype=np.bool_)
 
 
 def habitual_checks() -> frozenset[str]:
@@ -259,7 +279,10 @@ def decide(
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
 
-    verdicts = _verdicts(df, results, groups, qmap, cfg, primary)
+    habit = t["account"].filter(
+        pl.Series(screened_on_habit(arr("p_mechanism"), arr("p_specific"), cfg))
+    )
+    verdicts = _verdicts(df, results, groups, qmap, cfg, primary, set(habit.to_list()))
     df = df.with_columns(
         pl.Series("status", [str(v[0]) for v in verdicts], dtype=pl.String),
         pl.Series("q_value", [v[1] for v in verdicts], dtype=pl.Float64),
@@ -287,12 +310,16 @@ def _verdicts(
     qmap: dict[str, tuple[float, float]],
     cfg: AuditConfig,
     primary: str,
+    on_habit: set[str],
 ) -> list[Verdict]:
-    """(status, q-value, score, reasons) of every row of `df`, in order."""
+    """(status, q-value, score, reasons) of every row of `df`, in order; `on_habit`, the
+    accounts screened on habitual mechanisms alone, which only the outcome checks confirm."""
     reasons_by_account = _reasons(results)
     # A suspicious account's reasons always name the test that confirmed it, even where that
     # p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
     with_outcome = _reasons(results, always=confirming_checks(groups))
+    outcome_only = frozenset(c for c in confirming_checks(groups) if groups[c] is Group.OUTCOME)
+    with_outcome_only = _reasons(results, always=outcome_only) if on_habit else with_outcome
     missing = _missing_evidence(results, groups)
     usage_evidence = _usage_evidence(results, groups, primary)
     out: list[Verdict] = []
@@ -319,7 +346,9 @@ def _verdicts(
             status, q = Status.OK, tier1
         strength = _strength(row, usage_evidence.get(name, 0.0))
         score = round(_BANDS[status] + _BAND_WIDTH[status] * strength, 2)
-        chosen = with_outcome if status is Status.SUSPICIOUS else reasons_by_account
+        chosen = reasons_by_account
+        if status is Status.SUSPICIOUS:
+            chosen = with_outcome_only if name in on_habit else with_outcome
         out.append((status, q, score, chosen.get(name, "")))
     return out
 
