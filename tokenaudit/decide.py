@@ -171,7 +171,10 @@ def tier_qvalues(
     carries it is the measurement: on the 84 request-log scans, none of the 30 honest passes
     confirmed (4 before), and 129 of the 137 trivial-merge padders the old rule confirmed on
     trivial merges alone still confirmed (the outcome tests alone at 0.1: 116; at 0.2 without the
-    context check, the launch-timed adopter above stays `suspicious`).
+    context check, the launch-timed adopter above stays `suspicious`). Not bought: at 60
+    accounts an honest all-day agent user with the habit and ×6 the tokens of same-output peers
+    stays `suspicious` (p_outcome 0.067); the outcome tests at 0.05 would clear him and lose most
+    trivial-merge padders of both generators (0.78 → 0.33, 0.80 → 0.20).
     """
     q1 = fdr_adjust(
         np.nan_to_num(p_outcome, nan=1.0), dependent=cfg.strict, family=tier1_family(cfg)
