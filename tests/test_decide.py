@@ -8,7 +8,12 @@ import pytest
 
 from tokenaudit.checks.base import Group, result_frame
 from tokenaudit.config import AuditConfig
-from tokenaudit.decide import decide, screened_on_habit, tier_qvalues
+from tokenaudit.decide import (
+    accounts_screened_on_habit,
+    decide,
+    screened_on_habit,
+    tier_qvalues,
+)
 
 GROUPS = {
     "excess-tokens": Group.OUTCOME,
@@ -292,6 +297,23 @@ def test_an_account_passes_on_its_specific_mechanisms_when_they_alone_reach_the_
     assert screened_on_habit(p_mechanism, np.array([9e-4, *rest]), AuditConfig(strict=True))[0]
     # Accounts the screen does not pass are never "on the habit".
     assert not screened_on_habit(p_mechanism, np.ones(100), AuditConfig())[1:].any()
+
+
+def test_a_reports_check_rows_give_back_the_accounts_screened_on_a_habit() -> None:
+    # Suppressions read a finished report: they must find the same accounts decide() did.
+    ordinary = {"excess-tokens": 0.5, "usage-jump": 0.5, "barren-days": 0.5, "heavy-weeks": 0.5}
+    p = {f"honest{i:02d}": ordinary | {"automation": 1.0, "trivial-merges": 1.0} for i in range(60)}
+    p["habit"] = ordinary | {"automation": 1.0, "trivial-merges": 1e-8, "excess-tokens": 0.04}
+    p["loop"] = ordinary | {"automation": 1e-8, "trivial-merges": 1e-9}
+    rows = pl.concat(
+        [
+            result_frame(
+                check, [(a, True, 0.0, ps[check], 1.0, check, "", check) for a, ps in p.items()]
+            )
+            for check in HABIT_GROUPS
+        ]
+    )
+    assert accounts_screened_on_habit(rows, sorted(p), AuditConfig()) == {"habit"}
 
 
 def test_a_specific_mechanism_beside_the_habit_keeps_the_usual_confirmation() -> None:

@@ -153,6 +153,30 @@ def test_checks_silence_only_a_flag_resting_on_them() -> None:
     assert len(partial.warnings) == 1 and "judged again" in partial.warnings[0]
 
 
+def test_a_flag_screened_on_a_habit_rests_on_the_outcome_check_that_confirmed_it() -> None:
+    # Trivial merges alone passed the screen, so only an outcome check could confirm the flag
+    # (decide.tier_qvalues): a weekly context check with a smaller p is not what it rests on.
+    rows = [
+        ("eli", "trivial-merges", True, 1e-8),
+        ("eli", "heavy-weeks", True, 0.055),
+        ("eli", "excess-tokens", True, 0.06),
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "account": pl.String,
+            "check": pl.String,
+            "applicable": pl.Boolean,
+            "p_value": pl.Float64,
+        },
+        orient="row",
+    )
+    confirming = OUTCOME | {"heavy-weeks"}
+    assert resting_checks(frame, confirming)["eli"] == {"trivial-merges", "heavy-weeks"}
+    on_habit = resting_checks(frame, confirming, {"eli": OUTCOME})
+    assert on_habit["eli"] == {"trivial-merges", "excess-tokens"}
+
+
 def test_a_ceiling_passed_lifts_the_suppression() -> None:
     kept = apply(entry("ben@acme.example", max_tokens=2_000_000))
     assert row(kept.accounts, "ben@acme.example")["status"] == "suppressed"

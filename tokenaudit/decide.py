@@ -212,6 +212,24 @@ def screened_on_habit(
     return np.asarray(screened & ~(ranked <= cfg.fdr_q), dtype=np.bool_)
 
 
+def accounts_screened_on_habit(
+    checks: pl.DataFrame, tested: list[str], cfg: AuditConfig
+) -> frozenset[str]:
+    """From a report's check rows: the `tested` accounts that `decide` found screened on habitual
+    mechanisms alone (`screened_on_habit`), whose flags only the outcome checks confirm."""
+    from tokenaudit.checks.registry import CHECKS
+
+    groups = {c.id: c.group for c in CHECKS}
+    primary = next(c.id for c in CHECKS if c.primary)
+    p = combine_groups(checks.filter(pl.col("account").is_in(tested)), groups, primary)
+
+    def arr(col: str) -> FloatArray:
+        return p[col].fill_null(float("nan")).to_numpy().astype(np.float64)
+
+    on_habit = screened_on_habit(arr("p_mechanism"), arr("p_specific"), cfg)
+    return frozenset(p["account"].filter(pl.Series(on_habit)).to_list())
+
+
 def habitual_checks() -> frozenset[str]:
     """The mechanism checks that honest people's own habits produce (`Check.habitual`)."""
     from tokenaudit.checks.registry import CHECKS

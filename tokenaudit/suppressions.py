@@ -19,7 +19,8 @@ Accounts that are not flagged are left as they are (there is nothing to silence)
 
 **What a flag rests on** (for `checks`): the checks its reasons name, that is every applicable
 check with p ≤ `REASON_P`, and for a `suspicious` account the check that confirmed it (its
-smallest p among the checks that confirm, `Check.confirms`, whatever its size); if none
+smallest p among the checks that confirm, `Check.confirms`, whatever its size; among the
+outcome checks only where trivial merges alone passed the screen, `decide.tier_qvalues`); if none
 qualifies, its single strongest check. An entry with `checks` silences the flag only when every
 check it rests on is listed: a flag that now also rests on another check is judged again, and
 the report says so.
@@ -296,17 +297,25 @@ def resolve_accounts(
     return out
 
 
-def resting_checks(checks: pl.DataFrame, outcome: frozenset[str]) -> dict[str, frozenset[str]]:
+def resting_checks(
+    checks: pl.DataFrame,
+    outcome: frozenset[str],
+    confirmed_by: Mapping[str, frozenset[str]] | None = None,
+) -> dict[str, frozenset[str]]:
     """Per account, the checks its flag rests on (module docstring): p ≤ REASON_P, plus the
     strongest of `outcome`, the checks that confirm (for `suspicious`, the one that confirmed
-    it); the strongest check when none is at or below REASON_P."""
+    it), or of `confirmed_by[account]` where given (an account screened on a habitual mechanism
+    alone is confirmed by the outcome checks only: `decide.tier_qvalues`); the strongest check
+    when none is at or below REASON_P."""
+    confirmed_by = confirmed_by or {}
     out: dict[str, frozenset[str]] = {}
     applicable = checks.filter(pl.col("applicable") & pl.col("p_value").is_not_null())
     for (account,), part in applicable.sort("account", "p_value", "check").group_by(
         "account", maintain_order=True
     ):
         strong = set(part.filter(pl.col("p_value") <= REASON_P)["check"].to_list())
-        best_outcome = part.filter(pl.col("check").is_in(list(outcome)))["check"].head(1)
+        confirming = confirmed_by.get(str(account), outcome)
+        best_outcome = part.filter(pl.col("check").is_in(list(confirming)))["check"].head(1)
         strong.update(best_outcome.to_list())
         if not strong:
             strong.update(part["check"].head(1).to_list())
@@ -322,13 +331,14 @@ def apply_suppressions(
     today: date,
     aliases: Mapping[str, str] | None = None,
     outcome_checks: frozenset[str] = frozenset(),
+    confirmed_by: Mapping[str, frozenset[str]] | None = None,
 ) -> Applied:
     """The accounts with every valid, matching entry applied (module docstring), and the
     warnings for expired, stale, lifted and not-covering entries. `today` decides expiry."""
     names = [str(a) for a in accounts["account"].to_list()]
     matched = resolve_accounts([e.account for e in entries], names, aliases or {})
     rows = {r["account"]: r for r in accounts.select("account", "status", "tokens").to_dicts()}
-    resting = resting_checks(checks, outcome_checks)
+    resting = resting_checks(checks, outcome_checks, confirmed_by)
     warnings: list[str] = []
     chosen: dict[str, tuple[Suppression, str | None]] = {}
     for entry, account in zip(entries, matched, strict=True):
