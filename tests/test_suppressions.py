@@ -49,6 +49,11 @@ def checks() -> pl.DataFrame:
         ("cy@acme.example", "usage-jump", False, None),
         ("di", "excess-tokens", True, 0.9),
     ]
+    return check_rows(rows)
+
+
+def check_rows(rows: list[tuple[str, str, bool, float | None]]) -> pl.DataFrame:
+    """A report's check rows: account, check, applicable, p_value."""
     return pl.DataFrame(
         rows,
         schema={
@@ -156,20 +161,12 @@ def test_checks_silence_only_a_flag_resting_on_them() -> None:
 def test_a_flag_screened_on_a_habit_rests_on_the_outcome_check_that_confirmed_it() -> None:
     # Trivial merges alone passed the screen, so only an outcome check could confirm the flag
     # (decide.tier_qvalues): a weekly context check with a smaller p is not what it rests on.
-    rows = [
-        ("eli", "trivial-merges", True, 1e-8),
-        ("eli", "heavy-weeks", True, 0.055),
-        ("eli", "excess-tokens", True, 0.06),
-    ]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "account": pl.String,
-            "check": pl.String,
-            "applicable": pl.Boolean,
-            "p_value": pl.Float64,
-        },
-        orient="row",
+    frame = check_rows(
+        [
+            ("eli", "trivial-merges", True, 1e-8),
+            ("eli", "heavy-weeks", True, 0.055),
+            ("eli", "excess-tokens", True, 0.06),
+        ]
     )
     confirming = OUTCOME | {"heavy-weeks"}
     assert resting_checks(frame, confirming)["eli"] == {"trivial-merges", "heavy-weeks"}
