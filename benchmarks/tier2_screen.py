@@ -11,7 +11,8 @@ account, its mechanism p-value, its checks' p-values and p_outcome.
 2. Confirmation rules, on the request-log scans (`*daily*` reports left out), for the accounts
    the screen passes on habitual mechanisms alone (`decide.screened_on_habit`): how many honest
    people and how many padders each rule confirms. `now` is tokenaudit's rule
-   (`decide.tier_qvalues`); the others are the alternatives it was chosen from.
+   (`decide.tier_qvalues`: a habit is also held to Bonferroni's q / m in the screen); the
+   others are the alternatives it was chosen from.
 
     python benchmarks/blind_orgs.py --orgs 8 --scenarios mixed launch --seed 4242 --root DIR
     python benchmarks/tier2_screen.py DIR [DIR ...]
@@ -50,7 +51,11 @@ RULES: dict[str, Rule] = {
     "peer test p <= 0.1 or p_outcome <= 0.1": lambda r: (
         r["p_outcome"] <= 0.1 or r["p"].get(PRIMARY, 1.0) <= 0.1
     ),
-    "now: p_peer <= 0.2 or p_outcome <= 0.1": lambda r: r["p_outcome"] <= 0.1 or r["p_peer"] <= 0.2,
+    "p_peer <= 0.2 or p_outcome <= 0.1": lambda r: r["p_outcome"] <= 0.1 or r["p_peer"] <= 0.2,
+    "now: p_peer <= 0.2 or p_outcome <= 0.1, the screen at q / m": lambda r: (
+        (r["p_outcome"] <= 0.1 or r["p_peer"] <= 0.2)
+        and r["p_mechanism"] * r["m"] <= AuditConfig().fdr_q
+    ),
 }
 
 
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows = scan_rows(report)
                 if not rows:
                     continue
+                for r in rows:
+                    r["m"] = len(rows)
                 scans += 1
                 p_mech = np.array([r["p_mechanism"] for r in rows], dtype=np.float64)
                 screened = mechanism_screen(p_mech, cfg)

@@ -299,6 +299,30 @@ def test_an_account_passes_on_its_specific_mechanisms_when_they_alone_reach_the_
     assert not screened_on_habit(p_mechanism, np.ones(100), AuditConfig())[1:].any()
 
 
+def test_a_habit_passes_the_screen_only_at_the_family_wise_level_however_many_padders_pass() -> (
+    None
+):
+    # 1,000 accounts, 100 loop padders found: Benjamini–Hochberg's threshold rises to about
+    # 100 · 0.10 / 1000 = 0.01, and an honest habit's p of 5e-4 would pass with them. A habit is
+    # held to Bonferroni's 0.10 / 1000 = 1e-4 instead; a specific mechanism keeps BH's threshold.
+    m = 1000
+    p_mechanism = np.full(m, 0.5)
+    p_specific = np.full(m, 0.5)
+    p_outcome = np.full(m, 0.5)
+    p_mechanism[:100] = p_specific[:100] = 1e-10
+    p_outcome[:100] = 0.01
+    habit, strong_habit, loop = 100, 101, 102
+    p_mechanism[[habit, strong_habit, loop]] = [5e-4, 5e-5, 5e-4]
+    p_specific[[habit, strong_habit]] = np.nan  # trivial merges the only mechanism
+    p_specific[loop] = 5e-4
+    p_outcome[[habit, strong_habit, loop]] = 0.05
+    _, q2 = tier_qvalues(p_outcome, p_mechanism, AuditConfig(), p_specific=p_specific)
+    assert q2[:100].max() <= 0.10
+    assert np.isinf(q2[habit])
+    assert q2[strong_habit] == pytest.approx(5e-5 * m)
+    assert q2[loop] <= 0.10
+
+
 def test_a_reports_check_rows_give_back_the_accounts_screened_on_a_habit() -> None:
     # Suppressions read a finished report: they must find the same accounts decide() did.
     ordinary = {"excess-tokens": 0.5, "usage-jump": 0.5, "barren-days": 0.5, "heavy-weeks": 0.5}
