@@ -618,21 +618,11 @@ def apply_suppressions_file(
         return report
     import dataclasses
 
-    from tokenaudit.checks.base import Group
     from tokenaudit.checks.registry import CHECKS
-    from tokenaudit.decide import accounts_screened_on_habit
+    from tokenaudit.decide import habit_confirmations
     from tokenaudit.suppressions import SUPPRESSED, apply_suppressions
 
     today = trail.today or report.last_day or date.today()
-    import polars as pl
-
-    from tokenaudit.schema import Status
-
-    tested = report.accounts.filter(
-        pl.col("status").is_in([Status.OK, Status.REVIEW, Status.SUSPICIOUS])
-    )
-    outcome_only = frozenset(c.id for c in CHECKS if c.confirms and c.group is Group.OUTCOME)
-    on_habit = accounts_screened_on_habit(report.checks, tested["account"].to_list(), cfg)
     applied = apply_suppressions(
         report.accounts,
         report.checks,
@@ -640,7 +630,7 @@ def apply_suppressions_file(
         today=today,
         aliases=identity_aliases(report, files, cfg, tmp),
         outcome_checks=frozenset(c.id for c in CHECKS if c.confirms),
-        confirmed_by=dict.fromkeys(on_habit, outcome_only),
+        confirmed_by=habit_confirmations(report.accounts, report.checks, cfg),
     )
     for line in applied.warnings:
         warn(line)

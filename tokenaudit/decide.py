@@ -242,6 +242,25 @@ def accounts_screened_on_habit(
     return frozenset(p["account"].filter(pl.Series(on_habit)).to_list())
 
 
+def habit_confirmations(
+    accounts: pl.DataFrame, checks: pl.DataFrame, cfg: AuditConfig
+) -> dict[str, frozenset[str]]:
+    """From a finished report: per account screened on habitual mechanisms alone, the checks
+    that can have confirmed it (`habit_confirming_checks`), for readers of its flag."""
+    from tokenaudit.checks.registry import CHECKS
+
+    decided = [Status.OK, Status.REVIEW, Status.SUSPICIOUS]  # exactly the tested accounts
+    tested = accounts.filter(pl.col("status").is_in(decided))["account"].to_list()
+    confirming = habit_confirming_checks({c.id: c.group for c in CHECKS})
+    return dict.fromkeys(accounts_screened_on_habit(checks, tested, cfg), confirming)
+
+
+def habit_confirming_checks(groups: dict[str, Group]) -> frozenset[str]:
+    """What confirms an account screened on habitual mechanisms alone: the outcome checks that
+    confirm, never a context one."""
+    return frozenset(c for c in confirming_checks(groups) if groups[c] is Group.OUTCOME)
+
+
 def habitual_checks() -> frozenset[str]:
     """The mechanism checks that honest people's own habits produce (`Check.habitual`)."""
     from tokenaudit.checks.registry import CHECKS
@@ -299,22 +318,21 @@ def decide(
     def arr(col: str) -> FloatArray:
         return t[col].fill_null(float("nan")).to_numpy().astype(np.float64)
 
+    p_mechanism, p_specific = arr("p_mechanism"), arr("p_specific")
     p_confirm = np.fmin(arr("p_outcome"), _confirm_p(results, groups, t["account"].to_list()))
     q1, q2 = tier_qvalues(
         arr("p_outcome"),
-        arr("p_mechanism"),
+        p_mechanism,
         cfg,
         p_confirm,
-        p_specific=arr("p_specific"),
+        p_specific=p_specific,
         p_peer=arr("p_peer"),
     )
     qmap = {
         a: (float(a1), float(a2)) for a, a1, a2 in zip(t["account"].to_list(), q1, q2, strict=True)
     }
 
-    habit = t["account"].filter(
-        pl.Series(screened_on_habit(arr("p_mechanism"), arr("p_specific"), cfg))
-    )
+    habit = t["account"].filter(pl.Series(screened_on_habit(p_mechanism, p_specific, cfg)))
     verdicts = _verdicts(df, results, groups, qmap, cfg, primary, set(habit.to_list()))
     df = df.with_columns(
         pl.Series("status", [str(v[0]) for v in verdicts], dtype=pl.String),
@@ -351,8 +369,9 @@ def _verdicts(
     # A suspicious account's reasons always name the test that confirmed it, even where that
     # p-value is above REASON_P (confirmation is at the fixed level `confirm_p`).
     with_outcome = _reasons(results, always=confirming_checks(groups))
-    outcome_only = frozenset(c for c in confirming_checks(groups) if groups[c] is Group.OUTCOME)
-    with_outcome_only = _reasons(results, always=outcome_only) if on_habit else with_outcome
+    with_outcome_only = (
+        _reasons(results, always=habit_confirming_checks(groups)) if on_habit else with_outcome
+    )
     missing = _missing_evidence(results, groups)
     usage_evidence = _usage_evidence(results, groups, primary)
     out: list[Verdict] = []
