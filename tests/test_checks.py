@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData
+from tokenaudit.checks.base import RESULT_SCHEMA, Check, CheckData, worked_days
 from tokenaudit.checks.registry import CHECKS, check_by_id
 from tokenaudit.config import AuditConfig
 from tokenaudit.schema import PHASE_PERIODS
@@ -515,6 +515,36 @@ def test_usage_jump_leaves_out_a_scheduled_jobs_days_so_a_return_from_leave_is_n
     )
     blind = check_by_id("usage-jump").run(replace(data, days=untimed), CFG)
     assert blind.filter(pl.col("account") == "zz-returner@acme.example")["p_value"][0] < 0.01
+
+
+def test_a_scheduled_job_that_starts_mid_period_is_no_rise_and_leaves_the_days_before_it() -> None:
+    # A CI job every half hour under a light user's key from week 6, as heavy as a day of their
+    # own work. Its day comes off the days it ran; the five weeks before it are the person's,
+    # untouched (taken off them too, they were mostly emptied and the job's start was a jump).
+    day_rows, out_rows, _ = _jump_cohort(n_steady=28, n_padders=0, padding=1.0)
+    rng = np.random.default_rng(11)
+    name = "zz-ci@acme.example"
+    job = 2e6
+    for d in range(70):
+        day = D0 + timedelta(days=d)
+        weekday = d % 7 < 5
+        own = 2e6 * np.exp(rng.normal(0, 0.3))
+        if d >= 35 and not weekday:
+            day_rows.append({"account": name, "day": day, **_timed(job, 48, 48, 0.999)})
+        elif d >= 35:
+            day_rows.append({"account": name, "day": day, **_timed(own + job, 100, 60, 0.9)})
+        elif weekday:
+            day_rows.append({"account": name, "day": day, **_timed(own, 52, 12, 0.2)})
+        if weekday and d % 7 == 2:
+            out_rows.append({"account": name, "day": day, "changes": 2})
+    data = _as_data(day_rows, out_rows)
+    before = D0 + timedelta(days=35)
+    own = worked_days(data.days).filter((pl.col("account") == name) & (pl.col("day") < before))
+    original = data.days.filter((pl.col("account") == name) & (pl.col("day") < before))
+    assert own["tokens"].to_list() == original.sort("day")["tokens"].to_list()
+    result = check_by_id("usage-jump").run(data, CFG)
+    person = result.filter(pl.col("account") == name).row(0, named=True)
+    assert person["applicable"] and person["p_value"] > 0.05
 
 
 def test_usage_jump_leaves_out_a_keep_alive_pings_days_so_a_return_from_leave_is_no_rise() -> None:
