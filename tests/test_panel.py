@@ -238,6 +238,25 @@ def test_requests_with_prompts_of_different_sizes_are_no_repeats_however_close()
     assert usage_days(batch, AuditConfig())["same_size_pairs"].sum() == 0
 
 
+def test_a_loop_that_numbers_its_requests_repeats_them_and_a_batch_of_labels_does_not() -> None:
+    # A loop whose prompt carries a counter or a time stamp: each prompt a few tokens off the
+    # one before, the same long answer every time. A batch job labelling items of nearly one
+    # size behind a long template: prompts as close, but a one-token answer to each.
+    def drifting(answer: int) -> pl.DataFrame:
+        return _identical_requests("loop", 45, 100).with_columns(
+            (18_715 + (pl.int_range(100) * 5) % 7).alias("input_tokens"),
+            pl.lit(answer).alias("output_tokens"),
+        )
+
+    assert usage_days(drifting(1_871), AuditConfig())["same_size_pairs"].sum() == 99
+    assert usage_days(drifting(1), AuditConfig())["same_size_pairs"].sum() == 0
+    # A conversation's next prompt carries the last answer: it grows by it, and repeats nothing.
+    chat = _identical_requests("chat", 45, 100).with_columns(
+        (5_000 + 200 * pl.int_range(100)).alias("input_tokens")
+    )
+    assert usage_days(chat, AuditConfig())["same_size_pairs"].sum() == 0
+
+
 def test_usage_is_followed_when_merged_work_lands_within_the_window() -> None:
     days = follow_up(
         days_frame("a", [0, 1, 10]),

@@ -205,14 +205,23 @@ def _panels_of(
 
 def test_the_warehouse_counts_repeats_only_in_long_runs_as_tokenaudit_does(tmp_path: Path) -> None:
     # An eval sampling each question five times (runs of 5) and a loop re-sending one request
-    # 30 times (a run of 30), a minute apart: only the loop's requests repeat.
+    # 30 times (a run of 30), a minute apart: only the loop's requests repeat, numbered or not.
     lines = []
     for i in range(40):  # the eval: 8 questions, 5 samples each
         lines.append(f"2026-03-02T09:{i:02d}:00Z,eve@x,{1_500 + i // 5},1")
     for i in range(30):  # the loop
         lines.append(f"2026-03-02T11:{i:02d}:00Z,lou@x,4000,200")
-    ours = _panels_of(lines, ["eve@x", "lou@x"], tmp_path)
-    assert ours.select("account", "same_size_pairs").rows() == [("eve@x", 0), ("lou@x", 29)]
+    for i in range(30):  # a loop numbering its requests: prompts a few tokens apart
+        lines.append(f"2026-03-02T13:{i:02d}:00Z,num@x,{4000 + (5 * i) % 7},200")
+    for i in range(30):  # a batch job labelling items of nearly one size
+        lines.append(f"2026-03-02T15:{i:02d}:00Z,lab@x,{4000 + (5 * i) % 7},1")
+    ours = _panels_of(lines, ["eve@x", "lou@x", "num@x", "lab@x"], tmp_path)
+    assert ours.select("account", "same_size_pairs").rows() == [
+        ("eve@x", 0),
+        ("lab@x", 0),
+        ("lou@x", 29),
+        ("num@x", 29),
+    ]
 
 
 def test_the_warehouse_counts_a_prompt_held_for_hours_as_tokenaudit_does(tmp_path: Path) -> None:

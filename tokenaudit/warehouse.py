@@ -23,12 +23,14 @@ from typing import Final
 
 from tokenaudit.panel import (
     BURST_GAP_S,
+    DRIFT_MIN_ANSWER,
     HELD_CRON_P,
     HELD_PAUSE_S,
     HELD_RUN_S,
     MAX_GAP_HOURS,
     MIN_HELD_RUN,
     MIN_REPEAT_RUN,
+    PROMPT_DRIFT_TOKENS,
     SAME_ANSWER_TOKENS,
     SAME_SIZE_GAP_S,
     STEADY_PACE,
@@ -313,7 +315,8 @@ flagged AS (
         gap = q(f"{prefix}gap_prev")
         same = (
             f"{prev_prompt} IS NOT NULL AND {gap} < {SAME_SIZE_GAP_S}"
-            f" AND {q('prompt')} = {prev_prompt}"
+            f" AND ({q('prompt')} = {prev_prompt} OR (ABS({q('prompt')} - {prev_prompt})"
+            f" <= {PROMPT_DRIFT_TOKENS} AND {q('output_tokens')} >= {DRIFT_MIN_ANSWER}))"
             f" AND ABS({q('output_tokens')} - {prev_output})"
             f" <= GREATEST(0.01 * {q('output_tokens')}, {SAME_ANSWER_TOKENS})"
         )

@@ -5,7 +5,9 @@ Three day-level fingerprints, each read only on days with enough request-level r
 - `regular`: inter-request gaps within sessions are machine-regular, burstiness
   B = (σ − μ)/(σ + μ) < −0.5 (humans: 0.2–0.6; a fixed-cadence loop: −1; Goh & Barabási 2008);
 - `same-size`: requests that repeat the one before carry 30 % or more of the day's tokens (the
-  prompt the same size to the token, the answer within ±1 % or `panel.SAME_ANSWER_TOKENS`),
+  prompt the same size to the token, or within `panel.PROMPT_DRIFT_TOKENS` where the answer is
+  `panel.DRIFT_MIN_ANSWER` tokens or more: a loop that numbers its requests; the answer within
+  ±1 % or `panel.SAME_ANSWER_TOKENS`),
   the second sent within 6 minutes of the first (`panel.SAME_SIZE_GAP_S`), in a run of 20 or
   more such requests (`panel.MIN_REPEAT_RUN`: not an eval's few samples of one question); or
   the same prompt, whatever the answer, sent at a steady pace for 2 hours or more
