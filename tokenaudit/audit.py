@@ -22,7 +22,7 @@ from tokenaudit.checks.registry import CHECKS, primary_check, window_sensitive
 from tokenaudit.config import AuditConfig
 from tokenaudit.decide import combine_groups, decide, mechanism_screen
 from tokenaudit.errors import DataError, RefusedExport
-from tokenaudit.identities import IdentityMap
+from tokenaudit.identities import IdentityMap, likely_aliases
 from tokenaudit.ingest import (
     REJECT_SCHEMA,
     UsagePanel,
@@ -610,6 +610,11 @@ def _report(
         duplicate_requests=ingested.usage.duplicates,
         unmatched_usage=unmatched_usage,
         unmatched_authors=unmatched_authors,
+        likely_aliases=likely_aliases(
+            sorted(set(accounts["account"].to_list()) - set(period.excluded)),
+            unmatched_authors,
+            ingested.idmap.aliases,
+        ),
         fit_null_models=fit_null_models if cfg.reference is None else None,
         reference=cfg.reference.describe() if cfg.reference is not None else None,
         unpriced=ingested.usage.unpriced,

@@ -120,3 +120,58 @@ class IdentityMap:
         return frame.with_columns(
             pl.col(column).replace_strict(table, default=None, return_dtype=pl.String)
         )
+
+
+#: The shortest spelling that may stand for a person's name: shorter ones ("li", "al") match
+#: too many people to say anything.
+_MIN_NAME_KEY = 5
+
+
+def likely_aliases(
+    accounts: list[str], authors: list[str], known: dict[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Commit authors with no usage that are probably one of `accounts` under another spelling:
+    an address whose local part is a login the identities file maps (`known`, alias → account:
+    `vesilva31@gmail.com` where `vesilva31` is mapped), or a personal address or login made of
+    the account's name, digits aside (`vesilva31@…`, `jsmith`, `smithj` for `vera.silva@…` /
+    `john.smith@…`). Only a spelling that fits exactly one account is given (two Vera Silvas
+    share every key): a hint for the identities file, never a mapping."""
+    people = set(accounts)
+    logins = {k: v for k, v in (known or {}).items() if "@" not in k and v in people}
+    keys: dict[str, set[str]] = {}
+    for account in accounts:
+        for key in _name_keys(account):
+            keys.setdefault(key, set()).add(account)
+    found: dict[str, list[str]] = {}
+    for author in authors:
+        local = author.split("@", 1)[0].lower()
+        if local in logins and "@" in author:
+            found.setdefault(logins[local], []).append(author)
+            continue
+        key = "".join(c for c in local if c.isalpha())
+        owners = keys.get(key, set())
+        if len(key) >= _MIN_NAME_KEY and len(owners) == 1:
+            found.setdefault(next(iter(owners)), []).append(author)
+    return {a: sorted(v) for a, v in sorted(found.items())}
+
+
+def _name_keys(account: str) -> set[str]:
+    """The spellings a person named by `account` (`first.last@…`) commonly picks for a login or
+    a personal address: first and last name whole or by initial, in either order."""
+    local = account.split("@", 1)[0].lower()
+    parts = [
+        "".join(c for c in p if c.isalpha())
+        for p in local.replace("-", ".").replace("_", ".").split(".")
+    ]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return set()
+    first, last = parts[0], parts[-1]
+    return {
+        first + last,
+        last + first,
+        first[0] + last,
+        first[:2] + last,
+        first[:3] + last,
+        last + first[0],
+    }

@@ -64,6 +64,9 @@ class AuditReport:
     duplicate_requests: int
     unmatched_usage: list[str] = field(default_factory=list)
     unmatched_authors: list[str] = field(default_factory=list)
+    #: Usage account → commit authors with no usage that are probably it under another spelling
+    #: (`identities.likely_aliases`): a hint for --identities, never a mapping.
+    likely_aliases: dict[str, list[str]] = field(default_factory=dict)
     pseudonymised: bool = False
     #: Fits every check's null model on the organisation (for `--save-reference`); computed only
     #: when asked for, since a scan itself does not need them all.

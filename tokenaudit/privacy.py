@@ -107,6 +107,10 @@ def pseudonymise_report(
         outputs=swap(report.outputs),
         unmatched_usage=sorted(mapping[a] for a in report.unmatched_usage),
         unmatched_authors=sorted(mapping[a] for a in report.unmatched_authors),
+        likely_aliases={
+            mapping.get(a, a): sorted(mapping[x] for x in xs)
+            for a, xs in report.likely_aliases.items()
+        },
         pseudonymised=True,
     )
 

@@ -41,6 +41,7 @@ def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[s
             f"warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
             f"{len(report.unmatched_authors)} commit authors have no usage; check --identities"
         )
+    lines.extend(_alias_hints(report))
     zone_less = sum(s.zone_less for s in report.inputs)
     if zone_less:
         lines.append(
@@ -92,5 +93,28 @@ def _reject_notes(report: AuditReport) -> list[str]:
         lines.append(
             f"warning: {bad.height} input rows rejected in {files} file(s) (--rejects FILE lists "
             f"them); first at {visible(first['file'])}:{first['line']}: {visible(first['reason'])}"
+        )
+    return lines
+
+
+#: At most this many flagged accounts get a line of their own; the rest are counted.
+_ALIAS_HINTS = 5
+
+
+def _alias_hints(report: AuditReport) -> list[str]:
+    """A warning for each flagged account whose merges may sit under a spelling the identities
+    file does not map: its flag may rest on merged work the scan never credited to it."""
+    flagged = report.accounts.filter(report.accounts["status"].is_in(["suspicious", "review"]))
+    hinted = [a for a in flagged["account"].to_list() if a in report.likely_aliases]
+    lines = [
+        f"warning: {visible(a)} is flagged, and commit author(s) "
+        f"{', '.join(visible(x) for x in report.likely_aliases[a])} with no usage may be the "
+        f"same person; their merges are not credited to it (map them with --identities)"
+        for a in hinted[:_ALIAS_HINTS]
+    ]
+    if len(hinted) > _ALIAS_HINTS:
+        lines.append(
+            f"warning: {len(hinted) - _ALIAS_HINTS} more flagged accounts may have merges under "
+            "unmapped spellings (`tokenaudit inspect` lists the commit authors without usage)"
         )
     return lines
