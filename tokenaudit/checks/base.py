@@ -196,15 +196,16 @@ def cron_phase_p() -> pl.Expr:
     ) * len(PHASE_PERIODS)
 
 
-def scheduled_only() -> pl.Expr:
+def scheduled_only(in_step: pl.Expr | None = None) -> pl.Expr:
     """Per day: whether its only usage is a scheduled job — every request stands alone (none
     within a burst gap of another) and the requests start in step with a cron period. Nobody is
     at the keyboard on such a day: a cron job under a person's key runs through their weekends,
-    their leave and the weeks before they joined. False where the day has no request timing."""
+    their leave and the weeks before they joined. False where the day has no request timing.
+    `in_step`: the day's `cron_phase_p() < PHASE_P`, where the caller has it already."""
     return (
         (pl.col("burst_starts") >= MIN_BURSTS)
         & (pl.col("rows") == pl.col("burst_starts"))
-        & (cron_phase_p() < PHASE_P)
+        & (in_step if in_step is not None else cron_phase_p() < PHASE_P)
     ).fill_null(False)
 
 
@@ -282,13 +283,14 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     last = pl.col("day").filter(job).max().over("account")
     ran = pl.col("_in_step") | pl.col("day").is_between(first, last).fill_null(False)
     return (
-        days.select(
+        days.with_columns((cron_phase_p() < PHASE_P).fill_null(False).alias("_in_step"))
+        .select(
             "account",
             "day",
             "tokens",
-            scheduled_only().alias("_job"),
+            scheduled_only(pl.col("_in_step")).alias("_job"),
             ping_only.alias("_ping"),
-            (cron_phase_p() < PHASE_P).fill_null(False).alias("_in_step"),
+            "_in_step",
         )
         .with_columns(
             pl.when(ran).then(pl.col("tokens") - floor).otherwise(pl.col("tokens")).alias("tokens")
