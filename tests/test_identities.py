@@ -35,6 +35,22 @@ def test_a_spelling_that_fits_two_people_or_is_too_short_is_no_hint() -> None:
     assert likely_aliases(PEOPLE, ["vesilva31@gmail.com", "liwu", "octocat"]) == {}
 
 
+def test_a_person_of_the_identities_file_or_a_namesake_among_the_authors_is_no_hint() -> None:
+    # Jane Smith is a person of her own in the identities file, not Jane Smith 2's alias; and
+    # "jsmith" could be John or Jane, who commits without usage.
+    registered = {"jane.smith@corp.example": "jane.smith@corp.example"}
+    assert (
+        likely_aliases(["jane.smith2@corp.example"], ["jane.smith@corp.example"], registered) == {}
+    )
+    assert likely_aliases(["john.smith@corp.example"], ["jsmith", "jane.smith@home.example"]) == {}
+
+
+def test_accents_and_case_do_not_hide_a_hint() -> None:
+    assert likely_aliases(["José.García@corp.example"], ["jgarcia"]) == {
+        "José.García@corp.example": ["jgarcia"]
+    }
+
+
 def test_an_address_whose_local_part_is_a_mapped_login_is_a_hint_for_its_owner() -> None:
     known = {"vesilva31": "vera.silva@corp.example"}
     assert likely_aliases(PEOPLE, ["vesilva31@gmail.com"], known) == {
@@ -77,3 +93,16 @@ def test_a_flagged_account_whose_merges_sit_under_an_unmapped_address_is_named(
     assert result.exit_code == 0, result.stderr
     hint = [line for line in result.stderr.splitlines() if personal in line]
     assert len(hint) == 1 and flagged in hint[0] and "--identities" in hint[0]
+    # Pseudonymised, the hint names pseudonyms only; a rollup by team names nobody.
+    key = tmp_path / "key"
+    key.write_bytes(bytes(range(48)))
+    key.chmod(0o600)
+    hidden = runner.invoke(
+        app, ["scan", str(org), "--format", "csv", "--exit-zero", "--pseudonymize", str(key)]
+    )
+    assert hidden.exit_code == 0, hidden.stderr
+    assert "may be the same person" in hidden.stderr
+    assert flagged not in hidden.stderr and personal not in hidden.stderr
+    rollup = runner.invoke(app, ["teams", str(org), "--exit-zero"])
+    assert rollup.exit_code == 0, rollup.stderr
+    assert flagged not in rollup.stderr and personal not in rollup.stderr

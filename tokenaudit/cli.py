@@ -158,10 +158,13 @@ def _write_report(
     )
 
 
-def _notes(report: AuditReport, cfg: AuditConfig, verbose: bool) -> None:
+def _notes(
+    report: AuditReport, cfg: AuditConfig, verbose: bool, *, per_person: bool = True
+) -> None:
     from tokenaudit.report.notes import run_notes
 
-    for line in run_notes(report, cfg, summary=verbose or sys.stderr.isatty()):
+    summary = verbose or sys.stderr.isatty()
+    for line in run_notes(report, cfg, summary=summary, per_person=per_person):
         sys.stderr.write(f"tokenaudit: {line}\n")
 
 
@@ -306,7 +309,7 @@ def teams(
         files = input_files(inputs, audit, tmp)
         with progress(f"auditing {len(files)} input file(s)"):
             report = run_audit(files, cfg, tmp)
-        _notes(report, cfg, verbose)
+        _notes(report, cfg, verbose, per_person=False)
         rollup = team_rollup(report, min_group=min_group)
         emit(render_rollup(rollup, fmt, min_group=min_group), out.output)
         code = _exit_code(report, out.fail_on, out.exit_zero)

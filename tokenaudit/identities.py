@@ -13,6 +13,7 @@ people use (`YuriiMotov`, not `yuriimotov`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -130,40 +131,63 @@ _MIN_NAME_KEY = 5
 def likely_aliases(
     accounts: list[str], authors: list[str], known: dict[str, str] | None = None
 ) -> dict[str, list[str]]:
-    """Commit authors with no usage that are probably one of `accounts` under another spelling:
-    an address whose local part is a login the identities file maps (`known`, alias → account:
-    `vesilva31@gmail.com` where `vesilva31` is mapped), or a personal address or login made of
-    the account's name, digits aside (`vesilva31@…`, `jsmith`, `smithj` for `vera.silva@…` /
-    `john.smith@…`). Only a spelling that fits exactly one account is given (two Vera Silvas
-    share every key): a hint for the identities file, never a mapping."""
+    """Commit authors with no usage that are probably one of `accounts` (usage accounts) under
+    another spelling: an address whose local part is a login the identities file maps (`known`,
+    alias → account: `vesilva31@gmail.com` where `vesilva31` is mapped), or a personal address or
+    login made of the account's name, digits and accents aside (`vesilva31@…`, `jsmith`,
+    `smithj` for `vera.silva@…` / `john.smith@…`).
+
+    Only a spelling that fits exactly one person is given, counting everyone the scan knows of:
+    the usage accounts, the identities file's people and the authors named first.last (two
+    Vera Silvas share every key, and so do John and Jane Smith). An author the identities file
+    names as a person of their own is no hint. A hint for the identities file, never a mapping."""
+    known = known or {}
     people = set(accounts)
-    logins = {k: v for k, v in (known or {}).items() if "@" not in k and v in people}
+    registered = set(known.values())
+    logins = {
+        _fold(k): v
+        for k, v in known.items()
+        if "@" not in k and v in people and len(_fold(k)) >= _MIN_NAME_KEY
+    }
     keys: dict[str, set[str]] = {}
-    for account in accounts:
-        for key in _name_keys(account):
-            keys.setdefault(key, set()).add(account)
+    named_authors = [a for a in authors if len(_name_parts(a)) >= 2]
+    for person in sorted(people | registered | set(named_authors)):
+        for key in _name_keys(person):
+            keys.setdefault(key, set()).add(person)
     found: dict[str, list[str]] = {}
     for author in authors:
-        local = author.split("@", 1)[0].lower()
-        if local in logins and "@" in author:
+        if author in registered:
+            continue
+        local = _fold(author.split("@", 1)[0])
+        if "@" in author and local in logins:
             found.setdefault(logins[local], []).append(author)
             continue
         key = "".join(c for c in local if c.isalpha())
-        owners = keys.get(key, set())
-        if len(key) >= _MIN_NAME_KEY and len(owners) == 1:
+        owners = keys.get(key, set()) - {author}
+        if len(key) >= _MIN_NAME_KEY and len(owners) == 1 and owners <= people:
             found.setdefault(next(iter(owners)), []).append(author)
     return {a: sorted(v) for a, v in sorted(found.items())}
+
+
+def _fold(text: str) -> str:
+    """Compatibility-normalised, accents dropped, case-folded: `José` and `jose` alike."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _name_parts(spelling: str) -> list[str]:
+    """The letters of each part of a `first.last@…` (or `first-last`, `first_last`) spelling."""
+    local = _fold(spelling.split("@", 1)[0])
+    parts = ["".join(c for c in p if c.isalpha()) for p in re.split(r"[._-]", local)]
+    return [p for p in parts if p]
 
 
 def _name_keys(account: str) -> set[str]:
     """The spellings a person named by `account` (`first.last@…`) commonly picks for a login or
     a personal address: first and last name whole or by initial, in either order."""
-    local = account.split("@", 1)[0].lower()
-    parts = [
-        "".join(c for c in p if c.isalpha())
-        for p in local.replace("-", ".").replace("_", ".").split(".")
-    ]
-    parts = [p for p in parts if p]
+    parts = _name_parts(account)
     if len(parts) < 2:
         return set()
     first, last = parts[0], parts[-1]

@@ -108,8 +108,7 @@ def pseudonymise_report(
         unmatched_usage=sorted(mapping[a] for a in report.unmatched_usage),
         unmatched_authors=sorted(mapping[a] for a in report.unmatched_authors),
         likely_aliases={
-            mapping.get(a, a): sorted(mapping[x] for x in xs)
-            for a, xs in report.likely_aliases.items()
+            mapping[a]: sorted(mapping[x] for x in xs) for a, xs in report.likely_aliases.items()
         },
         pseudonymised=True,
     )

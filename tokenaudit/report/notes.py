@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 _STATUSES = ("suspicious", "review", "ok", "insufficient_data", "excluded")
 
 
-def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[str]:
-    """Every note as one line (without the `tokenaudit: ` prefix or the newline)."""
+def run_notes(
+    report: AuditReport, cfg: AuditConfig, *, summary: bool, per_person: bool = True
+) -> list[str]:
+    """Every note as one line (without the `tokenaudit: ` prefix or the newline). Without
+    `per_person` (a rollup by team, which must single nobody out), no line names a person."""
     lines = _reject_notes(report)
     unpriced = unpriced_note(report.unpriced, report.prices or "the shipped table")
     if unpriced is not None:
@@ -41,7 +44,8 @@ def run_notes(report: AuditReport, cfg: AuditConfig, *, summary: bool) -> list[s
             f"warning: {len(report.unmatched_usage)} usage accounts have no merged change and "
             f"{len(report.unmatched_authors)} commit authors have no usage; check --identities"
         )
-    lines.extend(_alias_hints(report))
+    if per_person:
+        lines.extend(_alias_hints(report))
     zone_less = sum(s.zone_less for s in report.inputs)
     if zone_less:
         lines.append(
@@ -108,8 +112,8 @@ def _alias_hints(report: AuditReport) -> list[str]:
     hinted = [a for a in flagged["account"].to_list() if a in report.likely_aliases]
     lines = [
         f"warning: {visible(a)} is flagged, and commit author(s) "
-        f"{', '.join(visible(x) for x in report.likely_aliases[a])} with no usage may be the "
-        f"same person; their merges are not credited to it (map them with --identities)"
+        f"{_some(report.likely_aliases[a])} with no usage may be the same person; their merges "
+        "are not credited to it (map them with --identities)"
         for a in hinted[:_ALIAS_HINTS]
     ]
     if len(hinted) > _ALIAS_HINTS:
@@ -118,3 +122,9 @@ def _alias_hints(report: AuditReport) -> list[str]:
             "unmapped spellings (`tokenaudit inspect` lists the commit authors without usage)"
         )
     return lines
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """`names`, escaped, the first `shown` of them and how many more."""
+    listed = ", ".join(visible(n) for n in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
