@@ -334,6 +334,25 @@ def test_barren_days_does_not_judge_an_account_with_no_merged_change() -> None:
     assert result.filter(pl.col("account") != "zz-reviewer@acme.example")["applicable"].any()
 
 
+def test_barren_days_does_not_judge_an_account_whose_few_merges_could_not_follow_its_days() -> None:
+    # One merged change can follow at most a window's worth of days, however it is timed: a
+    # manager's or a docs writer's heavy days are barren for what they merge, not for how they
+    # use their tokens (excess-tokens judges the first). With merged work enough to follow its
+    # days, the same barren days are evidence.
+    accounts, days = synthetic_cohort(n_accounts=60)
+    accounts, days = with_account(
+        accounts, days, "zz-manager@acme.example", changes=1, day_overrides={"followed": False}
+    )
+    accounts, days = with_account(
+        accounts, days, "zz-barren@acme.example", changes=40, day_overrides={"followed": False}
+    )
+    result = check_by_id("barren-days").run(check_data(accounts, days), CFG)
+    manager = result.filter(pl.col("account") == "zz-manager@acme.example").row(0, named=True)
+    assert not manager["applicable"]
+    assert "too few merged changes" in manager["summary"]
+    assert p_of(result, "zz-barren@acme.example") < 0.01
+
+
 def _rise_cohort(output_elasticity: float) -> CheckData:
     """28 steady people, a padder whose usage rises ×8 at week 5 with output flat, and a
     grower whose usage rises as much with merged output ×8^`output_elasticity`."""

@@ -12,7 +12,13 @@ Honest reviewers, researchers and late mergers have high barren rates too, so th
 evidence (tier 1) only, never proof of inflation. An account with no counted merged change in
 the period is not tested: every one of its days is barren whatever its usage, so the count
 measures its role (a reviewer, a researcher, a manager, work in repositories not scanned), not
-its usage; `excess-tokens` still compares its tokens with peers of the same (no) output.
+its usage; `excess-tokens` still compares its tokens with peers of the same (no) output. Nor is
+an account whose merged changes are too few to follow half its heavy days however they were
+timed (c changes, a window of w days: at most c·(w + 1) days can lead to one): its count too says
+how much it merged, which `excess-tokens` judges against its tokens, not when it used them. Tested,
+a manager labelled as one, in a role too small to be its own cohort (1 merged change, 45 of 48
+heavy days barren), and docs writers (30 of 31) were in `review` on two blind families
+(`benchmarks/blind_confounders.py`, `benchmarks/blind_tactics.py`).
 """
 
 from __future__ import annotations
@@ -62,18 +68,26 @@ def heavy_day_counts(days: pl.DataFrame) -> pl.DataFrame:
 
 
 def _counts(data: CheckData) -> pl.DataFrame:
-    """Per account: `n` heavy followable days, `x` of them barren, and `merged` (whether it has
-    any counted merged change in the period)."""
+    """Per account: `n` heavy followable days, `x` of them barren, `merged` (whether it has any
+    counted merged change in the period) and `can_follow` (whether its merged changes could
+    follow half of its heavy days, timed as well as they could be)."""
+    changes = pl.col("changes").fill_null(0)
     return (
-        data.accounts.select("account", (pl.col("changes") > 0).fill_null(False).alias("merged"))
+        data.accounts.select("account", changes.alias("_changes"), (changes > 0).alias("merged"))
         .join(heavy_day_counts(data.days), on="account", how="left")
         .with_columns(pl.col("n").fill_null(0), pl.col("x").fill_null(0))
+        .with_columns(
+            (2 * pl.col("_changes") * (data.window_days + 1) >= pl.col("n")).alias("can_follow")
+        )
+        .drop("_changes")
         .sort("account")
     )
 
 
 def _testable(counts: pl.DataFrame, cfg: AuditConfig) -> pl.DataFrame:
-    return counts.filter((pl.col("n") >= cfg.min_followable_days) & pl.col("merged"))
+    return counts.filter(
+        (pl.col("n") >= cfg.min_followable_days) & pl.col("merged") & pl.col("can_follow")
+    )
 
 
 class BarrenDays:
@@ -123,9 +137,14 @@ class BarrenDays:
         rows: list[ResultRow] = []
         # The clear level depends on n alone: worked out once per distinct n, not per account.
         most_clear: dict[int, int] = {}
-        for name, n_all, merged in counts.select("account", "n", "merged").iter_rows():
+        for name, n_all, merged, can_follow in counts.select(
+            "account", "n", "merged", "can_follow"
+        ).iter_rows():
             if not merged:
                 rows.append(skipped(name, NO_MERGES))
+                continue
+            if not can_follow:
+                rows.append(skipped(name, _too_few(n_all, data.window_days)))
                 continue
             if name not in tested:
                 rows.append(skipped(name, f"only {n_all} followable heavy days"))
@@ -143,3 +162,11 @@ class BarrenDays:
             brief = f"{xi} of {ni} heavy days without merged work within {data.window_days} d"
             rows.append((name, True, float(xi), pv, xi / ni, summary, clear, brief))
         return result_frame(self.id, rows)
+
+
+def _too_few(heavy_days: int, window_days: int) -> str:
+    return (
+        f"too few merged changes to follow half of its {heavy_days} heavy days within "
+        f"{window_days} d however they were timed: the count says how much it merged "
+        "(excess-tokens judges that against its tokens), not when it used its tokens"
+    )
