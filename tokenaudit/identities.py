@@ -14,6 +14,7 @@ people use (`YuriiMotov`, not `yuriimotov`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -141,14 +142,13 @@ def likely_aliases(
     the usage accounts, the identities file's people and the authors named first.last (two
     Vera Silvas share every key, and so do John and Jane Smith). An author the identities file
     names as a person of their own is no hint. A hint for the identities file, never a mapping."""
+    if not authors:
+        return {}
     known = known or {}
     people = set(accounts)
     registered = set(known.values())
-    logins = {
-        _fold(k): v
-        for k, v in known.items()
-        if "@" not in k and v in people and len(_fold(k)) >= _MIN_NAME_KEY
-    }
+    folded = {_fold(k): v for k, v in known.items() if "@" not in k and v in people}
+    logins = {k: v for k, v in folded.items() if len(k) >= _MIN_NAME_KEY}
     keys: dict[str, set[str]] = {}
     named_authors = [a for a in authors if len(_name_parts(a)) >= 2]
     for person in sorted(people | registered | set(named_authors)):
@@ -171,8 +171,6 @@ def likely_aliases(
 
 def _fold(text: str) -> str:
     """Compatibility-normalised, accents dropped, case-folded: `José` and `jose` alike."""
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

@@ -378,9 +378,10 @@ def _same_request_size() -> pl.Expr:
 def _repeat_flags(rows: pl.DataFrame, same_stream: pl.Expr) -> np.ndarray:
     """Per row of `rows` (in the order of a stream of requests, `same_stream` telling whether a
     row is in the stream of the row before): whether it repeats the one before as a loop does —
-    the same prompt size (`_same_request_size`) and the same answer within 1 % (`SAME_ANSWER_TOKENS`), less
-    than `SAME_SIZE_GAP_S` after it, in a run of `MIN_REPEAT_RUN` or more; or the same prompt
-    whatever the answer, held at a steady pace for hours (`_held_steadily`)."""
+    the same prompt size (`_same_request_size`) and the same answer within 1 %
+    (`SAME_ANSWER_TOKENS`), less than `SAME_SIZE_GAP_S` after it, in a run of `MIN_REPEAT_RUN`
+    or more; or the same prompt whatever the answer, held at a steady pace for hours
+    (`_held_steadily`)."""
     ts_us = pl.col("timestamp").dt.epoch("us")
     gap = (ts_us - ts_us.shift(1)) / 1e6
     flags = rows.select(

@@ -279,8 +279,8 @@ in_period AS (
 
     def repeat_runs(self) -> str:
         """Whether each request repeats the one before (`is_repeat`: as `panel._same_request_size`
-        and `panel._repeat_flags` say) and how many requests its
-        run holds (`run_length`: a request that does not repeat and the repeats after it); and
+        and `panel._repeat_flags` say) and how many requests its run holds (`run_length`: a
+        request that does not repeat and the repeats after it); and
         whether its prompt is the one before's whatever the pause and answer (`is_held`), with
         that run's length and span in microseconds (`held_length`, `held_span`): as
         `panel._with_neighbours` works them out, in the account's stream of requests and, with

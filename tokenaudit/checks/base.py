@@ -256,8 +256,8 @@ def worked_days(days: pl.DataFrame) -> pl.DataFrame:
     jump (measured: honest people with a CI job under their key were the most extreme honest
     rises of a generated organisation, ×6–47 from their first working day). Days whose only
     usage is the job (`scheduled_only`) are left out, and the job's typical day (the median of
-    those days) is taken out of the other days it ran, which leaves what the person used. A ping repeating
-    itself (repeats under `work_day_reference`) is left out where it ran alone, on
+    those days) is taken out of the other days it ran, which leaves what the person used. A ping
+    repeating itself (repeats under `work_day_reference`) is left out where it ran alone, on
     days nobody worked (counted as work, a keep-alive every minute under 20 honest people's keys
     put 5 of them in `review` for a "jump" from the weeks they were away). On the days somebody
     worked it stays: taken out of them, a light loop that runs alone on weekends was taken out

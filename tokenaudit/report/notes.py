@@ -34,9 +34,7 @@ def run_notes(
             f"({report.first_day}); no usage day can be judged"
         )
     if report.skipped:
-        names = ", ".join(visible(s) for s in report.skipped[:3]) + (
-            f", … ({len(report.skipped) - 3} more)" if len(report.skipped) > 3 else ""
-        )
+        names = _some(report.skipped)
         # Each entry names its own reason, "name (why)".
         lines.append(f"note: skipped {len(report.skipped)} file(s) that are not logs: {names}")
     if report.unmatched_usage or report.unmatched_authors:
@@ -125,6 +123,6 @@ def _alias_hints(report: AuditReport) -> list[str]:
 
 
 def _some(names: list[str], shown: int = 3) -> str:
-    """`names`, escaped, the first `shown` of them and how many more."""
+    """`names`, escaped: the first `shown` of them and how many more."""
     listed = ", ".join(visible(n) for n in names[:shown])
-    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return listed + (f", … ({len(names) - shown} more)" if len(names) > shown else "")
