@@ -347,33 +347,17 @@ def null_members(names: list[str], null_excluded: frozenset[str]) -> np.ndarray:
 
 
 def fit_organisation_null(
-    statistic: Mapping[str, float],
-    data: CheckData,
-    censored_share: float,
-    prefix: str = "",
-    narrower_side: bool = False,
+    statistic: Mapping[str, float], data: CheckData, censored_share: float, prefix: str = ""
 ) -> NullModel | None:
     """The empirical null of a statistic that compares each account with itself, fitted over
     the accounts that have one, less those the mechanism screen set aside (all of them when too
-    few are left); None below `MIN_COHORT` accounts. Its parameters are named with `prefix`.
-
-    With `narrower_side`, the null read off the lower side (`EmpiricalNull.fit`'s
-    `from_lower_side`) replaces the usual one where its scale is the narrower: accounts under
-    test that rose together can only widen the upper side's, and honest falls only the lower
-    side's, so where the people who did not change are spread alike on both sides, each fit is
-    at least as wide as theirs, and the narrower one is the nearer."""
+    few are left); None below `MIN_COHORT` accounts. Its parameters are named with `prefix`."""
     if len(statistic) < MIN_COHORT:
         return None
     accounts = sorted(statistic)
     values = np.array([statistic[a] for a in accounts])
     in_null = null_members(accounts, data.null_excluded)
     null = EmpiricalNull.fit(values, in_null, floor=0.05, censored_share=censored_share)
-    if narrower_side:
-        lower = EmpiricalNull.fit(
-            values, in_null, floor=0.05, censored_share=censored_share, from_lower_side=True
-        )
-        if lower.scale < null.scale:
-            null = lower
     return null.params(prefix)
 
 

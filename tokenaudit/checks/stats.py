@@ -460,14 +460,11 @@ class EmpiricalNull:
         in_null: NDArray[np.bool_],
         floor: float,
         censored_share: float = CENSORED_SHARE,
-        from_lower_side: bool = False,
     ) -> EmpiricalNull:
         """Fitted to `values[in_null]`, the most extreme `censored_share` of the upper side
         censored."""
         fit = values[in_null]
         centre = float(np.median(fit))
-        if from_lower_side:
-            return cls._fit_lower_side(fit, centre, floor, censored_share)
         above = fit[fit > centre] - centre
         upper = 1.482602218505602 * float(np.median(above)) if above.size >= 5 else 0.0
         scale = max(robust_scale(fit, floor=floor), upper)
@@ -476,24 +473,6 @@ class EmpiricalNull:
         censor = float(np.quantile(side, 1 - censored_share)) if side.size >= 20 else None
         nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
         return cls(centre, scale, nu, float(fit.size))
-
-    @classmethod
-    def _fit_lower_side(
-        cls, fit: FloatArray, centre: float, floor: float, censored_share: float
-    ) -> EmpiricalNull:
-        """The null read off the side the accounts under test cannot reach: scale the lower
-        semi-MAD, tail a t fitted to the lower side mirrored. For a statistic whose departures
-        under test all go up and come together (padders who start at one date are up to 15 % of
-        an organisation, 30 % of its upper side), the upper side's scale and tail are theirs.
-        Fitted from half the accounts, so read as a null from half as many (`predictive`)."""
-        below = centre - fit[fit < centre]
-        lower = 1.482602218505602 * float(np.median(below)) if below.size >= 5 else 0.0
-        scale = max(lower, floor) if below.size >= 5 else robust_scale(fit, floor=floor)
-        side = below / scale
-        censor = float(np.quantile(side, 1 - censored_share)) if side.size >= 20 else None
-        z_fit = (fit - centre) / scale
-        nu = student_t_df(np.concatenate([side, -side]) if side.size >= 5 else z_fit, censor)
-        return cls(centre, scale, nu, float(max(below.size, 2)))
 
     @classmethod
     def from_params(cls, params: Mapping[str, float], prefix: str = "") -> EmpiricalNull:

@@ -89,17 +89,6 @@ JUMP_CENSORED_SHARE: Final = 0.4
 #: blind family's four launch organisations scanned with their date): a date is the user's
 #: hypothesis that people changed then, and the people who did are what it shows.
 SEARCH_NU_MAX: Final = 5.0
-#: A given date's null is read off its lower side where that is the narrower fit
-#: (`base.fit_organisation_null`). The date is the hypothesis that people rose from it, and the
-#: ones who did are the upper side: padders who start at a launch are up to 15 % of an
-#: organisation, and in the tactics family (`benchmarks/blind_tactics.py`) the upper side's fit
-#: came out 30 % wider than the honest people's with a tail of 2.1 degrees of freedom, and 0 of
-#: 29 launch padders reached `review` with the right date (z up to 6.9, p = 0.012). The lower
-#: side alone cost power where honest people fall more than they rise at a date (`simulate`,
-#: `families`: launch padders found with the right date 0.78 -> 0.69, 0.91 -> 0.85), hence the
-#: narrower of the two. The search is left as it is: its statistic is each account's largest
-#: rise, whose lower side is squeezed by the maximum.
-DATE_NULL_FROM_LOWER_SIDE: Final = True
 #: A fall in output explains a fall in usage and a rise explains a rise, up to this elasticity.
 MAX_ELASTICITY: Final = 1.0
 
@@ -401,13 +390,7 @@ def _fit(prepared: _Prepared, data: CheckData) -> NullModel | None:
     model: NullModel = {"elasticity": b, "period_days": float(prepared.period_days)}
     for mode in prepared.modes:
         statistic = {name: value for name, (value, _) in _chosen(prepared, mode, b).items()}
-        fitted = fit_organisation_null(
-            statistic,
-            data,
-            JUMP_CENSORED_SHARE,
-            prefix=f"{mode}_",
-            narrower_side=mode == "date" and DATE_NULL_FROM_LOWER_SIDE,
-        )
+        fitted = fit_organisation_null(statistic, data, JUMP_CENSORED_SHARE, prefix=f"{mode}_")
         if fitted is not None:
             model |= _bounded(EmpiricalNull.from_params(fitted, f"{mode}_"), mode).params(
                 f"{mode}_"
