@@ -177,6 +177,86 @@ def test_cli_output_to_dev_stdout_reaches_stdout_and_dev_full_is_74(tiny_org: Pa
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
 
+def test_a_directorys_links_and_special_files_are_named_as_skipped_never_dropped_in_silence(
+    tiny_org: Path, tmp_path: Path
+) -> None:
+    # A walk that follows no links passed over a linked folder of older logs in silence (the
+    # period shrank, the result changed); a dangling link and a FIFO likewise.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in ("usage.csv", "commits.csv"):
+        (logs / name).write_bytes((tiny_org / name).read_bytes())
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "older.csv").write_bytes((tiny_org / "usage.csv").read_bytes())
+    (logs / "archive").symlink_to(archive)
+    (logs / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    os.mkfifo(logs / "pipe.csv")
+    code, _, err = run("scan", str(logs), "-o", str(tmp_path / "r.csv"), "--exit-zero")
+    assert code == 0, err
+    assert "skipped 3 file(s)" in err
+    assert "archive (not a log: a link to a directory, not followed (name it to scan it))" in err
+    assert "gone.csv (not a log: a link to nothing)" in err
+    assert "pipe.csv (not a log: not a regular file)" in err
+    # Where the only usage log is behind the link, the error says what was skipped.
+    (logs / "usage.csv").unlink()
+    code, _, err = run("scan", str(logs), "-o", str(tmp_path / "r.csv"))
+    assert code == 65 and "no usage log among the inputs" in err
+    assert "skipped: " in err and "a link to a directory" in err
+
+
+SCAN_TINY_CSV: list[str] = [sys.executable, "-m", "tokenaudit", "scan", "-f", "csv", "--exit-zero"]
+
+
+def test_output_to_dev_stdout_writes_to_stdout_as_the_shell_opened_it(
+    tiny_org: Path, tmp_path: Path
+) -> None:
+    # Reopened, a `>>` file was truncated: what the shell had appended before was lost.
+    kept = tmp_path / "nightly.csv"
+    kept.write_text("EARLIER RUN\n")
+    with kept.open("ab") as appended:
+        code = subprocess.run(
+            [*SCAN_TINY_CSV, str(tiny_org), "-o", "/dev/stdout"],
+            stdout=appended,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+    assert code == 0
+    text = kept.read_text()
+    assert text.startswith("EARLIER RUN\nrank,account,status")
+
+
+def test_outputs_that_would_land_in_one_file_or_in_an_input_are_refused_before_the_run(
+    tiny_org: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "out.csv"
+    code, _, err = run("scan", str(tiny_org), "-o", str(report), "--rejects", str(report))
+    assert code == 2 and "--rejects" in err and "is also -o" in err
+    assert not report.exists()
+    usage = tmp_path / "usage.csv"
+    usage.write_bytes((tiny_org / "usage.csv").read_bytes())
+    before = usage.read_bytes()
+    code, _, err = run(
+        "scan", "--usage", str(usage), "--commits", str(tiny_org / "commits.csv"), "-o", str(usage)
+    )
+    assert code == 2 and "is also an input" in err
+    assert usage.read_bytes() == before
+    # Streams are written in place, never replaced: they may be shared.
+    code, out, err = run(
+        "scan",
+        str(tiny_org),
+        "-f",
+        "csv",
+        "--exit-zero",
+        "-o",
+        "/dev/stdout",
+        "--rejects",
+        "/dev/stdout",
+    )
+    assert code == 0, err
+    assert "rank,account,status" in out
+
+
 # ----------------------------------------------------------------------------- 16.2 memory
 
 
@@ -275,6 +355,43 @@ def test_implausible_and_overflowing_token_counts_are_rejected_rows(tmp_path: Pa
     assert "too large" in reasons[3]
     assert "implausible count 2000000000000000" in reasons[4]
     assert "output_tokens" in reasons[5]
+
+
+def test_a_negative_or_implausible_cost_is_a_rejected_row(tmp_path: Path) -> None:
+    # Accepted, a negative cost made an account's total negative and so "light usage" under
+    # --measure cost; 1.7e308 summed to inf and ended the run (exit 70).
+    path = tmp_path / "usage.csv"
+    path.write_text(
+        "timestamp,account,input_tokens,output_tokens,cost_usd\n"
+        "2026-03-02T10:00:00Z,ana@acme.example,1000,200,0.02\n"
+        "2026-03-02T10:00:00Z,ana@acme.example,1000,200,-1000\n"
+        "2026-03-02T10:00:00Z,ana@acme.example,1000,200,1.7e308\n"
+        "2026-03-02T10:00:00Z,ana@acme.example,1000,200,0\n"
+    )
+    frame, _ = load(path, tmp_path)
+    reasons = rejected(frame)
+    assert set(reasons) == {3, 4}
+    assert "amount out of range" in reasons[3] and "'-1000'" in reasons[3]
+    assert "over 1e9 USD" in reasons[4]
+
+
+@pytest.mark.parametrize("shape", ["ndjson", "json"])
+def test_a_lone_surrogate_in_json_is_a_rejected_row_not_the_end_of_the_run(
+    tmp_path: Path, shape: str
+) -> None:
+    # JSON may escape half of a surrogate pair; decoded, no UTF-8 holds it, and Polars took
+    # the run down with it (exit 70). Where the audit reads the value, the row is rejected.
+    good = {"timestamp": "2026-03-02T10:00:00Z", "account": "ana@acme.example"}
+    good |= {"input_tokens": 1000, "output_tokens": 200}
+    lines = [json.dumps(good), json.dumps(good).replace("ana@", "an\\ud800a@")]
+    lines.append(json.dumps(good | {"note": "cut \ud83d"}))  # a value nothing reads
+    path = tmp_path / f"usage.{shape}"
+    path.write_text("\n".join(lines) if shape == "ndjson" else "[" + ",".join(lines) + "]")
+    frame, _ = load(path, tmp_path)
+    reasons = rejected(frame)
+    assert list(reasons) == [2]
+    assert "column 'account': invalid UTF-8" in reasons[2]
+    assert frame.height == 3
 
 
 def test_token_totals_that_would_wrap_around_stop_the_run(tmp_path: Path) -> None:

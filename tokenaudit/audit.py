@@ -235,14 +235,20 @@ def _load(files: list[InputFile], cfg: AuditConfig, workdir: Path, *, careful: b
             "give either usage logs or an account-day panel (panel-sql), not both: "
             f"{by_kind[Kind.PANEL][0].file.name} is a panel, {by_kind[Kind.USAGE][0].file.name} a usage log",
         )
+    # What was skipped may be where the missing log is (a link to a directory, a FIFO).
+    unread = (
+        f"; skipped: {'; '.join(skipped[:3])}{' …' if len(skipped) > 3 else ''}" if skipped else ""
+    )
     if not by_kind[Kind.USAGE] and not by_kind[Kind.PANEL]:
         raise DataError(
             _names(files),
-            "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a token column)",
+            "no usage log among the inputs (a usage file needs 'timestamp', 'account' and a "
+            f"token column){unread}",
         )
     if not by_kind[Kind.COMMITS]:
         raise DataError(
-            _names(files), "no commit log among the inputs (give merged changes with --commits)"
+            _names(files),
+            f"no commit log among the inputs (give merged changes with --commits){unread}",
         )
     return _Inputs(loaded, skipped, by_kind)
 

@@ -62,7 +62,7 @@ from tokenaudit.cli_support import (
     workdir,
 )
 from tokenaudit.errors import ConfigError, DataError, ExitCode, OutputError, path_text
-from tokenaudit.output import check_output_path, write_atomically
+from tokenaudit.output import check_distinct_outputs, check_output_path, write_atomically
 
 if TYPE_CHECKING:
     from tokenaudit.config import AuditConfig
@@ -123,6 +123,15 @@ def scan(
         trail = load_trail(ctx, trail_options)
         key = pseudonym_key(audit.pseudonymize)
         files = input_files(inputs, audit, tmp)
+        check_distinct_outputs(
+            [
+                ("-o", out.output),
+                ("--rejects", out.rejects),
+                ("--save-reference", audit.save_reference),
+                ("--manifest", trail_options.manifest),
+            ],
+            [f.path for f in files],
+        )
         renderer = report_renderer(out)
         digests = wants_input_digests(renderer, trail, trail_options)
         with progress(f"auditing {len(files)} input file(s)"):
@@ -307,6 +316,7 @@ def teams(
         if out.output is not None:
             check_output_path(out.output)
         files = input_files(inputs, audit, tmp)
+        check_distinct_outputs([("-o", out.output)], [f.path for f in files])
         with progress(f"auditing {len(files)} input file(s)"):
             report = run_audit(files, cfg, tmp)
         _notes(report, cfg, verbose, per_person=False)

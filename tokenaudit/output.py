@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from tokenaudit.errors import OutputError, WriteError, path_text
+from tokenaudit.errors import ConfigError, OutputError, WriteError, path_text
 
 #: Paths that name an already-open stream of this process (`-o /dev/stdout`): written in place.
 _STREAM_PREFIXES: Final = ("/dev/fd/", "/dev/stdout", "/dev/stderr", "/proc/")
@@ -73,6 +75,30 @@ def check_output_path(path: Path) -> None:
         )
 
 
+def check_distinct_outputs(
+    targets: Sequence[tuple[str, Path | None]], inputs: Sequence[Path] = ()
+) -> None:
+    """Refuse, before the analysis, outputs that would land in one file (only the last would
+    be left: `--rejects` and `-o` on one path lost the quarantine list) or in an input (the
+    report would replace a log). Streams and devices are written in place, never replaced, so
+    they may be shared."""
+    by_file: dict[Path, str] = {}
+    for resolved, _ in (_target(p) for p in inputs):
+        by_file.setdefault(resolved, "an input")
+    for option, path in targets:
+        if path is None:
+            continue
+        resolved, st = _target(path)
+        if _in_place(path, resolved, st):
+            continue
+        if resolved in by_file:
+            raise ConfigError(
+                f"{option} {path_text(path)} is also {by_file[resolved]}: "
+                "each output needs a file of its own, and no input may be one"
+            )
+        by_file[resolved] = option
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISBLK(mode):
         return "block device"
@@ -95,12 +121,37 @@ def write_atomically(path: Path, text: str) -> None:
     _replace(path, resolved, st, text)
 
 
+def _own_stream(path: Path) -> int | None:
+    """The descriptor of this process that `path` names (`/dev/stdout`, `/dev/fd/3`,
+    `/proc/self/fd/1`), if it is open; None for any other path."""
+    text = os.path.abspath(path)
+    named = {"/dev/stdout": 1, "/dev/stderr": 2}.get(text)
+    for prefix in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
+        if text.startswith(prefix) and text[len(prefix) :].isdigit():
+            named = int(text[len(prefix) :])
+    if named is None:
+        return None
+    try:
+        os.fstat(named)
+    except OSError:
+        return None
+    return named
+
+
 def _write_in_place(path: Path, text: str) -> None:
     data = text.encode("utf-8")
+    own = _own_stream(path)
     try:
-        # O_TRUNC is what a shell's `>` does; devices and pipes ignore it. No O_CREAT: the
-        # path exists (a stream of this process, a device or a FIFO).
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
+        if own is not None:
+            # The stream as the shell opened it: opened again, a `>>` file would be truncated
+            # (O_TRUNC) and written from its start. Python's own buffer goes out first.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            fd = os.dup(own)
+        else:
+            # O_TRUNC is what a shell's `>` does; devices and pipes ignore it. No O_CREAT: the
+            # path exists (a device or a FIFO).
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise OutputError(f"cannot write {path_text(path)}: {exc.strerror or exc}") from exc
     try:

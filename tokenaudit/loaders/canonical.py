@@ -96,6 +96,10 @@ PLAUSIBLE_MAX: Final[dict[str, tuple[int, str]]] = {
     "lines_deleted": (10**10, "lines"),
     "files_changed": (10**8, "files"),
 }
+#: ... and the most one row may cost, in US dollars: no request, and no account's day, costs a
+#: billion. A negative cost or one past this is an error that would otherwise hide an account
+#: (a negative total under `--measure cost` made one "light usage") or overflow the totals.
+PLAUSIBLE_MAX_AMOUNT: Final[dict[str, float]] = {"cost_usd": 1e9}
 
 
 @dataclass(frozen=True)
@@ -627,6 +631,12 @@ def _read_values(
     return lf, zone_less
 
 
+def _short(amount: float) -> str:
+    """1e9 as `1e9`, not `1e+09`."""
+    mantissa, exponent = f"{amount:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _column_problems(
     raw: RawTable,
     kind: Kind,
@@ -663,6 +673,18 @@ def _column_problems(
                 + pl.lit(f" (over {most:.0e} {unit} in one row)".replace("+", ""))
             )
             problems.append(_coded(implausible, RejectCode.IMPLAUSIBLE_COUNT))
+    if canonical in PLAUSIBLE_MAX_AMOUNT:
+        most_amount = PLAUSIBLE_MAX_AMOUNT[canonical]
+        outside = pl.when((value < 0) | (value > most_amount)).then(pl.col(source))
+        problems.append(
+            _coded(
+                pl.lit(f"{label}amount out of range (negative, or over {_short(most_amount)} USD ")
+                + pl.lit("in one row) '")
+                + outside.cast(pl.String).str.slice(0, 40)
+                + pl.lit("'"),
+                RejectCode.OUT_OF_RANGE,
+            )
+        )
     if canonical in REQUIRED[kind] and canonical not in raw.optional:
         missing = pl.when(value.is_null() & ~present).then(pl.lit(label + "missing required value"))
         problems.append(_coded(missing, RejectCode.MISSING_VALUE))

@@ -1079,8 +1079,9 @@ def convert(records: Records, doc: Any) -> Converted | None:
     return None
 
 
-def rows_frame(converted: Converted) -> pl.DataFrame:
-    """Canonical rows as text columns (numbers written as JSON numbers), with `_line`."""
+def rows_frame(converted: Converted) -> tuple[pl.DataFrame, frozenset[str]]:
+    """Canonical rows as text columns (numbers written as JSON numbers), with `_line`; and the
+    columns whose values could not be text (`textframe.text_frame`)."""
     import json
 
     from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, USAGE_SCHEMA
@@ -1105,4 +1106,6 @@ def rows_frame(converted: Converted) -> pl.DataFrame:
             )
     data["_line"] = [row["_line"] for row in converted.rows]
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
-    return pl.DataFrame(data, schema=schema)
+    from tokenaudit.loaders.textframe import text_frame
+
+    return text_frame(data, schema)

@@ -27,6 +27,7 @@ import polars as pl
 from tokenaudit.errors import DataError, InputMissingError, RefusedExport, path_text
 from tokenaudit.loaders import exports
 from tokenaudit.loaders.sources import InputFile
+from tokenaudit.loaders.textframe import text_frame
 from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
 
@@ -448,9 +449,15 @@ def _export_from_table(table: RawTable) -> RawTable | None:
     return _from_export(converted, table.fmt, "line", list(table.unreadable))
 
 
-def _finish(df: pl.DataFrame, fmt: str, unit: str, unreadable: list[tuple[int, str]]) -> RawTable:
+def _finish(
+    frame: tuple[pl.DataFrame, frozenset[str]],
+    fmt: str,
+    unit: str,
+    unreadable: list[tuple[int, str]],
+) -> RawTable:
+    df, lossy = frame
     columns = tuple(c for c in df.columns if c != "_line")
-    return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable), rows=df.height)
+    return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable), rows=df.height, lossy=lossy)
 
 
 def _from_export(
@@ -465,7 +472,7 @@ def _from_export(
     if converted.rejects:
         # Records the converter recognised but could not use are rejects like unreadable lines.
         unreadable = sorted([*unreadable, *converted.rejects])
-    df = exports.rows_frame(converted)
+    df, lossy = exports.rows_frame(converted)
     columns = tuple(c for c in df.columns if c != "_line")
     return RawTable(
         df.lazy(),
@@ -478,6 +485,7 @@ def _from_export(
         optional=converted.optional,
         note=converted.note,
         rows=df.height,
+        lossy=lossy,
     )
 
 
@@ -548,7 +556,7 @@ def _read_delimited(
             # these when the stdlib reader splits the records otherwise (a lone CR in a cell).
             df = df.with_columns(_record_lines(path, rows, first_line, names, options))
             df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
-            return _finish(df.drop("_row"), fmt, "line", unreadable)
+            return _finish((df.drop("_row"), frozenset()), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
         # Rows with too many fields: left out of a copy (as blank lines, so line numbers hold)
         # that Polars can read as usual, each one an unreadable row. Memory stays that of the
@@ -836,7 +844,7 @@ def _read_delimited_slowly(
     data: dict[str, list[Any]] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     data["_line"] = lines
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
-    return _finish(pl.DataFrame(data, schema=schema), fmt, "line", unreadable)
+    return _finish((pl.DataFrame(data, schema=schema), frozenset()), fmt, "line", unreadable)
 
 
 def _scalar_text(value: Any) -> str | None:
@@ -856,7 +864,7 @@ def _scalar_text(value: Any) -> str | None:
 
 def _records_frame(
     records: list[tuple[int, dict[str, Any]]], file: InputFile, unit: str
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, frozenset[str]]:
     names: dict[str, None] = {}
     for line, rec in records:
         columns = dict.fromkeys(normalise_column(str(key)) for key in rec)
@@ -870,7 +878,7 @@ def _records_frame(
             data[n].append(_scalar_text(norm.get(n)))
     data["_line"] = [line for line, _ in records]
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
-    return pl.DataFrame(data, schema=schema)
+    return text_frame(data, schema)
 
 
 def _duplicate_keys(file: InputFile, unit: str, line: int, rec: dict[str, Any]) -> DataError:

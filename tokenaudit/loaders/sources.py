@@ -88,11 +88,15 @@ def not_a_log(relative: Path) -> str | None:
     return None
 
 
-def _walk(root: Path) -> list[Path]:
-    """Every non-hidden regular file under `root`, plus counted clutter such as `.DS_Store`.
+def _walk(root: Path) -> list[tuple[Path, str | None]]:
+    """Every non-hidden regular file under `root`, plus counted clutter such as `.DS_Store`,
+    and every other entry that is not followed or not read, with why: a link to a directory (a
+    walk that followed links could loop, or read one folder twice), a link to nothing, a FIFO
+    or a socket (opening one would wait for a writer). Skipped, they are still named: no input
+    is dropped in silence.
 
     A subdirectory that cannot be listed is an unreadable input (exit 66), not silence."""
-    found: list[Path] = []
+    found: list[tuple[Path, str | None]] = []
 
     def fail(exc: OSError) -> None:
         where = exc.filename or str(root)
@@ -100,13 +104,26 @@ def _walk(root: Path) -> list[Path]:
 
     for here, dirs, names in os.walk(root, onerror=fail):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            path = Path(here) / name
+            if path.is_symlink():
+                found.append((path, "a link to a directory, not followed (name it to scan it)"))
         for name in names:
             if name.startswith(".") and name.lower() not in _COUNTED_HIDDEN:
                 continue
             path = Path(here) / name
             if path.is_file():
-                found.append(path)
+                found.append((path, None))
+            else:
+                found.append((path, _not_a_file(path)))
     return sorted(found)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a directory's entry that is no regular file is not read."""
+    if path.is_symlink() and not path.exists():
+        return "a link to nothing"
+    return "not a regular file"
 
 
 def expand_paths(
@@ -133,10 +150,10 @@ def expand_paths(
                     forced_kind,
                     in_directory=True,
                     root=path,
-                    not_a_log=not_a_log(p.relative_to(path)),
+                    not_a_log=unread or not_a_log(p.relative_to(path)),
                     max_expanded=max_expanded,
                 )
-                for p in _walk(path)
+                for p, unread in _walk(path)
             ]
             if not any(f.not_a_log is None for f in found):
                 skipped = f" ({len(found)} file(s) that are not logs skipped)" if found else ""

@@ -31,7 +31,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -49,6 +49,7 @@ from tokenaudit.loaders.canonical import (
 )
 from tokenaudit.loaders.readers import _SNIFF_BYTES, RawTable, sniff_bytes
 from tokenaudit.loaders.sources import InputFile
+from tokenaudit.loaders.textframe import text_frame
 from tokenaudit.rejects import Reason, RejectCode
 from tokenaudit.schema import Kind
 
@@ -371,7 +372,7 @@ def _type_batch(
     ]
     del rows
     schema: dict[str, Any] = {n: pl.String for n in data} | {"_line": pl.Int64}
-    frame = pl.DataFrame({**data, "_line": lines}, schema=schema)
+    frame, lossy = text_frame({**data, "_line": lines}, schema)
     del data, lines
     raw = RawTable(
         frame.lazy(),
@@ -382,13 +383,12 @@ def _type_batch(
         source=batch.source,
         optional=frozenset({"account"}),
         rows=frame.height,
+        lossy=lossy,
     )
     usage = SCHEMAS[Kind.USAGE]
     mapping = _resolve_columns(raw.columns, usage)
     lf = _prune_to_period(raw.frame, mapping["timestamp"], period)
-    raw = RawTable(
-        lf, raw.columns, raw.fmt, raw.unit, kind=raw.kind, source=raw.source, optional=raw.optional
-    )
+    raw = replace(raw, frame=lf, rows=0)
     typed = _canonicalise(raw, usage, mapping, Kind.USAGE, "", assume_tz)
     typed = typed.with_columns(
         pl.col("source").fill_null(batch.source),
