@@ -357,6 +357,14 @@ def test_implausible_and_overflowing_token_counts_are_rejected_rows(tmp_path: Pa
     assert "output_tokens" in reasons[5]
 
 
+def test_nan_is_not_a_number_rather_than_a_number_too_large(tmp_path: Path) -> None:
+    # Polars orders NaN above every number, so it was called "number too large".
+    path = tmp_path / "usage.csv"
+    path.write_text(HEADER + "2026-03-02T10:00:00Z,ana@acme.example,NaN,1\n" + ROW)
+    frame, _ = load(path, tmp_path)
+    assert rejected(frame) == {2: "column 'input_tokens': not a whole number 'NaN'"}
+
+
 def test_a_negative_or_implausible_cost_is_a_rejected_row(tmp_path: Path) -> None:
     # Accepted, a negative cost made an account's total negative and so "light usage" under
     # --measure cost; 1.7e308 summed to inf and ended the run (exit 70).

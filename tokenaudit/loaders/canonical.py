@@ -717,7 +717,8 @@ def _value_problems(
     elif isinstance(dtype, pl.Int64 | pl.Float64):
         what = "not a whole number" if dtype == pl.Int64() else "not a number"
         as_number = raw_text.str.strip_chars().cast(pl.Float64, strict=False)
-        too_large = as_number.abs() >= _MAX_INT
+        # Polars orders NaN above every number: "NaN" is not a number, not a large one.
+        too_large = (as_number.abs() >= _MAX_INT) & as_number.is_not_nan()
         problems.append(
             (
                 pl.when(present).then(
