@@ -357,6 +357,15 @@ def test_implausible_and_overflowing_token_counts_are_rejected_rows(tmp_path: Pa
     assert "output_tokens" in reasons[5]
 
 
+def test_a_csv_whose_lines_end_with_a_lone_cr_is_refused_saying_so(tmp_path: Path) -> None:
+    # Its first "line" is the whole file: left out for its length, it read as "no header row".
+    path = tmp_path / "usage.csv"
+    path.write_text((HEADER + ROW * 25_000).replace("\n", "\r"), newline="")
+    with pytest.raises(DataError, match="lone CR") as caught:
+        load(path, tmp_path)
+    assert caught.value.line == 1
+
+
 def test_nan_is_not_a_number_rather_than_a_number_too_large(tmp_path: Path) -> None:
     # Polars orders NaN above every number, so it was called "number too large".
     path = tmp_path / "usage.csv"

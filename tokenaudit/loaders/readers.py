@@ -499,6 +499,25 @@ def _check_duplicate_columns(file: InputFile, names: list[str]) -> list[str]:
     return normalised
 
 
+def _why_no_header(original: Path) -> str:
+    """What an empty first line may mean: one left out for its length (`_LineGuard`), and
+    whether the file ends its lines with a lone CR, which no reader here splits on."""
+    try:
+        with original.open("rb") as fh:
+            head = fh.read(MAX_LINE_BYTES + 1)
+    except OSError:
+        return ""
+    compressed = head.startswith((b"\x1f\x8b", b"\xfd7zXZ", b"BZh"))
+    if compressed or b"\n" in head or len(head) <= MAX_LINE_BYTES:
+        return ""
+    if b"\r" in head:
+        return (
+            f": the first line is longer than {_size_text(MAX_LINE_BYTES)}; its lines end "
+            "with a lone CR (classic Mac line ends: convert them to LF or CRLF)"
+        )
+    return f": the first line is longer than {_size_text(MAX_LINE_BYTES)}"
+
+
 def _read_delimited(
     file: InputFile,
     path: Path,
@@ -519,7 +538,7 @@ def _read_delimited(
         )
     names = _check_duplicate_columns(file, header_row)
     if not any(names):
-        raise DataError(file.name, "no header row", line=1)
+        raise DataError(file.name, "no header row" + _why_no_header(file.path), line=1)
     options: dict[str, Any] = {
         "separator": sep,
         "infer_schema": False,
