@@ -147,8 +147,8 @@ def likely_aliases(
     known = known or {}
     people = set(accounts)
     registered = set(known.values())
-    folded = {_fold(k): v for k, v in known.items() if "@" not in k and v in people}
-    logins = {k: v for k, v in folded.items() if len(k) >= _MIN_NAME_KEY}
+    mapped = ((_fold(alias), who) for alias, who in known.items() if "@" not in alias)
+    logins = {key: who for key, who in mapped if who in people and len(key) >= _MIN_NAME_KEY}
     keys: dict[str, set[str]] = {}
     named_authors = [a for a in authors if len(_name_parts(a)) >= 2]
     for person in sorted(people | registered | set(named_authors)):

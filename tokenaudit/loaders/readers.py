@@ -139,6 +139,9 @@ class _LineGuard:
         self.pending = bytearray()
         self.pending_len = 0
         self.dropping = False
+        #: Whether the line being dropped has a CR in its first `limit` bytes: a file whose lines
+        #: end with a lone CR is one line to a reader that splits on LF.
+        self.carriage_return = False
         self.long: list[tuple[int, str]] = []
 
     def _grow(self, part: bytes) -> None:
@@ -147,6 +150,7 @@ class _LineGuard:
             return
         if self.pending_len > self.limit:
             self.dropping = True
+            self.carriage_return = b"\r" in self.pending or b"\r" in part
             self.pending = bytearray()
         else:
             self.pending += part
@@ -159,7 +163,13 @@ class _LineGuard:
                     Reason(
                         RejectCode.LINE_TOO_LONG,
                         f"line is longer than {_size_text(self.limit)} "
-                        f"({_size_text(self.pending_len)} or more); not read",
+                        f"({_size_text(self.pending_len)} or more); not read"
+                        + (
+                            "; its lines end with a lone CR (classic Mac line ends: "
+                            "convert them to LF or CRLF)"
+                            if self.carriage_return
+                            else ""
+                        ),
                     ),
                 )
             )
@@ -167,6 +177,7 @@ class _LineGuard:
         else:
             out = bytes(self.pending) + newline
         self.pending, self.pending_len, self.dropping = bytearray(), 0, False
+        self.carriage_return = False
         return out
 
     def feed(self, chunk: bytes) -> bytes:
@@ -424,6 +435,10 @@ def _read_format(
     fmt, path = plain.fmt, plain.path
     label = "+".join(x for x in (fmt, plain.compression, plain.transcoded.lower()) if x)
     if fmt in ("csv", "tsv"):
+        dropped = [why for line, why in plain.long_lines if line == 1]
+        if dropped:
+            # The header itself was left out for its length: say why, not "no header row".
+            raise DataError(file.name, f"no header row: {dropped[0]}", line=1)
         sep = "\t" if fmt == "tsv" else ","
         table = _read_delimited(file, path, label, sep, workdir, careful=careful)
         return _export_from_table(table) or table
@@ -450,12 +465,12 @@ def _export_from_table(table: RawTable) -> RawTable | None:
 
 
 def _finish(
-    frame: tuple[pl.DataFrame, frozenset[str]],
+    df: pl.DataFrame,
     fmt: str,
     unit: str,
     unreadable: list[tuple[int, str]],
+    lossy: frozenset[str] = frozenset(),
 ) -> RawTable:
-    df, lossy = frame
     columns = tuple(c for c in df.columns if c != "_line")
     return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable), rows=df.height, lossy=lossy)
 
@@ -499,25 +514,6 @@ def _check_duplicate_columns(file: InputFile, names: list[str]) -> list[str]:
     return normalised
 
 
-def _why_no_header(original: Path) -> str:
-    """What an empty first line may mean: one left out for its length (`_LineGuard`), and
-    whether the file ends its lines with a lone CR, which no reader here splits on."""
-    try:
-        with original.open("rb") as fh:
-            head = fh.read(MAX_LINE_BYTES + 1)
-    except OSError:
-        return ""
-    compressed = head.startswith((b"\x1f\x8b", b"\xfd7zXZ", b"BZh"))
-    if compressed or b"\n" in head or len(head) <= MAX_LINE_BYTES:
-        return ""
-    if b"\r" in head:
-        return (
-            f": the first line is longer than {_size_text(MAX_LINE_BYTES)}; its lines end "
-            "with a lone CR (classic Mac line ends: convert them to LF or CRLF)"
-        )
-    return f": the first line is longer than {_size_text(MAX_LINE_BYTES)}"
-
-
 def _read_delimited(
     file: InputFile,
     path: Path,
@@ -538,7 +534,7 @@ def _read_delimited(
         )
     names = _check_duplicate_columns(file, header_row)
     if not any(names):
-        raise DataError(file.name, "no header row" + _why_no_header(file.path), line=1)
+        raise DataError(file.name, "no header row", line=1)
     options: dict[str, Any] = {
         "separator": sep,
         "infer_schema": False,
@@ -575,7 +571,7 @@ def _read_delimited(
             # these when the stdlib reader splits the records otherwise (a lone CR in a cell).
             df = df.with_columns(_record_lines(path, rows, first_line, names, options))
             df, unreadable = _drop_short_and_blank_rows(df, path, sep, len(names))
-            return _finish((df.drop("_row"), frozenset()), fmt, "line", unreadable)
+            return _finish(df.drop("_row"), fmt, "line", unreadable)
     except pl.exceptions.PolarsError:
         # Rows with too many fields: left out of a copy (as blank lines, so line numbers hold)
         # that Polars can read as usual, each one an unreadable row. Memory stays that of the
@@ -863,7 +859,7 @@ def _read_delimited_slowly(
     data: dict[str, list[Any]] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     data["_line"] = lines
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
-    return _finish((pl.DataFrame(data, schema=schema), frozenset()), fmt, "line", unreadable)
+    return _finish(pl.DataFrame(data, schema=schema), fmt, "line", unreadable)
 
 
 def _scalar_text(value: Any) -> str | None:
@@ -1075,7 +1071,8 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, doc)
     if converted is not None:
         return _from_export(converted, fmt, "record", unreadable, file.name)
-    return _finish(_records_frame(records, file, "record"), fmt, "record", unreadable)
+    df, lossy = _records_frame(records, file, "record")
+    return _finish(df, fmt, "record", unreadable, lossy)
 
 
 def _json_records(doc: Any) -> list[Any] | None:
@@ -1142,7 +1139,8 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, None)
     if converted is not None:
         return _from_export(converted, fmt, "line", unreadable, file.name)
-    return _finish(_records_frame(records, file, "line"), fmt, "line", unreadable)
+    df, lossy = _records_frame(records, file, "line")
+    return _finish(df, fmt, "line", unreadable, lossy)
 
 
 def _read_parquet(file: InputFile, path: Path, fmt: str) -> RawTable:
