@@ -123,6 +123,58 @@ def test_invalid_utf8_is_rejected_not_mangled(tmp_path: Path) -> None:
     assert good["account"].to_list() == ["dana"]
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_real_replacement_character_in_a_utf8_csv_is_text_not_a_rejected_row(
+    tmp_path: Path, compressed: bool
+) -> None:
+    # An upstream tool that met a bad byte wrote U+FFFD itself (valid UTF-8: EF BF BD). In a
+    # file that is UTF-8 throughout, nothing was lost on reading: the row is the person's.
+    body = (
+        "timestamp,account,input_tokens\n"
+        "2026-03-02T09:00:00Z,caf\ufffd,5\n"
+        "2026-03-02T09:00:00Z,dana,5\n"
+        "2026-03-02T09:00:00Z,zo\u00eb,5\n"
+    ).encode()
+    path = tmp_path / ("u.csv.gz" if compressed else "u.csv")
+    path.write_bytes(gzip.compress(body) if compressed else body)
+    good, bad = load(path, tmp_path)
+    assert bad.is_empty()
+    assert sorted(good["account"].to_list()) == ["caf\ufffd", "dana", "zo\u00eb"]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_a_file_with_one_bad_byte_has_every_replacement_character_rejected(
+    tmp_path: Path, compressed: bool
+) -> None:
+    # Once a byte is not UTF-8, a U+FFFD read from the file may stand for it: each such row is
+    # rejected, the rest are read.
+    body = (
+        b"timestamp,account,input_tokens\n"
+        b"2026-03-02T09:00:00Z,d\xffna,5\n"
+        + "2026-03-02T09:00:00Z,caf\ufffd,5\n".encode()
+        + b"2026-03-02T09:00:00Z,dana,5\n"
+    )
+    path = tmp_path / ("u.csv.gz" if compressed else "u.csv")
+    path.write_bytes(gzip.compress(body) if compressed else body)
+    good, bad = load(path, tmp_path)
+    assert bad["_reject"].to_list() == ["column 'account': invalid UTF-8"] * 2
+    assert good["account"].to_list() == ["dana"]
+
+
+def test_a_utf8_character_split_across_read_chunks_is_still_utf8(tmp_path: Path) -> None:
+    from tokenaudit.loaders.readers import _Utf8Check
+
+    text = ("zo\u00eb \u4e2d\u6587 \U0001f600 " * 50).encode()
+    for cut in range(1, 12):
+        check = _Utf8Check()
+        for start in range(0, len(text), cut):
+            check.feed(text[start : start + cut])
+        assert check.close(), cut
+    truncated = _Utf8Check()
+    truncated.feed("\u4e2d".encode()[:2])
+    assert not truncated.close()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "ndjson", "parquet", "csv.gz", "json.gz"])
 def test_every_format_reads_the_same_rows(tmp_path: Path, fmt: str) -> None:
     frame = pl.DataFrame(usage_rows())

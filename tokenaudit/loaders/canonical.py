@@ -755,10 +755,11 @@ def _value_problems(
             )
         )
     elif src_dtype == pl.String and (
-        raw.fmt.split("+")[0] in ("csv", "tsv") or source in raw.lossy
+        (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy
     ):
         # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the Parquet
-        # reader for bytes): such a value is corrupt, not text.
+        # reader for bytes): such a value is corrupt, not text. In a file found to be UTF-8
+        # throughout (`RawTable.valid_utf8`) a U+FFFD is the character an upstream tool wrote.
         # (A number or timestamp holding one is already unreadable and says so first.)
         corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
             pl.lit(label + "invalid UTF-8")
