@@ -411,6 +411,27 @@ def test_a_lone_surrogate_in_json_is_a_rejected_row_not_the_end_of_the_run(
     assert frame.height == 3
 
 
+@pytest.mark.parametrize("shape", ["ndjson", "json"])
+def test_a_json_object_array_or_boolean_is_no_account_name(tmp_path: Path, shape: str) -> None:
+    # Read as its JSON text, `{"a": 1}` became an account of its own, reported as a person.
+    # A number stays a name: user ids are often numbers.
+    row = {"timestamp": "2026-03-02T10:00:00Z", "input_tokens": 1000, "output_tokens": 200}
+    accounts: list[object] = ["ana@acme.example", {"a": 1}, ["b"], True, 12345]
+    lines = [json.dumps(row | {"account": account}) for account in accounts]
+    path = tmp_path / f"usage.{shape}"
+    path.write_text("\n".join(lines) if shape == "ndjson" else "[" + ",".join(lines) + "]")
+    frame, _ = load(path, tmp_path)
+    reasons = rejected(frame)
+    assert sorted(reasons) == [2, 3, 4]
+    assert reasons[2] == (
+        "column 'account': a JSON object, array or true/false, not text '{\"a\": 1}'"
+    )
+    assert sorted(frame.filter(pl.col("_reject").is_null())["account"].to_list()) == [
+        "12345",
+        "ana@acme.example",
+    ]
+
+
 def test_token_totals_that_would_wrap_around_stop_the_run(tmp_path: Path) -> None:
     path = tmp_path / "usage.csv"
     rows = "".join(

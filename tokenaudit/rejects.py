@@ -35,6 +35,8 @@ class RejectCode(StrEnum):
     NEGATIVE_COUNT = "negative_count"
     IMPLAUSIBLE_COUNT = "implausible_count"
     BAD_BOOLEAN = "bad_boolean"
+    #: A JSON object, array or true/false where a name or id belongs.
+    NOT_TEXT = "not_text"
     # --- an export's record that does not add up (loaders/exports.py)
     INCONSISTENT_TOTAL = "inconsistent_total"
     # --- set aside while the panel is built (ingest.py, panel.py)

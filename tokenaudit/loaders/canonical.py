@@ -754,15 +754,22 @@ def _value_problems(
                 RejectCode.BAD_DATE if isinstance(dtype, pl.Date) else RejectCode.BAD_BOOLEAN,
             )
         )
-    elif src_dtype == pl.String and (
-        (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy
-    ):
-        # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the Parquet
-        # reader for bytes): such a value is corrupt, not text. In a file found to be UTF-8
-        # throughout (`RawTable.valid_utf8`) a U+FFFD is the character an upstream tool wrote.
-        # (A number or timestamp holding one is already unreadable and says so first.)
-        corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
-            pl.lit(label + "invalid UTF-8")
-        )
-        problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
+    elif src_dtype == pl.String:
+        if (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy:
+            # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the
+            # Parquet reader for bytes): such a value is corrupt, not text. In a file found to be
+            # UTF-8 throughout (`RawTable.valid_utf8`) a U+FFFD is the character an upstream
+            # tool wrote. (A number or timestamp holding one is already unreadable and says so.)
+            corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
+                pl.lit(label + "invalid UTF-8")
+            )
+            problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
+        lines = raw.structured.get(source)
+        if lines:
+            # Read as its JSON text, `{"id": 7}` would be somebody's name.
+            shown = pl.lit(label + "a JSON object, array or true/false, not text '")
+            not_text = pl.when(pl.col("_line").is_in(pl.Series(lines, dtype=pl.Int64))).then(
+                shown + pl.col(source).str.slice(0, 40) + pl.lit("'")
+            )
+            problems.append(_coded(not_text, RejectCode.NOT_TEXT))
     return problems

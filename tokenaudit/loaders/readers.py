@@ -18,7 +18,8 @@ import os
 import shutil
 import tempfile
 import zlib
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -66,6 +67,10 @@ class RawTable:
     #: Every byte of the file was found to be UTF-8 before it was read: a U+FFFD in a CSV
     #: value is then the character itself, not the reader's stand-in for a bad byte.
     valid_utf8: bool = False
+    #: Per column of a JSON file: the lines (`_line`) whose value was an object, an array or
+    #: true/false, held as its JSON text. Such a value is no name or id (`canonical` rejects
+    #: it where the audit reads text); a number is (user ids often are).
+    structured: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def normalise_column(name: str) -> str:
@@ -555,9 +560,19 @@ def _finish(
     unit: str,
     unreadable: list[tuple[int, str]],
     lossy: frozenset[str] = frozenset(),
+    structured: Mapping[str, tuple[int, ...]] | None = None,
 ) -> RawTable:
     columns = tuple(c for c in df.columns if c != "_line")
-    return RawTable(df.lazy(), columns, fmt, unit, tuple(unreadable), rows=df.height, lossy=lossy)
+    return RawTable(
+        df.lazy(),
+        columns,
+        fmt,
+        unit,
+        tuple(unreadable),
+        rows=df.height,
+        lossy=lossy,
+        structured=structured or {},
+    )
 
 
 def _from_export(
@@ -964,7 +979,9 @@ def _scalar_text(value: Any) -> str | None:
 
 def _records_frame(
     records: list[tuple[int, dict[str, Any]]], file: InputFile, unit: str
-) -> tuple[pl.DataFrame, frozenset[str]]:
+) -> tuple[pl.DataFrame, frozenset[str], dict[str, tuple[int, ...]]]:
+    """The records as text columns, the columns `text_frame` found lossy, and per column the
+    lines whose value was structured (see `RawTable.structured`)."""
     names: dict[str, None] = {}
     for line, rec in records:
         columns = dict.fromkeys(normalise_column(str(key)) for key in rec)
@@ -972,13 +989,18 @@ def _records_frame(
             raise _duplicate_keys(file, unit, line, rec)
         names.update(columns)
     data: dict[str, list[Any]] = {n: [] for n in names}
-    for _, rec in records:
+    structured: dict[str, list[int]] = {}
+    for line, rec in records:
         norm = {normalise_column(str(k)): v for k, v in rec.items()}
         for n in names:
-            data[n].append(_scalar_text(norm.get(n)))
+            value = norm.get(n)
+            if isinstance(value, dict | list | bool):
+                structured.setdefault(n, []).append(line)
+            data[n].append(_scalar_text(value))
     data["_line"] = [line for line, _ in records]
     schema: dict[str, Any] = {n: pl.String for n in names} | {"_line": pl.Int64}
-    return text_frame(data, schema)
+    df, lossy = text_frame(data, schema)
+    return df, lossy, {n: tuple(lines) for n, lines in structured.items()}
 
 
 def _duplicate_keys(file: InputFile, unit: str, line: int, rec: dict[str, Any]) -> DataError:
@@ -1156,8 +1178,8 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, doc)
     if converted is not None:
         return _from_export(converted, fmt, "record", unreadable, file.name)
-    df, lossy = _records_frame(records, file, "record")
-    return _finish(df, fmt, "record", unreadable, lossy)
+    df, lossy, structured = _records_frame(records, file, "record")
+    return _finish(df, fmt, "record", unreadable, lossy, structured)
 
 
 def _json_records(doc: Any) -> list[Any] | None:
@@ -1224,8 +1246,8 @@ def _read_ndjson(file: InputFile, path: Path, fmt: str) -> RawTable:
     converted = exports.convert(records, None)
     if converted is not None:
         return _from_export(converted, fmt, "line", unreadable, file.name)
-    df, lossy = _records_frame(records, file, "line")
-    return _finish(df, fmt, "line", unreadable, lossy)
+    df, lossy, structured = _records_frame(records, file, "line")
+    return _finish(df, fmt, "line", unreadable, lossy, structured)
 
 
 def _read_parquet(file: InputFile, path: Path, fmt: str) -> RawTable:
