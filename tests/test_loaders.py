@@ -264,3 +264,91 @@ def test_missing_path_is_an_input_error() -> None:
 def test_forced_kind_overrides_detection(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="missing required column 'merged_at'"):
         load(DATA / "usage_basic.csv", tmp_path, Kind.COMMITS)
+
+
+_SPELLINGS = [
+    "2026-01-07T08:37:05.424Z",
+    "2026-01-07T08:37:05Z",
+    "2026-01-07T08:37:05.424123Z",
+    "2026-01-07T08:37:05.424123+00:00",
+    "2026-01-07T08:37:05+00:00",
+    "2026-01-07 08:37:05.424Z",
+    "2026-01-07 08:37:05+00:00",
+    "2024-02-29T23:59:59.999Z",
+    "2025-02-29T10:00:00Z",
+    "2026-12-31T23:59:60Z",
+    "2026-12-31T24:00:00Z",
+    "2026-01-07T08:37:05.42Z",
+    "2026-01-07T08:37:05.424+00:00",
+    "2026-01-07T08:37:05.424123+01:00",
+]
+
+
+def test_fixed_width_utc_formats_read_only_what_the_general_format_reads_and_the_same_instant() -> (
+    None
+):
+    import random
+
+    from tokenaudit.loaders.canonical import (
+        _TS_FORMATS_FIXED_UTC,
+        _TS_FORMATS_WITH_ZONE,
+        _fixed_utc,
+    )
+
+    rng = random.Random(7)
+    alphabet = "0123456789-:.TZ +zt,\u0660x"
+    corpus = set(_SPELLINGS)
+    for _ in range(30_000):
+        chars = list(rng.choice(_SPELLINGS))
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(chars))
+            roll = rng.random()
+            if roll < 0.4:
+                chars[at] = rng.choice(alphabet)
+            elif roll < 0.7:
+                chars.insert(at, rng.choice(alphabet))
+            else:
+                del chars[at]
+        corpus.add("".join(chars))
+    frame = pl.DataFrame({"v": sorted(corpus)})
+    general = frame.select(
+        pl.coalesce(
+            pl.col("v").str.to_datetime(f, time_zone="UTC", time_unit="us", strict=False)
+            for f in _TS_FORMATS_WITH_ZONE
+        )
+    ).to_series()
+    for fmt in _TS_FORMATS_FIXED_UTC:
+        fixed = frame.select(_fixed_utc(pl.col("v"), fmt)).to_series()
+        read = fixed.is_not_null()
+        assert read.any(), fmt
+        assert (general.filter(read) == fixed.filter(read)).all(), fmt
+
+
+def test_a_file_whose_spelling_changes_after_its_first_rows_reads_every_row(
+    tmp_path: Path,
+) -> None:
+    # The first rows choose a fast reader for the usual spelling; the rows it cannot read are
+    # read by the general one, each to its own instant.
+    lines = ["timestamp,account,input_tokens"]
+    lines += [f"2026-03-02T09:{i // 60:02d}:{i % 60:02d}.250Z,ana,5" for i in range(300)]
+    lines += [
+        "2026-03-02T11:00:00+02:00,ana,5",
+        " 2026-03-02T09:30:00.5Z ,ana,5",
+        "2026-03-02T09:31:00Z,ana,5",
+        "2026-03-02 09:32:00.123456+00:00,ana,5",
+        "1772444000,ana,5",
+    ]
+    path = tmp_path / "u.csv"
+    path.write_text("\n".join(lines) + "\n")
+    good, bad = load(path, tmp_path)
+    assert bad.is_empty()
+    assert good.height == 305
+    utc = UTC
+    assert good["timestamp"].to_list()[-5:] == [
+        datetime(2026, 3, 2, 9, 0, tzinfo=utc),
+        datetime(2026, 3, 2, 9, 30, 0, 500_000, tzinfo=utc),
+        datetime(2026, 3, 2, 9, 31, tzinfo=utc),
+        datetime(2026, 3, 2, 9, 32, 0, 123_456, tzinfo=utc),
+        datetime.fromtimestamp(1772444000, tz=utc),
+    ]
+    assert good["timestamp"][1] == datetime(2026, 3, 2, 9, 0, 1, 250_000, tzinfo=utc)

@@ -74,6 +74,22 @@ _PANEL_MARKERS: Final = frozenset({"account", "day", "tokens", "rows", "max_gap_
 
 _TS_FORMATS_WITH_ZONE: Final = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _TS_FORMATS_NAIVE: Final = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M")
+#: The usual UTC spellings at a fixed width (JavaScript's `toISOString`, Python's `isoformat`
+#: of a UTC time, whole seconds): Polars reads a fixed-width format by position, four times as
+#: fast as the general formats above (5M rows: about 1.5 s of CPU less). Each reads only what
+#: the general format reads, to the same instant (`tests/test_loaders.py` holds this over
+#: mutated spellings); a row it cannot read goes to the general formats.
+_TS_FORMATS_FIXED_UTC: Final = (
+    "%Y-%m-%dT%H:%M:%S.%3fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%6fZ",
+    "%Y-%m-%dT%H:%M:%S.%6f+00:00",
+    "%Y-%m-%dT%H:%M:%S+00:00",
+    "%Y-%m-%d %H:%M:%S.%3fZ",
+    "%Y-%m-%d %H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S.%6f+00:00",
+    "%Y-%m-%d %H:%M:%S+00:00",
+)
 _MAX_INT: Final = 2**62
 _EXACT_INT: Final = 2**53
 #: Timestamps outside these years are not plausible log times (year 0 or 9999 is a typo or a
@@ -329,16 +345,38 @@ def _localise(naive: pl.Expr, zone: str) -> pl.Expr:
 _ZONED_PARSERS: Final = len(_TS_FORMATS_WITH_ZONE) + 2
 
 
-def _best_parser(raw: pl.LazyFrame, source: str, assume_tz: str | None) -> int:
-    """The parser that reads most of a sample of the column as it is (unstripped)."""
+def _timestamp_sample(raw: pl.LazyFrame, source: str) -> pl.DataFrame:
+    """The first values of a text column, as they are (unstripped), as column `v`."""
     sample = raw.select(pl.col(source).cast(pl.String)).head(200).collect().to_series()
-    sample = sample.drop_nulls()
+    return sample.drop_nulls().to_frame("v")
+
+
+def _best_parser(sample: pl.DataFrame, assume_tz: str | None) -> int:
+    """The parser that reads most of a `_timestamp_sample`."""
     if sample.is_empty():
         return 0
-    frame = sample.to_frame("v")
     parsers = timestamp_parsers(pl.col("v"), assume_tz)
-    hits = [frame.select(p.is_not_null().sum()).item() for p in parsers]
+    hits = [sample.select(p.is_not_null().sum()).item() for p in parsers]
     return int(max(range(len(hits)), key=lambda i: (hits[i], -i)))
+
+
+def _fixed_width_parser(sample: pl.DataFrame, general: pl.Expr) -> str | None:
+    """The `_TS_FORMATS_FIXED_UTC` format that reads every value of a `_timestamp_sample` that
+    `general` (the parser `_best_parser` chose) reads, to the same instant; None if none does."""
+    if sample.is_empty():
+        return None
+    read = sample.select(general.alias("g")).to_series()
+    if not read.null_count() < read.len():
+        return None
+    for fmt in _TS_FORMATS_FIXED_UTC:
+        fixed = sample.select(_fixed_utc(pl.col("v"), fmt)).to_series()
+        if fixed.eq_missing(read).all():
+            return fmt
+    return None
+
+
+def _fixed_utc(expr: pl.Expr, fmt: str) -> pl.Expr:
+    return expr.str.to_datetime(fmt, time_zone="UTC", time_unit="us", strict=False)
 
 
 @dataclass(frozen=True)
@@ -382,7 +420,13 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
         if src_dtype.is_numeric():
             as_text = col.cast(pl.Int64, strict=False).cast(pl.String)
             return _Typing(pl.coalesce(timestamp_parsers(as_text, None)))
-        first = _best_parser(raw, source, assume_tz)
+        sample = _timestamp_sample(raw, source)
+        first = _best_parser(sample, assume_tz)
+        fast = timestamp_parsers(col.cast(pl.String), assume_tz)[first]
+        if first < len(_TS_FORMATS_WITH_ZONE):
+            fixed = _fixed_width_parser(sample, timestamp_parsers(pl.col("v"), None)[first])
+            if fixed is not None:
+                fast = _fixed_utc(col.cast(pl.String), fixed)
 
         def zoned(text: pl.Expr) -> pl.Expr:
             return pl.coalesce(timestamp_parsers(text.str.strip_chars(), None))
@@ -392,7 +436,7 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
             return pl.coalesce(parsers) if parsers else pl.lit(None, dtype=dtype)
 
         return _Typing(
-            timestamp_parsers(col.cast(pl.String), assume_tz)[first],
+            fast,
             zoned,
             fast_zone_less=first >= _ZONED_PARSERS,
             slow_naive=naive,
