@@ -5,12 +5,23 @@ counts from numstat after excluding binary, lock, generated and vendored files.
 `.mailmap` is honoured (`%aN`/`%aE`, and `git check-mailmap` for co-authors); committers are
 never credited (GitHub is the committer of every squash and merge). AI co-author trailers
 (Claude, Codex, Cursor, Copilot, Aider) are tools, not people, and get no credit.
+
+A merge commit on the first-parent history (GitHub's "Create a merge commit", GitLab's default)
+is authored by whoever pressed the button, not by who wrote the change: it is credited to the
+authors (and co-authors) of the commits it brings in, and to its own author only when it
+brings in none. Its subject ("Merge pull request #12 from ana/fix") says nothing of the change,
+so its message is the pull request's title from its body; a "This reverts commit <sha>" line
+of the commit, or of a commit a merge brings in, is kept in the message so that reverts are
+recognised.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
@@ -21,6 +32,7 @@ from tokenaudit.errors import DataError, InputMissingError, path_text
 from tokenaudit.loaders.sources import InputFile
 
 _SEP: Final = "\x1f"
+_TRAILERS: Final = "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)"
 #: Each commit starts with a NUL, which no subject, name or path can hold (a subject with
 #: "@@@" once split a commit in two and lost it). The subject comes last, so a unit separator
 #: in it stays in it.
@@ -32,7 +44,7 @@ _FORMAT: Final = "%x00" + _SEP.join(
         "%aN",
         "%aE",
         "%cI",
-        "%(trailers:key=Co-authored-by,valueonly,separator=%x1e)",
+        _TRAILERS,
         "%s",
     ]
 )
@@ -97,35 +109,23 @@ def read_repository(
         and _git(repo, "rev-parse", "--is-bare-repository").strip() != "true"
     ):
         raise DataError(str(repo), "not a git repository")
-    out = _first_parent_log(repo, branch or default_branch(repo))
+    ref = branch or default_branch(repo)
+    out = _first_parent_log(repo, ref)
     name = path_text(repo.resolve().name)
     rows: list[dict[str, object]] = []
     blocks = []
     for block in out.split(_RECORD)[1:]:
         header, _, body = block.partition("\n")
         blocks.append((header.split(_SEP, _FIELDS - 1), body))
-    named = {p for fields, _ in blocks if len(fields) == _FIELDS for p in _coauthors(fields[5])}
-    coauthors = _mailmapped(repo, named)
+    history = _History(repo, ref, [f[0] for f, _ in blocks if len(f) == _FIELDS and f[0]])
     for index, (fields, body) in enumerate(blocks, start=1):
         if len(fields) != _FIELDS or not fields[0]:
             # Counted as a rejected row (it has no author or time), never left out unsaid.
             rows.append({"_line": index, "sha": fields[0], "message": "unreadable git log entry"})
             continue
         sha, _parents, author, email, committed, trailers, subject = fields
-        added = deleted = files = 0
-        for line in body.splitlines():
-            parts = line.split("\t")
-            if len(parts) != 3:
-                continue
-            a, d, path = parts
-            if a == "-" or EXCLUDED_PATHS.search(path):
-                continue  # binary, lock, generated or vendored
-            added += int(a)
-            deleted += int(d)
-            files += 1
-        people = [email or author]
-        people += [coauthors.get(person, person)[1] for person in _coauthors(trailers)]
-        people = list(dict.fromkeys(p.strip().lower() for p in people if p.strip()))
+        added, deleted, files = _numstat(body)
+        people = history.credited(sha, email or author, trailers)
         share = len(people)
         for i, person in enumerate(people):
             rows.append(
@@ -138,7 +138,7 @@ def read_repository(
                     "lines_deleted": str(deleted // share + (1 if i < deleted % share else 0)),
                     "sha": sha,
                     "files_changed": str(files),
-                    "message": subject,
+                    "message": history.message(sha, subject),
                     "repo": name,
                 }
             )
@@ -156,6 +156,23 @@ def read_repository(
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     _refuse_a_shallow_history(repo, frame, since)
     return frame
+
+
+def _numstat(body: str) -> tuple[int, int, int]:
+    """Lines added, deleted and files changed of a commit's numstat lines, leaving out binary,
+    lock, generated and vendored files."""
+    added = deleted = files = 0
+    for line in body.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        a, d, path = parts
+        if a == "-" or EXCLUDED_PATHS.search(path):
+            continue
+        added += int(a)
+        deleted += int(d)
+        files += 1
+    return added, deleted, files
 
 
 def _first_parent_log(repo: Path, ref: str) -> str:
@@ -215,6 +232,131 @@ def _mailmapped(repo: Path, people: set[tuple[str, str]]) -> dict[tuple[str, str
         if match:
             mapped[person] = (match["name"], match["email"])
     return mapped
+
+
+#: One commit of the ancestry log: sha, parents, author e-mail and name, co-author trailers,
+#: and the whole message last, so that a separator in it stays in it.
+_ANCESTRY: Final = "%x00" + _SEP.join(["%H", "%P", "%aE", "%aN", _TRAILERS, "%B"])
+#: Subjects git, GitHub and GitLab write for a merge; the title of what was merged follows.
+_MERGE_SUBJECT: Final = re.compile(r"^Merge (pull request #|branch |remote-tracking branch )")
+#: Body lines that are not a pull request's title.
+_NOT_A_TITLE: Final = re.compile(
+    r"^(See merge request |This reverts commit |\(cherry picked |#? ?Conflicts:|[\w-]+-by: )",
+    re.IGNORECASE,
+)
+_REVERTS: Final = re.compile(r"This reverts commit ([0-9a-fA-F]{7,40})")
+#: A GitHub App (dependabot[bot], pre-commit-ci[bot], github-actions[bot] …).
+_BOT: Final = re.compile(r"\[bot\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Commit:
+    parents: tuple[str, ...]
+    author: str
+    trailers: str
+    message: str
+
+
+def _ancestry(repo: Path, ref: str) -> dict[str, _Commit]:
+    """Every commit reachable from `ref`, merged side branches included, by sha."""
+    commits = {}
+    for record in _git(repo, "log", ref, f"--format={_ANCESTRY}").split(_RECORD)[1:]:
+        fields = record.split(_SEP, 5)
+        if len(fields) == 6:
+            sha, parents, email, name, trailers, message = fields
+            commits[sha] = _Commit(tuple(parents.split()), email or name, trailers, message)
+    return commits
+
+
+def _brought_in(chain: list[str], commits: dict[str, _Commit]) -> dict[str, list[str]]:
+    """For each merge of the first-parent `chain` (newest first, as `git log` lists it), the
+    commits it brings in: those reachable from its other parents and not from its first.
+
+    The chain is walked oldest first, and what each commit brings in is added to what is
+    already reachable, so that every commit is visited once, however many merges there are."""
+    reachable: set[str] = set()
+    brought: dict[str, list[str]] = {}
+    for sha in reversed(chain):
+        commit = commits.get(sha)
+        if commit is not None and len(commit.parents) > 1:
+            found = []
+            stack = list(reversed(commit.parents[1:]))
+            while stack:
+                other = stack.pop()
+                side = commits.get(other)
+                if other in reachable or side is None:
+                    continue  # already on the branch, or beyond a shallow clone's edge
+                reachable.add(other)
+                found.append(other)
+                stack.extend(reversed(side.parents))
+            brought[sha] = found
+        reachable.add(sha)
+    return brought
+
+
+def _pr_title(message: str) -> str:
+    """The first line of a merge commit's body that is not a trailer or a note, or ""."""
+    for line in message.splitlines()[1:]:
+        text = line.strip()
+        if text and not _NOT_A_TITLE.match(text):
+            return text
+    return ""
+
+
+class _History:
+    """What the first-parent log does not say: who wrote the commits a merge brings in, and
+    the messages' bodies (pull request titles, revert lines)."""
+
+    def __init__(self, repo: Path, ref: str, chain: list[str]) -> None:
+        self.commits = _ancestry(repo, ref) if chain else {}
+        self.brought = _brought_in(chain, self.commits)
+        named = {p for c in self.commits.values() for p in _coauthors(c.trailers)}
+        self.mailmap = _mailmapped(repo, named)
+        self.chain = sorted(chain)
+
+    def _coauthors(self, trailers: str) -> list[str]:
+        return [self.mailmap.get(p, p)[1] for p in _coauthors(trailers)]
+
+    def credited(self, sha: str, author: str, trailers: str) -> list[str]:
+        """Who is credited with a first-parent commit, first the one who gets any remainder.
+        A merge: the authors of the commits it brings in, most commits first, then its
+        co-authors. Bots that share a person's change (a formatter's fix-up commit or
+        `Co-authored-by: pre-commit-ci[bot]`) get no share of it."""
+        counts: Counter[str] = Counter()
+        for side in self.brought.get(sha, []):
+            commit = self.commits[side]
+            if len(commit.parents) < 2:
+                counts.update(_people([commit.author, *self._coauthors(commit.trailers)]))
+        people = _people([p for p, _ in counts.most_common()] or [author])
+        people = _people([*people, *self._coauthors(trailers)])
+        return people[:1] + [p for p in people[1:] if not _BOT.search(p)]
+
+    def message(self, sha: str, subject: str) -> str:
+        """The subject (a merge's: the title of what it merged), and a line for each commit
+        of this history it reverts."""
+        commit = self.commits.get(sha)
+        if commit is None:
+            return subject
+        title = subject
+        if len(commit.parents) > 1 and _MERGE_SUBJECT.match(subject):
+            title = _pr_title(commit.message) or subject
+        texts = [commit.message, *(self.commits[s].message for s in self.brought.get(sha, []))]
+        reverted = dict.fromkeys(
+            m.lower() for text in texts for m in _REVERTS.findall(text) if self._on_chain(m)
+        )
+        return "\n".join(
+            [title, *(f"This reverts commit {r}." for r in reverted if not sha.startswith(r))]
+        )
+
+    def _on_chain(self, prefix: str) -> bool:
+        prefix = prefix.lower()
+        at = bisect_left(self.chain, prefix)
+        return at < len(self.chain) and self.chain[at].startswith(prefix)
+
+
+def _people(names: list[str]) -> list[str]:
+    """Names stripped and lower-cased, each once, in order."""
+    return list(dict.fromkeys(p.strip().lower() for p in names if p.strip()))
 
 
 def repository_input(
