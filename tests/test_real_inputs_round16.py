@@ -3,6 +3,7 @@ that push fix-ups, reverts) and vendor exports as real users capture them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 
 from tokenaudit.config import AuditConfig
-from tokenaudit.loaders import load_input
+from tokenaudit.loaders import InputFile, load_input
 from tokenaudit.loaders.git import read_repository, repository_input
 from tokenaudit.panel import merged_work
 
@@ -203,3 +204,124 @@ def test_a_revert_says_which_commit_of_the_history_it_reverts(repo: Path, tmp_pa
     credits = merged_work(loaded.frame.collect(), AuditConfig()).credits
     why_not = dict(zip(credits["sha"], credits["why_not"], strict=True))
     assert (why_not[feature], why_not[revert], why_not[other]) == ("reverted", "revert", None)
+
+
+# --------------------------------------------------------------------------- pull-request lists
+
+
+def gh_pr(number: int, login: str, merged: str | None, **extra: object) -> dict[str, object]:
+    """One item of `gh pr list --json number,title,state,author,mergedAt,additions,…,url`."""
+    return {
+        "number": number,
+        "title": f"change {number}",
+        "state": "MERGED" if merged else "OPEN",
+        "author": {"is_bot": False, "login": login, "name": login.title()},
+        "mergedAt": merged,
+        "additions": 20,
+        "deletions": 2,
+        "changedFiles": 1,
+        "url": f"https://github.com/acme/api/pull/{number}",
+        **extra,
+    }
+
+
+def load(path: Path, tmp_path: Path) -> tuple[pl.DataFrame, str]:
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    assert loaded is not None
+    return loaded.frame.collect().sort("_line"), loaded.note
+
+
+def test_gh_names_an_app_as_git_and_the_rest_api_do(tmp_path: Path) -> None:
+    bot = gh_pr(2, "app/dependabot", "2025-06-02T10:00:00Z")
+    bot["author"] = {"is_bot": True, "login": "app/dependabot"}  # gh: no id, no name
+    path = tmp_path / "prs.json"
+    path.write_text(json.dumps([gh_pr(1, "ana", "2025-06-01T10:00:00Z"), bot]))
+    frame, _ = load(path, tmp_path)
+    # Before: 'app/dependabot[bot]', a spelling nothing else uses.
+    assert frame["author"].to_list() == ["ana", "dependabot[bot]"]
+
+
+def test_a_pull_request_merged_with_no_merge_time_is_rejected_not_called_unmerged(
+    tmp_path: Path,
+) -> None:
+    merged_no_time = gh_pr(3, "bob", None, state="MERGED")
+    go_zero = gh_pr(4, "cy", "0001-01-01T00:00:00Z", state="OPEN")  # gh 1.x's unset time
+    path = tmp_path / "prs.json"
+    path.write_text(json.dumps([gh_pr(1, "ana", "2025-06-01T10:00:00Z"), merged_no_time, go_zero]))
+    frame, note = load(path, tmp_path)
+    # Before: #3 was counted among the pull requests "not merged", and Bob's change was lost.
+    assert frame["pr_id"].to_list() == ["acme/api#1", "acme/api#3"]
+    assert frame["_reject"].to_list() == [None, "column 'merged_at': missing required value"]
+    assert note == "1 pull requests not merged"
+
+
+def test_a_gitlab_merge_request_merged_with_a_null_merged_at_is_rejected(tmp_path: Path) -> None:
+    def mr(iid: int, state: str | None, merged: str | None) -> dict[str, object]:
+        item = {"id": 900 + iid, "iid": iid, "project_id": 7, "title": "t", "merged_at": merged}
+        item |= {"author": {"id": iid, "username": f"dev{iid}"}, "merge_commit_sha": None}
+        return item | ({"state": state} if state else {})
+
+    path = tmp_path / "mrs.json"
+    items = [
+        mr(1, "merged", "2025-06-01T10:00:00.123Z"),
+        mr(2, "merged", None),  # merged long ago: GitLab has no time for it
+        mr(3, "closed", None),
+        mr(4, None, "2025-06-02T10:00:00Z"),  # a hand-made export without states
+    ]
+    path.write_text(json.dumps(items))
+    frame, note = load(path, tmp_path)
+    assert frame["pr_id"].to_list() == ["7!1", "7!2", "7!4"]
+    assert frame["_reject"].to_list() == [None, "column 'merged_at': missing required value", None]
+    assert note == "1 merge requests not merged"
+
+
+# --------------------------------------------------------------------------- paginated envelopes
+
+
+EXPORTS = Path(__file__).parent / "data" / "exports"
+PAGED = [
+    # (a vendor's page, its source, rows one page makes)
+    ("anthropic_usage_report.json", "anthropic-usage-report", 4),
+    ("openai_usage_completions.json", "openai-usage", 3),
+    ("cursor_usage_events.json", "cursor-usage-events", 3),
+    ("anthropic_claude_code_analytics.json", "anthropic-claude-code-analytics", 5),
+]
+
+
+@pytest.mark.parametrize(("name", "source", "rows"), PAGED)
+def test_pages_written_one_per_line_are_read_as_the_listing_they_make(
+    tmp_path: Path, name: str, source: str, rows: int
+) -> None:
+    page = json.loads((EXPORTS / name).read_text())
+    path = tmp_path / "pages.json"
+    # `for page …; do curl -s …; echo; done`: two pages and an empty last one, one per line.
+    empty = {k: ([] if isinstance(v, list) else v) for k, v in page.items()}
+    path.write_text("\n".join(json.dumps(p) for p in (page, page, empty)) + "\n")
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    # Before: exit 65, "missing required column 'timestamp' … found: data, has_more, next_page".
+    assert loaded is not None and loaded.fmt == f"{source} (ndjson)"
+    frame = loaded.frame.collect()
+    assert frame.height == 2 * rows and frame["_reject"].null_count() == frame.height
+    assert sorted(set(frame["_line"])) == [1, 2]
+
+
+def test_search_result_pages_one_per_line_and_a_page_item_that_is_no_object(
+    tmp_path: Path,
+) -> None:
+    def item(number: int, login: str) -> dict[str, object]:
+        pull = {"html_url": f"https://github.com/acme/api/pull/{number}"}
+        pull["merged_at"] = "2025-06-01T10:00:00Z"
+        return {"number": number, "title": "t", "user": {"login": login}, "pull_request": pull}
+
+    pages = [
+        {"total_count": 3, "incomplete_results": False, "items": [item(1, "ana"), item(2, "bob")]},
+        {"total_count": 3, "incomplete_results": False, "items": [item(3, "cy"), "oops"]},
+    ]
+    path = tmp_path / "search.json"
+    path.write_text("\n".join(json.dumps(p) for p in pages) + "\n")
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    assert loaded is not None and loaded.fmt == "github-pulls (ndjson)"
+    frame = loaded.frame.collect().sort("_line", "pr_id")
+    assert frame.filter(pl.col("_reject").is_null())["author"].to_list() == ["ana", "bob", "cy"]
+    # The string in page 2 is a rejected record on that page's line, not dropped unsaid.
+    assert [(line, str(why)) for line, why in loaded.unreadable] == [(2, "a record is a JSON str")]

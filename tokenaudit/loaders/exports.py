@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import polars as pl
@@ -870,10 +870,16 @@ def _graphql_nodes(doc: Any) -> list[dict[str, Any]]:
     return found
 
 
+#: Go's zero time: how gh 1.x wrote a time field it had not fetched.
+_GO_ZERO_TIME: Final = "0001-01-01T00:00:00Z"
+
+
 def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     """`gh pr list --json …` or a GraphQL pull-request query: only merged pull requests are
     merged work (`mergedAt` set). `author` is null when the account is gone (the row is then
-    rejected for its missing author); apps are `is_bot` (gh) or `__typename: Bot` (GraphQL)."""
+    rejected for its missing author); apps are `is_bot` (gh) or `__typename: Bot` (GraphQL).
+    A pull request in state MERGED without `mergedAt` (a list made without that field, or by a
+    gh that did not fetch it) is merged work of unknown time: a rejected row, not "not merged"."""
     if not records:
         records = list(enumerate(_graphql_nodes(doc), start=1))
     if not _most(records, lambda r: "number" in r and ("mergedAt" in r or "mergedat" in r)):
@@ -882,14 +888,18 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     skipped = 0
     for line, r in records:
         merged = r.get("mergedAt")
-        if not merged:
+        if merged == _GO_ZERO_TIME:
+            merged = None  # what old gh versions wrote for a time they did not fetch
+        if not merged and str(r.get("state") or "").upper() != "MERGED":
             skipped += 1
             continue
         author = _obj(r.get("author"))
         login = author.get("login")
         is_bot = author.get("is_bot") or author.get("__typename") == "Bot"
-        if is_bot and login and not login.endswith("[bot]"):
-            login = f"{login}[bot]"
+        if is_bot and isinstance(login, str):
+            # gh names an app `app/<slug>`; GitHub's REST API and git call it `<slug>[bot]`.
+            login = login.removeprefix("app/")
+            login = login if login.endswith("[bot]") else f"{login}[bot]"
         repo = _github_repo(r)
         rows.append(
             {
@@ -947,7 +957,7 @@ def github_pulls(records: Records, doc: Any) -> Converted | None:
     no_lines = 0
     for line, r in records:
         when = merged_at(r)
-        if not when:
+        if not when and r.get("merged") is not True:
             states[str(r.get("state") or "unknown")] += 1
             continue
         user = _obj(r.get("user"))
@@ -988,13 +998,16 @@ def github_pulls(records: Records, doc: Any) -> Converted | None:
 
 
 def gitlab_merge_requests(records: Records, doc: Any) -> Converted | None:
-    """GitLab merge requests API: list items carry no line counts (size unknown, still a change)."""
+    """GitLab merge requests API: list items carry no line counts (size unknown, still a change).
+    A merge request in state `merged` whose `merged_at` is null (GitLab has none for some old
+    merges) is merged work of unknown time: a rejected row, not "not merged"."""
     if not _most(records, lambda r: "iid" in r and "merged_at" in r):
         return None
     rows = []
     skipped = 0
     for line, r in records:
-        if r.get("state") != "merged" or not r.get("merged_at"):
+        state = r.get("state")
+        if not (state == "merged" or (state is None and r.get("merged_at"))):
             skipped += 1
             continue
         rows.append(
@@ -1063,8 +1076,65 @@ _LINE_ADAPTERS: Final[tuple[Callable[[Records, Any], Converted | None], ...]] = 
 )
 
 
+#: Keys that a page of a paginated listing carries beside its records (Anthropic and OpenAI
+#: `has_more`/`next_page`, GitHub search `total_count`, Cursor `pagination` …).
+_PAGE_KEYS: Final = frozenset(
+    {
+        "has_more",
+        "next_page",
+        "first_id",
+        "last_id",
+        "total_count",
+        "incomplete_results",
+        "pagination",
+        "totalUsageEventsCount",
+        "next_cursor",
+        "nextCursor",
+    }
+)
+
+
+def _page_records(page: dict[str, Any]) -> list[Any] | None:
+    """The records of one page of a listing (its `data` or `items`, or its one list), or None
+    when the object is not such a page."""
+    if not _PAGE_KEYS & set(page):
+        return None
+    for key in ("data", "items"):
+        if isinstance(page.get(key), list):
+            return list(page[key])
+    lists = [v for v in page.values() if isinstance(v, list)]
+    return lists[0] if len(lists) == 1 else None
+
+
+def _unpaged(records: Records) -> tuple[Records, list[tuple[int, str]]]:
+    """A listing's pages written one per line (`curl …; echo` in a loop, `jq -c` of each
+    page): the records of every page, each numbered by its page's line; and the items that
+    are not objects, as rejects. Any other file's records as they are."""
+    if not _most(records, lambda r: _page_records(r) is not None):
+        return records, []
+    out: Records = []
+    bad: list[tuple[int, str]] = []
+    for line, page in records:
+        items = _page_records(page)
+        for item in [page] if items is None else items:
+            if isinstance(item, dict):
+                out.append((line, item))
+            else:
+                kind = type(item).__name__
+                bad.append((line, Reason(RejectCode.NOT_AN_OBJECT, f"a record is a JSON {kind}")))
+    return out, bad
+
+
 def convert(records: Records, doc: Any) -> Converted | None:
     """The first adapter that recognises the content, or None for canonical (flat) files."""
+    records, bad = _unpaged(records)
+    converted = _convert(records, doc)
+    if converted is None or not bad:
+        return converted
+    return replace(converted, rejects=(*converted.rejects, *bad))
+
+
+def _convert(records: Records, doc: Any) -> Converted | None:
     if not records and isinstance(doc, dict):
         # A JSON Lines file of one line (a subagent that made one request, a day of one
         # Copilot user) reads as a single JSON object: that object is its one record.
