@@ -325,3 +325,84 @@ def test_search_result_pages_one_per_line_and_a_page_item_that_is_no_object(
     assert frame.filter(pl.col("_reject").is_null())["author"].to_list() == ["ana", "bob", "cy"]
     # The string in page 2 is a rejected record on that page's line, not dropped unsaid.
     assert [(line, str(why)) for line, why in loaded.unreadable] == [(2, "a record is a JSON str")]
+
+
+# --------------------------------------------------------------------------- usage exports
+
+
+def test_litellm_spend_logs_from_the_api_as_json_are_read_like_the_csv(tmp_path: Path) -> None:
+    # `GET /spend/logs` answers with the table's own names: `startTime`, numbers, a metadata object.
+    rows = [
+        {
+            "request_id": "chatcmpl-1",
+            "api_key": "88dc…",
+            "spend": 0.41,
+            "prompt_tokens": 1200,
+            "completion_tokens": 80,
+            "startTime": "2025-06-04T08:14:22.511000",
+            "endTime": "2025-06-04T08:14:41.093000",
+            "model": "claude-opus-4-1",
+            "user": "",
+            "metadata": {"user_api_key_alias": "dana-laptop"},
+            "cache_hit": "False",
+        },
+        {
+            "request_id": "chatcmpl-2",
+            "spend": 0.0,
+            "prompt_tokens": 1200,
+            "completion_tokens": 80,
+            "startTime": "2025-06-04T08:15:00Z",
+            "model": "claude-opus-4-1",
+            "user": "dana@acme.example",
+            "cache_hit": True,
+        },
+    ]
+    path = tmp_path / "spend.json"
+    path.write_text(json.dumps(rows))
+    loaded = load_input(InputFile(path, path.name), tmp_path)
+    # Before: exit 65, "missing required column 'timestamp' … found: …, starttime, …".
+    assert loaded is not None and loaded.fmt == "litellm-spend-logs (json)"
+    frame = loaded.frame.collect()
+    assert frame["account"].to_list() == ["dana-laptop"]
+    assert frame["timestamp"].cast(pl.String).to_list() == ["2025-06-04 08:14:22.511000+00:00"]
+    assert (frame["input_tokens"].item(), frame["output_tokens"].item()) == (1200, 80)
+    assert loaded.note == "1 cache-hit rows are not usage"
+
+
+def openai_page(results: list[dict[str, object]]) -> dict[str, object]:
+    bucket = {"object": "bucket", "start_time": 1748995200, "end_time": 1749081600}
+    return {"object": "page", "data": [bucket | {"results": results}], "has_more": False}
+
+
+def test_openai_reports_that_cannot_say_who_used_tokens_are_refused_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    from tokenaudit.errors import RefusedExport
+
+    costs = tmp_path / "costs.json"
+    cost = {"object": "organization.costs.result", "amount": {"value": 12.5, "currency": "usd"}}
+    costs.write_text(json.dumps(openai_page([cost | {"line_item": None, "project_id": None}])))
+    ungrouped = tmp_path / "usage.json"
+    usage = {"input_tokens": 900, "output_tokens": 40, "input_cached_tokens": 100}
+    usage |= {"num_model_requests": 3, "user_id": None, "api_key_id": None, "project_id": None}
+    ungrouped.write_text(json.dumps(openai_page([usage])))
+    # Before: read as usage whose every row was rejected, which stopped a whole directory's
+    # scan (exit 65, "no usable rows"); now refused, which a scanned directory skips with a note.
+    with pytest.raises(RefusedExport, match=r"costs report .*group_by=user_id"):
+        load_input(InputFile(costs, costs.name), tmp_path)
+    with pytest.raises(RefusedExport, match=r"not grouped by user.*group_by=user_id"):
+        load_input(InputFile(ungrouped, ungrouped.name), tmp_path)
+
+
+def test_an_anthropic_usage_report_without_group_by_is_refused(tmp_path: Path) -> None:
+    from tokenaudit.errors import RefusedExport
+
+    page = json.loads((EXPORTS / "anthropic_usage_report.json").read_text())
+    for bucket in page["data"]:
+        for result in bucket["results"]:
+            for key in ("account_id", "api_key_id", "service_account_id", "workspace_id"):
+                result[key] = None
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(page))
+    with pytest.raises(RefusedExport, match=r"group_by\[\]=account_id"):
+        load_input(InputFile(path, path.name), tmp_path)

@@ -457,6 +457,12 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
                     "model": res.get("model"),
                 }
             )
+    if rows and all(row["account"] is None for row in rows):
+        return _refused(
+            "anthropic-usage-report",
+            "an Anthropic usage report not grouped by account, API key or service account: "
+            "nobody to credit it to; export it grouped (group_by[]=account_id)",
+        )
     return Converted("anthropic-usage-report", Kind.USAGE, rows)
 
 
@@ -464,6 +470,16 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
     """OpenAI usage API (completions): `input_tokens` includes `input_cached_tokens`."""
     if not _most(records, lambda r: "start_time" in r and "results" in r):
         return None
+    results = [res for _, b in records[:20] for res in (b.get("results") or [])]
+    if results and all(
+        isinstance(res, dict) and "amount" in res and "input_tokens" not in res for res in results
+    ):
+        return _refused(
+            "openai-costs",
+            "an OpenAI costs report has dollars but no tokens and no per-user dimension; export "
+            "the completions usage grouped by user (GET /v1/organization/usage/completions"
+            "?group_by=user_id)",
+        )
     rows = []
     for line, bucket in records:
         for res in bucket.get("results") or []:
@@ -494,6 +510,12 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
                     "model": res.get("model"),
                 }
             )
+    if rows and all(row["account"] is None for row in rows):
+        return _refused(
+            "openai-usage",
+            "OpenAI usage not grouped by user, API key or project (no user_id, api_key_id or "
+            "project_id in any result): nobody to credit it to; export it with group_by=user_id",
+        )
     return Converted("openai-usage", Kind.USAGE, rows)
 
 
@@ -702,8 +724,10 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
 def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
     """LiteLLM `SpendLogs`: cache-hit rows repeat the token counts at zero spend and are not
     usage; the `user` column is often empty, then the key alias, team or hashed key stands in."""
-    if not _most(records, lambda r: "starttime" in r and "prompt_tokens" in r):
+    # The CSV reader has lower-cased the header; the JSON of `/spend/logs` says `startTime`.
+    if not _most(records, lambda r: {"starttime", "prompt_tokens"} <= {str(k).lower() for k in r}):
         return None
+    records = [(line, {str(k).lower(): v for k, v in r.items()}) for line, r in records]
     import json
 
     rows = []
