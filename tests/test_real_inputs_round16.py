@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -204,6 +205,27 @@ def test_a_revert_says_which_commit_of_the_history_it_reverts(repo: Path, tmp_pa
     credits = merged_work(loaded.frame.collect(), AuditConfig()).credits
     why_not = dict(zip(credits["sha"], credits["why_not"], strict=True))
     assert (why_not[feature], why_not[revert], why_not[other]) == ("reverted", "revert", None)
+
+
+def test_a_bitbucket_merge_is_titled_by_its_pull_request(repo: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature/x")
+    commit(repo, "2026-03-03", "x", {"x.py": 12}, **ANA)
+    git(repo, "checkout", "-q", "main")
+    subject = "Merged in feature/x (pull request #4)"
+    sha = merge(repo, "2026-03-04", "feature/x", subject, "Add x\n\nApproved-by: Mia")
+    frame = read_repository(repo, "main")
+    assert frame.filter(pl.col("sha") == sha)["message"].to_list() == ["Add x"]
+
+
+def test_a_folder_inside_a_work_tree_is_refused_naming_the_top(repo: Path) -> None:
+    from tokenaudit.errors import DataError
+
+    (repo / "src").mkdir()
+    # Before: "not a git repository", which it is inside of.
+    with pytest.raises(
+        DataError, match=f"not the top of a git repository: it is inside {re.escape(str(repo))}"
+    ):
+        read_repository(repo / "src")
 
 
 # --------------------------------------------------------------------------- pull-request lists

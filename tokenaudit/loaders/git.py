@@ -104,11 +104,7 @@ def read_repository(
     only for an audit that starts (`since`) after its history does."""
     if not repo.exists():
         raise InputMissingError(str(repo))
-    if (
-        not (repo / ".git").exists()
-        and _git(repo, "rev-parse", "--is-bare-repository").strip() != "true"
-    ):
-        raise DataError(str(repo), "not a git repository")
+    _refuse_a_directory_that_is_no_repository(repo)
     ref = branch or default_branch(repo)
     out = _first_parent_log(repo, ref)
     name = path_text(repo.resolve().name)
@@ -156,6 +152,25 @@ def read_repository(
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     _refuse_a_shallow_history(repo, frame, since)
     return frame
+
+
+def _refuse_a_directory_that_is_no_repository(repo: Path) -> None:
+    """`DataError` unless `repo` is a work tree's top or a bare repository. A folder inside a
+    work tree is refused naming the top: read as it is, it would have been the whole history
+    of whatever repository holds it (a home directory kept in git, say)."""
+    if (repo / ".git").exists():
+        return
+    if _git(repo, "rev-parse", "--is-bare-repository").strip() == "true":
+        return
+    try:
+        top = _git(repo, "rev-parse", "--show-toplevel").strip()
+    except DataError:
+        top = ""
+    if top:
+        raise DataError(
+            str(repo), f"not the top of a git repository: it is inside {top} (--repo {top})"
+        )
+    raise DataError(str(repo), "not a git repository")
 
 
 def _numstat(body: str) -> tuple[int, int, int]:
@@ -238,7 +253,9 @@ def _mailmapped(repo: Path, people: set[tuple[str, str]]) -> dict[tuple[str, str
 #: and the whole message last, so that a separator in it stays in it.
 _ANCESTRY: Final = "%x00" + _SEP.join(["%H", "%P", "%aE", "%aN", _TRAILERS, "%B"])
 #: Subjects git, GitHub and GitLab write for a merge; the title of what was merged follows.
-_MERGE_SUBJECT: Final = re.compile(r"^Merge (pull request #|branch |remote-tracking branch )")
+_MERGE_SUBJECT: Final = re.compile(
+    r"^(Merge (pull request #|branch |remote-tracking branch )|Merged in \S+ \(pull request #)"
+)
 #: Body lines that are not a pull request's title.
 _NOT_A_TITLE: Final = re.compile(
     r"^(See merge request |This reverts commit |\(cherry picked |#? ?Conflicts:|[\w-]+-by: )",
