@@ -428,3 +428,38 @@ def test_an_anthropic_usage_report_without_group_by_is_refused(tmp_path: Path) -
     path.write_text(json.dumps(page))
     with pytest.raises(RefusedExport, match=r"group_by\[\]=account_id"):
         load_input(InputFile(path, path.name), tmp_path)
+
+
+def test_a_codex_rollout_with_only_cumulative_totals_counts_their_growth(tmp_path: Path) -> None:
+    def event(second: int, total: dict[str, int] | None) -> dict[str, object]:
+        info = None if total is None else {"total_token_usage": total}
+        payload = {"type": "token_count", "info": info}
+        return {
+            "timestamp": f"2025-06-04T13:02:{second:02}Z",
+            "type": "event_msg",
+            "payload": payload,
+        }
+
+    def total(inp: int, cached: int, out: int) -> dict[str, int]:
+        return {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out}
+
+    lines = [
+        {"timestamp": "2025-06-04T13:02:00Z", "type": "session_meta", "payload": {"id": "s1"}},
+        {
+            "timestamp": "2025-06-04T13:02:01Z",
+            "type": "turn_context",
+            "payload": {"model": "gpt-5"},
+        },
+        event(2, None),
+        event(3, total(1000, 600, 50)),
+        event(4, total(1000, 600, 50)),  # the same total again: no new request
+        event(5, total(2500, 1800, 120)),
+    ]
+    path = tmp_path / "rollout-2025-06-04T13-02-00-s1.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    loaded = load_input(InputFile(path, path.name), tmp_path, account="jun")
+    assert loaded is not None and loaded.fmt == "codex-session (ndjson)"
+    frame = loaded.frame.collect().sort("_line")
+    columns = ("input_tokens", "cache_read_tokens", "output_tokens")
+    # Before: both requests were read as 0 tokens (no last_token_usage to read).
+    assert frame.select(columns).rows() == [(400, 600, 50), (300, 1200, 70)]

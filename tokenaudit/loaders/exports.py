@@ -811,8 +811,11 @@ def codex_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict[str, 
             total = info.get("total_token_usage")
             if total == last_total:
                 continue  # a repeated cumulative total is the same request reported again
+            last = info.get("last_token_usage")
+            if not isinstance(last, dict):
+                # Some versions write only the cumulative total: the request is its growth.
+                last = _growth(_obj(total), _obj(last_total))
             last_total = total
-            last = _obj(info.get("last_token_usage"))
             cached = _int(last.get("cached_input_tokens"))
             rows.append(
                 {
@@ -826,6 +829,18 @@ def codex_rows(records: Iterable[tuple[int, dict[str, Any]]]) -> list[dict[str, 
                 }
             )
     return rows
+
+
+_CODEX_COUNTS: Final = ("input_tokens", "cached_input_tokens", "output_tokens")
+
+
+def _growth(total: dict[str, Any], before: dict[str, Any]) -> dict[str, int]:
+    """What a cumulative Codex total added to the one before it; the total itself when it
+    fell (a total that starts again counts from zero)."""
+    grown = {k: _int(total.get(k)) - _int(before.get(k)) for k in _CODEX_COUNTS}
+    if any(v < 0 for v in grown.values()):
+        return {k: _int(total.get(k)) for k in _CODEX_COUNTS}
+    return grown
 
 
 def copilot_user_report(records: Records, doc: Any) -> Converted | None:
