@@ -325,6 +325,24 @@ def test_trivial_changes_and_reverts_do_not_count_as_output() -> None:
     assert out.filter(pl.col("account") == "b")["changes"].sum() == 2
 
 
+def test_a_squash_merged_revert_finds_its_change_whatever_pull_request_numbers_follow() -> None:
+    # GitHub squash merges append the pull request's number to both titles: the revert of
+    # "chore: bump (#27650)" is 'Revert "chore: bump" (#27709)' or 'Revert "chore: bump (#27650)"
+    # (#27709)', and neither names the commit it reverts.
+    commits = commits_frame(
+        [
+            ("a", 0, 40, "aaaaaaa111", "chore: bump (#27650)"),
+            ("a", 1, 40, "bbbbbbb222", 'Revert "chore: bump" (#27709)'),
+            ("a", 2, 40, "ccccccc333", "feat: cache (#27711)"),
+            ("a", 3, 40, "ddddddd444", 'Revert "feat: cache (#27711)" (#27720)'),
+            ("a", 4, 40, "eeeeeee555", "feat: keep (#27721)"),
+        ]
+    )
+    work = merged_work(commits, AuditConfig())
+    why = work.credits.sort("_line")["why_not"].to_list()
+    assert why == ["reverted", "revert", "reverted", "revert", None]
+
+
 def test_the_same_change_listed_twice_is_one_credit() -> None:
     commits = commits_frame(
         [("a", 0, 40, "aaaaaaa111", "feat"), ("a", 0, 40, "aaaaaaa111", "feat")]

@@ -23,7 +23,11 @@ from tokenaudit.schema import (
     USAGE_SCHEMA,
 )
 
-_REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"\s*$')
+#: GitHub's squash merge titles a revert `Revert "feat: x (#12)" (#40)`, or `Revert "feat: x"
+#: (#40)` where the change was merged another way: the pull request's number is no part of
+#: the title (`_bare_title`).
+_REVERT_TITLE = re.compile(r'^Revert "(?P<title>.+)"(?:\s*\(#\d+\))?\s*$')
+_PR_NUMBER = re.compile(r"\s*\(#\d+\)$")
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})")
 _WITHIN_SESSION_GAP_S = 30 * 60
 #: A request after this long a pause starts a burst (its phase is what a cron job fixes).
@@ -857,7 +861,7 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
     titles: dict[str, list[int]] = {}
     for i, msg in enumerate(messages):
         if msg:
-            titles.setdefault(msg.splitlines()[0].strip(), []).append(i)
+            titles.setdefault(_bare_title(msg.splitlines()[0]), []).append(i)
     limit = timedelta(days=cfg.revert_cancel_days)
     for i, msg in enumerate(messages):
         if not msg:
@@ -872,7 +876,9 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
         title_match = _REVERT_TITLE.match(msg.splitlines()[0].strip())
         if target is None and title_match:
             earlier = [
-                j for j in titles.get(title_match["title"], []) if j != i and times[j] <= times[i]
+                j
+                for j in titles.get(_bare_title(title_match["title"]), [])
+                if j != i and times[j] <= times[i]
             ]
             target = earlier[-1] if earlier else None
         if sha_match or title_match:
@@ -880,6 +886,11 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
             if target is not None and times[i] - times[target] <= limit:
                 reverted.append(target)
     return {"revert": reverts, "reverted": reverted}
+
+
+def _bare_title(line: str) -> str:
+    """A change's title without the pull request's number GitHub appends (` (#12)`)."""
+    return _PR_NUMBER.sub("", line.strip())
 
 
 def output_days(credits: pl.DataFrame) -> pl.DataFrame:
