@@ -9,7 +9,10 @@ arguments for the re-run (`rerun_args`, run in the recorded working directory), 
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -38,6 +41,12 @@ NOT_RERUN: Final = frozenset(
         "config",
     }
 )
+#: What a key of the recorded settings must look like to become `--key` on the re-run: an
+#: option's long name. NOTE: a key is written as one argument, so `output=/home/me/.bashrc`
+#: (with `true`) was `--output=/home/me/.bashrc`, which Click reads as `--output` and the
+#: re-run then wrote its report over that file: `verify` of a report someone sent replaced any
+#: file the user could write.
+_OPTION_NAME: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*\Z")
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ def load_recorded(path: Path) -> Recorded:
     except RecursionError:
         raise DataError(str(path), "not JSON: nested too deep") from None
     if isinstance(doc, dict) and doc.get("kind") == MANIFEST_KIND:
+        _check_shape(path, doc)
         return Recorded(doc, None)
     run = doc.get("run") if isinstance(doc, dict) else None
     manifest = run.get("manifest") if isinstance(run, dict) else None
@@ -81,7 +91,70 @@ def load_recorded(path: Path) -> Recorded:
             "no run manifest: verify needs a report made with --manifest FILE (the JSON report "
             "then carries it in run.manifest), or that manifest file",
         )
+    _check_shape(path, manifest)
+    if _report_sha256(doc) != manifest.get("report_sha256"):
+        # NOTE: the re-run is compared with the manifest's digest, not with the report's rows:
+        # a report whose rows were edited after it was written (an account's status turned to
+        # ok) was "the same report" however it read.
+        raise DataError(
+            str(path),
+            "the report's content is not what its manifest recorded (report_sha256): it was "
+            "changed after it was written, and verify cannot vouch for it",
+        )
     return Recorded(manifest, doc)
+
+
+def _report_sha256(doc: dict[str, Any]) -> str | None:
+    """The SHA-256 of the report `doc` as `--format json` renders it without its manifest
+    (what the manifest's `report_sha256` is); None when no report renders so (NaN)."""
+    run = {k: v for k, v in doc["run"].items() if k != "manifest"}
+    try:
+        text = json.dumps({**doc, "run": run}, ensure_ascii=False, allow_nan=False, indent=2)
+    except ValueError:
+        return None
+    return hashlib.sha256((text + "\n").encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _check_shape(path: Path, manifest: Mapping[str, Any]) -> None:
+    """Refuse (`DataError`, 65) a manifest whose fields are not of the types `scan` writes, or
+    whose settings could not be the options of a re-run (module docstring of `rerun_args`)."""
+
+    def bad(why: str) -> DataError:
+        return DataError(str(path), f"not a manifest tokenaudit wrote: {why}")
+
+    files = manifest.get("files")
+    records = manifest.get("inputs", [])
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise bad("'inputs' is not a list of records")
+    if files is not None and not isinstance(files, dict):
+        raise bad("'files' is not an object")
+    for record in [*records, *(r for r in (files or {}).values() if r is not None)]:
+        if not isinstance(record, dict):
+            raise bad("a settings file's record is not an object")
+        for key in ("name", "path", "sha256"):
+            if not isinstance(record.get(key), str | None):
+                raise bad(f"a file's {key!r} is not text: {record.get(key)!r}")
+    for key in ("working_directory", "report_sha256"):
+        if not isinstance(manifest.get(key), str | None):
+            raise bad(f"{key!r} is not text")
+    config = manifest.get("config") or {}
+    if not isinstance(config, dict):
+        raise bad("'config' is not an object")
+    for key, value in config.items():
+        if not _OPTION_NAME.match(key):
+            raise bad(f"the setting {key!r} is not an option's name")
+        values = value if isinstance(value, list) else [value]
+        if key == INPUTS_KEY and not isinstance(value, list | None):
+            raise bad(f"{INPUTS_KEY!r} is not a list of paths")
+        if not all(_plain(v) for v in values):
+            raise bad(f"the setting {key!r} has a value that is no option's: {value!r}")
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is a value an option takes (text, a finite number, a flag, unset)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int | bool | None)
 
 
 def check_files(manifest: Mapping[str, Any]) -> list[FileCheck]:
@@ -121,6 +194,8 @@ def rerun_args(manifest: Mapping[str, Any]) -> list[str]:
     for key, value in config.items():
         if key in NOT_RERUN or key == INPUTS_KEY or value is None or value is False:
             continue
+        if not _OPTION_NAME.match(key):
+            continue  # `load_recorded` refuses such a manifest; never an argument of our own
         if value is True:
             args.append(f"--{key}")
             continue
