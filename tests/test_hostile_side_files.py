@@ -106,3 +106,124 @@ def test_a_report_whose_rows_were_edited_after_it_was_written_is_not_vouched_for
     ]
     (tmp_path / "report.json").write_text(json.dumps(doc, indent=4), "utf-8")
     assert invoke("verify", str(tmp_path / "report.json")).exit_code == 0
+
+
+# ----------------------------------------------------------------------------- --reference
+
+
+def a_reference() -> dict[str, Any]:
+    """A reference as `scan sample_logs/ --save-reference` writes it."""
+    from tokenaudit import __version__
+
+    return {
+        "format": "tokenaudit-reference",
+        "format_version": 1,
+        "tool_version": __version__,
+        "period": {"first_day": "2026-03-02", "last_day": "2026-04-13", "days": 43},
+        "window_days": 7,
+        "cohort_size": 58,
+        "merge_rate": 0.400974025974026,
+        "settings": {"tz": "UTC", "quota": None, "snapshot_day": None, "change_date": None},
+        "checks": {
+            "automation": {
+                **{f"{f}_a": 0.000469704086426 for f in ("cache-ratio", "no-sleep", "parallel")},
+                **{f"{f}_b": 1.0 for f in ("cache-ratio", "no-sleep", "parallel", "regular")},
+                **{"regular_a": 0.000469704086427, "same-size_a": 0.00047, "same-size_b": 1.0},
+                **{"phase-locked_a": 0.171748527625, "phase-locked_b": 198.82825067},
+            },
+            "barren-days": {"a": 0.42425222304, "b": 1.95815019138},
+            "excess-tokens": {
+                **{"centre": -0.0889333219452, "intercept": 16.6667053117, "n": 55.0},
+                **{"nu": 4.98555747621, "scale": 1.20938596057, "slope": 0.34628249424},
+            },
+            "heavy-weeks": {"centre": 0.337, "n": 50.0, "nu": 59.9996944452, "scale": 0.2111},
+            "output-share": {
+                **{"centre": -0.0223436282507, "n": 55.0, "nu": 59.9996348352},
+                **{"scale": 0.99745303946, "share_centre": 1.98246673939},
+                "share_scale": 0.377554966901,
+            },
+            "trivial-merges": {
+                "rate_a": 7.08,
+                "rate_b": 139.68,
+                "share_a": 18.69,
+                "share_b": 180.3,
+            },
+            "usage-jump": {
+                **{"elasticity": 0.11190010865, "period_days": 43.0, "search_centre": 0.0992},
+                **{"search_n": 52.0, "search_nu": 5.0, "search_scale": 0.313937667638},
+            },
+            "weekday-spikes": {"centre": 0.9998, "n": 52.0, "nu": 59.9996747094, "scale": 0.88},
+        },
+    }
+
+
+def test_the_numbers_a_reference_must_hold_are_those_the_checks_read() -> None:
+    from tokenaudit.checks.automation import FINGERPRINTS
+    from tokenaudit.reference import REQUIRED_KEYS
+
+    # `automation` judges every fingerprint but same-size (against a fixed rate) by the reference.
+    assert REQUIRED_KEYS["automation"] == tuple(
+        f"{f}_{s}" for f in FINGERPRINTS if f != "same-size" for s in "ab"
+    )
+    genuine = a_reference()["checks"]
+    assert all(set(keys) <= set(genuine[check]) for check, keys in REQUIRED_KEYS.items())
+
+
+def _edit(path: tuple[str, ...], value: Any) -> Any:
+    def edit(doc: dict[str, Any]) -> None:
+        for key in path[:-1]:
+            doc = doc[key]
+        if value is KeyError:
+            del doc[path[-1]]
+        else:
+            doc[path[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (_edit(("checks", "excess-tokens", "slope"), KeyError), "has no 'slope'"),
+        (_edit(("checks", "usage-jump", "search_scale"), KeyError), "has no 'search_scale'"),
+        (_edit(("checks", "barren-days", "a"), 0.0), "a = 0.0"),
+        (_edit(("checks", "automation", "regular_b"), -1.0), "regular_b = -1.0"),
+        (_edit(("checks", "heavy-weeks", "scale"), 0.0), "scale = 0.0"),
+        (_edit(("checks", "excess-tokens", "intercept"), 1e300), "intercept = 1e+300"),
+        (_edit(("period", "days"), 10**400), "period.days is not a whole number"),
+        (_edit(("period", "days"), 1e400), "not a whole number"),
+        (_edit(("window_days",), 0), "window_days is not a whole number"),
+        (_edit(("cohort_size",), True), "cohort_size is not a whole number"),
+        (_edit(("merge_rate",), -1), "merge_rate is -1.0"),
+        (_edit(("period", "first_day"), "\x1b[2J"), "period.first_day is not a date"),
+    ],
+)
+def test_a_tampered_reference_is_refused_with_its_reason(
+    tmp_path: Path, edit: Any, words: str
+) -> None:
+    from tokenaudit.errors import DataError
+    from tokenaudit.reference import load_reference
+
+    doc = a_reference()
+    edit(doc)
+    path = tmp_path / "ref.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    with pytest.raises(DataError) as caught:
+        load_reference(path)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("end", [0, 1])
+def test_a_reference_at_the_edges_of_every_range_is_a_run_not_an_internal_error(
+    org: Path, tmp_path: Path, end: int
+) -> None:
+    from tokenaudit.reference import _bounds, load_reference
+
+    doc = a_reference()
+    doc["checks"] = {c: {k: _bounds(k)[end] for k in p} for c, p in doc["checks"].items()}
+    path = tmp_path / "ref.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    load_reference(path)
+    result = invoke("scan", str(org / "org"), "--reference", str(path), "-f", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    json.loads(result.stdout)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,6 +36,51 @@ FORMAT_VERSION: Final = 1
 #: A search for the best split over a longer period than the reference's has more chances of a
 #: large statistic than the reference's null allows for: refused past this ratio.
 MAX_PERIOD_RATIO: Final = 1.25
+#: The numbers each check reads from its null model (the keys its `fit` writes); a model
+#: without one of them stopped the run with a KeyError (exit 70). `usage-jump` reads a mode's
+#: `{mode}_centre`, `_scale` and `_nu` only where its centre is given (`_GROUPS`).
+_EMPIRICAL: Final = ("centre", "scale", "nu")
+REQUIRED_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "automation": tuple(
+        f"{f}_{s}"
+        for f in ("no-sleep", "regular", "parallel", "phase-locked", "cache-ratio")
+        for s in "ab"
+    ),
+    "barren-days": ("a", "b"),
+    "excess-tokens": ("slope", "intercept", *_EMPIRICAL),
+    "heavy-weeks": _EMPIRICAL,
+    "output-share": (*_EMPIRICAL, "share_centre", "share_scale"),
+    "trivial-merges": ("rate_a", "rate_b", "share_a", "share_b"),
+    "usage-jump": ("elasticity",),
+    "weekday-spikes": _EMPIRICAL,
+}
+#: Keys that come in groups: one of them given, the others are read too.
+_GROUPS: Final = (
+    ("search_centre", "search_scale", "search_nu"),
+    ("date_centre", "date_scale", "date_nu"),
+    ("snapshot_a", "snapshot_b"),
+)
+#: Bounds of the file's counts: a period of a century, a follow-up window of a year, and a
+#: cohort larger than any organisation are not a scan's.
+_MAX_DAYS: Final = 36_600
+_MAX_WINDOW: Final = 366
+_MAX_COHORT: Final = 100_000_000
+_MAX_MERGE_RATE: Final = 1e6
+#: By the last part of a parameter's name (`_bounds`): wider than any fit gives (a fitted scale
+#: is never below 0.05, its floor in every check; degrees of freedom are fitted within 2 to 60;
+#: a null is fitted on 10 accounts or more), narrow enough that no number a check works out
+#: from them overflows.
+_PARAMETER_BOUNDS: Final = {
+    "a": (1e-9, 1e12),
+    "b": (1e-9, 1e12),
+    "scale": (0.01, 10.0),
+    "nu": (2.0, 100.0),
+    "n": (5.0, 1e9),
+    "slope": (-5.0, 5.0),
+    "elasticity": (-5.0, 5.0),
+}
+#: Any other number is a location on the log scale: e^50 tokens a day is more than any log holds.
+_MAX_LOG: Final = 50.0
 
 
 @dataclass(frozen=True)
@@ -111,25 +157,84 @@ def load_reference(path: Path) -> Reference:
             str(check): {str(k): _number(name, v) for k, v in params.items()}
             for check, params in doc["checks"].items()
         }
-        return Reference(
+        reference = Reference(
             name=name,
             tool_version=version,
-            first_day=str(doc["period"]["first_day"]),
-            last_day=str(doc["period"]["last_day"]),
-            period_days=int(doc["period"]["days"]),
-            window_days=int(doc["window_days"]),
-            cohort_size=int(doc["cohort_size"]),
+            first_day=_day(name, "period.first_day", doc["period"]["first_day"]),
+            last_day=_day(name, "period.last_day", doc["period"]["last_day"]),
+            period_days=_count(name, "period.days", doc["period"]["days"], _MAX_DAYS),
+            window_days=_count(name, "window_days", doc["window_days"], _MAX_WINDOW),
+            cohort_size=_count(name, "cohort_size", doc["cohort_size"], _MAX_COHORT),
             merge_rate=_number(name, doc["merge_rate"]),
             nulls=nulls,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise DataError(name, f"reference is incomplete or malformed ({exc!r})") from None
+    if not 0 <= reference.merge_rate <= _MAX_MERGE_RATE:
+        raise DataError(
+            name,
+            f"reference's merge_rate is {reference.merge_rate!r}, not a number of merged changes "
+            f"per active day (from 0 to {_MAX_MERGE_RATE:g})",
+        )
+    for check, params in sorted(nulls.items()):
+        _check_null(name, check, params)
+    return reference
 
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DataError(name, f"reference holds a value that is not a finite number: {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer of 400 digits
+        raise DataError(
+            name, f"reference holds a value that is not a finite number: {value!r}"
+        ) from None
+
+
+def _day(name: str, key: str, value: Any) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise DataError(name, f"reference's {key} is not a date YYYY-MM-DD") from None
+
+
+def _count(name: str, key: str, value: Any, most: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise DataError(
+            name, f"reference's {key} is not a whole number from 1 to {most:,}: {value!r}"
+        )
+    return value
+
+
+def _bounds(key: str) -> tuple[float, float]:
+    """The range of the parameter `key` (`_PARAMETER_BOUNDS`): positive for a beta shape (`a`,
+    `b`, `*_a`, `*_b`), a scale, degrees of freedom or a count; a location within ±`_MAX_LOG`."""
+    if key == "period_days":
+        return 1.0, float(_MAX_DAYS)
+    return _PARAMETER_BOUNDS.get(key.rsplit("_", 1)[-1], (-_MAX_LOG, _MAX_LOG))
+
+
+def _check_null(name: str, check: str, params: dict[str, float]) -> None:
+    """Refuse (`DataError`) a check's null model that no fit writes: a number its check reads
+    missing, or a number out of the range a fit gives (`_bounds`: a zero scale divided by zero,
+    a negative beta shape made every p-value NaN, a slope of 1e300 overflowed: each ended the
+    run with exit 70)."""
+    needed = list(REQUIRED_KEYS.get(check, ()))
+    for group in _GROUPS:
+        if any(k in params for k in group):
+            needed += group
+    missing = [k for k in needed if k not in params]
+    if missing:
+        raise DataError(name, f"reference's null model of {check} has no {missing[0]!r}")
+    for key, value in sorted(params.items()):
+        low, high = _bounds(key)
+        if not low <= value <= high:
+            raise DataError(
+                name,
+                f"reference's null model of {check} has {key} = {value!r}, which no fit gives "
+                f"(from {low:g} to {high:g})",
+            )
 
 
 def dump_reference(report: AuditReport, cfg: AuditConfig) -> str:
