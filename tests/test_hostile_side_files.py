@@ -227,3 +227,33 @@ def test_a_reference_at_the_edges_of_every_range_is_a_run_not_an_internal_error(
     result = invoke("scan", str(org / "org"), "--reference", str(path), "-f", "json")
     assert result.exit_code in (0, 1), result.stderr
     json.loads(result.stdout)
+
+
+# ----------------------------------------------------------------------------- settings files
+
+
+def test_a_settings_file_with_a_byte_order_mark_is_read(
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "own.toml").write_bytes(bom + b'tz = "Europe/Paris"\r\n')
+    result = invoke("config", "--config", str(tmp_path / "own.toml"), str(org / "org"))
+    assert result.exit_code == 0, result.stderr
+    assert 'tz = "Europe/Paris"' in result.stdout
+    # Discovered in pyproject.toml: it was ignored without a word.
+    (tmp_path / "pyproject.toml").write_bytes(bom + b'[tool.tokenaudit]\ntz = "Europe/Paris"\n')
+    monkeypatch.chdir(tmp_path)
+    result = invoke("config", str(org / "org"))
+    assert result.exit_code == 0, result.stderr
+    assert 'tz = "Europe/Paris"' in result.stdout
+
+
+@pytest.mark.parametrize("table", ["[tool]\ntokenaudit = 5\n", '[[tool.tokenaudit]]\ntz = "UTC"\n'])
+def test_a_pyproject_whose_tokenaudit_entry_is_not_a_table_is_a_usage_error(
+    org: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(table, "utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = invoke("scan", str(org / "org"), "-f", "csv")
+    assert result.exit_code == 2, result.stderr
+    assert "pyproject.toml" in result.stderr and "must be a table of settings" in result.stderr

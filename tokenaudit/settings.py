@@ -92,7 +92,9 @@ def discover(cwd: Path) -> tuple[Path, str | None] | None:
     pyproject = cwd / PYPROJECT
     if pyproject.is_file():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            # NOTE: utf-8-sig: a byte order mark (Notepad writes one) is not TOML, and a
+            # pyproject.toml with one had its [tool.tokenaudit] table ignored without a word.
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             return None  # NOTE: someone else's pyproject; only ours is reported when broken
         if isinstance(data.get("tool"), dict) and "tokenaudit" in data["tool"]:
@@ -115,7 +117,7 @@ def load_config(
             str(path), f"cannot read the settings file: {exc.strerror}"
         ) from exc
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise ConfigError(f"{path_text(path)}: not UTF-8 text") from None
@@ -127,6 +129,12 @@ def load_config(
         header = tuple(table.split("."))
         for part in header:
             section = section.get(part, {}) if isinstance(section, dict) else {}
+        if not isinstance(section, dict):
+            # `[tool] tokenaudit = 5` in pyproject.toml ended in a traceback.
+            raise ConfigError(
+                f"{path_text(path)}:{key_line(text, header[:-1], header[-1])}: {table} must be "
+                f"a table of settings, not {section!r}"
+            )
     by_key = settable(params)
     found: dict[str, Setting] = {}
     for raw_key, value in section.items():
