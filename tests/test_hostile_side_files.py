@@ -257,3 +257,46 @@ def test_a_pyproject_whose_tokenaudit_entry_is_not_a_table_is_a_usage_error(
     result = invoke("scan", str(org / "org"), "-f", "csv")
     assert result.exit_code == 2, result.stderr
     assert "pyproject.toml" in result.stderr and "must be a table of settings" in result.stderr
+
+
+# ----------------------------------------------------------------------------- --baseline
+
+
+def a_baseline(tmp_path: Path, accounts: Any, **run: Any) -> Path:
+    doc = {"schema_version": 1, "run": {"as_of": "2026-03-01", **run}, "accounts": accounts}
+    path = tmp_path / "before.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["ACME\\jdoe", "eve\x1b[2J", "zoe\u202e", "C:\\u{0041}"])
+def test_an_account_whose_name_a_report_escapes_is_the_same_account_in_the_next_run(
+    tmp_path: Path, name: str
+) -> None:
+    import polars as pl
+
+    from tokenaudit.baseline import compare, load_baseline
+    from tokenaudit.report.sanitize import visible
+
+    shown = visible(name)
+    assert shown != name  # the JSON report shows it escaped
+    before = load_baseline(a_baseline(tmp_path, [{"account": shown, "status": "suspicious"}]), 1)
+    today = pl.DataFrame(
+        {"rank": [1], "account": [name], "status": ["suspicious"], "flagged": [True]}
+    )
+    out = compare(today, before, as_of=None)
+    assert out["change"].to_list() == ["unchanged"]  # not `new`, and not also `absent`
+    assert out["first_flagged"].to_list() == [before.as_of]
+
+
+@pytest.mark.parametrize(
+    ("accounts", "run"),
+    [(5, {}), (None, {}), ([], {"parameters": [1, 2]}), ([], {"parameters": "ab"})],
+)
+def test_a_baseline_of_the_wrong_shape_is_bad_data_not_an_internal_error(
+    org: Path, tmp_path: Path, accounts: Any, run: dict[str, Any]
+) -> None:
+    path = a_baseline(tmp_path, accounts, **run)
+    result = invoke("scan", str(org / "org"), "--baseline", str(path), "-f", "csv")
+    assert result.exit_code == 65, result.stderr
+    assert "not a tokenaudit JSON report" in result.stderr

@@ -24,6 +24,7 @@ configuration is used, and `config_differences` names what differs.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -110,13 +111,19 @@ def load_baseline(path: Path, schema_version: int) -> Baseline:
             f"{schema_version} only (rerun the old scan with this version to make a baseline)",
         )
     run = doc["run"] if isinstance(doc["run"], dict) else {}
+    if not isinstance(doc["accounts"], list):
+        raise DataError(str(path), "not a tokenaudit JSON report: 'accounts' is not a list")
+    if not isinstance(run.get("parameters") or {}, dict):
+        raise DataError(
+            str(path), "not a tokenaudit JSON report: 'run.parameters' is not an object"
+        )
     as_of = _date(run.get("as_of"))
     statuses: dict[str, str] = {}
     first: dict[str, date] = {}
     for rec in doc["accounts"]:
         if not isinstance(rec, dict) or not isinstance(rec.get("account"), str):
             raise DataError(str(path), "an account record without an account name")
-        name, status = rec["account"], str(rec.get("status"))
+        name, status = unescaped(rec["account"]), str(rec.get("status"))
         statuses[name] = status
         day = _date(rec.get("first_flagged"))
         if day is None and LEVELS.get(status, 0) >= 1:
@@ -134,6 +141,22 @@ def load_baseline(path: Path, schema_version: int) -> Baseline:
         settings=dict(settings) if isinstance(settings, dict) else None,
         pseudonymised=bool(run.get("pseudonymised", False)),
     )
+
+
+#: An escape `report.sanitize.visible` writes: a doubled backslash, or `\\u{XXXX}`.
+_ESCAPE: Final = re.compile(r"\\(?:(\\)|u\{([0-9a-f]{4,6})\})")
+
+
+def unescaped(text: str) -> str:
+    """The account name a JSON report shows as `text`: the inverse of `report.sanitize.visible`,
+    which doubles every backslash and writes each invisible character as `\\u{XXXX}`.
+
+    NOTE: compared as written, `ACME\\jdoe` (shown `ACME\\\\jdoe`) was never the account of
+    the report before: flagged, it was `new` in every run (`--fail-on new` failed each time)
+    and listed again as `absent`."""
+    if "\\" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: "\\" if m.group(1) else chr(int(m.group(2), 16)), text)
 
 
 def _date(value: Any) -> date | None:
