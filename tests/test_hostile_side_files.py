@@ -300,3 +300,53 @@ def test_a_baseline_of_the_wrong_shape_is_bad_data_not_an_internal_error(
     result = invoke("scan", str(org / "org"), "--baseline", str(path), "-f", "csv")
     assert result.exit_code == 65, result.stderr
     assert "not a tokenaudit JSON report" in result.stderr
+
+
+# ----------------------------------------------------------------------------- --identities
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "words"),
+    [
+        # One spelling, two people: which of them got the merges was the order of the rows.
+        ("ana@x.example,Ana,,\nANA@x.example,Bob,,\n", 3, "'ANA@x.example' is an alias of 'Bob'"),
+        # Each the other's alias (a cycle).
+        (
+            "Ana,Bob,,\nBob,Ana,,\n",
+            2,
+            "'Ana' is a person of the identities file and, here, an alias",
+        ),
+        # A bot on one row and an engineer on another: excluded, never tested.
+        ("a,Ana,,bot\nb,Ana,,engineer\n", 3, "'Ana' has role 'engineer' here and 'bot' on line 2"),
+        ("a,Ana,web,\nb,ana,mobile,\n", 3, "'ana' is in team 'mobile' here and 'web' on line 2"),
+    ],
+)
+def test_an_identities_file_that_says_two_things_about_one_person_is_refused_at_its_line(
+    org: Path, tmp_path: Path, rows: str, line: int, words: str
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("alias,account,team,role\n" + rows, "utf-8")
+    logs = [str(org / "org" / name) for name in ("usage.csv", "commits.csv")]
+    result = invoke("scan", *logs, "--identities", str(path))
+    assert result.exit_code == 65, result.stderr
+    assert f"people.csv:{line}: {words}" in result.stderr
+
+
+def test_an_identities_file_that_repeats_itself_is_read(org: Path, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    text = (org / "org" / "identities.csv").read_text("utf-8")
+    # Every row twice, the header once, with CRLF and a byte order mark.
+    body = text.splitlines()[1:]
+    path.write_bytes(
+        b"\xef\xbb\xbf" + "\r\n".join([text.splitlines()[0], *body, *body, ""]).encode()
+    )
+    result = invoke(
+        "scan",
+        str(org / "org" / "usage.csv"),
+        str(org / "org" / "commits.csv"),
+        "--identities",
+        str(path),
+        "-f",
+        "csv",
+    )
+    assert result.exit_code in (0, 1), result.stderr

@@ -16,8 +16,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
+
+from tokenaudit.errors import DataError, path_text
 
 _NOREPLY = r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$"
 
@@ -50,13 +53,14 @@ class IdentityMap:
         """
         if identities.is_empty():
             return cls()
-        rows = (
-            identities.with_columns(
-                normalise_identity(pl.col("alias")).alias("_alias"),
-                pl.col("account").str.strip_chars().alias("account"),
-            )
-            .sort("_alias", "account", "team", "role", nulls_last=True)
-            .unique("_alias", keep="first", maintain_order=True)
+        keyed = identities.with_columns(
+            normalise_identity(pl.col("alias")).alias("_alias"),
+            pl.col("account").str.strip_chars().alias("account"),
+            normalise_identity(pl.col("account")).alias("_person"),
+        )
+        _refuse_conflicts(keyed)
+        rows = keyed.sort("_alias", "account", "team", "role", nulls_last=True).unique(
+            "_alias", keep="first", maintain_order=True
         )
         aliases: dict[str, str] = {}
         teams: dict[str, str] = {}
@@ -122,6 +126,71 @@ class IdentityMap:
         return frame.with_columns(
             pl.col(column).replace_strict(table, default=None, return_dtype=pl.String)
         )
+
+
+def _refuse_conflicts(rows: pl.DataFrame) -> None:
+    """Refuse (`DataError`, exit 65, at the later of two rows) an identities file that says two
+    things about one spelling or one person: a spelling mapped to two people, a person who is
+    also another person's alias (`ana,bob` and `bob,ana`), a person of two teams or two roles.
+
+    NOTE: the first of the two in sort order used to win without a word, so the order of the
+    file's rows decided whose merges a person was credited with, or whether a person was a bot
+    (`role` `bot` on one row and `engineer` on another: excluded, never tested)."""
+    if "_line" not in rows.columns or "_file" not in rows.columns:
+        rows = rows.with_columns(
+            pl.lit(None, pl.String).alias("_file"), pl.lit(None, pl.Int64).alias("_line")
+        )
+    rows = rows.sort("_file", "_line", "_alias", "account", nulls_last=True)
+    people = dict(
+        rows.select("_person", "account")
+        .unique("_person", keep="first", maintain_order=True)
+        .iter_rows()
+    )
+    for key, column, what in (
+        ("_alias", "_person", "is an alias of"),
+        ("_person", "team", "is in team"),
+        ("_person", "role", "has role"),
+    ):
+        given = rows.filter(pl.col(key).is_not_null() & pl.col(column).is_not_null())
+        # Only the rows of a key with two values are looked at one by one (files of millions).
+        torn = given.group_by(key).agg(pl.col(column).n_unique()).filter(pl.col(column) > 1)
+        seen: dict[str, tuple[Any, str, str | None, int | None]] = {}
+        for name, value, shown, file, line in (
+            given.filter(pl.col(key).is_in(torn[key].implode()))
+            .select(key, column, "alias" if key == "_alias" else "account", "_file", "_line")
+            .iter_rows()
+        ):
+            first = seen.setdefault(name, (value, shown, file, line))
+            if first[0] == value:
+                continue
+            if column == "_person":
+                value, before = people[value], people[first[0]]
+            else:
+                before = first[0]
+            raise DataError(
+                file or "the identities file",
+                f"{shown!r} {what} {value!r} here and {before!r} on {_at(first[2], first[3], file)}"
+                ": one spelling is one person, of one team and one role",
+                line=line,
+            )
+    aliased = rows.filter(
+        pl.col("_alias").is_in(list(people)) & (pl.col("_alias") != pl.col("_person"))
+    )
+    if aliased.height:
+        alias, account, file, line = aliased.select("_alias", "account", "_file", "_line").row(0)
+        raise DataError(
+            file or "the identities file",
+            f"{people[alias]!r} is a person of the identities file and, here, an alias of "
+            f"{account!r}: one spelling is one person",
+            line=line,
+        )
+
+
+def _at(file: str | None, line: int | None, here: str | None) -> str:
+    """`line N` (of this file) or `FILE:N` (another): where the first of two rows is."""
+    if line is None:
+        return "another row"
+    return f"line {line}" if file == here else f"{path_text(file or '')}:{line}"
 
 
 #: The shortest spelling that may stand for a person's name: shorter ones ("li", "al") match
