@@ -350,3 +350,19 @@ def test_an_identities_file_that_repeats_itself_is_read(org: Path, tmp_path: Pat
         "csv",
     )
     assert result.exit_code in (0, 1), result.stderr
+
+
+# ----------------------------------------------------------------------------- --suppressions
+
+
+@pytest.mark.parametrize("entries", ["[1, 2]", '["ana"]', '[{account = "a"}, 3]'])
+def test_a_suppression_list_that_is_not_of_tables_is_a_usage_error_at_its_line(
+    tmp_path: Path, entries: str
+) -> None:
+    from tokenaudit.errors import ConfigError
+    from tokenaudit.suppressions import load_suppressions
+
+    path = tmp_path / "reviewed.toml"
+    path.write_text(f"# reviewed\nsuppression = {entries}\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"reviewed\.toml:2: 'suppression' must be"):
+        load_suppressions(path, ["automation"])

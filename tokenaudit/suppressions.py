@@ -132,8 +132,13 @@ def _from_toml(path: Path, text: str, checks: frozenset[str]) -> list[Suppressio
                 f"unknown key {key!r}: entries are [[suppression]] tables",
             )
     entries = data.get("suppression", [])
-    if not isinstance(entries, list):
-        raise _bad(path, 1, "'suppression' must be [[suppression]] tables")
+    # NOTE: `suppression = [1, 2]` is a list, but not of tables: it ended the run (exit 70).
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise _bad(
+            path,
+            _line_of(text, "suppression", 1, None),
+            "'suppression' must be [[suppression]] tables",
+        )
     out = []
     for i, entry in enumerate(entries):
         start = headers[i] if i < len(headers) else 1
