@@ -400,6 +400,30 @@ class _Typing:
     blank_is_null: bool = False
 
 
+def _text_timestamp_typing(
+    raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str | None
+) -> _Typing:
+    """Timestamps written as text: the spelling most of the first values have, read fast (at a
+    fixed width where one reads them all), every other accepted spelling for the rest."""
+    col = pl.col(source)
+    sample = _timestamp_sample(raw, source)
+    first = _best_parser(sample, assume_tz)
+    fast = timestamp_parsers(col.cast(pl.String), assume_tz)[first]
+    if first < len(_TS_FORMATS_WITH_ZONE):
+        fixed = _fixed_width_parser(sample, timestamp_parsers(pl.col("v"), None)[first])
+        if fixed is not None:
+            fast = _fixed_utc(col.cast(pl.String), fixed)
+
+    def zoned(text: pl.Expr) -> pl.Expr:
+        return pl.coalesce(timestamp_parsers(text.str.strip_chars(), None))
+
+    def naive(text: pl.Expr) -> pl.Expr:
+        parsers = timestamp_parsers(text.str.strip_chars(), assume_tz)[_ZONED_PARSERS:]
+        return pl.coalesce(parsers) if parsers else pl.lit(None, dtype=dtype)
+
+    return _Typing(fast, zoned, fast_zone_less=first >= _ZONED_PARSERS, slow_naive=naive)
+
+
 def _integral(as_float: pl.Expr) -> pl.Expr:
     integral = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < _MAX_INT)
     return pl.when(integral).then(as_float.cast(pl.Int64, strict=False))
@@ -420,27 +444,7 @@ def _typing(raw: pl.LazyFrame, source: str, dtype: pl.DataType, assume_tz: str |
         if src_dtype.is_numeric():
             as_text = col.cast(pl.Int64, strict=False).cast(pl.String)
             return _Typing(pl.coalesce(timestamp_parsers(as_text, None)))
-        sample = _timestamp_sample(raw, source)
-        first = _best_parser(sample, assume_tz)
-        fast = timestamp_parsers(col.cast(pl.String), assume_tz)[first]
-        if first < len(_TS_FORMATS_WITH_ZONE):
-            fixed = _fixed_width_parser(sample, timestamp_parsers(pl.col("v"), None)[first])
-            if fixed is not None:
-                fast = _fixed_utc(col.cast(pl.String), fixed)
-
-        def zoned(text: pl.Expr) -> pl.Expr:
-            return pl.coalesce(timestamp_parsers(text.str.strip_chars(), None))
-
-        def naive(text: pl.Expr) -> pl.Expr:
-            parsers = timestamp_parsers(text.str.strip_chars(), assume_tz)[_ZONED_PARSERS:]
-            return pl.coalesce(parsers) if parsers else pl.lit(None, dtype=dtype)
-
-        return _Typing(
-            fast,
-            zoned,
-            fast_zone_less=first >= _ZONED_PARSERS,
-            slow_naive=naive,
-        )
+        return _text_timestamp_typing(raw, source, dtype, assume_tz)
     if isinstance(dtype, pl.Date):
         if isinstance(src_dtype, pl.Date):
             return _Typing(col)
@@ -799,21 +803,28 @@ def _value_problems(
             )
         )
     elif src_dtype == pl.String:
-        if (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy:
-            # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the
-            # Parquet reader for bytes): such a value is corrupt, not text. In a file found to be
-            # UTF-8 throughout (`RawTable.valid_utf8`) a U+FFFD is the character an upstream
-            # tool wrote. (A number or timestamp holding one is already unreadable and says so.)
-            corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
-                pl.lit(label + "invalid UTF-8")
-            )
-            problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
-        lines = raw.structured.get(source)
-        if lines:
-            # Read as its JSON text, `{"id": 7}` would be somebody's name.
-            shown = pl.lit(label + "a JSON object, array or true/false, not text '")
-            not_text = pl.when(pl.col("_line").is_in(pl.Series(lines, dtype=pl.Int64))).then(
-                shown + pl.col(source).str.slice(0, 40) + pl.lit("'")
-            )
-            problems.append(_coded(not_text, RejectCode.NOT_TEXT))
+        problems += _text_problems(raw, source, label)
+    return problems
+
+
+def _text_problems(raw: RawTable, source: str, label: str) -> list[Problem]:
+    """A text value that is no text: a bad byte's stand-in, or a JSON object read as text."""
+    problems: list[Problem] = []
+    if (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy:
+        # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the
+        # Parquet reader for bytes): such a value is corrupt, not text. In a file found to be
+        # UTF-8 throughout (`RawTable.valid_utf8`) a U+FFFD is the character an upstream
+        # tool wrote. (A number or timestamp holding one is already unreadable and says so.)
+        corrupt = pl.when(pl.col(source).str.contains("\ufffd", literal=True)).then(
+            pl.lit(label + "invalid UTF-8")
+        )
+        problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
+    lines = raw.structured.get(source)
+    if lines:
+        # Read as its JSON text, `{"id": 7}` would be somebody's name.
+        shown = pl.lit(label + "a JSON object, array or true/false, not text '")
+        not_text = pl.when(pl.col("_line").is_in(pl.Series(lines, dtype=pl.Int64))).then(
+            shown + pl.col(source).str.slice(0, 40) + pl.lit("'")
+        )
+        problems.append(_coded(not_text, RejectCode.NOT_TEXT))
     return problems
