@@ -7,13 +7,13 @@ user did not name."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .conftest import CLI_ENV
+from .test_verify import scanned_with_manifest
 
 
 def invoke(*args: str) -> Any:
@@ -28,21 +28,7 @@ def invoke(*args: str) -> Any:
 def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-person, 3-week organisation and its JSON report made with a manifest, from inside
     its directory (relative paths, as a cron job gives them)."""
-    from tokenaudit.synthetic.simulate import generate_org, write_org
-
-    out = tmp_path_factory.mktemp("side")
-    write_org(generate_org(accounts=12, days=21, seed=5, maxxer_share=0.1), out / "org")
-    (out / "org" / "truth.csv").unlink()
-    here = Path.cwd()
-    os.chdir(out)
-    try:
-        result = invoke(
-            "scan", "org", "--fail-on", "never", "-o", "report.json", "--manifest", "run.json"
-        )
-    finally:
-        os.chdir(here)
-    assert result.exit_code == 0, result.stderr
-    return out
+    return scanned_with_manifest(tmp_path_factory.mktemp("side"), 12, 21, 5)
 
 
 def tampered(org: Path, tmp_path: Path, edit: Any, name: str = "report.json") -> Path:

@@ -23,16 +23,14 @@ def invoke(*args: str) -> Any:
     return CliRunner(env=CLI_ENV).invoke(app, list(args))
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of an org and its JSON report made with a manifest, from inside its directory
-    (relative paths, as a cron job would give them)."""
+def scanned_with_manifest(out: Path, accounts: int, days: int, seed: int) -> Path:
+    """`out` holding a generated org (`org/`) and its JSON report (`report.json`) made with a
+    manifest (`run.json`), from inside `out` (relative paths, as a cron job gives them)."""
     import os
 
     from tokenaudit.synthetic.simulate import generate_org, write_org
 
-    out = tmp_path_factory.mktemp("verify_org")
-    write_org(generate_org(60, 42, 9, 0.1), out / "org")
+    write_org(generate_org(accounts, days, seed, 0.1), out / "org")
     (out / "org" / "truth.csv").unlink()
     here = Path.cwd()
     os.chdir(out)
@@ -44,6 +42,12 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.chdir(here)
     assert result.exit_code == 0, result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of an org and its JSON report made with a manifest."""
+    return scanned_with_manifest(tmp_path_factory.mktemp("verify_org"), 60, 42, 9)
 
 
 def test_the_same_inputs_give_the_same_report(made: Path) -> None:
