@@ -57,6 +57,24 @@ def test_verify_never_lets_a_recorded_setting_choose_where_the_rerun_writes(
         assert victim.read_text() == "keep me\n"
 
 
+def test_a_recorded_value_is_never_read_as_an_option_of_the_rerun(
+    org: Path, tmp_path: Path
+) -> None:
+    # `"account": true` then `"tz": "--output=FILE"` made `--account --tz --output=FILE`: the
+    # account took `--tz` as its value, and `--output` replaced the re-run's own.
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+
+    def smuggle(manifest: dict[str, Any]) -> None:
+        config = {k: v for k, v in manifest["config"].items() if k not in ("account", "tz")}
+        manifest["config"] = {"account": True, "tz": f"--output={victim}", **config}
+
+    for name in ("report.json", "run.json"):
+        result = invoke("verify", str(tampered(org, tmp_path, smuggle, name)))
+        assert "Traceback" not in result.stderr
+        assert victim.read_text() == "keep me\n"
+
+
 @pytest.mark.parametrize(
     "edit",
     [

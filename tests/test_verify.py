@@ -104,8 +104,8 @@ def test_rerun_arguments_and_report_comparison() -> None:
             "fail-on": "new",
         }
     }
-    assert rerun_args(manifest) == [
-        "--identities", "people.csv", "--tz", "UTC", "--all", "--", "logs/", "-x.csv",
+    assert rerun_args(manifest, ["-o", "own.json"]) == [
+        "--identities=people.csv", "--tz=UTC", "--all", "-o", "own.json", "--", "logs/", "-x.csv",
     ]  # fmt: skip
     old = {"run": {"as_of": "1", "manifest": {}}, "accounts": [{"account": "a", "status": "ok"}]}
     new = {"run": {"as_of": "2"}, "accounts": [{"account": "a", "status": "review"}]}

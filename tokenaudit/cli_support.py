@@ -856,11 +856,11 @@ def run_verify(path: Path, tmp: Path, rerun: Callable[[list[str]], int]) -> int:
     empty = tmp / "no-settings.toml"  # the recorded settings are complete: no file is read
     empty.write_text("", encoding="utf-8")
     out = tmp / "rerun.json"
-    args = ["scan", "--config", str(empty), "--format", "json", "-o", str(out)]
+    own = ["--config", str(empty), "--format", "json", "-o", str(out)]
     here = Path.cwd()
     os.chdir(where)
     try:
-        code = rerun(args + rerun_args(recorded.manifest))
+        code = rerun(["scan", *rerun_args(recorded.manifest, own)])
     finally:
         os.chdir(here)
     if code not in (ExitCode.OK, ExitCode.FINDINGS):

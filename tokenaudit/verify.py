@@ -23,7 +23,7 @@ from tokenaudit.settings import INPUTS_KEY
 from tokenaudit.sidefiles import read_side_file
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 #: Settings left out of the re-run: where the report goes and how the run ends (the re-run
 #: writes its own JSON report and no side files).
@@ -185,10 +185,17 @@ def _check(role: str, item: Mapping[str, Any]) -> FileCheck:
     return FileCheck(role, name, path, "same" if digest == item.get("sha256") else "changed")
 
 
-def rerun_args(manifest: Mapping[str, Any]) -> list[str]:
+def rerun_args(manifest: Mapping[str, Any], own: Sequence[str] = ()) -> list[str]:
     """The recorded settings as `scan` arguments (for the recorded working directory):
-    `--key value` per value (repeated for a list), `--key` for a true flag; unset values,
-    false flags (the defaults) and `NOT_RERUN` left out; the inputs last, after `--`."""
+    `--key=value` per value (repeated for a list), `--key` for a true flag; unset values,
+    false flags (the defaults) and `NOT_RERUN` left out; then `own` (the re-run's own output
+    options); the inputs last, after `--`.
+
+    NOTE: a value is glued to its option (`--tz=VALUE`), so that no recorded value is ever read
+    as an option of its own: a report someone sent, with `"account": true` before
+    `"tz": "--output=~/.bashrc"`, made `--account --tz --output=~/.bashrc`, whose `--output`
+    took effect. And `own` comes after every recorded setting, so the last word on where the
+    re-run writes is the re-run's."""
     config = manifest.get("config") or {}
     args: list[str] = []
     for key, value in config.items():
@@ -200,9 +207,9 @@ def rerun_args(manifest: Mapping[str, Any]) -> list[str]:
             args.append(f"--{key}")
             continue
         for item in value if isinstance(value, list) else [value]:
-            args += [f"--{key}", str(item)]
+            args.append(f"--{key}={item}")
     inputs = config.get(INPUTS_KEY) or []
-    return args + (["--", *map(str, inputs)] if inputs else [])
+    return [*args, *own] + (["--", *map(str, inputs)] if inputs else [])
 
 
 def compare_reports(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
