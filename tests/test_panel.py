@@ -343,6 +343,50 @@ def test_a_squash_merged_revert_finds_its_change_whatever_pull_request_numbers_f
     assert why == ["reverted", "revert", "reverted", "revert", None]
 
 
+def test_a_squash_body_listing_a_reverted_commit_does_not_make_the_pull_request_a_revert() -> None:
+    # GitHub's squash body lists the branch's commits; one of them reverting an earlier change
+    # made the whole feature "a revert" (400 lines of output gone). The title decides.
+    commits = commits_frame(
+        [
+            ("tom", 0, 30, "aaaaaaa111", "fix: flaky test (#45)"),
+            (
+                "bob",
+                1,
+                400,
+                "bbbbbbb222",
+                "feat: dashboard (#50)\n\n* wip\n* This reverts commit aaaaaaa111.",
+            ),
+            ("bob", 2, 40, "ccccccc333", "Revert the retry\n\nThis reverts commit bbbbbbb222."),
+        ]
+    )
+    why = merged_work(commits, AuditConfig()).credits.sort("_line")["why_not"].to_list()
+    assert why == [None, "reverted", "revert"]
+
+
+def test_reverting_a_change_credited_to_two_people_cancels_both_shares() -> None:
+    commits = commits_frame(
+        [
+            ("ana", 0, 40, "aaaaaaa111", "feat: sync (#1)"),
+            ("bob", 0, 40, "aaaaaaa111", "feat: sync (#1)"),
+            ("cy", 1, 80, "bbbbbbb222", 'Revert "feat: sync (#1)" (#2)'),
+        ]
+    )
+    why = merged_work(commits, AuditConfig()).credits.sort("_line")["why_not"].to_list()
+    assert why == ["reverted", "reverted", "revert"]
+
+
+def test_a_revert_quoting_a_title_with_its_number_finds_that_change_not_a_namesake() -> None:
+    commits = commits_frame(
+        [
+            ("ana", 0, 40, "aaaaaaa111", "Update README.md (#100)"),
+            ("bob", 1, 40, "bbbbbbb222", "Update README.md (#200)"),
+            ("cy", 2, 40, "ccccccc333", 'Revert "Update README.md (#100)" (#201)'),
+        ]
+    )
+    why = merged_work(commits, AuditConfig()).credits.sort("_line")["why_not"].to_list()
+    assert why == ["reverted", None, "revert"]
+
+
 def test_the_same_change_listed_twice_is_one_credit() -> None:
     commits = commits_frame(
         [("a", 0, 40, "aaaaaaa111", "feat"), ("a", 0, 40, "aaaaaaa111", "feat")]

@@ -848,7 +848,15 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
 
 
 def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[int]]:
-    """Row positions of reverts and of the changes they revert."""
+    """Row positions of reverts and of the changes they revert.
+
+    A change is a revert when its title says so (`Revert "…"`, or a title beginning "Revert"
+    with a `This reverts commit` line): a squash merge's body lists its branch's commits, and
+    one of them reverting a commit does not make the whole pull request a revert. What it
+    reverts is the commit its line names, else the latest earlier change of the quoted title
+    (exactly as quoted, else with pull request numbers set aside). A change credited to several
+    people is one row each: all of them are reverted (a change is its sha, else its pull
+    request in its repository)."""
     reverts: list[int] = []
     reverted: list[int] = []
     if df["message"].null_count() == df.height:
@@ -857,35 +865,56 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
         return {"revert": reverts, "reverted": reverted}
     messages = df["message"].to_list()
     shas = [s.lower() if s else "" for s in df["sha"].to_list()]
+    changes = _change_keys(df, shas)
+    rows_of: dict[str, list[int]] = {}
+    for j, key in enumerate(changes):
+        if key:
+            rows_of.setdefault(key, []).append(j)
     times = df["merged_at"].to_list()
-    titles: dict[str, list[int]] = {}
+    exact: dict[str, list[int]] = {}
+    bare: dict[str, list[int]] = {}
     for i, msg in enumerate(messages):
         if msg:
-            titles.setdefault(_bare_title(msg.splitlines()[0]), []).append(i)
+            title = msg.splitlines()[0].strip()
+            exact.setdefault(title, []).append(i)
+            bare.setdefault(_bare_title(title), []).append(i)
     limit = timedelta(days=cfg.revert_cancel_days)
     for i, msg in enumerate(messages):
         if not msg:
             continue
+        title = msg.splitlines()[0].strip()
+        title_match = _REVERT_TITLE.match(title)
+        sha_match = _REVERT_SHA.search(msg) if title.lower().startswith("revert") else None
+        if not (title_match or sha_match):
+            continue
+        reverts.append(i)
         target: int | None = None
-        sha_match = _REVERT_SHA.search(msg)
         if sha_match:
             prefix = sha_match["sha"].lower()
             target = next(
                 (j for j, s in enumerate(shas) if s and s.startswith(prefix) and j != i), None
             )
-        title_match = _REVERT_TITLE.match(msg.splitlines()[0].strip())
         if target is None and title_match:
-            earlier = [
-                j
-                for j in titles.get(_bare_title(title_match["title"]), [])
-                if j != i and times[j] <= times[i]
-            ]
-            target = earlier[-1] if earlier else None
-        if sha_match or title_match:
-            reverts.append(i)
-            if target is not None and times[i] - times[target] <= limit:
-                reverted.append(target)
+            quoted = title_match["title"]
+            for candidates in (exact.get(quoted, []), bare.get(_bare_title(quoted), [])):
+                earlier = [j for j in candidates if j != i and times[j] <= times[i]]
+                if earlier:
+                    target = earlier[-1]
+                    break
+        if target is not None and times[i] - times[target] <= limit:
+            reverted += rows_of.get(changes[target], [target])
     return {"revert": reverts, "reverted": reverted}
+
+
+def _change_keys(df: pl.DataFrame, shas: list[str]) -> list[str]:
+    """Per row, what makes it one change with the other rows of the same change: its sha,
+    else its pull request and repository ("" where it has neither)."""
+    prs = df["pr_id"].cast(pl.String).to_list() if "pr_id" in df.columns else [None] * df.height
+    repos = df["repo"].cast(pl.String).to_list() if "repo" in df.columns else [None] * df.height
+    return [
+        f"sha:{s}" if s else (f"pr:{r or ''}:{p}" if p else "")
+        for s, p, r in zip(shas, prs, repos, strict=True)
+    ]
 
 
 def _bare_title(line: str) -> str:
