@@ -370,3 +370,12 @@ def test_a_suppression_list_that_is_not_of_tables_is_a_usage_error_at_its_line(
     path.write_text(f"# reviewed\nsuppression = {entries}\n", "utf-8")
     with pytest.raises(ConfigError, match=r"reviewed\.toml:2: 'suppression' must be"):
         load_suppressions(path, ["automation"])
+
+
+def test_roles_that_differ_only_in_case_or_spaces_are_one_role(org: Path, tmp_path: Path) -> None:
+    # Roles are read lower-cased and trimmed wherever they are used: no contradiction here.
+    path = tmp_path / "people.csv"
+    path.write_text("alias,account,team,role\na,Ana,,engineer\nb,Ana,, Engineer\n", "utf-8")
+    logs = [str(org / "org" / name) for name in ("usage.csv", "commits.csv")]
+    result = invoke("scan", *logs, "--identities", str(path), "--fail-on", "never")
+    assert result.exit_code == 0, result.stderr

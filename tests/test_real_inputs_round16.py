@@ -463,3 +463,20 @@ def test_a_codex_rollout_with_only_cumulative_totals_counts_their_growth(tmp_pat
     columns = ("input_tokens", "cache_read_tokens", "output_tokens")
     # Before: both requests were read as 0 tokens (no last_token_usage to read).
     assert frame.select(columns).rows() == [(400, 600, 50), (300, 1200, 70)]
+
+
+def test_a_bot_fix_up_on_a_merged_branch_takes_no_share_even_when_it_is_the_tip(
+    repo: Path,
+) -> None:
+    # The walk meets the branch's tip first, and a tie of one commit each put the bot first:
+    # it took half of Bob's lines (later excluded with the bot).
+    bot = {
+        "GIT_AUTHOR_NAME": "pre-commit-ci[bot]",
+        "GIT_AUTHOR_EMAIL": "66853113+pre-commit-ci[bot]@users.noreply.github.com",
+    }
+    git(repo, "checkout", "-q", "-b", "lint")
+    commit(repo, "2026-03-03", "feat: export", {"e.py": 9}, **BOB)
+    commit(repo, "2026-03-03", "[pre-commit.ci] auto fixes", {"e.py": 10}, **bot)
+    git(repo, "checkout", "-q", "main")
+    sha = merge(repo, "2026-03-04", "lint", "Merge pull request #5 from bob/lint", "Export")
+    assert rows_of(read_repository(repo, "main"), sha) == [("bob@acme.example", "10")]

@@ -141,6 +141,9 @@ def _refuse_conflicts(rows: pl.DataFrame) -> None:
             pl.lit(None, pl.String).alias("_file"), pl.lit(None, pl.Int64).alias("_line")
         )
     rows = rows.sort("_file", "_line", "_alias", "account", nulls_last=True)
+    # Roles are read lower-cased and trimmed wherever they are used: `Engineer` and `engineer`
+    # say one thing.
+    rows = rows.with_columns(pl.col("role").cast(pl.String).str.strip_chars().str.to_lowercase())
     people = dict(
         rows.select("_person", "account")
         .unique("_person", keep="first", maintain_order=True)

@@ -344,7 +344,11 @@ class _History:
             commit = self.commits[side]
             if len(commit.parents) < 2:
                 counts.update(_people([commit.author, *self._coauthors(commit.trailers)]))
-        people = _people([p for p, _ in counts.most_common()] or [author])
+        ranked = [p for p, _ in counts.most_common()]
+        # A merge's people are ranked by commits, and a bot's fix-up may tie with, or outnumber,
+        # the person's own: a bot leads a merge only when it brings in nothing else.
+        humans = [p for p in ranked if not _BOT.search(p)]
+        people = _people(humans or ranked or [author])
         people = _people([*people, *self._coauthors(trailers)])
         return people[:1] + [p for p in people[1:] if not _BOT.search(p)]
 
