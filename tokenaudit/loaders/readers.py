@@ -443,29 +443,29 @@ def _is_ascii(chunk: Any) -> bool:
 
 
 def _is_utf8_file(fh: Any) -> bool:
-    """Whether a plain file is UTF-8 throughout: read through the page cache in slices of a
-    memory map (about 0.1 s for 0.5 GB of ASCII), never whole into memory."""
-    import mmap
+    """Whether a plain file is UTF-8 throughout: read through one reused buffer (about 0.1 s
+    for 0.5 GB of ASCII), never whole into memory.
 
-    size = os.fstat(fh.fileno()).st_size
-    if size == 0:
-        return True
+    NOTE: not a memory map: a file cut short while it is read (logrotate's `copytruncate`)
+    kills a process that touches a mapped page past its new end (SIGBUS), where a read
+    simply ends."""
+    fh.seek(0)
     check = _Utf8Check()
-    with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        whole = memoryview(view)
-        try:
-            for start in range(0, size, _UTF8_SLICE):
-                piece = whole[start : start + _UTF8_SLICE]
-                check.feed(piece)
-                piece.release()
-                if not check.valid:
-                    break
-        finally:
-            whole.release()
+    buffer = bytearray(_UTF8_SLICE)
+    view = memoryview(buffer)
+    try:
+        while check.valid:
+            n = fh.readinto(buffer)
+            if not n:
+                break
+            check.feed(view[:n])
+    finally:
+        view.release()
+        fh.seek(0)
     return check.close()
 
 
-#: The memory-mapped slice `_is_utf8_file` checks at a time.
+#: The slice `_is_utf8_file` reads at a time.
 _UTF8_SLICE: Final = 16 << 20
 
 
