@@ -432,6 +432,18 @@ def test_a_json_object_array_or_boolean_is_no_account_name(tmp_path: Path, shape
     ]
 
 
+def test_a_json_object_where_a_model_belongs_keeps_the_rows_tokens(tmp_path: Path) -> None:
+    # Only a name is refused as JSON: the tokens of a row whose model is an object are still
+    # somebody's (the model then has no price, and is counted as such).
+    row = {"timestamp": "2026-03-02T10:00:00Z", "account": "ana@acme.example"}
+    lines = [json.dumps(row | {"input_tokens": 10, "model": {"id": "gpt-4"}})] * 2
+    path = tmp_path / "usage.ndjson"
+    path.write_text("\n".join(lines))
+    frame, _ = load(path, tmp_path)
+    assert rejected(frame) == {}
+    assert frame["model"].to_list() == ['{"id": "gpt-4"}'] * 2
+
+
 def test_token_totals_that_would_wrap_around_stop_the_run(tmp_path: Path) -> None:
     path = tmp_path / "usage.csv"
     rows = "".join(

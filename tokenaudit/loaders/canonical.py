@@ -704,6 +704,8 @@ def _column_problems(
     problems = _value_problems(
         raw, source, value, raw_text, present, label, dtype, src_dtype, assume_tz
     )
+    if dtype == pl.String() and src_dtype == pl.String:
+        problems += _text_problems(raw, canonical, source, label)
     if dtype == pl.Int64():
         problems.append(
             _coded(
@@ -802,13 +804,18 @@ def _value_problems(
                 RejectCode.BAD_DATE if isinstance(dtype, pl.Date) else RejectCode.BAD_BOOLEAN,
             )
         )
-    elif src_dtype == pl.String:
-        problems += _text_problems(raw, source, label)
     return problems
 
 
-def _text_problems(raw: RawTable, source: str, label: str) -> list[Problem]:
-    """A text value that is no text: a bad byte's stand-in, or a JSON object read as text."""
+#: Text columns that name a person: a JSON object, array or boolean there is a rejected row
+#: (`not_text`). Elsewhere (a model, a session) it stays its JSON text, as before: the row's
+#: tokens are still somebody's.
+_NAME_COLUMNS: Final = frozenset({"account", "author", "alias"})
+
+
+def _text_problems(raw: RawTable, canonical: str, source: str, label: str) -> list[Problem]:
+    """A text value that is no text: a bad byte's stand-in, or a JSON object where a name
+    belongs."""
     problems: list[Problem] = []
     if (raw.fmt.split("+")[0] in ("csv", "tsv") and not raw.valid_utf8) or source in raw.lossy:
         # The CSV reader decodes invalid UTF-8 as U+FFFD (`RawTable.lossy`: so does the
@@ -819,7 +826,7 @@ def _text_problems(raw: RawTable, source: str, label: str) -> list[Problem]:
             pl.lit(label + "invalid UTF-8")
         )
         problems.append(_coded(corrupt, RejectCode.NOT_UTF8))
-    lines = raw.structured.get(source)
+    lines = raw.structured.get(source) if canonical in _NAME_COLUMNS else None
     if lines:
         # Read as its JSON text, `{"id": 7}` would be somebody's name.
         shown = pl.lit(label + "a JSON object, array or true/false, not text '")
