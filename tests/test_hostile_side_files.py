@@ -195,6 +195,8 @@ def _edit(path: tuple[str, ...], value: Any) -> Any:
         (_edit(("checks", "heavy-weeks", "scale"), 0.0), "scale = 0.0"),
         (_edit(("checks", "excess-tokens", "intercept"), 1e300), "intercept = 1e+300"),
         (_edit(("period", "days"), 10**400), "period.days is not a whole number"),
+        # A 400-digit parameter overflowed `math.isfinite` itself (exit 70).
+        (_edit(("checks", "excess-tokens", "intercept"), 10**400), "not a finite number"),
         (_edit(("period", "days"), 1e400), "not a whole number"),
         (_edit(("window_days",), 0), "window_days is not a whole number"),
         (_edit(("cohort_size",), True), "cohort_size is not a whole number"),

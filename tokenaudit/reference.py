@@ -182,14 +182,22 @@ def load_reference(path: Path) -> Reference:
 
 
 def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise DataError(name, f"reference holds a value that is not a finite number: {value!r}")
     try:
-        return float(value)
-    except OverflowError:  # an integer of 400 digits
+        # An integer of 400 digits overflows the conversion (and `math.isfinite` of it).
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (OverflowError, TypeError, ValueError):
+        number = math.nan
+    if not isinstance(value, int | float) or not math.isfinite(number):
         raise DataError(
-            name, f"reference holds a value that is not a finite number: {value!r}"
-        ) from None
+            name, f"reference holds a value that is not a finite number: {_shown(value)}"
+        )
+    return number
+
+
+def _shown(value: Any) -> str:
+    """`value` as the error quotes it: a 400-digit number is not read out in full."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _day(name: str, key: str, value: Any) -> str:
@@ -202,7 +210,7 @@ def _day(name: str, key: str, value: Any) -> str:
 def _count(name: str, key: str, value: Any, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
         raise DataError(
-            name, f"reference's {key} is not a whole number from 1 to {most:,}: {value!r}"
+            name, f"reference's {key} is not a whole number from 1 to {most:,}: {_shown(value)}"
         )
     return value
 
