@@ -363,10 +363,8 @@ def _best_parser(sample: pl.DataFrame, assume_tz: str | None) -> int:
 def _fixed_width_parser(sample: pl.DataFrame, general: pl.Expr) -> str | None:
     """The `_TS_FORMATS_FIXED_UTC` format that reads every value of a `_timestamp_sample` that
     `general` (the parser `_best_parser` chose) reads, to the same instant; None if none does."""
-    if sample.is_empty():
-        return None
     read = sample.select(general.alias("g")).to_series()
-    if not read.null_count() < read.len():
+    if read.null_count() == read.len():  # an empty sample, or one the general format cannot read
         return None
     for fmt in _TS_FORMATS_FIXED_UTC:
         fixed = sample.select(_fixed_utc(pl.col("v"), fmt)).to_series()
