@@ -51,8 +51,13 @@ class Dialect:
     extract: Callable[[str, str], str]
     local_date: Callable[[str, str], str]
     epoch_micros: Callable[[str], str]
-    #: An exact median (the mean of the middle two of an even count), usable over a window.
+    #: An exact median (the mean of the middle two of an even count).
     median: Callable[[str], str]
+    #: Whether `median` is an aggregate (GROUP BY); else it is an analytic function only
+    #: (BigQuery's PERCENTILE_CONT), used over a window.
+    median_aggregates: bool
+    #: Equality that holds between two NULLs (a join on a session id that may be missing).
+    same: Callable[[str, str], str]
     any_true: str
     double: str
     bigint: str
@@ -85,6 +90,8 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=lambda ts, tz: f"CAST(timezone({_sql_string(tz)}, {ts}) AS DATE)",
         epoch_micros=lambda ts: f"epoch_us({ts})",
         median=lambda e: f"quantile_cont({e}, 0.5)",
+        median_aggregates=True,
+        same=lambda a, b: f"{a} IS NOT DISTINCT FROM {b}",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
@@ -98,6 +105,8 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=_spark_local_date,
         epoch_micros=lambda ts: f"unix_micros({ts})",
         median=lambda e: f"percentile({e}, 0.5)",
+        median_aggregates=True,
+        same=lambda a, b: f"{a} <=> {b}",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
@@ -115,6 +124,8 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=lambda ts, tz: f"DATE({ts}, {_sql_string(tz)})",
         epoch_micros=lambda ts: f"UNIX_MICROS({ts})",
         median=lambda e: f"PERCENTILE_CONT({e}, 0.5)",
+        median_aggregates=False,
+        same=lambda a, b: f"{a} IS NOT DISTINCT FROM {b}",
         any_true="LOGICAL_OR",
         double="FLOAT64",
         bigint="INT64",
@@ -284,11 +295,22 @@ in_period AS (
         whether its prompt is the one before's whatever the pause and answer (`is_held`), with
         that run's length and span in microseconds (`held_length`, `held_span`): as
         `panel._with_neighbours` works them out, in the account's stream of requests and, with
-        the prefix `s_`, in its session's (requests without a session id make one stream)."""
-        streams = (("", (self.q("account"),)), ("s_", (self.q("account"), self.q("session_id"))))
+        the prefix `s_`, in its session's (requests without a session id make one stream).
+
+        A run's sizes are one GROUP BY per kind of run, joined back to its requests, not
+        aggregates over a window partitioned by run: nearly every run is one request long, and
+        DuckDB sorts and walks each of those tens of thousands of partitions on its own (840k
+        requests, `benchmarks/warehouse_engines.py`: 45 s as windows, 22 s so; the same panel)."""
+        q = self.q
+        streams = (("", (q("account"),)), ("s_", (q("account"), q("session_id"))))
         flags = ", ".join(self._repeat_flags(prefix) for prefix, _ in streams)
         run_ids = ",\n    ".join(self._run_ids(prefix, by) for prefix, by in streams)
-        sized = ",\n    ".join(self._run_sizes(prefix, by) for prefix, by in streams)
+        sizes = ",\n".join(self._run_sizes(prefix, by) for prefix, by in streams)
+        columns = ", ".join(self._run_size_columns(prefix) for prefix, _ in streams)
+        joins = "\n  ".join(self._run_size_joins(prefix, by) for prefix, by in streams)
+        # The same request (time, prompt, answer) seen in its session's stream as a repeat.
+        same = [q("account"), q("ts"), q("prompt"), q("output_tokens")]
+        on_same = " AND ".join(f"seen.{c} = sized_runs.{c}" for c in same)
         return f"""repeats AS (
   SELECT *, {flags}
   FROM timed
@@ -298,16 +320,20 @@ runs AS (
     {run_ids}
   FROM repeats
 ),
+{sizes},
 sized_runs AS (
-  SELECT *,
-    {sized}
+  SELECT runs.*, {columns}
   FROM runs
+  {joins}
+),
+repeated_in_a_session AS (
+  SELECT {", ".join(same)}, MAX(CASE WHEN {self.repeats_in_stream("s_")} THEN 1 ELSE 0 END) AS {q("in_session")}
+  FROM sized_runs
+  GROUP BY {", ".join(same)}
 ),
 flagged AS (
-  SELECT *, ({self.repeats_in_stream("")}) OR (MAX(CASE WHEN {self.repeats_in_stream("s_")} THEN 1 ELSE 0 END) OVER (
-      PARTITION BY {self.q("account")}, {self.q("ts")}, {self.q("prompt")}, {self.q("output_tokens")}
-    ) = 1) AS {self.q("is_same")}
-  FROM sized_runs
+  SELECT sized_runs.*, ({self.repeats_in_stream("")}) OR (seen.{q("in_session")} = 1) AS {q("is_same")}
+  FROM sized_runs JOIN repeated_in_a_session AS seen ON {on_same}
 ),"""
 
     def _repeat_flags(self, prefix: str) -> str:
@@ -345,22 +371,63 @@ flagged AS (
         )
 
     def _run_sizes(self, prefix: str, by: tuple[str, ...]) -> str:
+        """Two tables: each repeat run's length, and each held run's length, span, pace and
+        per cron period the sums of its requests' phase cosines and sines."""
         q = self.q
         keys = ", ".join(by)
-        held_run = f"PARTITION BY {keys}, {q(prefix + 'held_run')}"
+        repeat_run, held_run = q(prefix + "repeat_run"), q(prefix + "held_run")
         pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
-        # Per held run and cron period: the sums of its requests' phase cosines and sines.
         phases = ",\n    ".join(
-            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run})"
-            f" AS {q(f'{prefix}held_{f.lower()}_{p}')}"
+            f"SUM({f}({self.phase_angle(p)})) AS {q(f'{prefix}held_{f.lower()}_{p}')}"
             for p in PHASE_PERIODS
             for f in ("COS", "SIN")
         )
-        return f"""COUNT(*) OVER (PARTITION BY {keys}, {q(prefix + "repeat_run")}) AS {q(prefix + "run_length")},
-    COUNT(*) OVER ({held_run}) AS {q(prefix + "held_length")},
-    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q(prefix + "held_span")},
-    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q(prefix + "held_steadily")},
-    {phases}"""
+        source, median = "runs", self.d.median(pause)
+        if not self.d.median_aggregates:
+            # An analytic median only: taken over the run's window first, then carried along.
+            median = f"MAX({q('pause_median')})"
+            source = (
+                f"(SELECT *, {self.d.median(pause)} OVER (PARTITION BY {keys}, {held_run})"
+                f" AS {q('pause_median')} FROM runs) AS {q('with_median')}"
+            )
+        return f"""{prefix}repeat_sizes AS (
+  SELECT {keys}, {repeat_run}, COUNT(*) AS {q(prefix + "run_length")}
+  FROM runs
+  GROUP BY {keys}, {repeat_run}
+),
+{prefix}held_sizes AS (
+  SELECT {keys}, {held_run},
+    COUNT(*) AS {q(prefix + "held_length")},
+    MAX({q("us")}) - MIN({q("us")}) AS {q(prefix + "held_span")},
+    MAX({pause}) <= {STEADY_PACE} * ({median}) AS {q(prefix + "held_steadily")},
+    {phases}
+  FROM {source}
+  GROUP BY {keys}, {held_run}
+)"""
+
+    def _run_size_columns(self, prefix: str) -> str:
+        q = self.q
+        held = ["held_length", "held_span", "held_steadily"] + [
+            f"held_{f}_{p}" for p in PHASE_PERIODS for f in ("cos", "sin")
+        ]
+        return ", ".join(
+            [f"{prefix}repeats.{q(prefix + 'run_length')}"]
+            + [f"{prefix}helds.{q(prefix + c)}" for c in held]
+        )
+
+    def _run_size_joins(self, prefix: str, by: tuple[str, ...]) -> str:
+        q = self.q
+
+        def on(alias: str, run: str) -> str:
+            # A session id may be missing: such requests make one stream, as in the windows.
+            keys = [self.d.same(f"{alias}.{k}", f"runs.{k}") for k in by]
+            return " AND ".join([*keys, f"{alias}.{q(run)} = runs.{q(run)}"])
+
+        repeats, helds = f"{prefix}repeats", f"{prefix}helds"
+        return (
+            f"JOIN {prefix}repeat_sizes AS {repeats} ON {on(repeats, prefix + 'repeat_run')}\n  "
+            f"JOIN {prefix}held_sizes AS {helds} ON {on(helds, prefix + 'held_run')}"
+        )
 
     def held_on_schedule(self, prefix: str = "") -> str:
         """Whether a held run keeps in step with a cron period (`panel._on_a_schedule`): Zar's
