@@ -79,7 +79,11 @@ def _git_input(repo: Path, stdin: str | None, *args: str) -> str:
             check=False,
         )
     except FileNotFoundError as exc:
-        raise DataError(str(repo), "git is not installed; --repo needs it") from exc
+        # The repository is there but cannot be read on this machine: exit 66, as for an
+        # unreadable file, not 65 (nothing is wrong with its content).
+        raise InputMissingError(
+            str(repo), "cannot be read: git is not installed (--repo needs git on PATH)"
+        ) from exc
     if done.returncode != 0:
         first = (done.stderr.strip().splitlines() or ["git failed"])[0]
         raise DataError(str(repo), f"git: {first}")
@@ -104,8 +108,9 @@ def read_repository(
     only for an audit that starts (`since`) after its history does."""
     if not repo.exists():
         raise InputMissingError(str(repo))
-    _refuse_a_directory_that_is_no_repository(repo)
-    ref = branch or default_branch(repo)
+    repo = _work_tree(repo)
+    ref = _resolve(repo, branch)
+    edge = _shallow_edge(repo)
     out = _first_parent_log(repo, ref)
     name = path_text(repo.resolve().name)
     rows: list[dict[str, object]] = []
@@ -113,7 +118,7 @@ def read_repository(
     for block in out.split(_RECORD)[1:]:
         header, _, body = block.partition("\n")
         blocks.append((header.split(_SEP, _FIELDS - 1), body))
-    history = _History(repo, ref, [f[0] for f, _ in blocks if len(f) == _FIELDS and f[0]])
+    history = _History(repo, ref, [f[0] for f, _ in blocks if len(f) == _FIELDS and f[0]], edge)
     for index, (fields, body) in enumerate(blocks, start=1):
         if len(fields) != _FIELDS or not fields[0]:
             # Counted as a rejected row (it has no author or time), never left out unsaid.
@@ -122,6 +127,12 @@ def read_repository(
         sha, _parents, author, email, committed, trailers, subject = fields
         added, deleted, files = _numstat(body)
         people = history.credited(sha, email or author, trailers)
+        if not people:
+            # A merge whose branch lies wholly beyond a shallow clone's edge: who wrote it is
+            # unknown, and whoever pressed merge did not. A rejected row (no author), not a
+            # change credited to the wrong person.
+            rows.append({"_line": index, "merged_at": committed, "sha": sha, "repo": name})
+            continue
         share = len(people)
         for i, person in enumerate(people):
             rows.append(
@@ -150,18 +161,28 @@ def read_repository(
     ]
     schema = {c: pl.String for c in columns} | {"_line": pl.Int64}
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-    _refuse_a_shallow_history(repo, frame, since)
+    _refuse_a_shallow_history(repo, frame, since, edge)
     return frame
 
 
-def _refuse_a_directory_that_is_no_repository(repo: Path) -> None:
-    """`DataError` unless `repo` is a work tree's top or a bare repository. A folder inside a
+def _work_tree(repo: Path) -> Path:
+    """`repo` when it is a work tree's top (a linked worktree and a submodule included) or a
+    bare repository; the work tree of a `.git` folder; else `DataError`. A folder inside a
     work tree is refused naming the top: read as it is, it would have been the whole history
     of whatever repository holds it (a home directory kept in git, say)."""
+    if not repo.is_dir():
+        raise DataError(str(repo), "not a git repository: --repo takes a repository's folder")
     if (repo / ".git").exists():
-        return
-    if _git(repo, "rev-parse", "--is-bare-repository").strip() == "true":
-        return
+        return repo
+    inside, bare = _git(repo, "rev-parse", "--is-inside-git-dir", "--is-bare-repository").split()
+    if bare == "true":
+        return repo
+    if inside == "true":
+        # `repo/.git` itself: read as it is, `.mailmap` (in the work tree) would be missed and
+        # the report would name the repository ".git".
+        if repo.resolve().name == ".git" and (repo.resolve().parent / ".git").is_dir():
+            return repo.resolve().parent
+        raise DataError(str(repo), "a git folder, not a repository: give --repo its work tree")
     try:
         top = _git(repo, "rev-parse", "--show-toplevel").strip()
     except DataError:
@@ -173,6 +194,34 @@ def _refuse_a_directory_that_is_no_repository(repo: Path) -> None:
     raise DataError(str(repo), "not a git repository")
 
 
+def _resolve(repo: Path, branch: str | None) -> str:
+    """The commit `branch` (or the default branch) names. `--branch` is one branch, tag or
+    commit, never an option (`--output=FILE` made `git log` write that file) nor a range."""
+    ref = branch or default_branch(repo)
+    if not ref.startswith("-"):
+        try:
+            return _git(
+                repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+            ).strip()
+        except DataError:
+            pass
+    if branch is None:
+        raise DataError(str(repo), "an empty repository: it has no commits yet")
+    raise DataError(str(repo), f"--branch {branch!r}: no such branch, tag or commit")
+
+
+def _shallow_edge(repo: Path) -> frozenset[str]:
+    """The commits at a shallow clone's edge (whose parents were not fetched); none in a
+    whole clone."""
+    if _git(repo, "rev-parse", "--is-shallow-repository").strip() != "true":
+        return frozenset()
+    path = Path(_git(repo, "rev-parse", "--path-format=absolute", "--git-path", "shallow").strip())
+    try:
+        return frozenset(path.read_text(encoding="ascii", errors="replace").split())
+    except OSError:
+        return frozenset()
+
+
 def _numstat(body: str) -> tuple[int, int, int]:
     """Lines added, deleted and files changed of a commit's numstat lines, leaving out binary,
     lock, generated and vendored files."""
@@ -182,7 +231,7 @@ def _numstat(body: str) -> tuple[int, int, int]:
         if len(parts) != 3:
             continue
         a, d, path = parts
-        if a == "-" or EXCLUDED_PATHS.search(path):
+        if a == "-" or EXCLUDED_PATHS.search(_new_path(path)):
             continue
         added += int(a)
         deleted += int(d)
@@ -190,29 +239,78 @@ def _numstat(body: str) -> tuple[int, int, int]:
     return added, deleted, files
 
 
+_RENAMED: Final = re.compile(r"^(?P<pre>.*)\{(?P<old>.*) => (?P<new>.*)\}(?P<post>.*)$")
+_ESCAPES: Final = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, '"': 34, "\\": 92}
+
+
+def _new_path(path: str) -> str:
+    """The path a numstat line names, after a rename (`src/{old => new}/x.py`, `a => b`), and
+    without the C quoting git gives a name with a tab, quote or control character."""
+    if " => " in path:
+        renamed = _RENAMED.match(path)
+        if renamed:
+            path = (renamed["pre"] + renamed["new"] + renamed["post"]).replace("//", "/")
+        else:
+            path = path.split(" => ", 1)[1]
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    out = bytearray()
+    text, i = path[1:-1], 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            code = text[i + 1 : i + 4]
+            if len(code) == 3 and all(c in "01234567" for c in code):
+                out.append(int(code, 8) & 0xFF)
+                i += 4
+                continue
+            if text[i + 1] in _ESCAPES:
+                out.append(_ESCAPES[text[i + 1]])
+                i += 2
+                continue
+        out += char.encode("utf-8", "surrogateescape")
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
 def _first_parent_log(repo: Path, ref: str) -> str:
+    """The first-parent log with numstat. A moved file is a rename (`-M`): a move is not
+    work, so it counts its changed lines only (`--no-renames` counted a moved file's every
+    line as added and deleted). Names are left unquoted, and text is UTF-8 whatever the
+    repository's `i18n.commitEncoding`."""
     return _git(
         repo,
+        "-c",
+        "core.quotePath=false",
         "log",
-        ref,
         "--first-parent",
         "--diff-merges=first-parent",
         "--numstat",
-        "--no-renames",
+        "-M",
+        "--encoding=UTF-8",
+        "--no-show-signature",
         f"--format={_FORMAT}",
+        "--end-of-options",
+        ref,
     )
 
 
-def _refuse_a_shallow_history(repo: Path, frame: pl.DataFrame, since: date | None) -> None:
+def _refuse_a_shallow_history(
+    repo: Path, frame: pl.DataFrame, since: date | None, edge: frozenset[str]
+) -> None:
     """A shallow clone (actions/checkout fetches one commit unless told otherwise) has lost the
     changes merged before its oldest commit: read as it is, everyone would look as if they had
-    merged nothing then. `DataError` unless the audit starts after that commit's day."""
-    if _git(repo, "rev-parse", "--is-shallow-repository").strip() != "true":
+    merged nothing then, and git diffs that commit against nothing (its numstat is the whole
+    tree). `DataError` unless the audit starts after that commit's day: the latest day of the
+    edge commits, not the earliest day of the log (a commit after the edge may carry an
+    earlier date, and the edge's whole tree was then credited inside the audit)."""
+    if not edge:
         return
     days = [date.fromisoformat(m[:10]) for m in frame["merged_at"].drop_nulls().to_list()]
     if not days:
         return
-    oldest = min(days)
+    ends = frame.filter(pl.col("sha").is_in(list(edge)))["merged_at"].drop_nulls().to_list()
+    oldest = max([min(days), *(date.fromisoformat(m[:10]) for m in ends)])
     if since is not None and since > oldest:
         return
     raise DataError(
@@ -277,7 +375,8 @@ class _Commit:
 def _ancestry(repo: Path, ref: str) -> dict[str, _Commit]:
     """Every commit reachable from `ref`, merged side branches included, by sha."""
     commits = {}
-    for record in _git(repo, "log", ref, f"--format={_ANCESTRY}").split(_RECORD)[1:]:
+    log = _git(repo, "log", "--encoding=UTF-8", f"--format={_ANCESTRY}", "--end-of-options", ref)
+    for record in log.split(_RECORD)[1:]:
         fields = record.split(_SEP, 5)
         if len(fields) == 6:
             sha, parents, email, name, trailers, message = fields
@@ -285,14 +384,19 @@ def _ancestry(repo: Path, ref: str) -> dict[str, _Commit]:
     return commits
 
 
-def _brought_in(chain: list[str], commits: dict[str, _Commit]) -> dict[str, list[str]]:
+def _brought_in(
+    chain: list[str], commits: dict[str, _Commit], edge: frozenset[str] = frozenset()
+) -> tuple[dict[str, list[str]], set[str]]:
     """For each merge of the first-parent `chain` (newest first, as `git log` lists it), the
-    commits it brings in: those reachable from its other parents and not from its first.
+    commits it brings in: those reachable from its other parents and not from its first; and
+    the merges whose branch reaches a shallow clone's `edge` (what they bring in is partly
+    unknown).
 
     The chain is walked oldest first, and what each commit brings in is added to what is
     already reachable, so that every commit is visited once, however many merges there are."""
     reachable: set[str] = set()
     brought: dict[str, list[str]] = {}
+    cut: set[str] = set()
     for sha in reversed(chain):
         commit = commits.get(sha)
         if commit is not None and len(commit.parents) > 1:
@@ -301,14 +405,18 @@ def _brought_in(chain: list[str], commits: dict[str, _Commit]) -> dict[str, list
             while stack:
                 other = stack.pop()
                 side = commits.get(other)
-                if other in reachable or side is None:
-                    continue  # already on the branch, or beyond a shallow clone's edge
+                if other in reachable:
+                    continue  # already on the branch
+                if side is None or other in edge:
+                    cut.add(sha)  # its parents lie beyond a shallow clone's edge
+                if side is None:
+                    continue
                 reachable.add(other)
                 found.append(other)
                 stack.extend(reversed(side.parents))
             brought[sha] = found
         reachable.add(sha)
-    return brought
+    return brought, cut
 
 
 def _pr_title(message: str) -> str:
@@ -324,9 +432,11 @@ class _History:
     """What the first-parent log does not say: who wrote the commits a merge brings in, and
     the messages' bodies (pull request titles, revert lines)."""
 
-    def __init__(self, repo: Path, ref: str, chain: list[str]) -> None:
+    def __init__(
+        self, repo: Path, ref: str, chain: list[str], edge: frozenset[str] = frozenset()
+    ) -> None:
         self.commits = _ancestry(repo, ref) if chain else {}
-        self.brought = _brought_in(chain, self.commits)
+        self.brought, self.cut = _brought_in(chain, self.commits, edge)
         named = {p for c in self.commits.values() for p in _coauthors(c.trailers)}
         self.mailmap = _mailmapped(repo, named)
         self.chain = sorted(chain)
@@ -348,6 +458,8 @@ class _History:
         # A merge's people are ranked by commits, and a bot's fix-up may tie with, or outnumber,
         # the person's own: a bot leads a merge only when it brings in nothing else.
         humans = [p for p in ranked if not _BOT.search(p)]
+        if not ranked and sha in self.cut:
+            return []  # its branch lies beyond a shallow clone's edge: its authors are unknown
         people = _people(humans or ranked or [author])
         people = _people([*people, *self._coauthors(trailers)])
         return people[:1] + [p for p in people[1:] if not _BOT.search(p)]
