@@ -13,6 +13,7 @@ import polars as pl
 from typer.testing import CliRunner
 
 from tokenaudit.cli import app
+from tokenaudit.loaders import InputFile, load_input
 
 from .conftest import CLI_ENV
 
@@ -80,5 +81,88 @@ def test_pull_requests_of_one_number_in_two_repositories_are_two_changes(tmp_pat
     assert accounts(report, "merged_changes", "merged_lines") == {"dana": (6, 198)}
 
 
-def _frame(report: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(report["accounts"])
+def load(path: Path, tmp_path: Path, **kwargs: Any) -> tuple[pl.DataFrame, str, str]:
+    loaded = load_input(InputFile(path, path.name), tmp_path, **kwargs)
+    assert loaded is not None
+    return loaded.frame.collect().sort("_line"), loaded.fmt, loaded.note
+
+
+def test_gh_pr_list_without_the_number_field_is_a_pull_request_list(tmp_path: Path) -> None:
+    path = tmp_path / "prs.json"
+    prs = [
+        # `gh pr list --state merged --json author,mergedAt,additions,deletions,title`
+        {"mergedAt": "2026-03-03T10:00:00Z", "author": {"login": "dana"}, "additions": 5},
+        {"mergedAt": "2026-03-04T10:00:00Z", "author": {"login": "dana"}, "additions": 7},
+        # … with `url`: the number and repository come from it.
+        {
+            "mergedAt": "2026-03-05T10:00:00Z",
+            "author": {"login": "eli"},
+            "additions": 9,
+            "url": "https://github.com/acme/web/pull/12",
+        },
+        {"mergedAt": None, "author": {"login": "eli"}, "additions": 1},
+    ]
+    path.write_text(json.dumps(prs))
+    frame, fmt, note = load(path, tmp_path)
+    # Before: read as a canonical file, every `author` (an object) a rejected row.
+    assert fmt == "gh-pr-list (json)" and note == "1 pull requests not merged"
+    assert frame["_reject"].null_count() == 3
+    assert frame["author"].to_list() == ["dana", "dana", "eli"]
+    # No number: no key (each row counts); never one `#None` shared by all.
+    assert frame["pr_id"].to_list() == [None, None, "acme/web#12"]
+    code, report, err = scan("--commits", str(path), "--usage", str(usage_of(tmp_path, "dana")))
+    assert code == 0, err
+    assert accounts(report, "merged_changes", "merged_lines") == {"dana": (2, 12)}
+
+
+def test_pages_slurped_into_one_array_are_one_listing(tmp_path: Path) -> None:
+    def mr(iid: int, user: str | None) -> dict[str, Any]:
+        author = {"username": user} if user else None  # a deleted user
+        return {
+            "id": 900 + iid,
+            "iid": iid,
+            "project_id": 7,
+            "state": "merged",
+            "merged_at": f"2026-03-0{iid}T10:00:00.123Z",
+            "author": author,
+            "merge_user": {"username": "boss"},
+            "title": f"change {iid}",
+        }
+
+    path = tmp_path / "mrs.json"
+    # `glab api --paginate projects/7/merge_requests | jq -s .`: an array of page arrays.
+    path.write_text(json.dumps([[mr(1, "dana"), mr(2, None)], [mr(3, "eli")]]))
+    frame, fmt, _ = load(path, tmp_path)
+    # Before: exit 65, "cannot tell whether this is usage, commits or identities … (found: no
+    # columns)".
+    assert fmt == "gitlab-merge-requests (json)"
+    assert frame["_line"].to_list() == [1, 2, 3]
+    assert frame["author"].to_list() == ["dana", None, "eli"]
+    assert frame["_reject"].to_list() == [None, "column 'author': missing required value", None]
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def test_cursors_oldest_csv_layout_without_a_kind_column_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "usage-events-2026-07-02.csv"
+    path.write_text(
+        "Date,Model,Input (w/ Cache Write),Input (w/o Cache Write),Cache Read,Output Tokens,"
+        "Total Tokens,Cost,Cost to you\n"
+        "2026-07-01T10:00:00Z,claude-sonnet-5,5000,3000,40000,1200,49200,$0.50,$0.25\n"
+        "2026-07-01T11:00:00Z,gpt-5.6-terra,100,100,0,50,250,Included,-\n"
+        "2026-07-02,gpt-5.6-terra,0,100,0,50,999,Included,-\n"
+    )
+    # Before: exit 65, "missing required column 'account'", with --account too.
+    frame, fmt, note = load(path, tmp_path, account="me@acme.example")
+    assert fmt == "cursor-usage-csv (csv)"
+    assert "kinds not seen before" not in note
+    good = frame.filter(pl.col("_reject").is_null())
+    assert good["cache_write_tokens"].to_list() == [5000, 100]
+    assert good["input_tokens"].to_list() == [3000, 100]
+    assert good["cost_usd"].to_list() == [0.5, None]  # the price, not what the plan billed
+    loaded = load_input(InputFile(path, path.name), tmp_path, account="me@acme.example")
+    assert loaded is not None
+    assert [(line, str(why)[:27]) for line, why in loaded.unreadable] == [
+        (4, "token columns do not add up")
+    ]

@@ -608,7 +608,10 @@ def _header_key(name: str) -> str:
 
 
 def _is_cursor_csv(keys: set[str]) -> bool:
-    return {"date", "kind", "model", "totaltokens"} <= keys and (
+    # NOTE: `Kind` is not required: the oldest layout (`Date,Model,Input (w/ Cache Write),
+    # Input (w/o Cache Write),Cache Read,Output Tokens,Total Tokens,Cost,Cost to you`) has none,
+    # and was read as a canonical CSV without an account (exit 65 even with --account).
+    return {"date", "model", "totaltokens"} <= keys and (
         _CURSOR_CACHE_WRITE in keys or _CURSOR_INPUT in keys
     )
 
@@ -655,8 +658,10 @@ def _cursor_problem(cells: dict[str, int | str | None], total: int | str | None)
 
 
 def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
-    """Cursor dashboard usage CSV, older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent
-    ID,Automation ID,…,Total Tokens,Requests`) layouts; team exports add a user column.
+    """Cursor dashboard usage CSV, oldest (`Date,Model,…,Total Tokens,Cost,Cost to you`, no
+    `Kind`), older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent ID,Automation ID,…,Total
+    Tokens,Requests`) layouts; team exports add a user column. `Cost` is the request's price,
+    `Cost to you` what the plan billed of it: the price is kept.
 
     Each row is one request. "Input (w/ Cache Write)" is the cache write, "Input (w/o Cache
     Write)" the plain input; with Cache Read and Output Tokens they add up to Total Tokens,
@@ -680,7 +685,7 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
         r = {_header_key(str(k)): v for k, v in raw.items()}
         kind = str(r.get("kind") or "").strip()
         kinds[kind.lower()] += 1
-        if kind.lower() not in _CURSOR_KINDS:
+        if "kind" in keys and kind.lower() not in _CURSOR_KINDS:
             unknown[kind or "(blank)"] += 1
         cells = {col: _cursor_cell(r.get(key)) for key, _, col in _CURSOR_TOKEN_COLUMNS}
         total = _cursor_cell(r.get("totaltokens"))
@@ -921,7 +926,16 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     gh that did not fetch it) is merged work of unknown time: a rejected row, not "not merged"."""
     if not records:
         records = list(enumerate(_graphql_nodes(doc), start=1))
-    if not _most(records, lambda r: "number" in r and ("mergedAt" in r or "mergedat" in r)):
+    # NOTE: `number` is not required: `gh pr list --json author,mergedAt,additions,deletions`
+    # is a complete list of merged work, and without the number it was read as a canonical
+    # file whose every `author` (an object) was a rejected row.
+    if not _most(
+        records,
+        lambda r: (
+            ("number" in r or isinstance(r.get("author"), dict))
+            and ("mergedAt" in r or "mergedat" in r)
+        ),
+    ):
         return None
     rows = []
     skipped = 0
@@ -940,6 +954,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
             login = login.removeprefix("app/")
             login = login if login.endswith("[bot]") else f"{login}[bot]"
         repo = _github_repo(r)
+        number = _pr_number(r)
         rows.append(
             {
                 "_line": line,
@@ -947,7 +962,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
                 "author": login,
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": f"{repo or ''}#{r.get('number')}",
+                "pr_id": None if number is None else f"{repo or ''}#{number}",
                 "sha": _get(r, "mergeCommit", "oid"),
                 "files_changed": _count(r.get("changedFiles")),
                 "message": r.get("title"),
@@ -958,6 +973,19 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     return Converted(
         "gh-pr-list", Kind.COMMITS, rows, optional=frozenset({"lines_added"}), note=note
     )
+
+
+_PULL_URL: Final = re.compile(r"/pulls?/(\d+)/?$")
+
+
+def _pr_number(r: dict[str, Any]) -> Any:
+    """A pull request's number: its `number`, else the one its `url` ends with, else None (a
+    list made without either: such rows cannot be told apart, and each counts)."""
+    if r.get("number") is not None:
+        return r["number"]
+    url = r.get("url") or r.get("html_url")
+    found = _PULL_URL.search(url) if isinstance(url, str) else None
+    return found.group(1) if found else None
 
 
 def _github_repo(r: dict[str, Any]) -> str | None:
@@ -1013,7 +1041,7 @@ def github_pulls(records: Records, doc: Any) -> Converted | None:
                 "author": login,  # null when the account was deleted: rejected, with a reason
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": f"{repo or ''}#{r.get('number')}",
+                "pr_id": None if (number := _pr_number(r)) is None else f"{repo or ''}#{number}",
                 # Once merged, this is the merge or squash commit on the base branch.
                 "sha": r.get("merge_commit_sha"),
                 "files_changed": _count(r.get("changed_files")),
