@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from tokenaudit.cli import app
 from tokenaudit.loaders import InputFile, load_input
 
-from .conftest import CLI_ENV
+from .conftest import CLI_ENV, DATA
 
 
 def scan(*args: str) -> tuple[int, dict[str, Any], str]:
@@ -166,3 +167,63 @@ def test_cursors_oldest_csv_layout_without_a_kind_column_is_read(tmp_path: Path)
     assert [(line, str(why)[:27]) for line, why in loaded.unreadable] == [
         (4, "token columns do not add up")
     ]
+
+
+EXPORTS = Path(__file__).parent / "data" / "exports"
+#: Exports without a request id of their own: reports of account × period, Cursor's events.
+UNKEYED = [
+    "anthropic_claude_code_analytics.json",
+    "anthropic_usage_report.json",
+    "openai_usage_completions.json",
+    "copilot_users_1_day.ndjson",
+    "cursor_usage_events.json",
+    "cursor_usage_csv_team.csv",
+    "cursor_usage_csv_older.csv",
+]
+
+
+@pytest.mark.parametrize("name", UNKEYED)
+def test_a_report_downloaded_twice_counts_once(tmp_path: Path, name: str) -> None:
+    once = tmp_path / "once"
+    twice = tmp_path / "twice"
+    for folder, copies in ((once, 1), (twice, 2)):
+        folder.mkdir()
+        for i in range(copies):
+            (folder / f"{i}-{name}").write_bytes((EXPORTS / name).read_bytes())
+    args = ["--commits", str(DATA / "commits_basic.csv"), "--account", "me@acme.example"]
+    code, single, err = scan("--usage", str(once), *args)
+    assert code == 0, err
+    code, double, err = scan("--usage", str(twice), *args)
+    assert code == 0, err
+    # Before: every token, request and dollar of the report twice.
+    fields = ("tokens", "requests", "cost_usd")
+    assert accounts(double, *fields) == accounts(single, *fields)
+    assert "repeated request ids counted once" in err
+
+
+def test_overlapping_report_downloads_keep_each_periods_fullest_row(tmp_path: Path) -> None:
+    def bucket(day: int, *outputs: int) -> dict[str, Any]:
+        results = [{"account_id": "user_x", "model": "m", "output_tokens": n} for n in outputs]
+        return {
+            "starting_at": f"2026-03-0{day}T00:00:00Z",
+            "ending_at": f"2026-03-0{day + 1}T00:00:00Z",
+            "results": results,
+        }
+
+    def page(*buckets: dict[str, Any]) -> str:
+        return json.dumps({"data": list(buckets), "has_more": False, "next_page": None})
+
+    # Monday's download, taken while the 3rd was still running; Tuesday's, of the 3rd and 4th.
+    (tmp_path / "mon.json").write_text(page(bucket(2, 70), bucket(3, 100)))
+    (tmp_path / "tue.json").write_text(page(bucket(3, 300), bucket(4, 50)))
+    args = ["--commits", str(DATA / "commits_basic.csv")]
+    code, report, err = scan(
+        "--usage", str(tmp_path / "mon.json"), "--usage", str(tmp_path / "tue.json"), *args
+    )
+    assert code == 0, err
+    assert accounts(report, "tokens") == {"user_x": (70 + 300 + 50,)}
+    # Two rows one file names alike are both kept: the file says they are two.
+    (tmp_path / "one.json").write_text(page(bucket(2, 70, 70)))
+    code, report, err = scan("--usage", str(tmp_path / "one.json"), *args)
+    assert code == 0, err
+    assert accounts(report, "tokens") == {"user_x": (140,)}
