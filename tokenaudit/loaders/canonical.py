@@ -626,8 +626,38 @@ def _canonicalise(
             [pl.col(t).fill_null(0) for t in TOKEN_COLUMNS] + [pl.col("requests").fill_null(1)]
         )
     if kind is Kind.COMMITS:
-        out = out.with_columns(pl.col("lines_deleted").fill_null(0))
+        out = out.with_columns(pl.col("lines_deleted").fill_null(0), _qualified_pr_id())
     return out
+
+
+def _qualified_pr_id() -> pl.Expr:
+    """`pr_id` made unique across repositories. A change listed twice (same sha or pull
+    request, same author) counts once, and a pull request's number is unique only within its
+    repository: `#5` of two repositories' lists is two changes. So the number is prefixed with
+    its repository (unless the id already starts with it, `acme/a#5`), and where no repository
+    is known, suffixed with the merge time and title: the same pull request exported twice has
+    one of each, two repositories' pull requests of one number practically never do.
+
+    NOTE: before this, `gh pr list --json number,author,mergedAt,…` of two repositories, or a
+    commits CSV with `pr_id` and `repo` columns, kept one of the two `#5` by the same author
+    and dropped the other in silence."""
+    pr, repo = pl.col("pr_id"), pl.col("repo")
+    prefixed = pr.str.starts_with(pl.concat_str(repo, pl.lit("#"))) | pr.str.starts_with(
+        pl.concat_str(repo, pl.lit("!"))
+    )
+    merged = pl.col("merged_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+    return (
+        pl.when(pr.is_null() | (repo.is_not_null() & prefixed))
+        .then(pr)
+        .when(repo.is_not_null())
+        .then(pl.concat_str(repo, pl.lit("#"), pr))
+        .otherwise(
+            pl.concat_str(
+                pr, pl.lit(" merged "), merged, pl.lit(" "), pl.col("message").fill_null("")
+            )
+        )
+        .alias("pr_id")
+    )
 
 
 def _read_values(

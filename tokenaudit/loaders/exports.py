@@ -17,6 +17,7 @@ are, which a scanned directory turns into a skip with a note.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -118,6 +119,36 @@ def _add(*values: Any) -> Any:
         if not isinstance(v, int):
             return v
     return sum(present)
+
+
+class _RowKeys:
+    """Ids for the rows of an export that has none (reports of account × period, events
+    without an event id), so that a row downloaded twice counts once: two overlapping
+    downloads of one report, or a weekly pull of "the last 7 days", repeat rows, and a
+    repeated `request_id` counts once (its fullest row: a period exported while it was still
+    running grows). An id is the source and what names the row (its period and every group
+    field), plus how many rows before it in the same file were named the same: a file that
+    itself holds two such rows keeps both, as before; a second file with the same rows matches
+    them one by one.
+
+    NOTE: without ids, an Anthropic, OpenAI, Copilot or Cursor report scanned beside an
+    overlapping download of itself counted its tokens twice, in silence."""
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._seen: Counter[str] = Counter()
+
+    def __call__(self, *parts: Any) -> str:
+        text = json.dumps([self._source, *parts], sort_keys=True, default=str)
+        before = self._seen[text]
+        self._seen[text] += 1
+        return f"{text}#{before}"
+
+
+def _dimensions(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a report's record that say which group it is (text, flags and nulls: the
+    account, key, workspace, model, tier …), without its amounts."""
+    return {k: v for k, v in record.items() if v is None or isinstance(v, str | bool)}
 
 
 def _dollars_from_cents(cents: Any) -> float | None:
@@ -363,6 +394,7 @@ def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | N
         return None
     rows = []
     without = 0
+    key = _RowKeys("anthropic-claude-code-analytics")
     for line, r in records:
         actor = _obj(r.get("actor"))
         # A new actor type is read by whichever identity field it carries.
@@ -386,6 +418,7 @@ def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | N
                     else 0,
                     "model": model.get("model"),
                     "cost_usd": _dollars_from_cents(_get(model, "estimated_cost", "amount")),
+                    "request_id": key(_dimensions(r), actor, model.get("model")),
                 }
             )
     note = f"{without} actor-days without a model breakdown (no tokens)" if without else ""
@@ -428,6 +461,7 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
     if not _most(records, lambda r: "starting_at" in r and "results" in r):
         return None
     rows = []
+    key = _RowKeys("anthropic-usage-report")
     for line, bucket in records:
         for res in bucket.get("results") or []:
             if not isinstance(res, dict):
@@ -455,6 +489,9 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
                         res.get("cache_creation_1h_input_tokens"),
                     ),
                     "model": res.get("model"),
+                    "request_id": key(
+                        bucket.get("starting_at"), bucket.get("ending_at"), _dimensions(res)
+                    ),
                 }
             )
     if rows and all(row["account"] is None for row in rows):
@@ -481,6 +518,7 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
             "?group_by=user_id)",
         )
     rows = []
+    key = _RowKeys("openai-usage")
     for line, bucket in records:
         for res in bucket.get("results") or []:
             if not isinstance(res, dict):
@@ -508,6 +546,9 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
                     "cache_write_tokens": written,
                     "requests": _count(res.get("num_model_requests")),
                     "model": res.get("model"),
+                    "request_id": key(
+                        bucket.get("start_time"), bucket.get("end_time"), _dimensions(res)
+                    ),
                 }
             )
     if rows and all(row["account"] is None for row in rows):
@@ -547,6 +588,7 @@ def cursor_usage_events(records: Records, doc: Any) -> Converted | None:
         return None
     rows = []
     without = 0
+    key = _RowKeys("cursor-usage-events")
     for line, r in records:
         usage = r.get("tokenUsage")
         if not isinstance(usage, dict):
@@ -566,6 +608,7 @@ def cursor_usage_events(records: Records, doc: Any) -> Converted | None:
                 "cache_write_tokens": _count(usage.get("cacheWriteTokens")) or 0,
                 "model": r.get("model"),
                 "cost_usd": _dollars_from_cents(cents),
+                "request_id": key(r.get("timestamp"), r.get("userEmail"), r.get("model"), usage),
             }
         )
     note = f"{without} events without token counts (request-priced)" if without else ""
@@ -608,7 +651,10 @@ def _header_key(name: str) -> str:
 
 
 def _is_cursor_csv(keys: set[str]) -> bool:
-    return {"date", "kind", "model", "totaltokens"} <= keys and (
+    # NOTE: `Kind` is not required: the oldest layout (`Date,Model,Input (w/ Cache Write),
+    # Input (w/o Cache Write),Cache Read,Output Tokens,Total Tokens,Cost,Cost to you`) has none,
+    # and was read as a canonical CSV without an account (exit 65 even with --account).
+    return {"date", "model", "totaltokens"} <= keys and (
         _CURSOR_CACHE_WRITE in keys or _CURSOR_INPUT in keys
     )
 
@@ -655,8 +701,10 @@ def _cursor_problem(cells: dict[str, int | str | None], total: int | str | None)
 
 
 def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
-    """Cursor dashboard usage CSV, older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent
-    ID,Automation ID,…,Total Tokens,Requests`) layouts; team exports add a user column.
+    """Cursor dashboard usage CSV, oldest (`Date,Model,…,Total Tokens,Cost,Cost to you`, no
+    `Kind`), older (`…,Total Tokens,Cost`) and newer (`Date,Cloud Agent ID,Automation ID,…,Total
+    Tokens,Requests`) layouts; team exports add a user column. `Cost` is the request's price,
+    `Cost to you` what the plan billed of it: the price is kept.
 
     Each row is one request. "Input (w/ Cache Write)" is the cache write, "Input (w/o Cache
     Write)" the plain input; with Cache Read and Output Tokens they add up to Total Tokens,
@@ -676,11 +724,12 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
     kinds: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
     no_tokens = 0
+    key = _RowKeys("cursor-usage-csv")
     for line, raw in records:
         r = {_header_key(str(k)): v for k, v in raw.items()}
         kind = str(r.get("kind") or "").strip()
         kinds[kind.lower()] += 1
-        if kind.lower() not in _CURSOR_KINDS:
+        if "kind" in keys and kind.lower() not in _CURSOR_KINDS:
             unknown[kind or "(blank)"] += 1
         cells = {col: _cursor_cell(r.get(key)) for key, _, col in _CURSOR_TOKEN_COLUMNS}
         total = _cursor_cell(r.get("totaltokens"))
@@ -698,6 +747,9 @@ def cursor_usage_csv(records: Records, doc: Any) -> Converted | None:
             "requests": 1,
             "model": r.get("model"),
             "cost_usd": _number(cost_text),
+            # The user is not part of it: a person's own export and the team's name one
+            # request the same (the account, resolved, is part of every request's key).
+            "request_id": key(r.get("date"), r.get("model"), kind, cells, total),
         }
         if user_keys:
             row["account"] = next((r[k] for k in user_keys if r.get(k)), None)
@@ -728,7 +780,6 @@ def litellm_spend_logs(records: Records, doc: Any) -> Converted | None:
     if not _most(records, lambda r: {"starttime", "prompt_tokens"} <= {str(k).lower() for k in r}):
         return None
     records = [(line, {str(k).lower(): v for k, v in r.items()}) for line, r in records]
-    import json
 
     rows = []
     cache_hits = 0
@@ -850,6 +901,7 @@ def copilot_user_report(records: Records, doc: Any) -> Converted | None:
         return None
     rows = []
     without = 0
+    key = _RowKeys("copilot-cli")
     for line, r in records:
         cli = r.get("totals_by_cli")
         usage = _get(cli, "token_usage")
@@ -864,6 +916,10 @@ def copilot_user_report(records: Records, doc: Any) -> Converted | None:
                 "input_tokens": _count(usage.get("prompt_tokens_sum")),
                 "output_tokens": _count(usage.get("output_tokens_sum")),
                 "requests": _count(_get(cli, "request_count")),
+                "request_id": key(
+                    *(r.get(k) for k in ("day", "user_id", "user_login")),
+                    *(r.get(k) for k in ("organization_id", "enterprise_id")),
+                ),
             }
         )
     note = f"{without} user-days without CLI token data" if without else ""
@@ -921,7 +977,16 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     gh that did not fetch it) is merged work of unknown time: a rejected row, not "not merged"."""
     if not records:
         records = list(enumerate(_graphql_nodes(doc), start=1))
-    if not _most(records, lambda r: "number" in r and ("mergedAt" in r or "mergedat" in r)):
+    # NOTE: `number` is not required: `gh pr list --json author,mergedAt,additions,deletions`
+    # is a complete list of merged work, and without the number it was read as a canonical
+    # file whose every `author` (an object) was a rejected row.
+    if not _most(
+        records,
+        lambda r: (
+            ("number" in r or isinstance(r.get("author"), dict))
+            and ("mergedAt" in r or "mergedat" in r)
+        ),
+    ):
         return None
     rows = []
     skipped = 0
@@ -940,6 +1005,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
             login = login.removeprefix("app/")
             login = login if login.endswith("[bot]") else f"{login}[bot]"
         repo = _github_repo(r)
+        number = _pr_number(r)
         rows.append(
             {
                 "_line": line,
@@ -947,7 +1013,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
                 "author": login,
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": f"{repo or ''}#{r.get('number')}",
+                "pr_id": None if number is None else f"{repo or ''}#{number}",
                 "sha": _get(r, "mergeCommit", "oid"),
                 "files_changed": _count(r.get("changedFiles")),
                 "message": r.get("title"),
@@ -958,6 +1024,19 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
     return Converted(
         "gh-pr-list", Kind.COMMITS, rows, optional=frozenset({"lines_added"}), note=note
     )
+
+
+_PULL_URL: Final = re.compile(r"/pulls?/(\d+)/?$")
+
+
+def _pr_number(r: dict[str, Any]) -> Any:
+    """A pull request's number: its `number`, else the one its `url` ends with, else None (a
+    list made without either: such rows cannot be told apart, and each counts)."""
+    if r.get("number") is not None:
+        return r["number"]
+    url = r.get("url") or r.get("html_url")
+    found = _PULL_URL.search(url) if isinstance(url, str) else None
+    return found.group(1) if found else None
 
 
 def _github_repo(r: dict[str, Any]) -> str | None:
@@ -1013,7 +1092,7 @@ def github_pulls(records: Records, doc: Any) -> Converted | None:
                 "author": login,  # null when the account was deleted: rejected, with a reason
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": f"{repo or ''}#{r.get('number')}",
+                "pr_id": None if (number := _pr_number(r)) is None else f"{repo or ''}#{number}",
                 # Once merged, this is the merge or squash commit on the base branch.
                 "sha": r.get("merge_commit_sha"),
                 "files_changed": _count(r.get("changed_files")),
@@ -1191,8 +1270,6 @@ def _convert(records: Records, doc: Any) -> Converted | None:
 def rows_frame(converted: Converted) -> tuple[pl.DataFrame, frozenset[str]]:
     """Canonical rows as text columns (numbers written as JSON numbers), with `_line`; and the
     columns whose values could not be text (`textframe.text_frame`)."""
-    import json
-
     from tokenaudit.schema import COMMITS_SCHEMA, IDENTITY_SCHEMA, USAGE_SCHEMA
 
     schema_of = {

@@ -1184,6 +1184,11 @@ def _read_json(file: InputFile, path: Path, fmt: str) -> RawTable:
 
 def _json_records(doc: Any) -> list[Any] | None:
     if isinstance(doc, list):
+        if doc and all(isinstance(page, list) for page in doc):
+            # Pages of a listing slurped into one array (`jq -s . pages*.json`, `glab api
+            # --paginate | jq -s`): their records, numbered on across the pages. It was refused
+            # as "cannot tell whether this is usage, commits or identities (found: no columns)".
+            return [record for page in doc for record in page]
         return doc
     if isinstance(doc, dict):
         for key in _JSON_RECORD_KEYS:
