@@ -183,3 +183,35 @@ def test_no_git_on_path_is_one_line_and_exit_66(
     assert done.stderr.splitlines() == [
         f"tokenaudit: error: {repo}: cannot be read: git is not installed (--repo needs git on PATH)"
     ]
+
+
+def test_a_shallow_edge_late_in_the_evening_west_of_utc_is_refused_by_its_latest_day(
+    repo: Path, tmp_path: Path
+) -> None:
+    commit(repo, "2026-03-01", "the tree", {"big.py": 500})
+    stamp = "2026-03-04T23:30:00-05:00"  # the 5th in UTC, and later still east of it
+    (repo / "big.py").write_text((repo / "big.py").read_text() + "one more\n")
+    git(repo, "commit", "-qam", "edge", GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+    commit(repo, "2026-03-06", "last", {"small.py": 1})
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "2", f"file://{repo}", str(shallow)],
+        check=True,
+        capture_output=True,
+    )
+    # The edge commit's row is the whole tree (501 lines). Judged by its own day (the 4th), an
+    # audit from the 5th was let in, and in UTC the edge falls on the 5th: credited as work.
+    with pytest.raises(DataError, match=r"--since 2026-03-06"):
+        read_repository(shallow, since=date(2026, 3, 5))
+    read_repository(shallow, since=date(2026, 3, 6))
+    # Days are the audit's: in New York the edge is the 4th, and an audit from the 5th is clear.
+    read_repository(shallow, since=date(2026, 3, 5), tz="America/New_York")
+
+
+def test_an_origin_head_left_pointing_at_a_pruned_branch_reads_the_checked_out_one(
+    repo: Path,
+) -> None:
+    commit(repo, "2026-03-02", "work", {"a.py": 5})
+    git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/master")
+    # It said "an empty repository: it has no commits yet".
+    assert read_repository(repo)["message"].to_list() == ["work"]

@@ -201,7 +201,7 @@ def test_a_report_downloaded_twice_counts_once(tmp_path: Path, name: str) -> Non
     assert "repeated request ids counted once" in err
 
 
-def test_overlapping_report_downloads_keep_each_periods_fullest_row(tmp_path: Path) -> None:
+def test_overlapping_report_downloads_count_each_identical_row_once(tmp_path: Path) -> None:
     def bucket(day: int, *outputs: int) -> dict[str, Any]:
         results = [{"account_id": "user_x", "model": "m", "output_tokens": n} for n in outputs]
         return {
@@ -213,8 +213,8 @@ def test_overlapping_report_downloads_keep_each_periods_fullest_row(tmp_path: Pa
     def page(*buckets: dict[str, Any]) -> str:
         return json.dumps({"data": list(buckets), "has_more": False, "next_page": None})
 
-    # Monday's download, taken while the 3rd was still running; Tuesday's, of the 3rd and 4th.
-    (tmp_path / "mon.json").write_text(page(bucket(2, 70), bucket(3, 100)))
+    # Monday's download of the 2nd and 3rd; Tuesday's, of the 3rd and 4th.
+    (tmp_path / "mon.json").write_text(page(bucket(2, 70), bucket(3, 300)))
     (tmp_path / "tue.json").write_text(page(bucket(3, 300), bucket(4, 50)))
     args = ["--commits", str(DATA / "commits_basic.csv")]
     code, report, err = scan(
@@ -227,3 +227,135 @@ def test_overlapping_report_downloads_keep_each_periods_fullest_row(tmp_path: Pa
     code, report, err = scan("--usage", str(tmp_path / "one.json"), *args)
     assert code == 0, err
     assert accounts(report, "tokens") == {"user_x": (140,)}
+
+
+def test_downloads_filtered_by_project_keep_every_projects_tokens(tmp_path: Path) -> None:
+    # OpenAI's usage for one project at a time (`?project_ids=proj_web`, then `proj_api`),
+    # grouped by user only: each file gives the same user and day with `project_id` null.
+    # Keyed by the fields that name a group, the second file's row was taken for a repeat of
+    # the first, and one project's tokens were dropped (6,600 tokens came out as 5,500).
+    for project, tokens in (("web", 1000), ("api", 5000)):
+        result = {
+            "object": "organization.usage.completions.result",
+            "input_tokens": tokens,
+            "output_tokens": tokens // 10,
+            "input_cached_tokens": 0,
+            "num_model_requests": 10,
+            "project_id": None,
+            "user_id": "user-dana",
+            "api_key_id": None,
+            "model": None,
+        }
+        page = {
+            "object": "page",
+            "data": [{"start_time": 1772409600, "end_time": 1772496000, "results": [result]}],
+            "has_more": False,
+            "next_page": None,
+        }
+        (tmp_path / f"openai-{project}.json").write_text(json.dumps(page))
+    usage = [
+        "--usage",
+        str(tmp_path / "openai-web.json"),
+        "--usage",
+        str(tmp_path / "openai-api.json"),
+    ]
+    code, report, err = scan(*usage, "--commits", str(DATA / "commits_basic.csv"))
+    assert code == 0, err
+    assert accounts(report, "tokens", "requests") == {"user-dana": (6600, 20)}
+    # A period downloaded while it was still running and again when complete counts both:
+    # which filter a download had cannot be told from its rows (README says so).
+
+
+def _one_change(tmp_path: Path, *listings: tuple[str, str]) -> tuple[int, int]:
+    """(merged changes, merged lines) of dana with the given commit listings (name, text)."""
+    args = []
+    for name, text in listings:
+        (tmp_path / name).write_text(text)
+        args += ["--commits", str(tmp_path / name)]
+    code, report, err = scan("--usage", str(usage_of(tmp_path, "dana")), *args)
+    assert code == 0, err
+    changes, lines = accounts(report, "merged_changes", "merged_lines")["dana"]
+    return changes, lines
+
+
+GH_5 = {
+    "number": 5,
+    "mergedAt": "2026-03-03T10:00:00Z",
+    "author": {"login": "dana"},
+    "additions": 40,
+    "deletions": 1,
+    "title": "feat: ledger",
+}
+HEADER = "merged_at,author,lines_added,lines_deleted,pr_id"
+
+
+@pytest.mark.parametrize(
+    "listings",
+    [
+        pytest.param(
+            [
+                (
+                    "with.csv",
+                    f"{HEADER},repo,message\n2026-03-03T10:00:00Z,dana,40,1,5,acme/web,x\n",
+                ),
+                ("without.csv", f"{HEADER},message\n2026-03-03T10:00:00Z,dana,40,1,5,x\n"),
+            ],
+            id="with and without its repository",
+        ),
+        pytest.param(
+            [
+                ("gh.json", json.dumps([GH_5])),
+                (
+                    "squash.csv",
+                    f"{HEADER},message\n2026-03-03T10:00:00Z,dana,40,1,#5,feat: ledger (#5)\n",
+                ),
+            ],
+            id="a gh list without url and the squash commits",
+        ),
+        pytest.param(
+            [
+                ("mon.json", json.dumps([GH_5 | {"title": "Ledger WIP"}])),
+                ("fri.json", json.dumps([GH_5])),
+            ],
+            id="listed again after its title was edited",
+        ),
+        pytest.param(
+            [
+                (
+                    "prs.csv",
+                    f"{HEADER},repo,message\n2026-03-03T10:00:00Z,dana,40,1,5,acme/web,x\n",
+                ),
+                (
+                    "gh.json",
+                    json.dumps(
+                        [
+                            GH_5
+                            | {
+                                "url": "https://github.com/acme/web/pull/5",
+                                "mergeCommit": {"oid": "0123456789abcdef0123456789abcdef01234567"},
+                            }
+                        ]
+                    ),
+                ),
+            ],
+            id="only one listing knows its merge sha",
+        ),
+    ],
+)
+def test_a_pull_request_in_two_listings_is_one_change(
+    tmp_path: Path, listings: list[tuple[str, str]]
+) -> None:
+    assert _one_change(tmp_path, *listings) == (1, 41)
+
+
+def test_a_revert_in_one_listing_cancels_the_change_another_listing_gives(tmp_path: Path) -> None:
+    revert = GH_5 | {
+        "number": 6,
+        "mergedAt": "2026-03-04T10:00:00Z",
+        "additions": 1,
+        "deletions": 40,
+        "title": 'Revert "feat: ledger"',
+    }
+    squash = f"{HEADER},message\n2026-03-03T10:00:00Z,dana,40,1,#5,feat: ledger (#5)\n"
+    listings = [("gh.json", json.dumps([GH_5, revert])), ("squash.csv", squash)]
+    assert _one_change(tmp_path, *listings) == (0, 0)

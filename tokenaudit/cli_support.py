@@ -290,7 +290,9 @@ def input_files(inputs: InputOptions, audit: AuditOptions, workdir: Path) -> lis
         from tokenaudit.loaders.git import repository_input
 
         since = parse_date("--since", inputs.since)
-        files.extend(repository_input(repo, inputs.branch, workdir, since) for repo in inputs.repo)
+        files.extend(
+            repository_input(repo, inputs.branch, workdir, since, inputs.tz) for repo in inputs.repo
+        )
     if not files:
         raise typer.BadParameter("give at least one PATH, --usage, --commits or --repo")
     return files

@@ -823,15 +823,12 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
         pl.col("merged_at").dt.convert_time_zone(cfg.tz).dt.date().alias("day"),
         (pl.col("lines_added") + pl.col("lines_deleted")).alias("lines"),
     ).sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
-    # A change listed twice (same sha or PR, same author) is one credit; rows without any key
-    # cannot be told apart from distinct changes and are all kept.
+    # A change listed twice is one credit (`_one_row_per_change`); rows without any key cannot
+    # be told apart from distinct changes and are all kept.
     keyed = pl.col("sha").is_not_null() | pl.col("pr_id").is_not_null()
-    df = pl.concat(
-        [
-            df.filter(keyed).unique(["sha", "pr_id", "author"], keep="first", maintain_order=True),
-            df.filter(~keyed),
-        ]
-    ).sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
+    df = pl.concat([_one_row_per_change(df.filter(keyed)), df.filter(~keyed)]).sort(
+        "merged_at", "sha", "author", "_file", "_line", nulls_last=True
+    )
     cancelled = _cancelled_by_reverts(df, cfg)
     why_not = (
         pl.when(pl.int_range(pl.len()).is_in(cancelled["revert"]))
@@ -845,6 +842,68 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
         pl.col("why_not").is_null().alias("counts")
     )
     return MergedWork(df)
+
+
+_BARE_PR: Final = re.compile(r"^#([0-9]+)$")
+_QUALIFIED_PR: Final = re.compile(r".[#!]([0-9]+)$")
+
+
+def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
+    """The first row (in `df`'s order) of each change credited to one author, with the sha and
+    the fullest pull request id any of its rows gave.
+
+    Rows of one author are one change when they share a sha, or a pull request id that names
+    its repository (`acme/web#5`), or the number of one (`#5`: no repository known, so two
+    repositories' lists may both have it) and the instant it was merged; and so on
+    transitively: a pull request list gives `acme/web#5` with its merge sha, a CSV the same id
+    without it, `--repo` the sha without an id, another list `#5` under an edited title.
+
+    NOTE: deduplicating on (sha, pr_id, author) as a tuple counted a pull request twice when
+    only one of two listings carried its merge sha, and a repository's `#5` beside a list
+    without repositories."""
+    authors = df["author"].cast(pl.String).to_list()
+    shas = df["sha"].cast(pl.String).to_list()
+    prs = df["pr_id"].cast(pl.String).to_list()
+    times = df["merged_at"].to_list()
+    parent = list(range(df.height))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[object, ...], int] = {}
+
+    def join(i: int, key: tuple[object, ...]) -> None:
+        j = first.setdefault(key, i)
+        a, b = root(i), root(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    for i, (author, sha, pr, at) in enumerate(zip(authors, shas, prs, times, strict=True)):
+        if sha:
+            join(i, ("sha", author, sha))
+        bare = _BARE_PR.match(pr) if pr else None
+        if pr and not bare:
+            join(i, ("pr", author, pr))
+        found = bare or (_QUALIFIED_PR.search(pr) if pr else None)
+        if found:
+            join(i, ("number", author, found[1], at))
+    qualified = pl.col("pr_id").str.contains(r".[#!][0-9]+$").fill_null(False)
+    return (
+        df.with_columns(pl.Series("_change", [root(i) for i in range(df.height)]))
+        .with_columns(
+            pl.col("sha").drop_nulls().first().over("_change"),
+            pl.col("pr_id")
+            .filter(qualified)
+            .first()
+            .over("_change")
+            .fill_null(pl.col("pr_id").drop_nulls().first().over("_change")),
+        )
+        .unique("_change", keep="first", maintain_order=True)
+        .drop("_change")
+    )
 
 
 def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[int]]:

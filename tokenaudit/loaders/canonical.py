@@ -631,12 +631,12 @@ def _canonicalise(
 
 
 def _qualified_pr_id() -> pl.Expr:
-    """`pr_id` made unique across repositories. A change listed twice (same sha or pull
-    request, same author) counts once, and a pull request's number is unique only within its
-    repository: `#5` of two repositories' lists is two changes. So the number is prefixed with
-    its repository (unless the id already starts with it, `acme/a#5`), and where no repository
-    is known, suffixed with the merge time and title: the same pull request exported twice has
-    one of each, two repositories' pull requests of one number practically never do.
+    """`pr_id` made unique across repositories: a pull request's number is unique only within
+    its repository, so with a `repo` it is prefixed with it (`acme/web#5` from `5` or `#5`,
+    unless the id already starts with it), as `gh pr list` rows with a `url` are. Without one,
+    a bare number is written `#5`, as a gh list without a `url` writes it, so that the same
+    pull request from both is one change (`panel.merged_work` also matches `#5` with a
+    repository's `#5` merged at the same instant).
 
     NOTE: before this, `gh pr list --json number,author,mergedAt,…` of two repositories, or a
     commits CSV with `pr_id` and `repo` columns, kept one of the two `#5` by the same author
@@ -645,17 +645,15 @@ def _qualified_pr_id() -> pl.Expr:
     prefixed = pr.str.starts_with(pl.concat_str(repo, pl.lit("#"))) | pr.str.starts_with(
         pl.concat_str(repo, pl.lit("!"))
     )
-    merged = pl.col("merged_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ")
+    number = pr.str.strip_prefix("#")
     return (
         pl.when(pr.is_null() | (repo.is_not_null() & prefixed))
         .then(pr)
         .when(repo.is_not_null())
-        .then(pl.concat_str(repo, pl.lit("#"), pr))
-        .otherwise(
-            pl.concat_str(
-                pr, pl.lit(" merged "), merged, pl.lit(" "), pl.col("message").fill_null("")
-            )
-        )
+        .then(pl.concat_str(repo, pl.lit("#"), number))
+        .when(pr.str.contains(r"^[0-9]+$"))
+        .then(pl.concat_str(pl.lit("#"), pr))
+        .otherwise(pr)
         .alias("pr_id")
     )
 

@@ -124,12 +124,19 @@ def _add(*values: Any) -> Any:
 class _RowKeys:
     """Ids for the rows of an export that has none (reports of account × period, events
     without an event id), so that a row downloaded twice counts once: two overlapping
-    downloads of one report, or a weekly pull of "the last 7 days", repeat rows, and a
-    repeated `request_id` counts once (its fullest row: a period exported while it was still
-    running grows). An id is the source and what names the row (its period and every group
-    field), plus how many rows before it in the same file were named the same: a file that
-    itself holds two such rows keeps both, as before; a second file with the same rows matches
-    them one by one.
+    downloads of one report, or a weekly pull of "the last 7 days", repeat rows, and a repeated
+    `request_id` counts once. An id is the source and the whole row as the export gave it
+    (its period, every group field and every amount), plus how many rows before it in the same
+    file were the same: a file that itself holds two such rows keeps both; a second file with
+    the same rows matches them one by one.
+
+    The amounts are part of it because the fields that name a group do not say everything a
+    download was filtered by: OpenAI's usage for one project, or Anthropic's for one
+    workspace, not grouped by it, gives the same user and day in each file with that field
+    null, and those are different tokens. A period downloaded while it was still running and
+    again when complete is therefore counted twice (its first, partial row too): a
+    download's filter cannot be told from the rows, and counting too much is visible in the
+    report where dropping tokens is not.
 
     NOTE: without ids, an Anthropic, OpenAI, Copilot or Cursor report scanned beside an
     overlapping download of itself counted its tokens twice, in silence."""
@@ -143,12 +150,6 @@ class _RowKeys:
         before = self._seen[text]
         self._seen[text] += 1
         return f"{text}#{before}"
-
-
-def _dimensions(record: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a report's record that say which group it is (text, flags and nulls: the
-    account, key, workspace, model, tier …), without its amounts."""
-    return {k: v for k, v in record.items() if v is None or isinstance(v, str | bool)}
 
 
 def _dollars_from_cents(cents: Any) -> float | None:
@@ -418,7 +419,7 @@ def anthropic_claude_code_analytics(records: Records, doc: Any) -> Converted | N
                     else 0,
                     "model": model.get("model"),
                     "cost_usd": _dollars_from_cents(_get(model, "estimated_cost", "amount")),
-                    "request_id": key(_dimensions(r), actor, model.get("model")),
+                    "request_id": key(r.get("date"), actor, r, model),
                 }
             )
     note = f"{without} actor-days without a model breakdown (no tokens)" if without else ""
@@ -489,9 +490,7 @@ def anthropic_usage_report(records: Records, doc: Any) -> Converted | None:
                         res.get("cache_creation_1h_input_tokens"),
                     ),
                     "model": res.get("model"),
-                    "request_id": key(
-                        bucket.get("starting_at"), bucket.get("ending_at"), _dimensions(res)
-                    ),
+                    "request_id": key(bucket.get("starting_at"), bucket.get("ending_at"), res),
                 }
             )
     if rows and all(row["account"] is None for row in rows):
@@ -546,9 +545,7 @@ def openai_usage(records: Records, doc: Any) -> Converted | None:
                     "cache_write_tokens": written,
                     "requests": _count(res.get("num_model_requests")),
                     "model": res.get("model"),
-                    "request_id": key(
-                        bucket.get("start_time"), bucket.get("end_time"), _dimensions(res)
-                    ),
+                    "request_id": key(bucket.get("start_time"), bucket.get("end_time"), res),
                 }
             )
     if rows and all(row["account"] is None for row in rows):
@@ -919,6 +916,7 @@ def copilot_user_report(records: Records, doc: Any) -> Converted | None:
                 "request_id": key(
                     *(r.get(k) for k in ("day", "user_id", "user_login")),
                     *(r.get(k) for k in ("organization_id", "enterprise_id")),
+                    cli,
                 ),
             }
         )

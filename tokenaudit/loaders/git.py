@@ -22,7 +22,7 @@ import subprocess
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -102,10 +102,10 @@ def default_branch(repo: Path) -> str:
 
 
 def read_repository(
-    repo: Path, branch: str | None = None, since: date | None = None
+    repo: Path, branch: str | None = None, since: date | None = None, tz: str = "UTC"
 ) -> pl.DataFrame:
     """Canonical commit rows (text columns plus `_line`) of one repository; a shallow clone
-    only for an audit that starts (`since`) after its history does."""
+    only for an audit that starts (`since`, a day in `tz`) after its history does."""
     if not repo.exists():
         raise InputMissingError(str(repo))
     repo = _work_tree(repo)
@@ -161,7 +161,7 @@ def read_repository(
     ]
     schema = {c: pl.String for c in columns} | {"_line": pl.Int64}
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-    _refuse_a_shallow_history(repo, frame, since, edge)
+    _refuse_a_shallow_history(repo, frame, since, edge, tz)
     return frame
 
 
@@ -197,8 +197,11 @@ def _work_tree(repo: Path) -> Path:
 def _resolve(repo: Path, branch: str | None) -> str:
     """The commit `branch` (or the default branch) names. `--branch` is one branch, tag or
     commit, never an option (`--output=FILE` made `git log` write that file) nor a range."""
-    ref = branch or default_branch(repo)
-    if not ref.startswith("-"):
+    # origin's HEAD may name a branch pruned since: then the checked-out branch is read.
+    refs = [branch] if branch is not None else list(dict.fromkeys([default_branch(repo), "HEAD"]))
+    for ref in refs:
+        if ref.startswith("-"):
+            continue
         try:
             return _git(
                 repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
@@ -296,7 +299,7 @@ def _first_parent_log(repo: Path, ref: str) -> str:
 
 
 def _refuse_a_shallow_history(
-    repo: Path, frame: pl.DataFrame, since: date | None, edge: frozenset[str]
+    repo: Path, frame: pl.DataFrame, since: date | None, edge: frozenset[str], tz: str
 ) -> None:
     """A shallow clone (actions/checkout fetches one commit unless told otherwise) has lost the
     changes merged before its oldest commit: read as it is, everyone would look as if they had
@@ -306,11 +309,11 @@ def _refuse_a_shallow_history(
     earlier date, and the edge's whole tree was then credited inside the audit)."""
     if not edge:
         return
-    days = [date.fromisoformat(m[:10]) for m in frame["merged_at"].drop_nulls().to_list()]
+    days = [_day_in(m, tz) for m in frame["merged_at"].drop_nulls().to_list()]
     if not days:
         return
     ends = frame.filter(pl.col("sha").is_in(list(edge)))["merged_at"].drop_nulls().to_list()
-    oldest = max([min(days), *(date.fromisoformat(m[:10]) for m in ends)])
+    oldest = max([min(days), *(_day_in(m, tz) for m in ends)])
     if since is not None and since > oldest:
         return
     raise DataError(
@@ -319,6 +322,22 @@ def _refuse_a_shallow_history(
         "missing (people would look as if they had merged nothing); fetch the whole history "
         f"(git fetch --unshallow), or audit from --since {oldest + timedelta(days=1)}",
     )
+
+
+def _day_in(stamp: str, tz: str) -> date:
+    """The day an instant falls on in the audit's `--tz`: a commit at 23:30 −05:00 on the 4th is
+    the 5th in UTC, and judged by its own day an audit from the 5th let a shallow edge's whole
+    tree in."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        at = datetime.fromisoformat(stamp)
+        zone = ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):
+        return date.fromisoformat(stamp[:10])
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(zone).date()
 
 
 def _coauthors(trailers: str) -> list[tuple[str, str]]:
@@ -493,12 +512,12 @@ def _people(names: list[str]) -> list[str]:
 
 
 def repository_input(
-    repo: Path, branch: str | None, workdir: Path, since: date | None = None
+    repo: Path, branch: str | None, workdir: Path, since: date | None = None, tz: str = "UTC"
 ) -> InputFile:
     """The repository's commit log as a canonical CSV in `workdir`, ready for the loaders."""
     from tokenaudit.schema import Kind
 
-    rows = read_repository(repo, branch, since)
+    rows = read_repository(repo, branch, since, tz)
     target = workdir / f"git-{len(list(workdir.iterdir()))}-{path_text(repo.resolve().name)}.csv"
     rows.drop("_line").write_csv(target)
     return InputFile(target, f"{path_text(repo)} (git {branch or 'default branch'})", Kind.COMMITS)
