@@ -359,3 +359,30 @@ def test_a_revert_in_one_listing_cancels_the_change_another_listing_gives(tmp_pa
     squash = f"{HEADER},message\n2026-03-03T10:00:00Z,dana,40,1,#5,feat: ledger (#5)\n"
     listings = [("gh.json", json.dumps([GH_5, revert])), ("squash.csv", squash)]
     assert _one_change(tmp_path, *listings) == (0, 0)
+
+
+def test_a_listings_first_page_saved_alone_is_read_with_a_warning(tmp_path: Path) -> None:
+    def page(day: int, more: bool) -> dict[str, Any]:
+        result = {"user_id": "user-dana", "input_tokens": 1000, "output_tokens": 100}
+        bucket = {"start_time": 1772409600 + day * 86400, "end_time": 1772496000 + day * 86400}
+        return {
+            "object": "page",
+            "data": [bucket | {"results": [result]}],
+            "has_more": more,
+            "next_page": "page_2" if more else None,
+        }
+
+    args = ["--commits", str(DATA / "commits_basic.csv")]
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(page(0, True)))
+    code, report, err = scan("--usage", str(first), *args)
+    # It was read as the whole listing, without a word.
+    assert code == 0, err
+    assert f"warning: {first}: the listing goes on after the pages in this file" in err
+    # Every page of the listing, one per line, the last saying no more follow: no warning.
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text(json.dumps(page(0, True)) + "\n" + json.dumps(page(1, False)) + "\n")
+    code, report, err = scan("--usage", str(whole), *args)
+    assert code == 0, err
+    assert "listing goes on" not in err
+    assert accounts(report, "tokens") == {"user-dana": (2200,)}

@@ -189,7 +189,7 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
                 first=str(first) if first is not None else None,
                 last=str(last) if last is not None else None,
                 accounts=ok[who_col].n_unique() if ok.height else 0,
-                note=item.note,
+                note="; ".join(n for n in (item.note, item.warning) if n),
             )
         )
     identities = (

@@ -134,6 +134,8 @@ class LoadedInput:
     note: str = ""
     #: Rows in `frame`, counted without collecting it.
     expected_rows: int = 0
+    #: A warning that the file is only part of what it comes from, or "".
+    warning: str = ""
 
 
 def _resolve_columns(columns: tuple[str, ...], schema: dict[str, pl.DataType]) -> dict[str, str]:
@@ -263,7 +265,15 @@ def load_input(
     if kind is Kind.USAGE:
         frame = frame.with_columns(pl.col("source").fill_null(raw.source or "canonical"))
     return LoadedInput(
-        file, kind, raw.fmt, raw.unit, frame, raw.unreadable, raw.note, expected_rows=raw.rows
+        file,
+        kind,
+        raw.fmt,
+        raw.unit,
+        frame,
+        raw.unreadable,
+        raw.note,
+        expected_rows=raw.rows,
+        warning=raw.warning,
     )
 
 

@@ -43,6 +43,9 @@ class Converted:
     optional: frozenset[str] = frozenset()
     #: A one-line note on records that are not rows (not merged, cache hits …), or "".
     note: str = ""
+    #: A one-line warning that the file is not all of what it comes from (a listing's first
+    #: pages only), or "": shown by `scan` as well as `inspect`.
+    warning: str = ""
     #: Set when the export is recognised but cannot serve (no per-person data): the reason.
     refuse: str = ""
     #: Records recognised but unusable, each with its reason: (line, reason). They are rejects
@@ -1241,11 +1244,43 @@ def _unpaged(records: Records) -> tuple[Records, list[tuple[int, str]]]:
     return out, bad
 
 
+def _more_pages(page: dict[str, Any]) -> bool | None:
+    """Whether a page says the listing goes on after it (None: it does not say)."""
+    for flag in (page.get("has_more"), _get(page, "pagination", "hasNextPage")):
+        if isinstance(flag, bool):
+            return flag
+    return None
+
+
+def _listing_continues(records: Records, doc: Any) -> bool:
+    """Whether every page of the file says more pages follow: the listing's last page (which
+    says none do) was not saved, and what the file holds is only the start of it."""
+    if isinstance(doc, dict) and _page_records(doc) is not None:
+        pages = [doc]
+    elif records and _most(records, lambda r: _page_records(r) is not None):
+        pages = [r for _, r in records if isinstance(r, dict)]
+    else:
+        return False
+    flags = [f for f in map(_more_pages, pages) if f is not None]
+    return bool(flags) and all(flags)
+
+
 def convert(records: Records, doc: Any) -> Converted | None:
     """The first adapter that recognises the content, or None for canonical (flat) files."""
+    continues = _listing_continues(records, doc)
     records, bad = _unpaged(records)
     converted = _convert(records, doc)
-    if converted is None or not bad:
+    if converted is None:
+        return None
+    if continues:
+        # NOTE: a listing's first page saved alone (`curl …` without following `next_page`)
+        # was read as if it were the whole listing, without a word.
+        cut = (
+            "the listing goes on after the pages in this file (every page says more follow): "
+            "only these were read; fetch the rest (follow next_page)"
+        )
+        converted = replace(converted, warning=cut)
+    if not bad:
         return converted
     return replace(converted, rejects=(*converted.rejects, *bad))
 

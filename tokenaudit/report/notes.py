@@ -44,6 +44,7 @@ def run_notes(
         )
     if per_person:
         lines.extend(_alias_hints(report))
+    lines.extend(f"warning: {visible(s.name)}: {s.warning}" for s in report.inputs if s.warning)
     zone_less = sum(s.zone_less for s in report.inputs)
     if zone_less:
         lines.append(
