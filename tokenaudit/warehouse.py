@@ -51,17 +51,16 @@ class Dialect:
     extract: Callable[[str, str], str]
     local_date: Callable[[str, str], str]
     epoch_micros: Callable[[str], str]
-    #: An exact median (the mean of the middle two of an even count).
+    #: An exact median (the mean of the middle two of an even count), usable over a window (and
+    #: as an aggregate where `group_runs`).
     median: Callable[[str], str]
-    #: Whether `median` is an aggregate (GROUP BY); else it is an analytic function only
-    #: (BigQuery's PERCENTILE_CONT), used over a window.
-    median_aggregates: bool
-    #: Equality that holds between two NULLs (a join on a session id that may be missing).
-    same: Callable[[str, str], str]
     any_true: str
     double: str
     bigint: str
     note: str = ""
+    #: Each run's sizes by a GROUP BY joined back to its requests instead of aggregates over a
+    #: window partitioned by run (`_Statement.repeat_runs` says where each is faster).
+    group_runs: bool = False
 
 
 def _sql_string(text: str) -> str:
@@ -90,11 +89,10 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=lambda ts, tz: f"CAST(timezone({_sql_string(tz)}, {ts}) AS DATE)",
         epoch_micros=lambda ts: f"epoch_us({ts})",
         median=lambda e: f"quantile_cont({e}, 0.5)",
-        median_aggregates=True,
-        same=lambda a, b: f"{a} IS NOT DISTINCT FROM {b}",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
+        group_runs=True,
     ),
     "spark": Dialect(
         name="spark",
@@ -105,8 +103,6 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=_spark_local_date,
         epoch_micros=lambda ts: f"unix_micros({ts})",
         median=lambda e: f"percentile({e}, 0.5)",
-        median_aggregates=True,
-        same=lambda a, b: f"{a} <=> {b}",
         any_true="bool_or",
         double="DOUBLE",
         bigint="BIGINT",
@@ -124,8 +120,6 @@ DIALECTS: Final[dict[str, Dialect]] = {
         local_date=lambda ts, tz: f"DATE({ts}, {_sql_string(tz)})",
         epoch_micros=lambda ts: f"UNIX_MICROS({ts})",
         median=lambda e: f"PERCENTILE_CONT({e}, 0.5)",
-        median_aggregates=False,
-        same=lambda a, b: f"{a} IS NOT DISTINCT FROM {b}",
         any_true="LOGICAL_OR",
         double="FLOAT64",
         bigint="INT64",
@@ -297,21 +291,18 @@ in_period AS (
         `panel._with_neighbours` works them out, in the account's stream of requests and, with
         the prefix `s_`, in its session's (requests without a session id make one stream).
 
-        A run's sizes are one GROUP BY per kind of run, joined back to its requests, not
-        aggregates over a window partitioned by run: nearly every run is one request long, and
-        DuckDB sorts and walks each of those tens of thousands of partitions on its own (840k
-        requests, `benchmarks/warehouse_engines.py`: 45 s as windows, 22 s so; the same panel)."""
+        A run's sizes are aggregates over a window partitioned by run, or (`Dialect.group_runs`)
+        one GROUP BY per kind of run joined back to its requests: the same panel, at another
+        speed in each engine. Nearly every run is one request long, and DuckDB sorts and walks
+        each of those tens of thousands of window partitions on its own; Spark plans the four
+        joins as shuffles. 840k requests (`benchmarks/warehouse_engines.py`, back to back):
+        DuckDB 18.5 s as windows, 9.1 s grouped; a local Spark (second statement) 68 s as
+        windows, 250 s grouped."""
         q = self.q
         streams = (("", (q("account"),)), ("s_", (q("account"), q("session_id"))))
         flags = ", ".join(self._repeat_flags(prefix) for prefix, _ in streams)
         run_ids = ",\n    ".join(self._run_ids(prefix, by) for prefix, by in streams)
-        sizes = ",\n".join(self._run_sizes(prefix, by) for prefix, by in streams)
-        columns = ", ".join(self._run_size_columns(prefix) for prefix, _ in streams)
-        joins = "\n  ".join(self._run_size_joins(prefix, by) for prefix, by in streams)
-        # The same request (time, prompt, answer) seen in its session's stream as a repeat.
-        same = [q("account"), q("ts"), q("prompt"), q("output_tokens")]
-        on_same = " AND ".join(f"seen.{c} = sized_runs.{c}" for c in same)
-        return f"""repeats AS (
+        head = f"""repeats AS (
   SELECT *, {flags}
   FROM timed
 ),
@@ -319,7 +310,28 @@ runs AS (
   SELECT *,
     {run_ids}
   FROM repeats
+),"""
+        same = [q("account"), q("ts"), q("prompt"), q("output_tokens")]
+        if not self.d.group_runs:
+            sized = ",\n    ".join(self._run_size_windows(prefix, by) for prefix, by in streams)
+            return f"""{head}
+sized_runs AS (
+  SELECT *,
+    {sized}
+  FROM runs
 ),
+flagged AS (
+  SELECT *, ({self.repeats_in_stream("")}) OR (MAX(CASE WHEN {self.repeats_in_stream("s_")} THEN 1 ELSE 0 END) OVER (
+      PARTITION BY {", ".join(same)}
+    ) = 1) AS {q("is_same")}
+  FROM sized_runs
+),"""
+        sizes = ",\n".join(self._run_size_tables(prefix, by) for prefix, by in streams)
+        columns = ", ".join(self._run_size_columns(prefix) for prefix, _ in streams)
+        joins = "\n  ".join(self._run_size_joins(prefix, by) for prefix, by in streams)
+        # The same request (time, prompt, answer) seen in its session's stream as a repeat.
+        on_same = " AND ".join(f"seen.{c} = sized_runs.{c}" for c in same)
+        return f"""{head}
 {sizes},
 sized_runs AS (
   SELECT runs.*, {columns}
@@ -370,7 +382,25 @@ flagged AS (
             f"    {run_id('is_held')} AS {q(prefix + 'held_run')}"
         )
 
-    def _run_sizes(self, prefix: str, by: tuple[str, ...]) -> str:
+    def _run_size_windows(self, prefix: str, by: tuple[str, ...]) -> str:
+        q = self.q
+        keys = ", ".join(by)
+        held_run = f"PARTITION BY {keys}, {q(prefix + 'held_run')}"
+        pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
+        # Per held run and cron period: the sums of its requests' phase cosines and sines.
+        phases = ",\n    ".join(
+            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run})"
+            f" AS {q(f'{prefix}held_{f.lower()}_{p}')}"
+            for p in PHASE_PERIODS
+            for f in ("COS", "SIN")
+        )
+        return f"""COUNT(*) OVER (PARTITION BY {keys}, {q(prefix + "repeat_run")}) AS {q(prefix + "run_length")},
+    COUNT(*) OVER ({held_run}) AS {q(prefix + "held_length")},
+    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q(prefix + "held_span")},
+    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q(prefix + "held_steadily")},
+    {phases}"""
+
+    def _run_size_tables(self, prefix: str, by: tuple[str, ...]) -> str:
         """Two tables: each repeat run's length, and each held run's length, span, pace and
         per cron period the sums of its requests' phase cosines and sines."""
         q = self.q
@@ -382,14 +412,6 @@ flagged AS (
             for p in PHASE_PERIODS
             for f in ("COS", "SIN")
         )
-        source, median = "runs", self.d.median(pause)
-        if not self.d.median_aggregates:
-            # An analytic median only: taken over the run's window first, then carried along.
-            median = f"MAX({q('pause_median')})"
-            source = (
-                f"(SELECT *, {self.d.median(pause)} OVER (PARTITION BY {keys}, {held_run})"
-                f" AS {q('pause_median')} FROM runs) AS {q('with_median')}"
-            )
         return f"""{prefix}repeat_sizes AS (
   SELECT {keys}, {repeat_run}, COUNT(*) AS {q(prefix + "run_length")}
   FROM runs
@@ -399,9 +421,9 @@ flagged AS (
   SELECT {keys}, {held_run},
     COUNT(*) AS {q(prefix + "held_length")},
     MAX({q("us")}) - MIN({q("us")}) AS {q(prefix + "held_span")},
-    MAX({pause}) <= {STEADY_PACE} * ({median}) AS {q(prefix + "held_steadily")},
+    MAX({pause}) <= {STEADY_PACE} * ({self.d.median(pause)}) AS {q(prefix + "held_steadily")},
     {phases}
-  FROM {source}
+  FROM runs
   GROUP BY {keys}, {held_run}
 )"""
 
@@ -420,7 +442,7 @@ flagged AS (
 
         def on(alias: str, run: str) -> str:
             # A session id may be missing: such requests make one stream, as in the windows.
-            keys = [self.d.same(f"{alias}.{k}", f"runs.{k}") for k in by]
+            keys = [f"{alias}.{k} IS NOT DISTINCT FROM runs.{k}" for k in by]
             return " AND ".join([*keys, f"{alias}.{q(run)} = runs.{q(run)}"])
 
         repeats, helds = f"{prefix}repeats", f"{prefix}helds"
