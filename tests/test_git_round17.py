@@ -208,10 +208,13 @@ def test_a_shallow_edge_late_in_the_evening_west_of_utc_is_refused_by_its_latest
     read_repository(shallow, since=date(2026, 3, 5), tz="America/New_York")
 
 
-def test_an_origin_head_left_pointing_at_a_pruned_branch_reads_the_checked_out_one(
+def test_an_origin_head_left_pointing_at_a_pruned_branch_asks_for_the_branch(
     repo: Path,
 ) -> None:
     commit(repo, "2026-03-02", "work", {"a.py": 5})
     git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/master")
-    # It said "an empty repository: it has no commits yet".
-    assert read_repository(repo)["message"].to_list() == ["work"]
+    # It said "an empty repository: it has no commits yet". Reading the checked-out branch
+    # instead would credit a feature branch's unmerged work as merged.
+    with pytest.raises(DataError, match=r"origin/master is gone .*--branch"):
+        read_repository(repo)
+    assert read_repository(repo, branch="main")["message"].to_list() == ["work"]

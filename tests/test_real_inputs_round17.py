@@ -378,11 +378,54 @@ def test_a_listings_first_page_saved_alone_is_read_with_a_warning(tmp_path: Path
     code, report, err = scan("--usage", str(first), *args)
     # It was read as the whole listing, without a word.
     assert code == 0, err
-    assert f"warning: {first}: the listing goes on after the pages in this file" in err
+    assert f"warning: {first}: every page in it says more follow" in err
     # Every page of the listing, one per line, the last saying no more follow: no warning.
     whole = tmp_path / "whole.jsonl"
     whole.write_text(json.dumps(page(0, True)) + "\n" + json.dumps(page(1, False)) + "\n")
     code, report, err = scan("--usage", str(whole), *args)
     assert code == 0, err
-    assert "listing goes on" not in err
+    assert "more follow" not in err
     assert accounts(report, "tokens") == {"user-dana": (2200,)}
+    # ... and so is every page saved in a file of its own.
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for n, more in ((1, True), (2, False)):
+        (pages / f"page-{n}.json").write_text(json.dumps(page(n, more)))
+    code, report, err = scan("--usage", str(pages), *args)
+    assert code == 0, err
+    assert "more follow" not in err
+    assert accounts(report, "tokens") == {"user-dana": (2200,)}
+
+
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        pytest.param(
+            f"{HEADER},repo\n2026-03-03,dana,40,1,5,acme/web\n2026-03-03,dana,50,1,5,acme/api\n",
+            (2, 92),
+            id="one number in two repositories on one day",
+        ),
+        pytest.param(
+            "merged_at,author,lines_added,lines_deleted,sha,pr_id,repo\n"
+            f"2026-03-03T10:00:00Z,dana,40,1,{'a' * 40},5,acme/web\n"
+            f"2026-03-03T11:00:00Z,dana,300,0,{'b' * 40},5,acme/web\n",
+            (2, 341),
+            id="a row per commit of one pull request",
+        ),
+    ],
+)
+def test_different_changes_that_share_a_number_stay_apart(
+    tmp_path: Path, listing: str, expected: tuple[int, int]
+) -> None:
+    assert _one_change(tmp_path, ("commits.csv", listing)) == expected
+
+
+def test_which_row_of_a_change_is_kept_does_not_depend_on_the_rows_order(tmp_path: Path) -> None:
+    rows = [
+        "2026-03-03T10:00:00Z,dana,40,1,5,acme/web",
+        "2026-03-03T10:00:00Z,dana,300,0,acme/web#5,",
+    ]
+    header = f"{HEADER},repo\n"
+    first = _one_change(tmp_path, ("a.csv", header + "\n".join(rows) + "\n"))
+    second = _one_change(tmp_path, ("a.csv", header + "\n".join(reversed(rows)) + "\n"))
+    assert first == second == (1, 300)

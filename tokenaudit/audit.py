@@ -666,7 +666,7 @@ def _summaries(
                 zone_less=zone_less.get(name, 0),
                 first=spans[name][0].isoformat() if name in spans else None,
                 last=spans[name][1].isoformat() if name in spans else None,
-                warning=x.warning,
+                listing=x.listing,
             )
         )
     return sorted(out, key=lambda s: s.name)

@@ -189,7 +189,14 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
                 first=str(first) if first is not None else None,
                 last=str(last) if last is not None else None,
                 accounts=ok[who_col].n_unique() if ok.height else 0,
-                note="; ".join(n for n in (item.note, item.warning) if n),
+                note="; ".join(
+                    n
+                    for n in (
+                        item.note,
+                        "every page in it says more follow" if item.listing == "continues" else "",
+                    )
+                    if n
+                ),
             )
         )
     identities = (

@@ -28,8 +28,9 @@ class InputSummary:
     #: The first and last instant (or day) of its used rows, ISO 8601; None when it has none.
     first: str | None = None
     last: str | None = None
-    #: Why the file is only part of what it comes from (a listing's first pages), or "".
-    warning: str = ""
+    #: What its pages say of the paginated listing they come from: "continues" (every page
+    #: says more follow), "ends", or "".
+    listing: str = ""
 
     @property
     def sha256(self) -> str:

@@ -822,12 +822,12 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
     df = commits.with_columns(
         pl.col("merged_at").dt.convert_time_zone(cfg.tz).dt.date().alias("day"),
         (pl.col("lines_added") + pl.col("lines_deleted")).alias("lines"),
-    ).sort("merged_at", "sha", "author", "_file", "_line", nulls_last=True)
+    ).sort(*_CHANGE_ORDER, nulls_last=True)
     # A change listed twice is one credit (`_one_row_per_change`); rows without any key cannot
     # be told apart from distinct changes and are all kept.
     keyed = pl.col("sha").is_not_null() | pl.col("pr_id").is_not_null()
     df = pl.concat([_one_row_per_change(df.filter(keyed)), df.filter(~keyed)]).sort(
-        "merged_at", "sha", "author", "_file", "_line", nulls_last=True
+        *_CHANGE_ORDER, nulls_last=True
     )
     cancelled = _cancelled_by_reverts(df, cfg)
     why_not = (
@@ -844,23 +844,46 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
     return MergedWork(df)
 
 
+#: Changes in time order, ties by what they are before where they were read: rows of the same
+#: instant otherwise fell in file and line order, and which of two alike changes a revert
+#: cancelled depended on it.
+_CHANGE_ORDER: Final = (
+    "merged_at", "sha", "author", "pr_id", "message", "lines_added", "lines_deleted", "_file", "_line"
+)  # fmt: skip
 _BARE_PR: Final = re.compile(r"^#([0-9]+)$")
 _QUALIFIED_PR: Final = re.compile(r".[#!]([0-9]+)$")
 
 
 def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
-    """The first row (in `df`'s order) of each change credited to one author, with the sha and
-    the fullest pull request id any of its rows gave.
+    """One row per change credited to one author: the fullest of its rows (its merge sha known,
+    then the most lines; chosen by content, so that the order of rows and files changes
+    nothing), with the sha and the repository-qualified pull request id any of its rows gave.
 
-    Rows of one author are one change when they share a sha, or a pull request id that names
-    its repository (`acme/web#5`), or the number of one (`#5`: no repository known, so two
-    repositories' lists may both have it) and the instant it was merged; and so on
-    transitively: a pull request list gives `acme/web#5` with its merge sha, a CSV the same id
-    without it, `--repo` the sha without an id, another list `#5` under an edited title.
+    Rows of one author are one change when they share a sha; or a pull request id that names
+    its repository (`acme/web#5`, `PR-12`) while giving at most one sha between them (a
+    commits CSV with a row per commit and its pull request is several changes); or, for a bare
+    `#5` (no repository known, so two repositories' lists may both have it), the number and
+    the instant it was merged, with the one repository-qualified change of that number and
+    instant if there is exactly one. So a pull request list gives `acme/web#5` with its merge
+    sha, a CSV the same id without it, `--repo` the sha without an id, another list `#5`
+    under an edited title: one change.
 
     NOTE: deduplicating on (sha, pr_id, author) as a tuple counted a pull request twice when
     only one of two listings carried its merge sha, and a repository's `#5` beside a list
     without repositories."""
+    df = df.sort(
+        pl.col("sha").is_null(),
+        "merged_at",
+        pl.col("lines_added") + pl.col("lines_deleted"),
+        "sha",
+        "pr_id",
+        "message",
+        "author",
+        "_file",
+        "_line",
+        descending=[False, False, True, False, False, False, False, False, False],
+        nulls_last=True,
+    )
     authors = df["author"].cast(pl.String).to_list()
     shas = df["sha"].cast(pl.String).to_list()
     prs = df["pr_id"].cast(pl.String).to_list()
@@ -873,30 +896,52 @@ def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
             i = parent[i]
         return i
 
-    first: dict[tuple[object, ...], int] = {}
+    def union(members: list[int]) -> None:
+        for i in members[1:]:
+            a, b = root(members[0]), root(i)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
 
-    def join(i: int, key: tuple[object, ...]) -> None:
-        j = first.setdefault(key, i)
-        a, b = root(i), root(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
+    by_sha: dict[tuple[object, ...], list[int]] = {}
+    by_pr: dict[tuple[object, ...], list[int]] = {}
+    bare: dict[tuple[object, ...], list[int]] = {}
+    qualified: dict[tuple[object, ...], list[int]] = {}
     for i, (author, sha, pr, at) in enumerate(zip(authors, shas, prs, times, strict=True)):
         if sha:
-            join(i, ("sha", author, sha))
-        bare = _BARE_PR.match(pr) if pr else None
-        if pr and not bare:
-            join(i, ("pr", author, pr))
-        found = bare or (_QUALIFIED_PR.search(pr) if pr else None)
-        if found:
-            join(i, ("number", author, found[1], at))
-    qualified = pl.col("pr_id").str.contains(r".[#!][0-9]+$").fill_null(False)
+            by_sha.setdefault((author, sha), []).append(i)
+        if not pr:
+            continue
+        number = _BARE_PR.match(pr)
+        if number:
+            bare.setdefault((author, number[1], at), []).append(i)
+            continue
+        by_pr.setdefault((author, pr), []).append(i)
+        number = _QUALIFIED_PR.search(pr)
+        if number:
+            qualified.setdefault((author, number[1], at), []).append(i)
+
+    def one_sha(members: list[int]) -> bool:
+        return len({shas[i] for i in members if shas[i]}) <= 1
+
+    for members in by_sha.values():
+        union(members)
+    for members in by_pr.values():
+        if one_sha(members):
+            union(members)
+    for key, members in bare.items():
+        if not one_sha(members):
+            continue
+        union(members)
+        matches = qualified.get(key, [])
+        if len({root(j) for j in matches}) == 1 and one_sha([*members, *matches]):
+            union([members[0], matches[0]])
+    qualified_id = pl.col("pr_id").str.contains(r".[#!][0-9]+$").fill_null(False)
     return (
         df.with_columns(pl.Series("_change", [root(i) for i in range(df.height)]))
         .with_columns(
             pl.col("sha").drop_nulls().first().over("_change"),
             pl.col("pr_id")
-            .filter(qualified)
+            .filter(qualified_id)
             .first()
             .over("_change")
             .fill_null(pl.col("pr_id").drop_nulls().first().over("_change")),
@@ -967,11 +1012,16 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
 
 def _change_keys(df: pl.DataFrame, shas: list[str]) -> list[str]:
     """Per row, what makes it one change with the other rows of the same change: its sha,
-    else its pull request and repository ("" where it has neither)."""
+    else its pull request (with its repository where the id does not name it; "" where it has
+    neither)."""
     prs = df["pr_id"].cast(pl.String).to_list() if "pr_id" in df.columns else [None] * df.height
     repos = df["repo"].cast(pl.String).to_list() if "repo" in df.columns else [None] * df.height
     return [
-        f"sha:{s}" if s else (f"pr:{r or ''}:{p}" if p else "")
+        f"sha:{s}"
+        if s
+        else (f"pr:{p}" if _QUALIFIED_PR.search(p) else f"pr:{r or ''}:{p}")
+        if p
+        else ""
         for s, p, r in zip(shas, prs, repos, strict=True)
     ]
 

@@ -134,8 +134,8 @@ class LoadedInput:
     note: str = ""
     #: Rows in `frame`, counted without collecting it.
     expected_rows: int = 0
-    #: A warning that the file is only part of what it comes from, or "".
-    warning: str = ""
+    #: What its pages say of the listing they come from (`exports.Converted.listing`).
+    listing: str = ""
 
 
 def _resolve_columns(columns: tuple[str, ...], schema: dict[str, pl.DataType]) -> dict[str, str]:
@@ -273,7 +273,7 @@ def load_input(
         raw.unreadable,
         raw.note,
         expected_rows=raw.rows,
-        warning=raw.warning,
+        listing=raw.listing,
     )
 
 

@@ -43,9 +43,9 @@ class Converted:
     optional: frozenset[str] = frozenset()
     #: A one-line note on records that are not rows (not merged, cache hits …), or "".
     note: str = ""
-    #: A one-line warning that the file is not all of what it comes from (a listing's first
-    #: pages only), or "": shown by `scan` as well as `inspect`.
-    warning: str = ""
+    #: What the pages of a paginated listing say of it: "continues" (every page says more
+    #: follow), "ends" (a page says none do) or "" (no pages, or they do not say).
+    listing: str = ""
     #: Set when the export is recognised but cannot serve (no per-person data): the reason.
     refuse: str = ""
     #: Records recognised but unusable, each with its reason: (line, reason). They are rejects
@@ -137,9 +137,11 @@ class _RowKeys:
     download was filtered by: OpenAI's usage for one project, or Anthropic's for one
     workspace, not grouped by it, gives the same user and day in each file with that field
     null, and those are different tokens. A period downloaded while it was still running and
-    again when complete is therefore counted twice (its first, partial row too): a
-    download's filter cannot be told from the rows, and counting too much is visible in the
-    report where dropping tokens is not.
+    again when complete is therefore counted twice (its first, partial row too), and nothing
+    in the rows can tell the two cases apart; README says not to keep a partial download
+    beside a complete one. Of the two errors, charging a person with a project's tokens twice
+    was chosen over dropping another project's tokens, which no reader of the report could
+    ever see.
 
     NOTE: without ids, an Anthropic, OpenAI, Copilot or Cursor report scanned beside an
     overlapping download of itself counted its tokens twice, in silence."""
@@ -1252,34 +1254,31 @@ def _more_pages(page: dict[str, Any]) -> bool | None:
     return None
 
 
-def _listing_continues(records: Records, doc: Any) -> bool:
-    """Whether every page of the file says more pages follow: the listing's last page (which
-    says none do) was not saved, and what the file holds is only the start of it."""
+def _listing(records: Records, doc: Any) -> str:
+    """ "continues" when every page of the file says more pages follow (the listing's last page
+    is not in it: saved in another file, or not at all), "ends" when a page says none do, ""
+    when the file holds no pages or they do not say."""
     if isinstance(doc, dict) and _page_records(doc) is not None:
         pages = [doc]
     elif records and _most(records, lambda r: _page_records(r) is not None):
         pages = [r for _, r in records if isinstance(r, dict)]
     else:
-        return False
+        return ""
     flags = [f for f in map(_more_pages, pages) if f is not None]
-    return bool(flags) and all(flags)
+    if not flags:
+        return ""
+    return "continues" if all(flags) else "ends"
 
 
 def convert(records: Records, doc: Any) -> Converted | None:
     """The first adapter that recognises the content, or None for canonical (flat) files."""
-    continues = _listing_continues(records, doc)
+    listing = _listing(records, doc)
     records, bad = _unpaged(records)
     converted = _convert(records, doc)
     if converted is None:
         return None
-    if continues:
-        # NOTE: a listing's first page saved alone (`curl …` without following `next_page`)
-        # was read as if it were the whole listing, without a word.
-        cut = (
-            "the listing goes on after the pages in this file (every page says more follow): "
-            "only these were read; fetch the rest (follow next_page)"
-        )
-        converted = replace(converted, warning=cut)
+    if listing:
+        converted = replace(converted, listing=listing)
     if not bad:
         return converted
     return replace(converted, rejects=(*converted.rejects, *bad))

@@ -197,17 +197,20 @@ def _work_tree(repo: Path) -> Path:
 def _resolve(repo: Path, branch: str | None) -> str:
     """The commit `branch` (or the default branch) names. `--branch` is one branch, tag or
     commit, never an option (`--output=FILE` made `git log` write that file) nor a range."""
-    # origin's HEAD may name a branch pruned since: then the checked-out branch is read.
-    refs = [branch] if branch is not None else list(dict.fromkeys([default_branch(repo), "HEAD"]))
-    for ref in refs:
-        if ref.startswith("-"):
-            continue
+    ref = branch or default_branch(repo)
+    if not ref.startswith("-"):
         try:
             return _git(
                 repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
             ).strip()
         except DataError:
             pass
+    if branch is None and ref != "HEAD":
+        # origin's HEAD names a branch pruned since. Reading the checked-out branch instead
+        # would credit its unmerged work as merged.
+        raise DataError(
+            str(repo), f"origin's default branch {ref} is gone (pruned?): give --branch BRANCH"
+        )
     if branch is None:
         raise DataError(str(repo), "an empty repository: it has no commits yet")
     raise DataError(str(repo), f"--branch {branch!r}: no such branch, tag or commit")

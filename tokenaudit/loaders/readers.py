@@ -56,8 +56,8 @@ class RawTable:
     source: str | None = None
     optional: frozenset[str] = frozenset()
     note: str = ""
-    #: A warning that the file is only part of what it comes from (`Converted.warning`).
-    warning: str = ""
+    #: What its pages say of the listing they come from (`Converted.listing`).
+    listing: str = ""
     #: How many rows `frame` holds (known before it is collected: sizes the usage buckets).
     rows: int = 0
     #: The same rows without the checks `frame` makes as it is read, for a look at the first
@@ -601,7 +601,7 @@ def _from_export(
         source=converted.source,
         optional=converted.optional,
         note=converted.note,
-        warning=converted.warning,
+        listing=converted.listing,
         rows=df.height,
         lossy=lossy,
     )

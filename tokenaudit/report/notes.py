@@ -44,7 +44,7 @@ def run_notes(
         )
     if per_person:
         lines.extend(_alias_hints(report))
-    lines.extend(f"warning: {visible(s.name)}: {s.warning}" for s in report.inputs if s.warning)
+    lines.extend(_listing_notes(report))
     zone_less = sum(s.zone_less for s in report.inputs)
     if zone_less:
         lines.append(
@@ -71,6 +71,20 @@ def run_notes(
             f"window {report.window_days} d: {', '.join(parts)}"
         )
     return lines
+
+
+def _listing_notes(report: AuditReport) -> list[str]:
+    """A file of a paginated listing whose every page says more follow, when no file of the
+    same export holds a page that ends it: the rest of the listing was not saved (`curl` of
+    the first page without following its cursor), and was read as if it were all of it.
+    (Pages saved one per file, the last among them, are a whole listing.)"""
+    ended = {s.fmt for s in report.inputs if s.listing == "ends"}
+    return [
+        f"warning: {visible(s.name)}: every page in it says more follow and no input ends the "
+        "listing: only these pages were read (fetch the rest of it)"
+        for s in report.inputs
+        if s.listing == "continues" and s.fmt not in ended
+    ]
 
 
 def _reject_notes(report: AuditReport) -> list[str]:
