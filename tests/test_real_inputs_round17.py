@@ -294,16 +294,6 @@ HEADER = "merged_at,author,lines_added,lines_deleted,pr_id"
     [
         pytest.param(
             [
-                (
-                    "with.csv",
-                    f"{HEADER},repo,message\n2026-03-03T10:00:00Z,dana,40,1,5,acme/web,x\n",
-                ),
-                ("without.csv", f"{HEADER},message\n2026-03-03T10:00:00Z,dana,40,1,5,x\n"),
-            ],
-            id="with and without its repository",
-        ),
-        pytest.param(
-            [
                 ("gh.json", json.dumps([GH_5])),
                 (
                     "squash.csv",

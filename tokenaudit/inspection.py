@@ -189,14 +189,7 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
                 first=str(first) if first is not None else None,
                 last=str(last) if last is not None else None,
                 accounts=ok[who_col].n_unique() if ok.height else 0,
-                note="; ".join(
-                    n
-                    for n in (
-                        item.note,
-                        "every page in it says more follow" if item.listing == "continues" else "",
-                    )
-                    if n
-                ),
+                note=_note(item),
             )
         )
     identities = (
@@ -235,3 +228,9 @@ def inspect_inputs(files: list[InputFile], cfg: AuditConfig, workdir: Path) -> I
     return Inspection(
         sorted(reports, key=lambda r: r.name), sorted(skipped, key=lambda s: s.name), coverage
     )
+
+
+def _note(item: LoadedInput) -> str:
+    """The loader's note on a file, and whether its pages say more of the listing follow."""
+    more = "every page in it says more follow" if item.listing == "continues" else ""
+    return "; ".join(n for n in (item.note, more) if n)

@@ -850,122 +850,76 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
 _CHANGE_ORDER: Final = (
     "merged_at", "sha", "author", "pr_id", "message", "lines_added", "lines_deleted", "_file", "_line"
 )  # fmt: skip
-_BARE_PR: Final = re.compile(r"^#([0-9]+)$")
-_QUALIFIED_PR: Final = re.compile(r".[#!]([0-9]+)$")
+#: A pull request id that names its repository (`acme/web#5`, GitLab's `1234!7`).
+_QUALIFIED_PR: Final = re.compile(r"[^#!\s]+[#!][0-9]+$")
+
+
+def _pr_key() -> pl.Expr:
+    """What names a pull request within one author's rows: a repository-qualified id as it is;
+    any other (`#5`, `PR-12`: two repositories may both have it) with the instant it was
+    merged."""
+    pr = pl.col("pr_id")
+    qualified = pr.str.contains(_QUALIFIED_PR.pattern).fill_null(False)
+    at = pl.col("merged_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+    return pl.when(qualified).then(pr).otherwise(pl.concat_str(pr, pl.lit("@"), at))
 
 
 def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
-    """One row per change credited to one author: the fullest of its rows (its merge sha known,
-    then the most lines; chosen by content, so that the order of rows and files changes
-    nothing), with the sha and the repository-qualified pull request id any of its rows gave.
+    """One row per change credited to one author, its sha and pull request id filled from its
+    other rows.
 
-    Rows of one author are one change when they share a sha; or a pull request id that names
-    its repository (`acme/web#5`, `PR-12`) while giving at most one sha between them (a
-    commits CSV with a row per commit and its pull request is several changes); or, for a bare
-    `#5` (no repository known, so two repositories' lists may both have it), the number and
-    the instant it was merged, with the one repository-qualified change of that number and
-    instant if there is exactly one. So a pull request list gives `acme/web#5` with its merge
-    sha, a CSV the same id without it, `--repo` the sha without an id, another list `#5`
-    under an edited title: one change.
+    A change is named by its pull request (`_pr_key`) while that pull request's rows give at
+    most one sha (a commits CSV with a row per commit and its pull request is several changes,
+    each named by its sha), else by its sha (lower-cased); a row with a sha and no pull request
+    takes the pull request its sha has in another row. So one pull request listed with its merge
+    sha and without it, under an edited title, or beside `--repo`'s row of the same merge, is one
+    change. Of its rows the kept one is, in this order: the one whose message names the commit
+    it reverts (`--repo` keeps the body, a pull request list only the title), with a sha, with
+    the most lines, then the earliest; chosen by content, so the order of rows and files
+    changes nothing.
 
     NOTE: deduplicating on (sha, pr_id, author) as a tuple counted a pull request twice when
-    only one of two listings carried its merge sha, and a repository's `#5` beside a list
-    without repositories."""
-    df = df.sort(
-        pl.col("sha").is_null(),
-        "merged_at",
-        pl.col("lines_added") + pl.col("lines_deleted"),
-        "sha",
-        "pr_id",
-        "message",
-        "author",
-        "_file",
-        "_line",
-        descending=[False, False, True, False, False, False, False, False, False],
-        nulls_last=True,
+    only one of two listings carried its merge sha."""
+    author = pl.col("author")
+    sha = pl.col("sha").str.to_lowercase()
+    pr = _pr_key()
+    shas_of_pr = sha.drop_nulls().n_unique().over(author, pr)
+    by_pr = pl.when(pl.col("pr_id").is_not_null() & (shas_of_pr <= 1)).then(
+        pl.concat_str(pl.lit("pr:"), pr)
     )
-    # Only rows that share a key with another row can be joined; the rest (nearly all of a
-    # clean log) are changes of their own, and the walk below is Python's (200k rows: 2 s).
-    by_sha_col, by_pr_col, by_author = pl.col("sha"), pl.col("pr_id"), pl.col("author")
-    pr_number = by_pr_col.str.extract(r"[#!]([0-9]+)$", 1)
-    is_bare = by_pr_col.str.contains(r"^#[0-9]+$").fill_null(False)
-    shared = (
-        (by_sha_col.is_not_null() & (pl.len().over(by_author, by_sha_col) > 1))
-        | (by_pr_col.is_not_null() & ~is_bare & (pl.len().over(by_author, by_pr_col) > 1))
-        | (
-            pr_number.is_not_null()
-            & is_bare.any().over(by_author, pr_number, "merged_at")
-            & (pl.len().over(by_author, pr_number, "merged_at") > 1)
-        )
+    keyed = df.with_columns(
+        by_pr.otherwise(pl.concat_str(pl.lit("sha:"), sha)).alias("_change"),
+        sha.alias("_sha"),
     )
-    candidates = df.select(shared.fill_null(False).alias("s"))["s"].arg_true().to_list()
-    picked = df[candidates] if candidates else df.clear()
-    authors = picked["author"].cast(pl.String).to_list()
-    shas = picked["sha"].cast(pl.String).to_list()
-    prs = picked["pr_id"].cast(pl.String).to_list()
-    times = picked["merged_at"].to_list()
-    parent = list(range(picked.height))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(members: list[int]) -> None:
-        for i in members[1:]:
-            a, b = root(members[0]), root(i)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-
-    by_sha: dict[tuple[object, ...], list[int]] = {}
-    by_pr: dict[tuple[object, ...], list[int]] = {}
-    bare: dict[tuple[object, ...], list[int]] = {}
-    qualified: dict[tuple[object, ...], list[int]] = {}
-    for i, (author, sha, pr, at) in enumerate(zip(authors, shas, prs, times, strict=True)):
-        if sha:
-            by_sha.setdefault((author, sha), []).append(i)
-        if not pr:
-            continue
-        number = _BARE_PR.match(pr)
-        if number:
-            bare.setdefault((author, number[1], at), []).append(i)
-            continue
-        by_pr.setdefault((author, pr), []).append(i)
-        number = _QUALIFIED_PR.search(pr)
-        if number:
-            qualified.setdefault((author, number[1], at), []).append(i)
-
-    def one_sha(members: list[int]) -> bool:
-        return len({shas[i] for i in members if shas[i]}) <= 1
-
-    for members in by_sha.values():
-        union(members)
-    for members in by_pr.values():
-        if one_sha(members):
-            union(members)
-    for key, members in bare.items():
-        if not one_sha(members):
-            continue
-        union(members)
-        matches = qualified.get(key, [])
-        if len({root(j) for j in matches}) == 1 and one_sha([*members, *matches]):
-            union([members[0], matches[0]])
-    change = np.arange(df.height, dtype=np.int64)
-    change[candidates] = [candidates[root(i)] for i in range(len(candidates))]
-    qualified_id = pl.col("pr_id").str.contains(r".[#!][0-9]+$").fill_null(False)
+    # A sha with one pull request among the author's rows stands for it in rows without one.
+    named = (
+        keyed.filter(pl.col("_change").str.starts_with("pr:") & pl.col("_sha").is_not_null())
+        .group_by("author", "_sha")
+        .agg(pl.col("_change").unique().alias("_named"))
+        .filter(pl.col("_named").list.len() == 1)
+        .select("author", "_sha", pl.col("_named").list.first())
+    )
+    reverts = pl.col("message").str.contains("(?i)this reverts commit").fill_null(False)
+    lines = pl.col("lines_added").fill_null(0) + pl.col("lines_deleted").fill_null(0)
     return (
-        df.with_columns(pl.Series("_change", change, dtype=pl.Int64))
+        keyed.join(named, on=["author", "_sha"], how="left", nulls_equal=False)
         .with_columns(
-            pl.col("sha").drop_nulls().first().over("_change"),
-            pl.col("pr_id")
-            .filter(qualified_id)
-            .first()
-            .over("_change")
-            .fill_null(pl.col("pr_id").drop_nulls().first().over("_change")),
+            pl.when(pl.col("_change").str.starts_with("sha:") & pl.col("_named").is_not_null())
+            .then(pl.col("_named"))
+            .otherwise(pl.col("_change"))
+            .alias("_change")
         )
-        .unique("_change", keep="first", maintain_order=True)
-        .drop("_change")
+        .sort(
+            [~reverts, pl.col("sha").is_null(), lines, *_CHANGE_ORDER],
+            descending=[False, False, True, *([False] * len(_CHANGE_ORDER))],
+            nulls_last=True,
+        )
+        .with_columns(
+            pl.col("sha").drop_nulls().first().over("author", "_change"),
+            pl.col("pr_id").drop_nulls().first().over("author", "_change"),
+        )
+        .unique(["author", "_change"], keep="first", maintain_order=True)
+        .drop("_change", "_sha", "_named")
     )
 
 
@@ -1034,13 +988,14 @@ def _change_keys(df: pl.DataFrame, shas: list[str]) -> list[str]:
     neither)."""
     prs = df["pr_id"].cast(pl.String).to_list() if "pr_id" in df.columns else [None] * df.height
     repos = df["repo"].cast(pl.String).to_list() if "repo" in df.columns else [None] * df.height
+    times = df["merged_at"].to_list()
     return [
-        f"sha:{s}"
+        f"sha:{s.lower()}"
         if s
-        else (f"pr:{p}" if _QUALIFIED_PR.search(p) else f"pr:{r or ''}:{p}")
+        else (f"pr:{p}" if _QUALIFIED_PR.fullmatch(p) else f"pr:{r or ''}:{p}@{t}")
         if p
         else ""
-        for s, p, r in zip(shas, prs, repos, strict=True)
+        for s, p, r, t in zip(shas, prs, repos, times, strict=True)
     ]
 
 

@@ -1251,6 +1251,8 @@ def _more_pages(page: dict[str, Any]) -> bool | None:
     for flag in (page.get("has_more"), _get(page, "pagination", "hasNextPage")):
         if isinstance(flag, bool):
             return flag
+        if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+            return flag.strip().lower() == "true"  # a client that wrote every value as text
     return None
 
 
