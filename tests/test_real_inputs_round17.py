@@ -419,3 +419,73 @@ def test_which_row_of_a_change_is_kept_does_not_depend_on_the_rows_order(tmp_pat
     first = _one_change(tmp_path, ("a.csv", header + "\n".join(rows) + "\n"))
     second = _one_change(tmp_path, ("a.csv", header + "\n".join(reversed(rows)) + "\n"))
     assert first == second == (1, 300)
+
+
+SHA = "1111111111111111111111111111111111111111"
+
+
+@pytest.mark.parametrize(
+    ("listings", "expected"),
+    [
+        pytest.param(
+            [
+                (
+                    "k1.csv",
+                    f"merged_at,author,lines_added,lines_deleted,sha\n2026-03-03T10:00:00Z,dana,1,0,{SHA}\n",
+                ),
+                (
+                    "k2.csv",
+                    f"merged_at,author,lines_added,lines_deleted,sha\n2026-03-03T10:00:02Z,dana,300,0,{SHA}\n",
+                ),
+            ],
+            (1, 300),
+            id="the fullest row of one sha is kept, not the earliest",
+        ),
+        pytest.param(
+            [
+                (
+                    "a.csv",
+                    f"merged_at,author,lines_added,lines_deleted,sha\n2026-03-03T10:00:00Z,dana,40,1,{'a' * 40}\n",
+                ),
+                (
+                    "b.csv",
+                    f"merged_at,author,lines_added,lines_deleted,sha\n2026-03-03T10:00:00Z,dana,40,1,{'A' * 40}\n",
+                ),
+            ],
+            (1, 41),
+            id="a sha in capitals is the same sha",
+        ),
+        pytest.param(
+            [
+                (
+                    "pr12.csv",
+                    f"{HEADER}\n2026-03-01T10:00:00Z,dana,40,1,PR-12\n2026-03-03T10:00:00Z,dana,300,1,PR-12\n",
+                ),
+            ],
+            (2, 342),
+            id="an id that names no repository needs the same instant too",
+        ),
+    ],
+)
+def test_rows_of_one_change_and_of_two(
+    tmp_path: Path, listings: list[tuple[str, str]], expected: tuple[int, int]
+) -> None:
+    assert _one_change(tmp_path, *listings) == expected
+
+
+def test_a_revert_of_a_bare_number_leaves_another_authors_change_of_that_number(
+    tmp_path: Path,
+) -> None:
+    listing = (
+        f"{HEADER},message\n"
+        "2026-03-01T10:00:00Z,erin,40,1,5,fix: api\n"
+        "2026-03-03T10:00:00Z,dana,40,1,5,feat: ledger\n"
+        '2026-03-04T10:00:00Z,dana,1,40,6,Revert "feat: ledger"\n'
+    )
+    (tmp_path / "c.csv").write_text(listing)
+    usage = usage_of(tmp_path, "dana", "erin")
+    code, report, err = scan("--usage", str(usage), "--commits", str(tmp_path / "c.csv"))
+    assert code == 0, err
+    # Erin's #5 fell with dana's: the revert's change key was the bare number alone.
+    got = accounts(report, "merged_changes", "merged_lines")
+    assert (got["dana"], got["erin"]) == ((0, 0), (1, 41))

@@ -888,7 +888,12 @@ def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str(pl.lit("pr:"), pr)
     )
     keyed = df.with_columns(
-        by_pr.otherwise(pl.concat_str(pl.lit("sha:"), sha)).alias("_change"),
+        by_pr.when(sha.is_not_null())
+        .then(pl.concat_str(pl.lit("sha:"), sha))
+        # A row without a sha of a pull request whose rows give several: one with the
+        # other rows like it, none of those with a sha.
+        .otherwise(pl.concat_str(pl.lit("pr:"), pr))
+        .alias("_change"),
         sha.alias("_sha"),
     )
     # A sha with one pull request among the author's rows stands for it in rows without one.
@@ -901,15 +906,27 @@ def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
     )
     reverts = pl.col("message").str.contains("(?i)this reverts commit").fill_null(False)
     lines = pl.col("lines_added").fill_null(0) + pl.col("lines_deleted").fill_null(0)
+    keyed = keyed.join(named, on=["author", "_sha"], how="left", nulls_equal=False).with_columns(
+        pl.when(pl.col("_change").str.starts_with("sha:") & pl.col("_named").is_not_null())
+        .then(pl.col("_named"))
+        .otherwise(pl.col("_change"))
+        .alias("_change")
+    )
+    # Only changes of several rows are sorted and folded (a clean log has none: 200k rows).
+    several = pl.struct("author", "_change").is_duplicated()
+    alone = keyed.filter(~several).drop("_change", "_sha", "_named")
+    return pl.concat(
+        [
+            alone,
+            _fold_rows(keyed.filter(several), reverts, lines),
+        ]
+    )
+
+
+def _fold_rows(keyed: pl.DataFrame, reverts: pl.Expr, lines: pl.Expr) -> pl.DataFrame:
+    """Each change's kept row (see `_one_row_per_change`), with its other rows' sha and id."""
     return (
-        keyed.join(named, on=["author", "_sha"], how="left", nulls_equal=False)
-        .with_columns(
-            pl.when(pl.col("_change").str.starts_with("sha:") & pl.col("_named").is_not_null())
-            .then(pl.col("_named"))
-            .otherwise(pl.col("_change"))
-            .alias("_change")
-        )
-        .sort(
+        keyed.sort(
             [~reverts, pl.col("sha").is_null(), lines, *_CHANGE_ORDER],
             descending=[False, False, True, *([False] * len(_CHANGE_ORDER))],
             nulls_last=True,
