@@ -15,17 +15,19 @@ import pytest
 from tokenaudit.errors import DataError, ExitCode, InputMissingError
 from tokenaudit.loaders.git import read_repository
 
+from .test_real_inputs_round16 import git
+
 WORKTREE = Path(__file__).resolve().parents[1]
 
 
-def git(repo: Path, *args: str, **env: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
+def shallow_clone(repo: Path, tmp_path: Path, depth: int) -> Path:
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", str(depth), f"file://{repo}", str(shallow)],
         check=True,
         capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-    ).stdout
+    )
+    return shallow
 
 
 def commit(repo: Path, day: str, message: str, files: dict[str, int], **env: str) -> str:
@@ -146,12 +148,7 @@ def test_a_shallow_clone_whose_dates_run_backwards_is_refused_up_to_its_edge(
     edge = commit(repo, "2026-03-05", "late clock", {"late.py": 10})
     commit(repo, "2026-03-03", "early clock", {"early.py": 5})
     commit(repo, "2026-03-06", "last", {"last.py": 5})
-    shallow = tmp_path / "shallow"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth", "3", f"file://{repo}", str(shallow)],
-        check=True,
-        capture_output=True,
-    )
+    shallow = shallow_clone(repo, tmp_path, 3)
     # The edge commit is diffed against nothing: its row is the whole tree (110 lines), dated
     # 2026-03-05, and an audit from 2026-03-04 credited it as merged work.
     with pytest.raises(DataError, match=r"--since 2026-03-06"):
@@ -193,12 +190,7 @@ def test_a_shallow_edge_late_in_the_evening_west_of_utc_is_refused_by_its_latest
     (repo / "big.py").write_text((repo / "big.py").read_text() + "one more\n")
     git(repo, "commit", "-qam", "edge", GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
     commit(repo, "2026-03-06", "last", {"small.py": 1})
-    shallow = tmp_path / "shallow"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth", "2", f"file://{repo}", str(shallow)],
-        check=True,
-        capture_output=True,
-    )
+    shallow = shallow_clone(repo, tmp_path, 2)
     # The edge commit's row is the whole tree (501 lines). Judged by its own day (the 4th), an
     # audit from the 5th was let in, and in UTC the edge falls on the 5th: credited as work.
     with pytest.raises(DataError, match=r"--since 2026-03-06"):
