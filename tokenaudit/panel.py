@@ -826,10 +826,12 @@ def merged_work(commits: pl.DataFrame, cfg: AuditConfig) -> MergedWork:
     # A change listed twice is one credit (`_one_row_per_change`); rows without any key cannot
     # be told apart from distinct changes and are all kept.
     keyed = pl.col("sha").is_not_null() | pl.col("pr_id").is_not_null()
-    df = pl.concat([_one_row_per_change(df.filter(keyed)), df.filter(~keyed)]).sort(
+    unkeyed = df.filter(~keyed).with_columns(pl.lit(None, pl.String).alias("_change"))
+    df = pl.concat([_one_row_per_change(df.filter(keyed)), unkeyed]).sort(
         *_CHANGE_ORDER, nulls_last=True
     )
     cancelled = _cancelled_by_reverts(df, cfg)
+    df = df.drop("_change")
     why_not = (
         pl.when(pl.int_range(pl.len()).is_in(cancelled["revert"]))
         .then(pl.lit("revert"))
@@ -851,7 +853,7 @@ _CHANGE_ORDER: Final = (
     "merged_at", "sha", "author", "pr_id", "message", "lines_added", "lines_deleted", "_file", "_line"
 )  # fmt: skip
 #: A pull request id that names its repository (`acme/web#5`, GitLab's `1234!7`).
-_QUALIFIED_PR: Final = re.compile(r"[^#!\s]+[#!][0-9]+$")
+_QUALIFIED_PR: Final = r"[^#!\s]+[#!][0-9]+$"
 
 
 def _pr_key() -> pl.Expr:
@@ -859,14 +861,14 @@ def _pr_key() -> pl.Expr:
     any other (`#5`, `PR-12`: two repositories may both have it) with the instant it was
     merged."""
     pr = pl.col("pr_id")
-    qualified = pr.str.contains(_QUALIFIED_PR.pattern).fill_null(False)
+    qualified = pr.str.contains(_QUALIFIED_PR).fill_null(False)
     at = pl.col("merged_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
     return pl.when(qualified).then(pr).otherwise(pl.concat_str(pr, pl.lit("@"), at))
 
 
 def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
     """One row per change credited to one author, its sha and pull request id filled from its
-    other rows.
+    other rows, and what names the change in `_change`.
 
     A change is named by its pull request (`_pr_key`) while that pull request's rows give at
     most one sha (a commits CSV with a row per commit and its pull request is several changes,
@@ -904,8 +906,6 @@ def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("_named").list.len() == 1)
         .select("author", "_sha", pl.col("_named").list.first())
     )
-    reverts = pl.col("message").str.contains("(?i)this reverts commit").fill_null(False)
-    lines = pl.col("lines_added").fill_null(0) + pl.col("lines_deleted").fill_null(0)
     keyed = keyed.join(named, on=["author", "_sha"], how="left", nulls_equal=False).with_columns(
         pl.when(pl.col("_change").str.starts_with("sha:") & pl.col("_named").is_not_null())
         .then(pl.col("_named"))
@@ -914,17 +914,14 @@ def _one_row_per_change(df: pl.DataFrame) -> pl.DataFrame:
     )
     # Only changes of several rows are sorted and folded (a clean log has none: 200k rows).
     several = pl.struct("author", "_change").is_duplicated()
-    alone = keyed.filter(~several).drop("_change", "_sha", "_named")
-    return pl.concat(
-        [
-            alone,
-            _fold_rows(keyed.filter(several), reverts, lines),
-        ]
-    )
+    alone = keyed.filter(~several).drop("_sha", "_named")
+    return pl.concat([alone, _fold_rows(keyed.filter(several))])
 
 
-def _fold_rows(keyed: pl.DataFrame, reverts: pl.Expr, lines: pl.Expr) -> pl.DataFrame:
+def _fold_rows(keyed: pl.DataFrame) -> pl.DataFrame:
     """Each change's kept row (see `_one_row_per_change`), with its other rows' sha and id."""
+    reverts = pl.col("message").str.contains("(?i)this reverts commit").fill_null(False)
+    lines = pl.col("lines_added").fill_null(0) + pl.col("lines_deleted").fill_null(0)
     return (
         keyed.sort(
             [~reverts, pl.col("sha").is_null(), lines, *_CHANGE_ORDER],
@@ -936,7 +933,7 @@ def _fold_rows(keyed: pl.DataFrame, reverts: pl.Expr, lines: pl.Expr) -> pl.Data
             pl.col("pr_id").drop_nulls().first().over("author", "_change"),
         )
         .unique(["author", "_change"], keep="first", maintain_order=True)
-        .drop("_change", "_sha", "_named")
+        .drop("_sha", "_named")
     )
 
 
@@ -958,7 +955,9 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
         return {"revert": reverts, "reverted": reverted}
     messages = df["message"].to_list()
     shas = [s.lower() if s else "" for s in df["sha"].to_list()]
-    changes = _change_keys(df, shas)
+    # Every row of a change, whoever it is credited to: its sha, else what names its pull
+    # request (`_one_row_per_change`).
+    changes = [f"sha:{s}" if s else (c or "") for s, c in zip(shas, df["_change"], strict=True)]
     rows_of: dict[str, list[int]] = {}
     for j, key in enumerate(changes):
         if key:
@@ -997,23 +996,6 @@ def _cancelled_by_reverts(df: pl.DataFrame, cfg: AuditConfig) -> dict[str, list[
         if target is not None and times[i] - times[target] <= limit:
             reverted += rows_of.get(changes[target], [target])
     return {"revert": reverts, "reverted": reverted}
-
-
-def _change_keys(df: pl.DataFrame, shas: list[str]) -> list[str]:
-    """Per row, what makes it one change with the other rows of the same change: its sha,
-    else its pull request (with its repository where the id does not name it; "" where it has
-    neither)."""
-    prs = df["pr_id"].cast(pl.String).to_list() if "pr_id" in df.columns else [None] * df.height
-    repos = df["repo"].cast(pl.String).to_list() if "repo" in df.columns else [None] * df.height
-    times = df["merged_at"].to_list()
-    return [
-        f"sha:{s.lower()}"
-        if s
-        else (f"pr:{p}" if _QUALIFIED_PR.fullmatch(p) else f"pr:{r or ''}:{p}@{t}")
-        if p
-        else ""
-        for s, p, r, t in zip(shas, prs, repos, times, strict=True)
-    ]
 
 
 def _bare_title(line: str) -> str:

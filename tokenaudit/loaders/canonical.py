@@ -645,8 +645,8 @@ def _qualified_pr_id() -> pl.Expr:
     its repository, so with a `repo` it is prefixed with it (`acme/web#5` from `5` or `#5`,
     unless the id already starts with it), as `gh pr list` rows with a `url` are. Without one,
     a bare number is written `#5`, as a gh list without a `url` writes it, so that the same
-    pull request from both is one change (`panel.merged_work` also matches `#5` with a
-    repository's `#5` merged at the same instant).
+    pull request from both is one change (`panel.merged_work` also asks of such an id the same
+    merge instant: two repositories may both have a `#5`).
 
     NOTE: before this, `gh pr list --json number,author,mergedAt,…` of two repositories, or a
     commits CSV with `pr_id` and `repo` columns, kept one of the two `#5` by the same author
