@@ -1008,7 +1008,6 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
             login = login.removeprefix("app/")
             login = login if login.endswith("[bot]") else f"{login}[bot]"
         repo = _github_repo(r)
-        number = _pr_number(r)
         rows.append(
             {
                 "_line": line,
@@ -1016,7 +1015,7 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
                 "author": login,
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": None if number is None else f"{repo or ''}#{number}",
+                "pr_id": _pr_id(r, repo),
                 "sha": _get(r, "mergeCommit", "oid"),
                 "files_changed": _count(r.get("changedFiles")),
                 "message": r.get("title"),
@@ -1032,14 +1031,16 @@ def gh_pr_list(records: Records, doc: Any) -> Converted | None:
 _PULL_URL: Final = re.compile(r"/pulls?/(\d+)/?$")
 
 
-def _pr_number(r: dict[str, Any]) -> Any:
-    """A pull request's number: its `number`, else the one its `url` ends with, else None (a
-    list made without either: such rows cannot be told apart, and each counts)."""
-    if r.get("number") is not None:
-        return r["number"]
-    url = r.get("url") or r.get("html_url")
-    found = _PULL_URL.search(url) if isinstance(url, str) else None
-    return found.group(1) if found else None
+def _pr_id(r: dict[str, Any], repo: str | None) -> str | None:
+    """A pull request's id, `owner/name#number`: its `number`, else the one its `url` ends
+    with, else None (a list made without either: such rows cannot be told apart, and each
+    counts)."""
+    number = r.get("number")
+    if number is None:
+        url = r.get("url") or r.get("html_url")
+        found = _PULL_URL.search(url) if isinstance(url, str) else None
+        number = found.group(1) if found else None
+    return None if number is None else f"{repo or ''}#{number}"
 
 
 def _github_repo(r: dict[str, Any]) -> str | None:
@@ -1095,7 +1096,7 @@ def github_pulls(records: Records, doc: Any) -> Converted | None:
                 "author": login,  # null when the account was deleted: rejected, with a reason
                 "lines_added": _count(r.get("additions")),
                 "lines_deleted": _count(r.get("deletions")),
-                "pr_id": None if (number := _pr_number(r)) is None else f"{repo or ''}#{number}",
+                "pr_id": _pr_id(r, repo),
                 # Once merged, this is the merge or squash commit on the base branch.
                 "sha": r.get("merge_commit_sha"),
                 "files_changed": _count(r.get("changed_files")),
@@ -1227,12 +1228,15 @@ def _page_records(page: dict[str, Any]) -> list[Any] | None:
     return lists[0] if len(lists) == 1 else None
 
 
+def _paged_lines(records: Records) -> bool:
+    """Whether the file's records are the pages of a listing written one per line (`curl …;
+    echo` in a loop, `jq -c` of each page)."""
+    return bool(records) and _most(records, lambda r: _page_records(r) is not None)
+
+
 def _unpaged(records: Records) -> tuple[Records, list[tuple[int, str]]]:
-    """A listing's pages written one per line (`curl …; echo` in a loop, `jq -c` of each
-    page): the records of every page, each numbered by its page's line; and the items that
-    are not objects, as rejects. Any other file's records as they are."""
-    if not _most(records, lambda r: _page_records(r) is not None):
-        return records, []
+    """The records of every page written one per line, each numbered by its page's line; and
+    the items that are not objects, as rejects."""
     out: Records = []
     bad: list[tuple[int, str]] = []
     for line, page in records:
@@ -1256,16 +1260,10 @@ def _more_pages(page: dict[str, Any]) -> bool | None:
     return None
 
 
-def _listing(records: Records, doc: Any) -> str:
-    """ "continues" when every page of the file says more pages follow (the listing's last page
-    is not in it: saved in another file, or not at all), "ends" when a page says none do, ""
-    when the file holds no pages or they do not say."""
-    if isinstance(doc, dict) and _page_records(doc) is not None:
-        pages = [doc]
-    elif records and _most(records, lambda r: _page_records(r) is not None):
-        pages = [r for _, r in records if isinstance(r, dict)]
-    else:
-        return ""
+def _listing(pages: list[dict[str, Any]]) -> str:
+    """ "continues" when every page says more pages follow (the listing's last page is not
+    among them: saved in another file, or not at all), "ends" when a page says none do, ""
+    when they do not say."""
     flags = [f for f in map(_more_pages, pages) if f is not None]
     if not flags:
         return ""
@@ -1274,8 +1272,12 @@ def _listing(records: Records, doc: Any) -> str:
 
 def convert(records: Records, doc: Any) -> Converted | None:
     """The first adapter that recognises the content, or None for canonical (flat) files."""
-    listing = _listing(records, doc)
-    records, bad = _unpaged(records)
+    paged = _paged_lines(records)
+    if isinstance(doc, dict) and _page_records(doc) is not None:
+        listing = _listing([doc])
+    else:
+        listing = _listing([r for _, r in records if isinstance(r, dict)]) if paged else ""
+    records, bad = _unpaged(records) if paged else (records, [])
     converted = _convert(records, doc)
     if converted is None:
         return None
