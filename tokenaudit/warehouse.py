@@ -382,36 +382,37 @@ flagged AS (
             f"    {run_id('is_held')} AS {q(prefix + 'held_run')}"
         )
 
+    def _held_sizes(self, prefix: str, over: str) -> str:
+        """A held run's length, span, pace and per cron period the sums of its requests'
+        phase cosines and sines: aggregates over the window `over`, or ("") grouped."""
+        q = self.q
+
+        def agg(expr: str) -> str:
+            return f"{expr} OVER ({over})" if over else expr
+
+        pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
+        phases = ",\n    ".join(
+            f"{agg(f'SUM({f}({self.phase_angle(p)}))')} AS {q(f'{prefix}held_{f.lower()}_{p}')}"
+            for p in PHASE_PERIODS
+            for f in ("COS", "SIN")
+        )
+        return f"""{agg("COUNT(*)")} AS {q(prefix + "held_length")},
+    ({agg(f"MAX({q('us')})")}) - ({agg(f"MIN({q('us')})")}) AS {q(prefix + "held_span")},
+    ({agg(f"MAX({pause})")}) <= {STEADY_PACE} * ({agg(self.d.median(pause))}) AS {q(prefix + "held_steadily")},
+    {phases}"""
+
     def _run_size_windows(self, prefix: str, by: tuple[str, ...]) -> str:
         q = self.q
         keys = ", ".join(by)
         held_run = f"PARTITION BY {keys}, {q(prefix + 'held_run')}"
-        pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
-        # Per held run and cron period: the sums of its requests' phase cosines and sines.
-        phases = ",\n    ".join(
-            f"SUM({f}({self.phase_angle(p)})) OVER ({held_run})"
-            f" AS {q(f'{prefix}held_{f.lower()}_{p}')}"
-            for p in PHASE_PERIODS
-            for f in ("COS", "SIN")
-        )
         return f"""COUNT(*) OVER (PARTITION BY {keys}, {q(prefix + "repeat_run")}) AS {q(prefix + "run_length")},
-    COUNT(*) OVER ({held_run}) AS {q(prefix + "held_length")},
-    (MAX({q("us")}) OVER ({held_run})) - (MIN({q("us")}) OVER ({held_run})) AS {q(prefix + "held_span")},
-    (MAX({pause}) OVER ({held_run})) <= {STEADY_PACE} * ({self.d.median(pause)} OVER ({held_run})) AS {q(prefix + "held_steadily")},
-    {phases}"""
+    {self._held_sizes(prefix, held_run)}"""
 
     def _run_size_tables(self, prefix: str, by: tuple[str, ...]) -> str:
-        """Two tables: each repeat run's length, and each held run's length, span, pace and
-        per cron period the sums of its requests' phase cosines and sines."""
+        """Two tables: each repeat run's length, and each held run's sizes (`_held_sizes`)."""
         q = self.q
         keys = ", ".join(by)
         repeat_run, held_run = q(prefix + "repeat_run"), q(prefix + "held_run")
-        pause = f"CASE WHEN {q(prefix + 'is_held')} THEN {q(prefix + 'gap_prev')} END"
-        phases = ",\n    ".join(
-            f"SUM({f}({self.phase_angle(p)})) AS {q(f'{prefix}held_{f.lower()}_{p}')}"
-            for p in PHASE_PERIODS
-            for f in ("COS", "SIN")
-        )
         return f"""{prefix}repeat_sizes AS (
   SELECT {keys}, {repeat_run}, COUNT(*) AS {q(prefix + "run_length")}
   FROM runs
@@ -419,10 +420,7 @@ flagged AS (
 ),
 {prefix}held_sizes AS (
   SELECT {keys}, {held_run},
-    COUNT(*) AS {q(prefix + "held_length")},
-    MAX({q("us")}) - MIN({q("us")}) AS {q(prefix + "held_span")},
-    MAX({pause}) <= {STEADY_PACE} * ({self.d.median(pause)}) AS {q(prefix + "held_steadily")},
-    {phases}
+    {self._held_sizes(prefix, "")}
   FROM runs
   GROUP BY {keys}, {held_run}
 )"""
